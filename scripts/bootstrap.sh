@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the pinned environment into .venv: uv from PyPI if it is missing, then exactly uv.lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v uv >/dev/null 2>&1; then
+  echo "==> installing uv (the package manager that reads uv.lock)"
+  python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+echo "==> installing the pinned environment into .venv (uv sync --frozen)"
+uv sync --frozen --quiet
