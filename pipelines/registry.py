@@ -1,0 +1,296 @@
+"""The source registry: one declarative YAML file per departmental source in ``schemas/sources``.
+
+A spec says where a department's data lives, how to pick up only what changed, and how each
+source column maps to an element of the unified standard (with code-value maps, date formats and
+SQL expressions written in the source's own dialect).  The registry is validated as a whole
+before anything runs, so a typo in a spec fails loudly with the file and field named, instead of
+silently producing empty columns downstream.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import sqlglot
+import sqlglot.expressions as exp
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from standards.dictionary import SHARING_ORDER, Dictionary, dictionary
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES_DIR = ROOT / "schemas" / "sources"
+
+ConnectionKind = Literal["postgres", "mariadb", "sqlite", "csv", "excel", "jsonl"]
+DB_KINDS = frozenset({"postgres", "mariadb", "sqlite"})
+FILE_KINDS = frozenset({"csv", "excel", "jsonl"})
+NATIVE_TYPES = frozenset({"varchar", "integer", "bigint", "decimal", "date", "timestamp", "boolean"})
+#: The sqlglot dialect a spec's expressions must be written in, per connection kind.
+DIALECT_OF_KIND: dict[str, str] = {
+    "postgres": "postgres", "mariadb": "mysql", "sqlite": "sqlite",
+    "csv": "duckdb", "excel": "duckdb", "jsonl": "duckdb",
+}
+#: Elements every table feeding a master must provide (mapped or derived).
+REQUIRED_FOR_MASTER: dict[str, tuple[str, ...]] = {
+    "person": ("person.name",),
+    "entity": ("entity.name",),
+    "licence": ("licence.type_code", "licence.number", "licence.holder_id", "licence.holder_id_type"),
+}
+
+
+class RegistryError(ValueError):
+    """One line naming the spec file and the field that is wrong."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Connection(_Strict):
+    kind: ConnectionKind
+    database: str | None = None
+    encoding: str = "utf-8"
+    delimiter: str = ","
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r}") from None
+        return v
+
+
+class Incremental(_Strict):
+    kind: Literal["timestamp", "id", "file"]
+    column: str | None = None
+
+
+class FieldMap(_Strict):
+    column: str
+    type: str = "varchar"
+    element: str | None = None
+    format: str | None = None
+    codes: dict[str, str] | None = None
+    expr: str | None = None
+    sharing: Literal["unconditional", "conditional", "not_shared"] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        if v not in NATIVE_TYPES:
+            raise ValueError(f"unknown column type {v!r} (expected one of {sorted(NATIVE_TYPES)})")
+        return v
+
+    @field_validator("codes", mode="before")
+    @classmethod
+    def _codes_as_strings(cls, v: object) -> object:
+        if isinstance(v, dict):
+            return {str(k): str(val) for k, val in v.items()}
+        return v
+
+
+class Derived(_Strict):
+    element: str
+    expr: str
+
+
+class Table(_Strict):
+    name: str
+    path: str | None = None
+    primary_key: list[str]
+    incremental: Incremental
+    feeds: list[Literal["person", "entity", "licence"]] = Field(min_length=1)
+    fields: list[FieldMap] = Field(min_length=1)
+    derived: list[Derived] = Field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.column for f in self.fields]
+
+    def mapped_elements(self) -> set[str]:
+        return {f.element for f in self.fields if f.element} | {d.element for d in self.derived}
+
+
+class SourceSpec(_Strict):
+    source: str
+    department: str
+    title: str
+    connection: Connection
+    dialect: str
+    schedule: str = "@daily"
+    tables: list[Table] = Field(min_length=1)
+
+    @property
+    def masters(self) -> list[str]:
+        return sorted({m for t in self.tables for m in t.feeds})
+
+    def table(self, name: str) -> Table:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(f"source {self.source!r} has no table {name!r}")
+
+
+def _loc(parts: tuple[object, ...]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _columns_in(expr: exp.Expression) -> set[str]:
+    return {c.name for c in expr.find_all(exp.Column)}
+
+
+def _check_semantics(spec: SourceSpec, path: Path, d: Dictionary) -> None:
+    def fail(loc: str, msg: str) -> None:
+        raise RegistryError(f"{path}: {loc}: {msg}")
+
+    if spec.source != path.stem:
+        fail("source", f"{spec.source!r} must equal the file name {path.stem!r}")
+    expected_dialect = DIALECT_OF_KIND[spec.connection.kind]
+    if spec.dialect != expected_dialect:
+        fail("dialect", f"{spec.dialect!r}: a {spec.connection.kind} source is written in {expected_dialect!r}")
+    if spec.connection.kind in DB_KINDS and not spec.connection.database:
+        fail("connection.database", f"a {spec.connection.kind} source needs a database name")
+    departments = _department_keys()
+    if departments and spec.department not in departments:
+        fail("department", f"unknown department {spec.department!r}")
+    seen_tables: set[str] = set()
+    for ti, t in enumerate(spec.tables):
+        where = f"tables[{ti}]"
+        if t.name in seen_tables:
+            fail(f"{where}.name", f"duplicate table {t.name!r}")
+        seen_tables.add(t.name)
+        if spec.connection.kind in FILE_KINDS and not t.path:
+            fail(f"{where}.path", "a file source table needs a path pattern")
+        cols = t.columns
+        if len(set(cols)) != len(cols):
+            dup = next(c for c in cols if cols.count(c) > 1)
+            fail(f"{where}.fields", f"duplicate column {dup!r}")
+        for k in t.primary_key:
+            if k not in cols:
+                fail(f"{where}.primary_key", f"{k!r} is not a column of the table")
+        if t.incremental.kind != "file":
+            if not t.incremental.column:
+                fail(f"{where}.incremental.column", f"a {t.incremental.kind} watermark needs a column")
+            if t.incremental.column not in cols:
+                fail(f"{where}.incremental.column", f"{t.incremental.column!r} is not a column of the table")
+        elif spec.connection.kind not in FILE_KINDS:
+            fail(f"{where}.incremental.kind", "'file' arrival only applies to file sources")
+        seen_elements: dict[str, str] = {}
+        for fi, f in enumerate(t.fields):
+            floc = f"{where}.fields[{fi}]"
+            if f.element is None:
+                continue
+            _check_element(fail, f"{floc}.element", f.element, t, d)
+            if f.element in seen_elements:
+                fail(f"{floc}.element", f"{f.element!r} already mapped from column {seen_elements[f.element]!r}")
+            seen_elements[f.element] = f.column
+            elem = d.element(f.element)
+            if f.codes is not None:
+                if not elem.code_table:
+                    fail(f"{floc}.codes", f"{f.element} has no code table (rule {elem.rule})")
+                valid = _codes_of(elem.code_table)
+                if valid:
+                    bad = sorted(set(f.codes.values()) - valid)
+                    if bad:
+                        fail(f"{floc}.codes", f"{bad[0]!r} is not a code of {elem.code_table}")
+            if f.format is not None and elem.type not in ("date", "timestamp"):
+                fail(f"{floc}.format", f"a format only applies to dates; {f.element} is {elem.type}")
+            if f.sharing and SHARING_ORDER[f.sharing] < SHARING_ORDER.get(elem.sharing, 2):
+                fail(f"{floc}.sharing", f"{f.sharing!r} would lower {f.element}'s grade {elem.sharing!r}")
+            if f.expr is not None:
+                _check_expr(fail, f"{floc}.expr", f.expr, spec.dialect, cols)
+        for di, dv in enumerate(t.derived):
+            dloc = f"{where}.derived[{di}]"
+            _check_element(fail, f"{dloc}.element", dv.element, t, d)
+            if dv.element in seen_elements:
+                fail(f"{dloc}.element", f"{dv.element!r} already mapped from column {seen_elements[dv.element]!r}")
+            seen_elements[dv.element] = "<derived>"
+            _check_expr(fail, f"{dloc}.expr", dv.expr, spec.dialect, cols)
+        have = t.mapped_elements()
+        for master in t.feeds:
+            for req in REQUIRED_FOR_MASTER[master]:
+                if req not in have:
+                    fail(f"{where}.feeds", f"a table feeding {master} must map {req}")
+
+
+def _check_element(fail, loc: str, name: str, t: Table, d: Dictionary) -> None:  # type: ignore[no-untyped-def]
+    if not d.has(name):
+        fail(loc, f"unknown element {name!r}")
+    master = name.split(".", 1)[0]
+    if master != "meta" and master not in t.feeds:
+        fail(loc, f"{name!r} belongs to {master!r}, which the table does not feed ({t.feeds})")
+
+
+def _check_expr(fail, loc: str, sql: str, dialect: str, cols: list[str]) -> None:  # type: ignore[no-untyped-def]
+    try:
+        parsed = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.ParseError as exc:
+        fail(loc, f"not valid {dialect} SQL: {str(exc).splitlines()[0]}")
+        return
+    unknown = sorted(_columns_in(parsed) - set(cols))
+    if unknown:
+        fail(loc, f"refers to {unknown[0]!r}, which is not a column of the table")
+
+
+def _department_keys() -> frozenset[str]:
+    try:
+        from standards.codetables import load_code_table
+    except ImportError:  # pragma: no cover - only while the code tables are being written
+        return frozenset()
+    return frozenset(load_code_table("departments").column("key").to_pylist())
+
+
+def _codes_of(table: str) -> frozenset[str]:
+    try:
+        from standards.codetables import load_code_table
+    except ImportError:  # pragma: no cover
+        return frozenset()
+    return frozenset(load_code_table(table).column("code").to_pylist())
+
+
+def load_spec(path: Path | str, d: Dictionary | None = None) -> SourceSpec:
+    """Load and validate one spec file; every defect is a one-line :class:`RegistryError`."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "yaml"
+        raise RegistryError(f"{path}: {where}: {getattr(exc, 'problem', None) or exc}") from None
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{path}: expected a mapping at the top level")
+    try:
+        spec = SourceSpec.model_validate(raw)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        raise RegistryError(f"{path}: {_loc(e['loc'])}: {e['msg']}") from None
+    _check_semantics(spec, path, d or dictionary())
+    return spec
+
+
+def load_registry(directory: Path | str = SOURCES_DIR) -> dict[str, SourceSpec]:
+    """Every spec in ``directory``, validated; the first bad file stops the load with its name."""
+    directory = Path(directory)
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise RegistryError(f"{directory}: no source specs (*.yaml) found")
+    return {p.stem: load_spec(p) for p in files}
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, SourceSpec]:
+    """The platform's source registry (cached)."""
+    return load_registry()
