@@ -29,6 +29,15 @@ class Reason(StrEnum):
     BAD_CATEGORY = "BAD_CATEGORY"
     BAD_ORG_CODE = "BAD_ORG_CODE"
     BAD_EMBEDDED_CODE = "BAD_EMBEDDED_CODE"
+    # -- standardisation of whole rows (silver / quarantine) ---------------------------------------
+    BAD_DATE = "BAD_DATE"
+    UNMAPPED_CODE = "UNMAPPED_CODE"
+    BAD_NUMBER = "BAD_NUMBER"
+    BAD_PHONE = "BAD_PHONE"
+    BAD_ROW = "BAD_ROW"
+    BAD_ENCODING = "BAD_ENCODING"
+    BAD_JSON = "BAD_JSON"
+    NO_IDENTITY = "NO_IDENTITY"
     # -- repairs (the value was accepted after a cosmetic fix) -------------------------------------
     REPAIRED_CASE = "REPAIRED_CASE"
     REPAIRED_WIDTH = "REPAIRED_WIDTH"
@@ -60,6 +69,14 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.BAD_ORG_CODE: "embedded GB 11714 organisation code (USCC positions 9-17) fails its check",
     Reason.BAD_EMBEDDED_CODE: "an identifier embedded in this one (e.g. a USCC inside a licence id) "
     "fails its own check",
+    Reason.BAD_DATE: "a date that does not parse with the source's declared format",
+    Reason.UNMAPPED_CODE: "a code value that neither the source's code map nor the standard code table knows",
+    Reason.BAD_NUMBER: "a number field holding something that is not a number",
+    Reason.BAD_PHONE: "not a mainland mobile or landline number",
+    Reason.BAD_ROW: "a file row with the wrong number of columns",
+    Reason.BAD_ENCODING: "bytes that are not valid in the file's declared encoding",
+    Reason.BAD_JSON: "a JSON-lines row that is not a JSON object",
+    Reason.NO_IDENTITY: "the row carries nothing that identifies its subject (no name, no identifier)",
     Reason.REPAIRED_CASE: "accepted after upper-casing (e.g. lowercase x as check character)",
     Reason.REPAIRED_WIDTH: "accepted after converting full-width characters to half-width",
     Reason.REPAIRED_SPACES: "accepted after removing spaces (including the ideographic space U+3000)",

@@ -1,0 +1,85 @@
+"""Where each departmental source lives in a given deployment, and how to reach it.
+
+A source spec says *what* a source is (PostgreSQL database ``dept_tax``, CSV files ``commerce/*.csv``);
+the environment says *where*: which servers, which landing folder.  It comes from environment
+variables, so Airflow deployments can set them like any other connection (``AIRFLOW_CONN_*`` style
+URIs) and no credentials ever live in the specs:
+
+- ``MASTERDATA_SOURCES``   folder holding ``db/`` (SQLite files) and ``files/`` (landing area)
+- ``MASTERDATA_DB_MODE``   ``embedded`` (PostgreSQL/MariaDB sources read from SQLite files, for the
+                           no-server demo) or ``servers`` (the real servers)
+- ``MASTERDATA_PG_URL``    e.g. ``postgresql://postgres@127.0.0.1:5432``
+- ``MASTERDATA_MYSQL_URL`` e.g. ``mysql://root@127.0.0.1:3306``
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pipelines.registry import SourceSpec, Table
+
+DEFAULT_SOURCES = Path("var/city/sources")
+
+
+@dataclass(frozen=True)
+class SourceEnvironment:
+    sources_dir: Path = DEFAULT_SOURCES
+    db_mode: str = "embedded"
+    pg_url: str = "postgresql://postgres@127.0.0.1:5432"
+    mysql_url: str = "mysql://root@127.0.0.1:3306"
+
+    @classmethod
+    def from_env(cls) -> "SourceEnvironment":
+        home = os.environ.get("MASTERDATA_HOME")
+        default_sources = Path(home) / "city" / "sources" if home else DEFAULT_SOURCES
+        return cls(
+            sources_dir=Path(os.environ.get("MASTERDATA_SOURCES", default_sources)),
+            db_mode=os.environ.get("MASTERDATA_DB_MODE", "embedded"),
+            pg_url=os.environ.get("MASTERDATA_PG_URL", cls.pg_url).rstrip("/"),
+            mysql_url=os.environ.get("MASTERDATA_MYSQL_URL", cls.mysql_url).rstrip("/"),
+        )
+
+    def sqlite_file(self, database: str) -> Path:
+        name = database if database.endswith(".sqlite") else f"{database}.sqlite"
+        return self.sources_dir / "db" / name
+
+    def effective_kind(self, spec: SourceSpec) -> str:
+        """The connector actually used: server kinds become SQLite in embedded mode."""
+        kind = spec.connection.kind
+        if kind in ("postgres", "mariadb") and self.db_mode == "embedded":
+            return "sqlite"
+        return kind
+
+    def db_uri(self, spec: SourceSpec) -> str:
+        """A connectorx URI for a database-backed source."""
+        kind = self.effective_kind(spec)
+        db = spec.connection.database or ""
+        if kind == "postgres":
+            return f"{self.pg_url}/{db}"
+        if kind == "mariadb":
+            return f"{self.mysql_url}/{db}"
+        if kind == "sqlite":
+            return f"sqlite://{self.sqlite_file(db).resolve()}"
+        raise ValueError(f"{spec.source}: {kind} is not a database source")
+
+    def describe(self, spec: SourceSpec) -> str:
+        """Where a source is, for messages: never includes a password."""
+        kind = self.effective_kind(spec)
+        if kind in ("postgres", "mariadb"):
+            u = urlsplit(self.db_uri(spec))
+            return f"{kind} {u.hostname}:{u.port}/{spec.connection.database}"
+        if kind == "sqlite":
+            return f"sqlite {self.sqlite_file(spec.connection.database or '')}"
+        return f"{kind} files under {self.files_dir}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.sources_dir / "files"
+
+    def files_for(self, table: Table) -> list[Path]:
+        """Landed files of a file-source table, in name order (batch date is in the name)."""
+        assert table.path, "file tables always have a path (checked by the registry)"
+        return sorted(p for p in self.files_dir.glob(table.path) if p.is_file() and not p.name.startswith("."))

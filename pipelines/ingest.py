@@ -1,0 +1,272 @@
+"""Ingest: extract what is new in a source, land it in bronze, standardise it into silver.
+
+One call handles one source table end to end and is what both ``masterdata ingest`` and the
+Airflow task run.  A batch is written as bronze, silver (one file per master the table feeds) and
+quarantine files under their final names, then made visible by its commit marker; the watermark
+moves only after the commit.  So a run killed at any point leaves nothing visible, and re-running
+it extracts the same rows, derives the same batch id and overwrites the same files: re-runs never
+duplicate rows.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from pipelines.connections import SourceEnvironment
+from pipelines.extract import LINE, RawBatch, pending_batches
+from pipelines.lake import BatchRecord, Lake, atomic_path
+from pipelines.registry import SourceSpec, Table, registry
+from pipelines.standardise import (
+    IDENTIFIER_RULES,
+    SQL_TYPES,
+    identity_sql,
+    lit,
+    q,
+    table_elements,
+)
+from standards.dictionary import dictionary
+from standards.reasons import Reason
+
+LINEAGE = ("_source", "_table", "_record_key", "_batch_id", "_extracted_at", "_row_hash")
+_SETUP_LOCK = threading.Lock()
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the standard's code tables and macros installed."""
+    from standards.codetables import register_code_tables
+    from standards.identifiers import install_identifier_macros
+    from standards.text import install_text_macros
+
+    con = duckdb.connect()
+    with _SETUP_LOCK:
+        register_code_tables(con)
+        install_identifier_macros(con)
+        install_text_macros(con)
+    for (name,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'code\\_%\\_alias' ESCAPE '\\'"
+    ).fetchall():
+        base = name[len("code_"):-len("_alias")]
+        con.execute(f"CREATE OR REPLACE VIEW std_alias_{base} AS SELECT alias AS std_alias, code AS std_code FROM {name}")
+    return con
+
+
+@dataclass
+class BatchOutcome:
+    source: str
+    table: str
+    batch_id: str
+    extracted: int
+    standardised: int
+    quarantined: int
+    skipped: bool = False
+
+    def line(self) -> str:
+        state = "already loaded" if self.skipped else "loaded"
+        return (f"{self.source}.{self.table} {self.batch_id}: {state}: extracted {self.extracted:,} = "
+                f"standardised {self.standardised:,} + quarantined {self.quarantined:,}")
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[BatchOutcome] = field(default_factory=list)
+
+    @property
+    def extracted(self) -> int:
+        return sum(o.extracted for o in self.outcomes if not o.skipped)
+
+    @property
+    def standardised(self) -> int:
+        return sum(o.standardised for o in self.outcomes if not o.skipped)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(o.quarantined for o in self.outcomes if not o.skipped)
+
+
+def _bronze_sql(table: Table, staged: Path, batch: RawBatch, source: str, extracted_at: str) -> str:
+    cols = table.columns
+    key = " || '|' || ".join(f"coalesce({q(c)}, '')" for c in table.primary_key)
+    row = ", ".join(f"coalesce({q(c)}, '\\N')" for c in cols)
+    return (
+        f"SELECT {', '.join(q(c) for c in cols)}, {lit(source)} AS _source, {lit(table.name)} AS _table, "
+        f"{key} AS _record_key, {lit(batch.batch_id)} AS _batch_id, TIMESTAMP {lit(extracted_at)} AS _extracted_at, "
+        f"md5(concat_ws(chr(31), {row})) AS _row_hash, row_number() OVER () AS {LINE} "
+        f"FROM read_parquet({lit(str(staged))})"
+    )
+
+
+def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, bronze: Path,
+                      lake: Lake, batch: RawBatch) -> tuple[dict[str, int], int]:
+    """Write silver files (per master) and quarantine; return (rows per master, quarantined rows)."""
+    d = dictionary()
+    elems = table_elements(spec, table, d, ref=lambda n: q("r:" + n))
+    names = list(elems)
+    stage1 = ", ".join(f"{e.raw} AS {q('r:' + n)}" for n, e in elems.items())
+    con.execute(f"CREATE OR REPLACE TEMP VIEW s1 AS SELECT *, {stage1} FROM read_parquet({lit(str(bronze))})")
+    # stage 2 refers to the stage-1 raw columns by name, so each raw expression is computed once
+    parts = [
+        f"{e.value} AS {q('v:' + n)}, {e.problem} AS {q('p:' + n)}, {e.hard} AS {q('h:' + n)}, {q('r:' + n)}"
+        for n, e in elems.items()
+    ]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE s2 AS SELECT {', '.join(LINEAGE)}, {LINE}, "
+                f"{', '.join(q(c) for c in table.columns)}, {', '.join(parts)} FROM s1")
+
+    hard_items = [
+        f"CASE WHEN {q('h:' + n)} THEN struct_pack(element := {lit(n)}, reason := {q('p:' + n)}, value := {q('r:' + n)}) END"
+        for n in names
+    ]
+    masters = table.feeds
+    cols_for_identity = {}
+    for n in names:
+        cols_for_identity[n] = q("v:" + n)
+        if d.element(n).rule in IDENTIFIER_RULES or n == "licence.holder_id":
+            cols_for_identity[n + "_raw"] = q("r:" + n)
+    for m in masters:
+        hard_items.append(
+            f"CASE WHEN NOT ({identity_sql(m, cols_for_identity)}) THEN struct_pack(element := {lit(m)}, "
+            f"reason := '{Reason.NO_IDENTITY}', value := NULL) END"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE s3 AS SELECT *, "
+        f"list_filter([{', '.join(hard_items)}], lambda x: x IS NOT NULL) AS _hard, "
+        f"list_filter([{', '.join(_issue_items(names))}], lambda x: x IS NOT NULL) AS _issues FROM s2"
+    )
+
+    counts: dict[str, int] = {}
+    silver_files: dict[str, str] = {}
+    for m in masters:
+        select = _silver_select(m, names, d)
+        path = lake.silver_path(m, spec.source, table.name, batch.batch_id)
+        with atomic_path(path) as tmp:
+            con.execute(f"COPY (SELECT {select} FROM s3 WHERE len(_hard) = 0 ORDER BY {LINE}) "
+                        f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+        counts[m] = con.execute("SELECT count(*) FROM s3 WHERE len(_hard) = 0").fetchone()[0]  # type: ignore[index]
+        silver_files[m] = str(path)
+
+    raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in table.columns) + "))"
+    qpath = lake.quarantine_path(spec.source, table.name, batch.batch_id)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE qrows AS "
+        f"SELECT _source, _table, _record_key, _batch_id, _extracted_at, _row_hash, {LINE}, "
+        f"_hard[1].element AS field, _hard[1].reason AS reason, _hard[1].value AS value, _hard AS reasons, "
+        f"{raw_json} AS raw FROM s3 WHERE len(_hard) > 0"
+    )
+    if batch.rejects.num_rows:
+        con.register("rejects_in", batch.rejects)
+        con.execute(
+            f"INSERT INTO qrows SELECT {lit(spec.source)}, {lit(table.name)}, NULL, {lit(batch.batch_id)}, "
+            f"(SELECT max(_extracted_at) FROM s3), NULL, {LINE}, field, reason, value, "
+            f"[struct_pack(element := field, reason := reason, value := value)], raw FROM rejects_in"
+        )
+        con.unregister("rejects_in")
+    quarantined = con.execute("SELECT count(*) FROM qrows").fetchone()[0]  # type: ignore[index]
+    if quarantined:
+        with atomic_path(qpath) as tmp:
+            con.execute(f"COPY (SELECT * FROM qrows ORDER BY {LINE}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+    good = con.execute("SELECT count(*) FROM s3 WHERE len(_hard) = 0").fetchone()[0]  # type: ignore[index]
+    counts["_rows"] = good
+    counts["_files"] = silver_files  # type: ignore[assignment]
+    return counts, quarantined
+
+
+def _issue_items(names: list[str]) -> list[str]:
+    return [
+        f"CASE WHEN {q('p:' + n)} IS NOT NULL AND NOT {q('h:' + n)} THEN struct_pack(element := {lit(n)}, "
+        f"reason := {q('p:' + n)}, value := {q('r:' + n)}) END"
+        for n in names
+    ]
+
+
+def _silver_select(master: str, names: list[str], d) -> str:  # type: ignore[no-untyped-def]
+    cols = [f"{c}" for c in LINEAGE]
+    cols.append(f"{q('v:meta.updated_at') if 'meta.updated_at' in names else 'CAST(NULL AS TIMESTAMP)'} AS _updated_at")
+    cols.append(f"{q('v:meta.deleted') if 'meta.deleted' in names else 'FALSE'} AS _deleted")
+    for e in d.masters[master].elements.values():
+        n = e.qualified
+        typ = SQL_TYPES[e.type]
+        cols.append(f"{q('v:' + n) if n in names else f'CAST(NULL AS {typ})'} AS {q(e.name)}")
+        if e.rule in IDENTIFIER_RULES or n == "licence.holder_id":
+            cols.append(f"{q('r:' + n) if n in names else 'CAST(NULL AS VARCHAR)'} AS {q(e.name + '_raw')}")
+    cols.append("_issues")
+    return ", ".join(cols)
+
+
+def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None = None, lake: Lake | None = None,
+                 now: datetime | None = None, con: duckdb.DuckDBPyConnection | None = None) -> list[BatchOutcome]:
+    """Extract, land and standardise everything new in one table; returns one outcome per batch."""
+    env = env or SourceEnvironment.from_env()
+    lake = lake or Lake()
+    now = now or datetime.now(timezone.utc)
+    extracted_at = now.strftime("%Y-%m-%d %H:%M:%S")
+    load_date = now.strftime("%Y-%m-%d")
+    own = con is None
+    con = con or connect()
+    outcomes: list[BatchOutcome] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"ingest-{spec.source}-") as work:
+            for batch in pending_batches(spec, table, env, lake, Path(work)):
+                state = lake.watermark(spec.source, table.name)
+                if lake.is_committed(spec.source, table.name, batch.batch_id):
+                    outcomes.append(BatchOutcome(spec.source, table.name, batch.batch_id, batch.extracted, 0, 0, True))
+                    _advance(lake, spec, table, batch, state)
+                    continue
+                bronze = lake.bronze_path(spec.source, table.name, load_date, batch.batch_id)
+                with atomic_path(bronze) as tmp:
+                    con.execute(f"COPY ({_bronze_sql(table, batch.staged, batch, spec.source, extracted_at)}) "
+                                f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+                counts, quarantined = standardise_batch(con, spec, table, bronze, lake, batch)
+                good = int(counts.pop("_rows"))
+                files = counts.pop("_files")
+                record = BatchRecord(
+                    source=spec.source, table=table.name, batch_id=batch.batch_id, load_date=load_date,
+                    extracted_at=extracted_at, watermark_from=batch.watermark_from, watermark_to=batch.watermark_to,
+                    extracted=batch.extracted, standardised=good, quarantined=int(quarantined),
+                    files={"bronze": str(bronze), "silver": files,
+                           "quarantine": str(lake.quarantine_path(spec.source, table.name, batch.batch_id))
+                           if quarantined else None,
+                           "source_file": batch.file[1] if batch.file else None},
+                )
+                lake.commit_batch(record)
+                _advance(lake, spec, table, batch, state)
+                outcomes.append(BatchOutcome(spec.source, table.name, batch.batch_id, batch.extracted, good,
+                                             int(quarantined)))
+    finally:
+        if own:
+            con.close()
+    return outcomes
+
+
+def _advance(lake: Lake, spec: SourceSpec, table: Table, batch: RawBatch, state: dict) -> None:  # type: ignore[type-arg]
+    new = dict(state)
+    if batch.file:
+        new["files"] = {**state.get("files", {}), batch.file[0]: batch.file[1]}
+    elif batch.watermark_to is not None:
+        new["value"] = batch.watermark_to
+    lake.set_watermark(spec.source, table.name, new)
+
+
+def ingest_source(name: str, env: SourceEnvironment | None = None, lake: Lake | None = None,
+                  now: datetime | None = None, progress: Callable[[str], None] | None = None) -> list[BatchOutcome]:
+    """Every table of one source; a failure names the source (other sources are unaffected)."""
+    specs = registry()
+    if name not in specs:
+        raise KeyError(f"unknown source {name!r}; known: {', '.join(sorted(specs))}")
+    spec = specs[name]
+    out: list[BatchOutcome] = []
+    con = connect()
+    try:
+        for t in spec.tables:
+            for o in ingest_table(spec, t, env, lake, now, con):
+                out.append(o)
+                if progress:
+                    progress(o.line())
+    finally:
+        con.close()
+    return out

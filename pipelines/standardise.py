@@ -1,0 +1,219 @@
+"""Standardise: turn one raw batch into rows of the unified standard (silver) or quarantine.
+
+The whole batch is one generated DuckDB statement per output, built from the source spec:
+
+* each mapped element's value is the source column (or the spec's SQL expression, parsed by sqlglot
+  in the source's own dialect and transpiled to DuckDB), trimmed, with empty strings as NULL;
+* code elements go through the spec's code map, then the standard code table's codes, names and
+  aliases (``standards/codes``); dates through the spec's format; identifiers through the repair and
+  validation macros of ``standards.identifiers``; names, addresses and text through the Chinese text
+  normalisation of ``standards.text``.
+
+Two kinds of problems are told apart.  A value that cannot be *read* (a date that does not parse,
+a code value no map knows, a number that is not a number) makes the row unusable as the source
+meant it: the row goes to quarantine with the source, field, value and reason, and its original
+text.  A value that is readable but *wrong* (an ID failing its check, a placeholder 不详, a dummy
+phone) keeps the row in silver with the element set to NULL, the raw text kept in ``<element>_raw``
+and the problem listed in ``_issues``, because the rest of the row still links the person (and the
+raw ID is what fuzzy matching at edit distance 1 needs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sqlglot
+
+from pipelines.registry import SourceSpec, Table
+from standards.dictionary import Dictionary, Element, dictionary
+from standards.reasons import Reason
+
+#: Element rules whose raw text is kept next to the normalised value (fuzzy ID matching needs it).
+IDENTIFIER_RULES = {"resident_id": "rid", "uscc": "uscc", "org_code": "orgcode", "licence_id": "licence_id"}
+#: Code of each identifier type in ``holder_id_type`` -> the macro family that normalises it.
+HOLDER_ID_MACROS = {"111": "rid", "001": "uscc", "002": "orgcode"}
+HARD_REASONS = (Reason.BAD_DATE, Reason.UNMAPPED_CODE, Reason.BAD_NUMBER)
+SQL_TYPES = {"varchar": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "decimal": "DECIMAL(18,4)",
+             "integer": "BIGINT", "boolean": "BOOLEAN"}
+PLACEHOLDER_DATES = ("1900-01-01", "1899-12-31", "1970-01-01", "0001-01-01", "9999-12-31")
+PLACEHOLDER_PHONE_RX = r"^(13800000000|(\d)\2{6,}|12345678901?|0{3,}.*)$"
+
+
+def q(name: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@lru_cache(maxsize=512)
+def transpile(expr: str, dialect: str) -> str:
+    """A spec expression from the source's dialect into DuckDB."""
+    return sqlglot.transpile(expr, read=dialect, write="duckdb")[0]
+
+
+@dataclass
+class ElementSQL:
+    """How one element of one table is computed: its value, and its problem (NULL when fine)."""
+
+    element: Element
+    raw: str          # SQL: the text as received (NULL for empty)
+    value: str        # SQL: the standard value, typed
+    problem: str      # SQL: a reason code or NULL
+    hard: str         # SQL: boolean, the row cannot be read as the source meant it
+
+
+def _raw_sql(expr_sql: str) -> str:
+    return f"NULLIF(trim(CAST(({expr_sql}) AS VARCHAR)), '')"
+
+
+def _code_sql(e: Element, raw: str, codes: dict[str, str] | None) -> tuple[str, str, str]:
+    table = e.code_table
+    assert table
+    spec_map = ""
+    if codes:
+        whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in sorted(codes.items()))
+        spec_map = f"CASE {raw} {whens} END, "
+    placeholder = f"is_placeholder({raw})"
+    lookup = f"(SELECT std_code FROM std_alias_{table} WHERE std_alias = {raw})"
+    value = f"CASE WHEN {raw} IS NULL OR {placeholder} THEN NULL ELSE coalesce({spec_map}{lookup}) END"
+    problem = (f"CASE WHEN {raw} IS NOT NULL AND {placeholder} THEN '{Reason.PLACEHOLDER}' "
+               f"WHEN {raw} IS NOT NULL AND ({value}) IS NULL THEN '{Reason.UNMAPPED_CODE}' END")
+    hard = f"({raw} IS NOT NULL AND NOT {placeholder} AND ({value}) IS NULL)"
+    return value, problem, hard
+
+
+def _date_sql(e: Element, raw: str, fmt: str | None) -> tuple[str, str, str]:
+    if fmt:
+        parsed = f"try_strptime({raw}, {lit(fmt)})"
+    else:
+        parsed = f"coalesce(try_cast({raw} AS TIMESTAMP), try_cast(try_cast({raw} AS DATE) AS TIMESTAMP))"
+    typed = f"CAST({parsed} AS {SQL_TYPES[e.type]})"
+    placeholder = (f"(CAST({parsed} AS DATE) IN ({', '.join(f'DATE {lit(d)}' for d in PLACEHOLDER_DATES)}) "
+                   f"OR CAST({parsed} AS DATE) < DATE '1890-01-01')")
+    value = f"CASE WHEN {placeholder} THEN NULL ELSE {typed} END"
+    problem = (f"CASE WHEN {raw} IS NOT NULL AND {parsed} IS NULL AND NOT is_placeholder({raw}) THEN '{Reason.BAD_DATE}' "
+               f"WHEN {raw} IS NOT NULL AND ({parsed} IS NULL OR {placeholder}) THEN '{Reason.PLACEHOLDER}' END")
+    hard = f"({raw} IS NOT NULL AND {parsed} IS NULL AND NOT is_placeholder({raw}))"
+    return value, problem, hard
+
+
+def _number_sql(e: Element, raw: str) -> tuple[str, str, str]:
+    cleaned = f"replace(replace(fw2hw({raw}), ',', ''), ' ', '')"
+    value = f"try_cast({cleaned} AS {SQL_TYPES[e.type]})"
+    bad = f"({raw} IS NOT NULL AND {value} IS NULL AND NOT is_placeholder({raw}))"
+    problem = (f"CASE WHEN {bad} THEN '{Reason.BAD_NUMBER}' "
+               f"WHEN {raw} IS NOT NULL AND {value} IS NULL THEN '{Reason.PLACEHOLDER}' END")
+    return value, problem, bad
+
+
+def _phone_sql(raw: str) -> tuple[str, str]:
+    digits = f"regexp_replace(fw2hw({raw}), '[^0-9]', '', 'g')"
+    placeholder = f"regexp_matches({digits}, {lit(PLACEHOLDER_PHONE_RX)})"
+    valid = f"regexp_full_match({digits}, '1[3-9][0-9]{{9}}|0[1-9][0-9]{{8,10}}|[2-8][0-9]{{6,7}}')"
+    value = f"CASE WHEN {raw} IS NULL OR {placeholder} OR NOT {valid} THEN NULL ELSE {digits} END"
+    problem = (f"CASE WHEN {raw} IS NULL THEN NULL WHEN is_placeholder({raw}) OR {placeholder} "
+               f"THEN '{Reason.PLACEHOLDER}' WHEN NOT {valid} THEN '{Reason.BAD_PHONE}' END")
+    return value, problem
+
+
+def element_sql(e: Element, raw: str, codes: dict[str, str] | None, fmt: str | None,
+                holder_type_raw: str | None = None) -> ElementSQL:
+    """The value/problem SQL of one element, given the SQL of its raw text."""
+    no = "FALSE"
+    rule = e.rule
+    if e.qualified == "licence.holder_id":
+        # the holder's identifier is validated by the identifier type recorded beside it
+        kinds = " ".join(f"WHEN {lit(k)} THEN {m}_normalise({raw})" for k, m in HOLDER_ID_MACROS.items())
+        reasons = " ".join(f"WHEN {lit(k)} THEN {m}_reason({raw})" for k, m in HOLDER_ID_MACROS.items())
+        t = holder_type_raw or "NULL"
+        value = f"CASE {t} {kinds} ELSE upper(fw2hw({raw})) END"
+        problem = f"CASE WHEN {raw} IS NULL THEN '{Reason.MISSING}' ELSE CASE {t} {reasons} END END"
+        return ElementSQL(e, raw, value, problem, no)
+    if rule in IDENTIFIER_RULES:
+        m = IDENTIFIER_RULES[rule]
+        return ElementSQL(e, raw, f"{m}_normalise({raw})", f"CASE WHEN {raw} IS NOT NULL THEN {m}_reason({raw}) END",
+                          no)
+    if rule.startswith("code:"):
+        value, problem, hard = _code_sql(e, raw, codes)
+        return ElementSQL(e, raw, value, problem, hard)
+    if e.type in ("date", "timestamp"):
+        value, problem, hard = _date_sql(e, raw, fmt)
+        return ElementSQL(e, raw, value, problem, hard)
+    if e.type in ("decimal", "integer"):
+        value, problem, hard = _number_sql(e, raw)
+        return ElementSQL(e, raw, value, problem, hard)
+    if e.type == "boolean":
+        value = (f"CASE WHEN lower({raw}) IN ('1','true','t','y','yes','是','已删除') THEN TRUE "
+                 f"WHEN {raw} IS NULL OR lower({raw}) IN ('0','false','f','n','no','否') THEN FALSE END")
+        return ElementSQL(e, raw, value, f"CASE WHEN {raw} IS NOT NULL AND ({value}) IS NULL THEN '{Reason.BAD_FORMAT}' END",
+                          no)
+    if rule == "phone":
+        value, problem = _phone_sql(raw)
+        return ElementSQL(e, raw, value, problem, no)
+    if rule == "name":
+        norm = f"name_norm({raw})"
+    elif rule == "address":
+        norm = f"NULLIF(trim(t2s(fw2hw({raw}))), '')"
+    elif rule == "reg_no":
+        norm = f"regexp_replace(fw2hw({raw}), '\\s', '', 'g')"
+        value = f"CASE WHEN regexp_full_match({norm}, '[0-9]{{13}}|[0-9]{{15}}') THEN {norm} END"
+        problem = (f"CASE WHEN {raw} IS NOT NULL AND is_placeholder({raw}) THEN '{Reason.PLACEHOLDER}' "
+                   f"WHEN {raw} IS NOT NULL AND ({value}) IS NULL THEN '{Reason.BAD_FORMAT}' END")
+        return ElementSQL(e, raw, value, problem, no)
+    else:
+        norm = f"NULLIF(trim(fw2hw({raw})), '')"
+    value = f"CASE WHEN {raw} IS NULL OR is_placeholder({raw}) THEN NULL ELSE {norm} END"
+    problem = f"CASE WHEN {raw} IS NOT NULL AND is_placeholder({raw}) THEN '{Reason.PLACEHOLDER}' END"
+    return ElementSQL(e, raw, value, problem, no)
+
+
+def table_elements(spec: SourceSpec, table: Table, d: Dictionary | None = None,
+                   ref: Callable[[str], str] | None = None) -> dict[str, ElementSQL]:
+    """Every element the table maps or derives, keyed by qualified name.
+
+    ``ElementSQL.raw`` is always the expression over the source columns.  With ``ref``, the value
+    and problem expressions refer to ``ref(name)`` instead (a column already holding the raw text),
+    so a two-stage query computes each raw expression once.
+    """
+    d = d or dictionary()
+    raws: dict[str, tuple[str, dict[str, str] | None, str | None]] = {}
+    for f in table.fields:
+        if not f.element:
+            continue
+        src = transpile(f.expr, spec.dialect) if f.expr else q(f.column)
+        raws[f.element] = (_raw_sql(src), f.codes, f.format)
+    for dv in table.derived:
+        raws[dv.element] = (_raw_sql(transpile(dv.expr, spec.dialect)), None, None)
+
+    def use(name: str) -> str:
+        return ref(name) if ref else raws[name][0]
+
+    out: dict[str, ElementSQL] = {}
+    holder_type_value = None
+    order = sorted(raws, key=lambda n: n != "licence.holder_id_type")  # the holder id needs its type first
+    for name in order:
+        raw, codes, fmt = raws[name]
+        el = element_sql(d.element(name), use(name), codes, fmt, holder_type_value)
+        el.raw = raw
+        out[name] = el
+        if name == "licence.holder_id_type":
+            holder_type_value = f"({el.value})"
+    return out
+
+
+def identity_sql(master: str, cols: dict[str, str]) -> str:
+    """A row must carry something that identifies its subject, else it can never be linked."""
+    def v(name: str) -> str:
+        return cols.get(name, "NULL")
+
+    if master == "person":
+        return f"coalesce({v('person.id_number_raw')}, {v('person.name')}) IS NOT NULL"
+    if master == "entity":
+        return (f"coalesce({v('entity.uscc_raw')}, {v('entity.org_code_raw')}, {v('entity.reg_no')}, "
+                f"{v('entity.name')}) IS NOT NULL")
+    return f"{v('licence.number')} IS NOT NULL AND {v('licence.holder_id_raw')} IS NOT NULL"
