@@ -150,7 +150,7 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
         counts[m] = con.execute("SELECT count(*) FROM s3 WHERE len(_hard) = 0").fetchone()[0]  # type: ignore[index]
         silver_files[m] = str(path)
 
-    raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in table.columns) + "))"
+    raw_json = "CAST(to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in table.columns) + ")) AS VARCHAR)"
     qpath = lake.quarantine_path(spec.source, table.name, batch.batch_id)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE qrows AS "

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import sqlglot
+import sqlglot.expressions as exp
 
 from pipelines.registry import SourceSpec, Table
 from standards.dictionary import Dictionary, Element, dictionary
@@ -38,7 +39,9 @@ HARD_REASONS = (Reason.BAD_DATE, Reason.UNMAPPED_CODE, Reason.BAD_NUMBER)
 SQL_TYPES = {"varchar": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "decimal": "DECIMAL(18,4)",
              "integer": "BIGINT", "boolean": "BOOLEAN"}
 PLACEHOLDER_DATES = ("1900-01-01", "1899-12-31", "1970-01-01", "0001-01-01", "9999-12-31")
-PLACEHOLDER_PHONE_RX = r"^(13800000000|(\d)\2{6,}|12345678901?|0{3,}.*)$"
+#: Dummy phones: 13800000000, 12345678901, one digit repeated, or a run of zeros in front (RE2 has
+#: no back-references, so "one digit repeated" is spelled out).
+PLACEHOLDER_PHONE_RX = "13800000000|1380000000[0-9]|12345678901?|000.*|" + "|".join(f"{d}+" for d in range(10))
 
 
 def q(name: str) -> str:
@@ -52,8 +55,16 @@ def lit(value: str) -> str:
 
 @lru_cache(maxsize=512)
 def transpile(expr: str, dialect: str) -> str:
-    """A spec expression from the source's dialect into DuckDB."""
-    return sqlglot.transpile(expr, read=dialect, write="duckdb")[0]
+    """A spec expression from the source's dialect into DuckDB, made total.
+
+    Date parsing and casts become their ``try`` forms, so one row's bad value yields NULL (and the
+    row is then judged like any other unreadable value) instead of failing the whole batch.
+    """
+    tree = sqlglot.parse_one(expr, read=dialect)
+    for node in tree.find_all(exp.StrToTime, exp.StrToDate):
+        node.set("safe", True)
+    tree = tree.transform(lambda n: exp.TryCast(**n.args) if type(n) is exp.Cast else n)
+    return tree.sql(dialect="duckdb")
 
 
 @dataclass
@@ -113,7 +124,7 @@ def _number_sql(e: Element, raw: str) -> tuple[str, str, str]:
 
 def _phone_sql(raw: str) -> tuple[str, str]:
     digits = f"regexp_replace(fw2hw({raw}), '[^0-9]', '', 'g')"
-    placeholder = f"regexp_matches({digits}, {lit(PLACEHOLDER_PHONE_RX)})"
+    placeholder = f"regexp_full_match({digits}, {lit(PLACEHOLDER_PHONE_RX)})"
     valid = f"regexp_full_match({digits}, '1[3-9][0-9]{{9}}|0[1-9][0-9]{{8,10}}|[2-8][0-9]{{6,7}}')"
     value = f"CASE WHEN {raw} IS NULL OR {placeholder} OR NOT {valid} THEN NULL ELSE {digits} END"
     problem = (f"CASE WHEN {raw} IS NULL THEN NULL WHEN is_placeholder({raw}) OR {placeholder} "

@@ -240,15 +240,16 @@ def register_code_tables(con: Any, names: tuple[str, ...] | None = None) -> list
         con.execute(f'CREATE OR REPLACE TABLE "code_{name}" AS SELECT * FROM _codetable_tmp')
         con.unregister("_codetable_tmp")
         created.append(f"code_{name}")
-        if "aliases" in tbl.column_names:
-            m = code_map(name)
-            alias_tbl = pa.table(
-                {"alias": pa.array(list(m), pa.string()), "code": pa.array(list(m.values()), pa.string())}
-            )
-            con.register("_codetable_tmp", alias_tbl)
-            con.execute(f'CREATE OR REPLACE TABLE "code_{name}_alias" AS SELECT * FROM _codetable_tmp')
-            con.unregister("_codetable_tmp")
-            created.append(f"code_{name}_alias")
+        # every table gets its lookup table (codes and names too, not only aliases), so a source
+        # may write a licence type by name (机动车驾驶证) as well as by code (004)
+        m = code_map(name)
+        alias_tbl = pa.table(
+            {"alias": pa.array(list(m), pa.string()), "code": pa.array(list(m.values()), pa.string())}
+        )
+        con.register("_codetable_tmp", alias_tbl)
+        con.execute(f'CREATE OR REPLACE TABLE "code_{name}_alias" AS SELECT * FROM _codetable_tmp')
+        con.unregister("_codetable_tmp")
+        created.append(f"code_{name}_alias")
     return created
 
 

@@ -64,14 +64,24 @@ def _opencc_dict(filename: str) -> dict[str, str]:
     return out
 
 
+#: Characters OpenCC's first candidate would "simplify" although they are standard simplified
+#: characters in names: surnames 於 (not 于), 甯 (not 宁), 麴 (not 曲) and given-name 乾 (not 干), 徵,
+#: 吒. Char-level conversion has no context to tell, and merging distinct surnames is the worse error.
+T2S_KEEP = "乾於甯麴吒徵"
+
+
 @lru_cache(maxsize=1)
 def t2s_char_table() -> dict[str, str]:
     """Char-level traditional -> simplified map (OpenCC TSCharacters, first candidate).
 
     Chains are resolved to their end (OpenCC maps 薴->苧 and 苧->苎 in one pass, which would make
-    normalisation non-idempotent); identity entries are dropped.
+    normalisation non-idempotent); identity entries and :data:`T2S_KEEP` are dropped.
     """
-    raw = {k: v for k, v in _opencc_dict("TSCharacters.txt").items() if len(k) == 1 and len(v) == 1}
+    raw = {
+        k: v
+        for k, v in _opencc_dict("TSCharacters.txt").items()
+        if len(k) == 1 and len(v) == 1 and k not in T2S_KEEP
+    }
     out = {}
     for k, v in raw.items():
         seen = {k}
