@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 registry_app = typer.Typer(help="The source registry in schemas/sources.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_HOME = Path("var")
 
@@ -74,6 +74,52 @@ def generate(
         fail(str(exc))
         return
     print(summary.render())
+
+
+@app.command()
+def ingest(
+    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="only these sources (repeatable)")] = None,
+) -> None:
+    """Extract what is new in each source, land it in bronze and standardise it into silver.
+
+    The same steps the Airflow DAGs run, without Airflow. Where the sources and the lake are is
+    read from MASTERDATA_HOME / MASTERDATA_SOURCES / MASTERDATA_LAKE / MASTERDATA_DB_MODE.
+    """
+    from pipelines.connections import SourceEnvironment
+    from pipelines.extract import SchemaChanged, SourceUnavailable
+    from pipelines.ingest import ingest_source
+    from pipelines.lake import Lake
+    from pipelines.registry import RegistryError, registry
+
+    try:
+        specs = registry()
+    except RegistryError as exc:
+        fail(str(exc))
+        return
+    names = source or sorted(specs)
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        fail(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(specs))}")
+    env, lake = SourceEnvironment.from_env(), Lake()
+    console.print(f"[bold]ingest[/] {len(names)} source(s) from {env.sources_dir} ({env.db_mode}) into {lake.root}")
+    totals = [0, 0, 0]
+    failed: list[str] = []
+    for name in names:
+        try:
+            outcomes = ingest_source(name, env, lake)
+        except (SourceUnavailable, SchemaChanged) as exc:
+            console.print(f"[red]FAILED[/] {exc}", highlight=False)
+            failed.append(name)
+            continue
+        new = [o for o in outcomes if not o.skipped]
+        e, s_, qn = (sum(o.extracted for o in new), sum(o.standardised for o in new), sum(o.quarantined for o in new))
+        totals = [totals[0] + e, totals[1] + s_, totals[2] + qn]
+        state = f"{len(new)} batch(es)" if new else "nothing new"
+        console.print(f"  {name:22} {state:14} extracted {e:>10,} = silver {s_:>10,} + quarantine {qn:>8,}",
+                      highlight=False)
+    console.print(f"[bold]total[/] extracted {totals[0]:,} = silver {totals[1]:,} + quarantine {totals[2]:,}")
+    if failed:
+        fail(f"{len(failed)} source(s) failed: {', '.join(failed)} (the others were loaded)", code=1)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -10,6 +10,7 @@ URIs) and no credentials ever live in the specs:
                            no-server demo) or ``servers`` (the real servers)
 - ``MASTERDATA_PG_URL``    e.g. ``postgresql://postgres@127.0.0.1:5432``
 - ``MASTERDATA_MYSQL_URL`` e.g. ``mysql://root@127.0.0.1:3306``
+- ``MASTERDATA_DB_PREFIX`` prefix for server database names (``test_`` in tests, ``staging_`` ...)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class SourceEnvironment:
     db_mode: str = "embedded"
     pg_url: str = "postgresql://postgres@127.0.0.1:5432"
     mysql_url: str = "mysql://root@127.0.0.1:3306"
+    db_prefix: str = ""
 
     @classmethod
     def from_env(cls) -> "SourceEnvironment":
@@ -40,6 +42,7 @@ class SourceEnvironment:
             db_mode=os.environ.get("MASTERDATA_DB_MODE", "embedded"),
             pg_url=os.environ.get("MASTERDATA_PG_URL", cls.pg_url).rstrip("/"),
             mysql_url=os.environ.get("MASTERDATA_MYSQL_URL", cls.mysql_url).rstrip("/"),
+            db_prefix=os.environ.get("MASTERDATA_DB_PREFIX", ""),
         )
 
     def sqlite_file(self, database: str) -> Path:
@@ -56,21 +59,25 @@ class SourceEnvironment:
     def db_uri(self, spec: SourceSpec) -> str:
         """A connectorx URI for a database-backed source."""
         kind = self.effective_kind(spec)
-        db = spec.connection.database or ""
+        db = self.server_database(spec)
         if kind == "postgres":
             return f"{self.pg_url}/{db}"
         if kind == "mariadb":
             return f"{self.mysql_url}/{db}"
         if kind == "sqlite":
-            return f"sqlite://{self.sqlite_file(db).resolve()}"
+            return f"sqlite://{self.sqlite_file(spec.connection.database or '').resolve()}"
         raise ValueError(f"{spec.source}: {kind} is not a database source")
+
+    def server_database(self, spec: SourceSpec) -> str:
+        """The database name on a PostgreSQL/MariaDB server (with the deployment's prefix)."""
+        return f"{self.db_prefix}{spec.connection.database or ''}"
 
     def describe(self, spec: SourceSpec) -> str:
         """Where a source is, for messages: never includes a password."""
         kind = self.effective_kind(spec)
         if kind in ("postgres", "mariadb"):
             u = urlsplit(self.db_uri(spec))
-            return f"{kind} {u.hostname}:{u.port}/{spec.connection.database}"
+            return f"{kind} {u.hostname}:{u.port}/{self.server_database(spec)}"
         if kind == "sqlite":
             return f"sqlite {self.sqlite_file(spec.connection.database or '')}"
         return f"{kind} files under {self.files_dir}"

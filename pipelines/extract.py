@@ -15,11 +15,13 @@ import codecs
 import hashlib
 import io
 import json
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,6 +40,7 @@ REJECT_SCHEMA = pa.schema(
      ("raw", pa.string())]
 )
 CONNECT_ATTEMPTS = 3
+CONNECT_TIMEOUT_S = 5.0
 
 
 class SourceUnavailable(RuntimeError):
@@ -80,7 +83,10 @@ def _as_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return arr.cast(pa.string())
     if pa.types.is_timestamp(t):
-        return pc.strftime(arr, format="%Y-%m-%d %H:%M:%S")
+        # Arrow's %S carries the fraction ("05.000000"); keep it only when it is not zero, because the
+        # watermark must stay exact but sources and people write whole seconds
+        text = pc.strftime(arr, format="%Y-%m-%d %H:%M:%S")
+        return pc.replace_substring_regex(text, pattern=r"\.0+$", replacement="")
     if pa.types.is_date(t):
         return pc.strftime(arr.cast(pa.date32()), format="%Y-%m-%d")
     if pa.types.is_null(t):
@@ -113,18 +119,29 @@ def _connector_dialect(kind: str) -> str:
     return {"postgres": "postgres", "mariadb": "mysql", "sqlite": "sqlite"}[kind]
 
 
+def _reachable(uri: str) -> None:
+    """Fail fast when a server does not answer: connectorx's pool would wait 30 s per attempt."""
+    u = urlsplit(uri)
+    if u.scheme.startswith("sqlite") or not u.hostname:
+        return
+    default = {"postgresql": 5432, "postgres": 5432, "mysql": 3306}.get(u.scheme, 0)
+    with socket.create_connection((u.hostname, u.port or default), timeout=CONNECT_TIMEOUT_S):
+        pass
+
+
 def _read_sql(uri: str, sql: str, spec: SourceSpec, where: str, stream: bool) -> Any:
     import connectorx as cx
 
     delay = 1.0
     for attempt in range(1, CONNECT_ATTEMPTS + 1):
         try:
+            _reachable(uri)
             if stream:
                 return cx.read_sql(uri, sql, return_type="arrow_stream", batch_size=READ_BATCH_ROWS)
             return cx.read_sql(uri, sql, return_type="arrow")
         except Exception as exc:  # connectorx raises plain RuntimeError/ValueError for everything
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            transient = any(
+            transient = isinstance(exc, OSError) or any(
                 k in text.lower()
                 for k in ("connect", "refused", "timed out", "timeout", "unable to open", "broken pipe",
                           "server has gone away", "lost connection", "no route")

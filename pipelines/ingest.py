@@ -148,7 +148,7 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
             con.execute(f"COPY (SELECT {select} FROM s3 WHERE len(_hard) = 0 ORDER BY {LINE}) "
                         f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
         counts[m] = con.execute("SELECT count(*) FROM s3 WHERE len(_hard) = 0").fetchone()[0]  # type: ignore[index]
-        silver_files[m] = str(path)
+        silver_files[m] = str(path.relative_to(lake.root))
 
     raw_json = "CAST(to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in table.columns) + ")) AS VARCHAR)"
     qpath = lake.quarantine_path(spec.source, table.name, batch.batch_id)
@@ -228,9 +228,9 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
                     source=spec.source, table=table.name, batch_id=batch.batch_id, load_date=load_date,
                     extracted_at=extracted_at, watermark_from=batch.watermark_from, watermark_to=batch.watermark_to,
                     extracted=batch.extracted, standardised=good, quarantined=int(quarantined),
-                    files={"bronze": str(bronze), "silver": files,
-                           "quarantine": str(lake.quarantine_path(spec.source, table.name, batch.batch_id))
-                           if quarantined else None,
+                    files={"bronze": str(bronze.relative_to(lake.root)), "silver": files,
+                           "quarantine": str(lake.quarantine_path(spec.source, table.name, batch.batch_id)
+                                             .relative_to(lake.root)) if quarantined else None,
                            "source_file": batch.file[1] if batch.file else None},
                 )
                 lake.commit_batch(record)

@@ -156,7 +156,9 @@ def _check_rows(
         prev = lookup.get(value)
         if prev is not None and prev[0] != code:
             raise CodeTableError(
-                path, line, f"{what} {value!r} maps to code {code!r} but line {prev[1]} maps it to {prev[0]!r}"
+                path,
+                line,
+                f"{what} {value!r} maps to code {code!r} but line {prev[1]} maps it to {prev[0]!r}",
             )
         lookup.setdefault(value, (code, line))
 
@@ -275,14 +277,18 @@ def validate_all_tables() -> dict[str, int]:
     deps = load_code_table("departments")
     dep_keys = set(_column(deps, "key"))
     if len(dep_keys) != 32:
-        raise CodeTableError(CODES_DIR / "departments.csv", None, f"expected 32 departments, got {len(dep_keys)}")
+        raise CodeTableError(
+            CODES_DIR / "departments.csv", None, f"expected 32 departments, got {len(dep_keys)}"
+        )
     for name in ("licence_types", "service_items"):
         _cross_check(name, load_code_table(name), "department", dep_keys, "a department key")
     lic = load_code_table("licence_types")
     _cross_check("licence_types", lic, "holder_kind", {"person", "entity"}, "person|entity")
     for i, v in enumerate(_column(lic, "validity_years")):
         if v is not None and not (v.isdigit() and int(v) > 0):
-            raise CodeTableError(CODES_DIR / "licence_types.csv", i + 2, f"validity_years {v!r} not a positive int")
+            raise CodeTableError(
+                CODES_DIR / "licence_types.csv", i + 2, f"validity_years {v!r} not a positive int"
+            )
     svc = load_code_table("service_items")
     _cross_check("service_items", svc, "target", {"person", "entity"}, "person|entity")
     _cross_check(
@@ -294,9 +300,12 @@ def validate_all_tables() -> dict[str, int]:
     _cross_check("uscc_category", cats, "authority", auths, "a USCC registration authority")
     pairs = {a + c for a, c in zip(_column(cats, "authority"), _column(cats, "code"), strict=True)}
     ent = load_code_table("entity_types")
-    for i, (a, c) in enumerate(zip(_column(ent, "uscc_authority"), _column(ent, "uscc_category"), strict=True)):
+    ent_pairs = zip(_column(ent, "uscc_authority"), _column(ent, "uscc_category"), strict=True)
+    for i, (a, c) in enumerate(ent_pairs):
         if f"{a}{c}" not in pairs:
-            raise CodeTableError(CODES_DIR / "entity_types.csv", i + 2, f"USCC category {a}{c} not in uscc_category")
+            raise CodeTableError(
+                CODES_DIR / "entity_types.csv", i + 2, f"USCC category {a}{c} not in uscc_category"
+            )
     gb = load_code_table("gb2260")
     codes = set(_column(gb, "code"))
     _cross_check("gb2260", gb, "parent_code", codes, "a gb2260 code")

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from pipelines.synthetic import minting, places, strs
 from pipelines.synthetic.names import NameModel
-from pipelines.synthetic.world import DAY1, Persons, age_at, years
+from pipelines.synthetic.population import DAY1, Persons, age_at, years
 
 DATA = Path(__file__).resolve().parent / "data"
 #: Our kinds, the entity_types code each maps to, and its share of all entities.
@@ -64,6 +64,7 @@ class Entities:
     type_code: np.ndarray  # entity_types code (str)
     type_name: np.ndarray  # entity_types name (企业, 个体工商户, ...)
     industry: np.ndarray
+    industry_name: pa.Array
     flags: np.ndarray  # (n, len(FLAGS))
     name: pa.Array
     uscc: np.ndarray  # <U18
@@ -183,7 +184,8 @@ def build_entities(rng: np.random.Generator, n_persons: int, persons: Persons, n
                          strs.take(["市场监督管理局", "民政局", "机构编制委员会办公室"], auth_suffix))
     scope = strs.take(ind.scope, industry)
     return Entities(
-        n=n, kind=kind.astype(np.int8), type_code=tcode, type_name=tname, industry=industry, flags=flags,
+        n=n, kind=kind.astype(np.int8), type_code=tcode, type_name=tname, industry=industry,
+        industry_name=strs.take(ind.tail, industry), flags=flags,
         name=name, uscc=uscc, org_code=org_code, reg_no=reg_no, legal_rep=rep.astype(np.int64),
         level=level.astype(np.int8), area=area.astype(np.int64), county=county.astype(np.int8), address=address,
         capital=capital, established=established, status=status, status_date=status_date, scope=scope,

@@ -147,3 +147,15 @@ def mint_reg_nos(rng: np.random.Generator, area: np.ndarray) -> np.ndarray:
         p = (2 * s) % 11
     check = (11 - p) % 10
     return strs.cps_to_str(np.concatenate([d, check[:, None]], axis=1).astype(np.uint32) + 48)
+
+
+def sample_unique(rng: np.random.Generator, n: int, high: int) -> np.ndarray:
+    """``n`` distinct random integers in ``[0, high)`` without materialising a permutation of ``high``."""
+    if n > high:
+        raise ValueError(f"cannot draw {n} distinct values below {high}")
+    if n * 4 > high:
+        return rng.permutation(high)[:n]
+    out = np.unique(rng.integers(0, high, int(n * 1.2) + 16))
+    while out.size < n:
+        out = np.unique(np.concatenate([out, rng.integers(0, high, n)]))
+    return rng.permutation(out)[:n]

@@ -132,7 +132,7 @@ def test_register_code_tables_in_duckdb() -> None:
     con = duckdb.connect()
     created = ct.register_code_tables(con)
     assert "code_gb2260" in created and "code_gb3304_ethnicity_alias" in created
-    assert "code_departments" in created and "code_departments_alias" not in created
+    assert "code_departments" in created
     rows = con.execute(
         "SELECT v, a.code FROM (VALUES ('崩龙族'), ('男'), ('M')) t(v) "
         "LEFT JOIN code_gb3304_ethnicity_alias a ON a.alias = t.v ORDER BY v"
@@ -140,6 +140,10 @@ def test_register_code_tables_in_duckdb() -> None:
     assert ("崩龙族", "46") in rows
     assert con.execute("SELECT code FROM code_gb2261_sex_alias WHERE alias = '男'").fetchall() == [("1",)]
     assert con.execute("SELECT count(*) FROM code_gb2260 WHERE code LIKE '3416%'").fetchone()[0] == 6
+    if "code_licence_types_alias" in created:  # lookup tables for code/name-only tables too
+        assert con.execute(
+            "SELECT code FROM code_licence_types_alias WHERE alias = '机动车驾驶证'"
+        ).fetchall() == [("004",)]
 
 
 # --- one-line errors naming file and line ---------------------------------------------------------
