@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pendulum
 import yaml
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
+
+from pipelines.assets import silver_asset
 
 SPECS_DIR = Path(__file__).resolve().parent.parent / "schemas" / "sources"
 START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
@@ -27,11 +29,6 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
 }
-
-
-def silver_asset(source: str) -> Asset:
-    """The silver output of one source (shared with the master-build and quality DAGs)."""
-    return Asset(name=f"silver_{source}", uri=f"masterdata://silver/{source}", group="silver")
 
 
 def build_dag(spec_file: Path):  # type: ignore[no-untyped-def]

@@ -122,6 +122,27 @@ def ingest(
         fail(f"{len(failed)} source(s) failed: {', '.join(failed)} (the others were loaded)", code=1)
 
 
+# Command groups that live beside their packages register themselves here (each module has
+# ``register(app)``), so the areas of the platform do not all edit this one file.
+CLI_MODULES = ("pipelines.cli_masters", "warehouse.cli", "quality.cli")
+
+
+def _register_plugins() -> None:
+    import importlib
+
+    for name in CLI_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # the module exists but something it imports is missing: say so
+                raise
+            continue
+        module.register(app)
+
+
+_register_plugins()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

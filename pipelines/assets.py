@@ -1,0 +1,29 @@
+"""Airflow asset names shared by the DAG files (kept import-cheap: no Airflow import at module level).
+
+The ingestion DAG of each source publishes ``silver_<source>``; the master build is scheduled on
+them and publishes ``gold_<master>``; the quality DAG listens to both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def silver_asset(source: str) -> Any:
+    from airflow.sdk import Asset
+
+    return Asset(name=f"silver_{source}", uri=f"masterdata://silver/{source}", group="silver")
+
+
+def gold_asset(master: str) -> Any:
+    from airflow.sdk import Asset
+
+    return Asset(name=f"gold_{master}", uri=f"masterdata://gold/{master}", group="gold")
+
+
+def source_names() -> list[str]:
+    """Source names from the spec file names (no YAML parsing, no validation: DAG parse stays fast)."""
+    from pathlib import Path
+
+    specs = Path(__file__).resolve().parent.parent / "schemas" / "sources"
+    return sorted(p.stem for p in specs.glob("*.yaml"))
