@@ -65,6 +65,13 @@ class World:
         local = strs.take(self.addresses, idx)
         return strs.cat(places.PROVINCE + places.CITY, local) if full else local
 
+    def variants_pinyin(self, pids: np.ndarray) -> pa.Array:
+        """Names in capitals pinyin as on a passport (ZHANG WEIMIN)."""
+        py = pa.array(self.variants.pinyin, pa.string())
+        p = self.persons
+        return strs.cat(py.take(pa.array(p.sur[pids])), " ", py.take(pa.array(p.g1[pids])),
+                        py.take(pa.array(p.g2[pids])))
+
     def ethnic_code(self, pids: np.ndarray) -> np.ndarray:
         return ETHNIC_CODES[self.persons.ethnicity[pids]]
 
