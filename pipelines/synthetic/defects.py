@@ -171,10 +171,8 @@ def apply_ids(rng: np.random.Generator, digits: np.ndarray, present: np.ndarray,
         cp = choice == ID_DEFECTS.index("id_copied")
         if cp.any():
             arr = pc.if_else(pa.array(cp), donor, arr)
-    for i, name in enumerate(ID_DEFECTS):
-        hit = choice == i
-        el = specs[i][2] if name != "id_copied" else (forced["id_copied"][0] if forced and "id_copied" in forced else hit)
-        log.add(name + tag, hit, eligible=int(el.sum()))
+    for i, name in enumerate(ID_DEFECTS):  # id_copied eligibility is counted by the caller (donor hits)
+        log.add(name + tag, choice == i, eligible=None if name == "id_copied" else int(specs[i][2].sum()))
     return arr, choice
 
 

@@ -104,14 +104,22 @@ def _trade_names(rng: np.random.Generator, n: int, width: int = 2) -> pa.Array:
 
 
 def build_entities(rng: np.random.Generator, n_persons: int, persons: Persons, names: NameModel,
-                   gaz: places.Gazetteer, person_names: pa.Array) -> Entities:
-    """About 7 % of the population in entities; representatives are living adults of the city."""
-    n = max(20, int(round(0.07 * n_persons)))
+                   gaz: places.Gazetteer, person_names: pa.Array, n: int | None = None,
+                   established_on: np.datetime64 | None = None, taken_names: pa.Array | None = None) -> Entities:
+    """About 7 % of the population in entities; representatives are living adults of the city.
+
+    ``n``, ``established_on`` and ``taken_names`` serve the day-2 delta: a few entities registered on
+    one day, with names unique against the existing register.
+    """
+    n = max(20, int(round(0.07 * n_persons))) if n is None else n
     ind = load_industries()
     types = _entity_type_table()
     kind = rng.choice(len(KINDS), size=n, p=KIND_SHARE / KIND_SHARE.sum())
     # ensure every kind exists even in a tiny city (the tests and extracts rely on it)
-    kind[: len(KINDS)] = np.arange(len(KINDS))
+    if established_on is None:
+        kind[: len(KINDS)] = np.arange(len(KINDS))
+    else:  # a day's registrations are market entities
+        kind = rng.choice(3, size=n, p=[0.7, 0.26, 0.04])
     industry = np.zeros(n, dtype=np.int64)
     for k in range(len(KINDS)):
         sel = np.flatnonzero(kind == k)
@@ -143,11 +151,15 @@ def build_entities(rng: np.random.Generator, n_persons: int, persons: Persons, n
     rep_birth = persons.birth[rep]
     established = np.maximum(established, rep_birth + years(20))
     established = np.minimum(established, DAY1 - np.timedelta64(1, "D"))
+    if established_on is not None:
+        established = np.full(n, established_on, dtype="datetime64[D]")
     ent_age = (DAY1 - established).astype(np.int64) / 365.25
     p_cancel = np.where(kind == 6, 0.0, np.where(kind == 0, 0.30, 0.18)) * (1 - np.exp(-ent_age / 8))
     p_revoke = np.where(np.isin(kind, MARKET_KINDS) & (established < USCC_REFORM), 0.06, 0.0)
     u = rng.random(n)
     status = np.where(u < p_cancel, 2, np.where(u < p_cancel + p_revoke, 1, 0)).astype(np.int8)
+    if established_on is not None:
+        status[:] = 0
     status_date = np.where(status > 0, established + ((DAY1 - established) * rng.uniform(0.3, 0.98, n)),
                            np.datetime64("NaT")).astype("datetime64[D]")
 
@@ -164,6 +176,10 @@ def build_entities(rng: np.random.Generator, n_persons: int, persons: Persons, n
 
     # -- names ----------------------------------------------------------------------------------------
     name = _names(rng, kind, industry, ind, level, county, rep, person_names, persons, names, gaz)
+    if taken_names is not None and n:
+        clash = np.asarray(pc.is_in(name, value_set=taken_names))
+        if clash.any():  # a branch ordinal keeps a new registration distinct from the register
+            name = pc.if_else(pa.array(clash), strs.cat(name, "（", strs.num(np.arange(n) + 2), "）"), name)
 
     # -- the rest -------------------------------------------------------------------------------------
     on_road = ~np.isin(kind, (2,)) & (rng.random(n) < np.where(kind == 0, 0.6, 0.9))

@@ -69,6 +69,16 @@ def _departments() -> dict[str, str]:
     return {r["key"]: r["uscc"] for r in load_code_table("departments").to_pylist()}
 
 
+def _draw(rng: np.random.Generator, eligible: np.ndarray, p: float | np.ndarray, k_min: int = 3) -> np.ndarray:
+    """Holders drawn with probability ``p`` among the eligible, at least ``k_min`` of them (so even a
+    small test city has every licence type and every source table has rows)."""
+    sel = np.flatnonzero(eligible & (rng.random(eligible.size) < p))
+    if sel.size < k_min:
+        pool = np.flatnonzero(eligible)
+        sel = np.union1d(sel, rng.choice(pool, size=min(k_min, pool.size), replace=False))
+    return sel
+
+
 def _rand_dates(rng: np.random.Generator, lo: np.ndarray | np.datetime64, hi: np.ndarray | np.datetime64,
                 n: int) -> np.ndarray:
     lo = np.broadcast_to(np.asarray(lo, dtype="datetime64[D]"), (n,))
@@ -120,7 +130,7 @@ def build_licences(rng: np.random.Generator, p: Persons, hh: Households, e: Enti
 
     # -- 004 driving licences --------------------------------------------------------------------------
     rate = np.where(p.sex == 1, 0.52, 0.30) * np.clip((75 - age) / 30, 0, 1)
-    drv = np.flatnonzero((age >= 18) & (rng.random(p.n) < rate))
+    drv = _draw(rng, age >= 18, rate)
     first = np.maximum(p.birth[drv] + years(18 + rng.gamma(2.0, 4.0, drv.size)), np.datetime64("1992-01-01"))
     first = np.minimum(first, DAY1 - np.timedelta64(3, "D")).astype("datetime64[D]")
     vf, vt = _renewed(first, 6)
@@ -136,7 +146,7 @@ def build_licences(rng: np.random.Generator, p: Persons, hh: Households, e: Enti
 
     # -- 006/007/008 passports and permits ------------------------------------------------------------
     for code, letter, share in (("006", "E", 0.08), ("007", "C", 0.05), ("008", "L", 0.01)):
-        sel = np.flatnonzero((age >= 1) & (rng.random(p.n) < share * np.where((age >= 18) & (age <= 60), 1.6, 0.5)))
+        sel = _draw(rng, age >= 1, share * np.where((age >= 18) & (age <= 60), 1.6, 0.5))
         issue = _rand_dates(rng, np.maximum(p.birth[sel], DAY1 - np.timedelta64(3650, "D")), DAY1, sel.size)
         vt = issue + years(np.where(age_at(p.birth[sel], issue) < 16, 5, 10))
         number = _serial(letter, sample_unique(rng, sel.size, 10**8), 8)
@@ -167,7 +177,7 @@ def build_licences(rng: np.random.Generator, p: Persons, hh: Households, e: Enti
     for code, share, lo_age, hi_age, dlist in (("021", 0.006, 25, 65, MEDICAL), ("025", 0.022, 22, 65, SUBJECTS),
                                                 ("050", 0.0012, 25, 65, None), ("051", 0.0002, 28, 65, None),
                                                 ("057", 0.0008, 20, 55, LANGUAGES)):
-        sel = np.flatnonzero(educated & (age >= lo_age) & (age <= hi_age) & (rng.random(p.n) < share))
+        sel = _draw(rng, educated & alive & (age >= lo_age) & (age <= hi_age), share)
         issue = _rand_dates(rng, p.birth[sel] + years(lo_age - 2), DAY1, sel.size)
         vy = types[code]["validity_years"]
         vt = issue + years(int(vy)) if vy else np.full(sel.size, NAT)
@@ -233,11 +243,11 @@ def build_licences(rng: np.random.Generator, p: Persons, hh: Households, e: Enti
                          area_mu))
 
     # -- 047 veterans' preferential cards, 049 disability certificates, 069 logging permits ----------
-    vet = np.flatnonzero(alive & (age >= 22) & (rng.random(p.n) < np.where(p.sex == 1, 0.03, 0.002)))
+    vet = _draw(rng, alive & (age >= 22), np.where(p.sex == 1, 0.03, 0.002))
     issue = _rand_dates(rng, np.datetime64("2022-06-01"), DAY1, vet.size)
     blocks.append(_block("047", PERSON, vet, _serial("YD3416", sample_unique(rng, vet.size, 10**7), 7), issue, issue,
                          np.full(vet.size, NAT), np.full(vet.size, "1")))
-    dis = np.flatnonzero((age >= 1) & (rng.random(p.n) < 0.012 + 0.0006 * np.clip(age - 40, 0, 50)))
+    dis = _draw(rng, age >= 1, 0.012 + 0.0006 * np.clip(age - 40, 0, 50))
     issue = _rand_dates(rng, np.maximum(p.birth[dis] + years(1), DAY1 - np.timedelta64(4000, "D")), DAY1, dis.size)
     cat_i = rng.integers(0, len(DISABILITY), dis.size)
     grade = rng.integers(1, 5, dis.size)
@@ -246,7 +256,7 @@ def build_licences(rng: np.random.Generator, p: Persons, hh: Households, e: Enti
     vt = issue + years(10)
     blocks.append(_block("049", PERSON, dis, dnum, issue, issue, vt, _status(vt, ~alive[dis], rng, 0.0),
                          strs.take(list(DISABILITY), cat_i)))
-    rural_adult = np.flatnonzero(alive & (age >= 25) & ~hh.urban[p.household] & (rng.random(p.n) < 0.0025))
+    rural_adult = _draw(rng, alive & (age >= 25) & ~hh.urban[p.household], 0.0025)
     issue = _rand_dates(rng, DAY1 - np.timedelta64(1500, "D"), DAY1, rural_adult.size)
     vt = issue + years(1)
     fnum = strs.cat(strs.num(county_codes[p.county[rural_adult]]), "-", strs.num(year_of(issue)), "-",
@@ -258,6 +268,14 @@ def build_licences(rng: np.random.Generator, p: Persons, hh: Households, e: Enti
     # -- entity licences --------------------------------------------------------------------------------
     blocks.extend(_entity_blocks(rng, e, types))
     lic = _concat(blocks)
+    # nothing is issued to the dead: drop person licences issued after the holder's death
+    is_p = lic["holder_kind"] == PERSON
+    death = np.where(is_p, p.death[np.where(is_p, lic["holder"], 0)], np.datetime64("NaT"))
+    keep = np.isnat(death) | (lic["issue"] <= death)
+    if not keep.all():
+        ki = np.flatnonzero(keep)
+        lic = {k: (v.take(pa.array(ki)) if isinstance(v, pa.Array) else v[ki]) if k != "n" else int(ki.size)
+               for k, v in lic.items()}
     lic["department"], lic_ids = identifiers(lic["type_code"], depts, types, serial_base)
     return Licences(identifier=lic_ids, **lic)
 
@@ -290,7 +308,7 @@ def _entity_blocks(rng: np.random.Generator, e: Entities, types: dict) -> list[d
     n = e.n
 
     def pick(mask: np.ndarray, share: float) -> np.ndarray:
-        return np.flatnonzero(mask & (rng.random(n) < share))
+        return _draw(rng, mask, share, k_min=2)
 
     def periodic(sel: np.ndarray, period: int, since: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         first = np.maximum(e.established[sel], np.datetime64(since)) + rng.integers(0, 60, sel.size).astype("timedelta64[D]")

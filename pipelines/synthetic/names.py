@@ -153,17 +153,19 @@ class NameVariants:
 
 def build_variants(model: NameModel) -> NameVariants:
     """Build the tables from ``standards.text`` (a loop over a few hundred vocabulary characters)."""
-    from standards.text import homophone_table, simplified_to_traditional_table
+    from standards.text import gb2312_hanzi, homophone_table, simplified_to_traditional_table
 
     base = [c for c in model.vocab if c]
-    homo = homophone_table(base)
+    common = gb2312_hanzi()[:3755]  # GB 2312 level 1: the characters an IME offers first
+    common_set = set(common)
+    homo = homophone_table(base + list(common))
     s2t = simplified_to_traditional_table()
     n0 = len(model.vocab)
     alt_lists: list[list[int]] = [[] for _ in range(n0)]
     trad = np.arange(n0, dtype=np.int32)
     for i in range(1, n0):
         ch = model.vocab[i]
-        alts = [a for a in homo.get(ch, []) if a and a != ch and len(a) == 1][:8]
+        alts = [a for a in homo.get(ch, []) if a != ch and a in common_set][:8]
         alt_lists[i] = [model.idx(a) for a in alts]
         t = s2t.get(ch)
         if t and t != ch and len(t) == 1:

@@ -233,6 +233,14 @@ def build_persons(rng: np.random.Generator, n: int, names: NameModel, gaz: place
     dead = rng.random(n) < 1 - np.exp(-hazard * look)
     death = np.where(dead, DAY1 - years(rng.random(n) * look), np.datetime64("NaT")).astype("datetime64[D]")
     death = np.where(dead & (death <= birth), birth + np.timedelta64(1, "D"), death)
+    # a parent dies after the youngest child is born
+    last_child = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    child_days = birth.astype(np.int64)
+    for parent in (np.where(role == CHILD, start[hh], -1), np.where(role == CHILD, np.where(has_spouse[hh], start[hh] + 1, -1), -1)):
+        ok = (parent >= 0) & (parent < n)
+        np.maximum.at(last_child, parent[ok], child_days[ok])
+    late = dead & (last_child > death.astype(np.int64))
+    death = np.where(late, np.minimum(last_child + 1, DAY1.astype(np.int64)).astype("datetime64[D]"), death)
 
     # -- marriage -----------------------------------------------------------------------------------
     spouse = np.full(n, -1, dtype=np.int64)
@@ -246,6 +254,12 @@ def build_persons(rng: np.random.Generator, n: int, names: NameModel, gaz: place
     later_birth = np.maximum(birth, np.where(spouse >= 0, birth[np.maximum(spouse, 0)], birth))
     marriage_date = np.where(spouse >= 0, np.maximum(marriage_date, later_birth + years(20)), marriage_date)
     marriage_date = np.where(spouse >= 0, np.minimum(marriage_date, DAY1 - np.timedelta64(1, "D")), marriage_date)
+    # nobody marries after dying: pull the wedding before the first death of the couple
+    first_death = np.minimum(np.where(np.isnat(death), DAY1, death),
+                             np.where(spouse >= 0, np.where(np.isnat(death[np.maximum(spouse, 0)]), DAY1,
+                                                            death[np.maximum(spouse, 0)]), DAY1))
+    too_late = (spouse >= 0) & (marriage_date >= first_death)
+    marriage_date = np.where(too_late, first_death - np.timedelta64(30, "D"), marriage_date)
     age_i = age.astype(np.int64)
     m_idx = np.full(n, 0, dtype=np.int8)  # 10 未婚
     married_kind = rng.choice([1, 2, 3, 4], size=n, p=[0.70, 0.22, 0.06, 0.02])

@@ -1,0 +1,246 @@
+"""Clustering scored pairs into entities without chaining.
+
+Connected components over match edges chain: one wrong link glues two people together, and every
+record of both follows.  Here edges are applied greedily, strongest first, to a union-find whose
+components carry their constraint values, and an edge is refused when the merged component would
+hold
+
+* two different values of a ``distinct`` feature (two valid resident IDs in one person, two valid
+  USCCs in one entity);
+* a record's ``foreign`` identifier as its key (the infant filed under the mother's ID never joins
+  the mother);
+* a steward's "not a match" (cannot-link) between its two sides.
+
+Steward "match" decisions are applied first and may override the distinct rule (a steward knows a
+person was re-issued a new ID).  A record whose two best candidate clusters cannot be merged and
+score within ``ambiguity_bits`` of each other (two 张伟 born the same day, twins sharing a name) is
+not auto-linked to either: it goes to the review queue.  Edges between the review and match
+thresholds go to the queue too.
+
+Graph work runs in Python only on the nodes that have candidate edges (a small share of all), as
+arrays of ints; the partition itself stays in the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from pipelines.resolve.comparisons import weight_of
+from pipelines.resolve.config import ResolveConfig
+from pipelines.resolve.sql import Sql, q
+
+
+@dataclass
+class ClusterStats:
+    candidate_edges: int = 0
+    accepted: int = 0
+    refused: int = 0
+    ambiguous: int = 0
+    steward_links: int = 0
+    review: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
+
+
+class _UnionFind:
+    """Union-find whose roots carry constraint sets (distinct values, foreign ids, cannot-links)."""
+
+    def __init__(self, n: int, distinct: list[list[frozenset[str]]], foreign: list[frozenset[str]],
+                 keys: list[frozenset[str]]) -> None:
+        self.parent = list(range(n))
+        self.distinct = distinct  # per node: one frozenset of values per distinct feature
+        self.foreign = foreign
+        self.keys = keys  # primary-key values (what foreign ids are checked against)
+        self.cannot: list[set[int]] = [set() for _ in range(n)]
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def why_not(self, a: int, b: int) -> str | None:
+        """Reason the union of roots a and b is forbidden, or None."""
+        if any(self.find(x) == b for x in self.cannot[a]) or any(self.find(x) == a for x in self.cannot[b]):
+            return "cannot_link"
+        for va, vb in zip(self.distinct[a], self.distinct[b]):
+            if va and vb and not (va <= vb or vb <= va):
+                return "distinct_key"
+        if (self.foreign[a] & self.keys[b]) or (self.foreign[b] & self.keys[a]):
+            return "foreign_id"
+        return None
+
+    def union(self, a: int, b: int) -> int:
+        if b < a:
+            a, b = b, a
+        self.parent[b] = a
+        self.distinct[a] = [x | y for x, y in zip(self.distinct[a], self.distinct[b])]
+        self.foreign[a] = self.foreign[a] | self.foreign[b]
+        self.keys[a] = self.keys[a] | self.keys[b]
+        self.cannot[a] |= self.cannot[b]
+        return a
+
+
+def node_edges(sql: Sql, cfg: ResolveConfig, rec: str, scored: str, out: str) -> None:
+    """Create ``out`` (a < b nodes, w, l, r best record pair): the strongest pair per node pair."""
+    review_w = weight_of(cfg.thresholds.review)
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT a, b, w, l, r FROM ("
+        f"SELECT least(nl.node, nr.node) AS a, greatest(nl.node, nr.node) AS b, s.weight AS w, s.l, s.r "
+        f"FROM {scored} AS s JOIN {rec} AS nl ON nl.rid = s.l JOIN {rec} AS nr ON nr.rid = s.r "
+        f"WHERE s.weight >= {review_w!r} AND nl.node <> nr.node) "
+        f"QUALIFY row_number() OVER (PARTITION BY a, b ORDER BY w DESC, l, r) = 1"
+    )
+
+
+def mark_ambiguous(sql: Sql, cfg: ResolveConfig, rec: str, edges: str) -> None:
+    """Add ``ambiguous`` to ``edges``: an unanchored node's near-equal best links to anchored nodes."""
+    match_w = weight_of(cfg.thresholds.match)
+    bits = cfg.thresholds.ambiguity_bits
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {edges}_amb AS WITH e AS ("
+        f"SELECT a AS u, b AS v, w FROM {edges} WHERE w >= {match_w!r} "
+        f"UNION ALL SELECT b AS u, a AS v, w FROM {edges} WHERE w >= {match_w!r}), "
+        f"c AS (SELECT e.u, e.v, e.w FROM e JOIN {rec} AS nu ON nu.rid = e.u JOIN {rec} AS nv ON nv.rid = e.v "
+        f"WHERE NOT nu.anchored AND nv.anchored), "
+        f"t AS (SELECT u, max(w) AS w1 FROM c GROUP BY u), "
+        f"near AS (SELECT c.u, c.v FROM c JOIN t ON t.u = c.u WHERE c.w >= t.w1 - {bits!r}), "
+        f"multi AS (SELECT u FROM near GROUP BY u HAVING count(*) >= 2) "
+        f"SELECT least(near.u, near.v) AS a, greatest(near.u, near.v) AS b FROM near JOIN multi ON multi.u = near.u"
+    )
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {edges} AS SELECT e.*, (x.a IS NOT NULL) AS ambiguous FROM {edges} AS e "
+        f"LEFT JOIN (SELECT DISTINCT a, b FROM {edges}_amb) AS x ON x.a = e.a AND x.b = e.b"
+    )
+    sql.run(f"DROP TABLE {edges}_amb")
+
+
+def _node_constraints(sql: Sql, cfg: ResolveConfig, rec: str, nodes: list[int]
+                      ) -> tuple[list[list[frozenset[str]]], list[frozenset[str]], list[frozenset[str]]]:
+    distinct = cfg.distinct
+    foreign = cfg.deterministic.foreign if cfg.deterministic else None
+    pk = cfg.primary_key
+    sql.register("__nodes", pa.table({"node": pa.array(nodes, pa.int64()), "i": pa.array(range(len(nodes)), pa.int64())}))
+    cols = [f"list(DISTINCT CAST({q(f)} AS VARCHAR)) FILTER (WHERE {q(f)} IS NOT NULL)" for f in distinct]
+    cols.append(f"list(DISTINCT CAST({q(foreign)} AS VARCHAR)) FILTER (WHERE {q(foreign)} IS NOT NULL)" if foreign
+                else "CAST(NULL AS VARCHAR[])")
+    cols.append(f"list(DISTINCT CAST({q(pk)} AS VARCHAR)) FILTER (WHERE {q(pk)} IS NOT NULL)" if pk
+                else "CAST(NULL AS VARCHAR[])")
+    rows = sql.rows(f"SELECT n.i, {', '.join(cols)} FROM __nodes AS n JOIN {rec} AS f ON f.node = n.node GROUP BY n.i")
+    sql.unregister("__nodes")
+    k = len(distinct)
+    d: list[list[frozenset[str]]] = [[frozenset()] * k for _ in nodes]
+    fo: list[frozenset[str]] = [frozenset()] * len(nodes)
+    keys: list[frozenset[str]] = [frozenset()] * len(nodes)
+    for row in rows:
+        i = row[0]
+        d[i] = [frozenset(v or ()) for v in row[1:1 + k]]
+        fo[i] = frozenset(row[1 + k] or ())
+        keys[i] = frozenset(row[2 + k] or ())
+    return d, fo, keys
+
+
+def cluster(sql: Sql, cfg: ResolveConfig, rec: str, edges: str, out: str,
+            must_links: list[tuple[int, int]] | None = None,
+            cannot_links: list[tuple[int, int]] | None = None) -> ClusterStats:
+    """Create ``out`` (node, cluster, link_weight, link_kind) for every node that changed cluster
+    and ``{out}_refused`` (a, b, w, reason) for refused match edges; ``must_links`` and
+    ``cannot_links`` are node pairs from steward decisions."""
+    stats = ClusterStats()
+    match_w = weight_of(cfg.thresholds.match)
+    must_links = must_links or []
+    cannot_links = cannot_links or []
+    cand = sql.rows(f"SELECT a, b, w FROM {edges} WHERE w >= {match_w!r} AND NOT ambiguous ORDER BY w DESC, a, b")
+    stats.candidate_edges = len(cand)
+    stats.ambiguous = int(sql.one(f"SELECT count(*) FROM {edges} WHERE ambiguous") or 0)
+    involved = sorted({x for e in cand for x in e[:2]} | {x for e in must_links for x in e}
+                      | {x for e in cannot_links for x in e})
+    index = {node: i for i, node in enumerate(involved)}
+    distinct, foreign, keys = _node_constraints(sql, cfg, rec, involved) if involved else ([], [], [])
+    uf = _UnionFind(len(involved), distinct, foreign, keys)
+    for a, b in cannot_links:
+        ia, ib = index[a], index[b]
+        uf.cannot[ia].add(ib)
+        uf.cannot[ib].add(ia)
+    link_w: dict[int, tuple[float, str]] = {}
+    for a, b in must_links:
+        ra, rb = uf.find(index[a]), uf.find(index[b])
+        if ra != rb:
+            uf.union(ra, rb)
+            stats.steward_links += 1
+        for x in (a, b):
+            link_w[x] = (float("inf"), "steward")
+    refused: list[tuple[int, int, float, str]] = []
+    for a, b, w in cand:
+        ra, rb = uf.find(index[a]), uf.find(index[b])
+        if ra == rb:
+            continue
+        reason = uf.why_not(ra, rb)
+        if reason:
+            refused.append((a, b, w, reason))
+            stats.refusals[reason] = stats.refusals.get(reason, 0) + 1
+            continue
+        uf.union(ra, rb)
+        stats.accepted += 1
+        for x in (a, b):
+            if x not in link_w or (link_w[x][1] != "steward" and link_w[x][0] < w):
+                link_w[x] = (w, "probabilistic")
+    stats.refused = len(refused)
+    # cluster id = smallest node of the component (node ids are smallest rids: deterministic)
+    comp_min: dict[int, int] = {}
+    for node in involved:
+        r = uf.find(index[node])
+        comp_min[r] = min(comp_min.get(r, node), node)
+    nodes_col = involved
+    clusters_col = [comp_min[uf.find(index[n])] for n in involved]
+    weights = [link_w.get(n, (None, None))[0] for n in involved]
+    kinds = [link_w.get(n, (None, None))[1] for n in involved]
+    weights = [None if w is None or w == float("inf") else w for w in weights]
+    sql.register("__nodemap", pa.table({
+        "node": pa.array(nodes_col, pa.int64()), "cluster": pa.array(clusters_col, pa.int64()),
+        "link_weight": pa.array(weights, pa.float64()), "link_kind": pa.array(kinds, pa.string()),
+    }))
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM __nodemap")
+    sql.unregister("__nodemap")
+    sql.register("__refused", pa.table({
+        "a": pa.array([r[0] for r in refused], pa.int64()), "b": pa.array([r[1] for r in refused], pa.int64()),
+        "w": pa.array([r[2] for r in refused], pa.float64()), "reason": pa.array([r[3] for r in refused], pa.string()),
+    }))
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out}_refused AS SELECT * FROM __refused")
+    sql.unregister("__refused")
+    return stats
+
+
+def record_clusters(sql: Sql, cfg: ResolveConfig, rec: str, nodemap: str, edges: str, out: str) -> None:
+    """Create ``out`` (rid, cluster, rule, weight): every record's cluster and how it got there."""
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT f.rid, coalesce(m.cluster, f.node) AS cluster, "
+        f"CASE WHEN m.link_kind = 'steward' THEN 'steward' "
+        f"WHEN f.anchored THEN 'key' "
+        f"WHEN m.link_kind IS NOT NULL AND m.link_weight IS NOT NULL THEN 'probabilistic' "
+        f"WHEN f.det_key IS NOT NULL AND count(*) OVER (PARTITION BY f.node) > 1 THEN 'key_secondary' "
+        f"WHEN count(*) OVER (PARTITION BY coalesce(m.cluster, f.node)) > 1 THEN 'probabilistic' "
+        f"ELSE 'singleton' END AS rule, "
+        f"CASE WHEN NOT f.anchored THEN m.link_weight END AS weight "
+        f"FROM {rec} AS f LEFT JOIN {nodemap} AS m ON m.node = f.node"
+    )
+
+
+def review_items(sql: Sql, cfg: ResolveConfig, edges: str, clusters: str, nodemap: str, out: str) -> int:
+    """Create ``out`` (l, r, weight, reason): pairs a steward should look at, none already together."""
+    match_w = weight_of(cfg.thresholds.match)
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS WITH items AS ("
+        f"SELECT l, r, w AS weight, 'uncertain' AS reason FROM {edges} WHERE w < {match_w!r} "
+        f"UNION ALL SELECT l, r, w, 'ambiguous' FROM {edges} WHERE ambiguous "
+        f"UNION ALL SELECT e.l, e.r, e.w, x.reason FROM {nodemap}_refused AS x "
+        f"JOIN {edges} AS e ON e.a = x.a AND e.b = x.b "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {nodemap} AS m WHERE m.node IN (x.a, x.b) AND m.link_weight IS NOT NULL)) "
+        f"SELECT i.* FROM items AS i JOIN {clusters} AS cl ON cl.rid = i.l JOIN {clusters} AS cr ON cr.rid = i.r "
+        f"WHERE cl.cluster <> cr.cluster "
+        f"QUALIFY row_number() OVER (PARTITION BY i.l, i.r ORDER BY i.weight DESC, i.reason) = 1"
+    )
+    return int(sql.one(f"SELECT count(*) FROM {out}") or 0)

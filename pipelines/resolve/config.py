@@ -1,0 +1,363 @@
+"""The configuration of one entity-resolution problem: a master library, or a user's own link job.
+
+One engine, many configurations (ARCHITECTURE.md): the population, legal-entity and licence
+libraries are driven by ``schemas/masters/{person,entity,licence}.yaml`` and ``masterdata link`` by
+a file a user writes; all are this model.  A configuration says
+
+* ``features``: SQL expressions (DuckDB, the one dialect of record) computed once per record from
+  its columns - the keys and values that matching looks at;
+* ``deterministic``: the keys that link records outright (a validated ID number, a USCC), which
+  features may never hold two different values inside one cluster, and which feature names an
+  identifier the record carries but that belongs to someone else (an infant under the mother's ID);
+* ``blocking``: which pairs are compared at all (equi-joins on features, optionally on generated
+  variants such as every ID at edit distance 1);
+* ``comparisons``: ordered levels of agreement per attribute (exact, same pinyin, Jaro-Winkler ...),
+  with optional term-frequency adjustment, from which Fellegi-Sunter weights are trained by EM;
+* ``thresholds``: auto-match above ``match``, steward review between ``review`` and ``match``;
+* ``attributes``: the golden record's survivorship rules (masters only).
+
+It is validated as a whole when loaded, and every defect is one line naming the file and the field,
+so a typo fails before any data is touched instead of yielding empty matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+import sqlglot
+import sqlglot.expressions as exp
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MASTERS_DIR = ROOT / "schemas" / "masters"
+MASTERS = ("person", "entity", "licence")
+
+SurvivorshipRule = Literal["source_priority", "most_recent", "most_frequent", "validated_first", "non_null"]
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class ConfigError(ValueError):
+    """One line naming the configuration file and the field that is wrong."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Level(_Strict):
+    """One level of a comparison: the first level whose ``when`` holds is the pair's level."""
+
+    label: str
+    when: str
+    #: A feature whose value frequency replaces the level's average u (rare names weigh more).
+    tf: str | None = None
+    #: Starting m for EM (default: spread from 0.9 down); ``fixed`` keeps it out of training.
+    m: float | None = Field(default=None, gt=0, lt=1)
+    fixed: bool = False
+
+
+class Comparison(_Strict):
+    """Agreement levels for one attribute, over ``l.<feature>`` and ``r.<feature>``."""
+
+    name: str
+    #: When true the comparison says nothing about the pair (weight 0), e.g. a side is NULL.
+    null_when: str
+    levels: list[Level] = Field(min_length=1)
+    #: Label of the implicit last level (none of the ``when`` held).
+    else_label: str = "different"
+
+
+class BlockingRule(_Strict):
+    """Pairs whose keys are equal.  ``on`` features are compared as they are; ``left``/``right``
+    give different expressions for the two sides (e.g. ID variants vs the valid ID); with
+    ``unnest`` the expressions yield lists and every element is a key."""
+
+    name: str
+    on: list[str] = Field(default_factory=list)
+    left: list[str] | None = None
+    right: list[str] | None = None
+    unnest: bool = False
+    #: A key value held by more distinct records than this is skipped (fillers, giant families):
+    #: such a block cannot tell records apart and would only cost quadratic time.
+    max_block: int = Field(default=100, ge=2)
+    #: ``rest``: the left side is only records no deterministic key anchored (the normal case);
+    #: ``all``: every record (only useful for training sessions and link jobs without keys).
+    scope: Literal["rest", "all"] = "rest"
+
+    @model_validator(mode="after")
+    def _sides(self) -> "BlockingRule":
+        if self.on and (self.left or self.right):
+            raise ValueError("give either 'on' or 'left' + 'right', not both")
+        if not self.on and not (self.left and self.right):
+            raise ValueError("needs 'on' (features) or both 'left' and 'right' (expressions)")
+        if self.left and self.right and len(self.left) != len(self.right):
+            raise ValueError("'left' and 'right' must have the same number of keys")
+        return self
+
+    @property
+    def left_keys(self) -> list[str]:
+        return list(self.left or self.on)
+
+    @property
+    def right_keys(self) -> list[str]:
+        return list(self.right or self.on)
+
+
+class DeterministicKey(_Strict):
+    """A feature whose equal values link records outright."""
+
+    name: str
+    feature: str
+
+
+class Deterministic(_Strict):
+    """Keys in precedence order: the first is the primary key of a cluster.  A later key's value
+    is mapped onto the primary key through records holding both (organisation code -> USCC) when
+    that mapping is unique; otherwise it forms a cluster of its own."""
+
+    keys: list[DeterministicKey] = Field(min_length=1)
+    #: Features a cluster may never hold two different values of (clustering never chains).
+    distinct: list[str] = Field(default_factory=list)
+    #: Feature naming an identifier the record carries but which is not its own: the record may
+    #: never join the cluster whose primary key equals it (infant under a guardian's ID).
+    foreign: str | None = None
+
+
+class TrainingSession(_Strict):
+    """One EM session: pairs agreeing on these features; comparisons using them are not trained here."""
+
+    block: list[str] = Field(min_length=1)
+    max_pairs: int = Field(default=300_000, ge=100)
+
+
+class Training(_Strict):
+    sessions: list[TrainingSession] = Field(default_factory=list)
+    #: Random record pairs for the u probabilities (how often levels agree by chance).
+    random_pairs: int = Field(default=1_000_000, ge=1000)
+    max_iterations: int = Field(default=40, ge=1)
+    tolerance: float = Field(default=1e-5, gt=0)
+    #: Smallest u a level may take (an ID never agrees by chance in a sample; it still may).
+    min_u: float = Field(default=1e-8, gt=0, lt=1)
+    #: Probability that two random records match; estimated from deterministic clusters if unset.
+    prior: float | None = Field(default=None, gt=0, lt=1)
+    seed: int = 7
+
+
+class Thresholds(_Strict):
+    #: Match probability at or above which a pair links automatically.
+    match: float = Field(default=0.99, gt=0, lt=1)
+    #: Pairs between ``review`` and ``match`` go to the steward review queue.
+    review: float = Field(default=0.5, gt=0, lt=1)
+    #: A record whose two best candidate clusters (which cannot be merged) are within this many
+    #: bits of weight of each other is not auto-linked to either: it is queued for review.
+    ambiguity_bits: float = Field(default=3.0, ge=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> "Thresholds":
+        if self.review > self.match:
+            raise ValueError(f"review ({self.review}) must not exceed match ({self.match})")
+        return self
+
+
+class Attribute(_Strict):
+    """Survivorship of one golden attribute: candidate values from every record of the cluster,
+    ranked by ``rules`` in order (ties go to the next rule, finally the smallest record id)."""
+
+    value: str | None = None
+    rules: list[SurvivorshipRule] = Field(default_factory=lambda: ["most_frequent", "most_recent"])
+    #: Source order for ``source_priority`` (sources not listed rank after all listed ones).
+    sources: list[str] = Field(default_factory=list)
+    #: SQL over the record for ``validated_first``: values from records where it holds come first.
+    validated: str | None = None
+    #: Only values from records where ``validated`` holds may survive at all.
+    validated_only: bool = False
+
+    @model_validator(mode="after")
+    def _rules_need(self) -> "Attribute":
+        if "source_priority" in self.rules and not self.sources:
+            raise ValueError("rule 'source_priority' needs 'sources'")
+        if ("validated_first" in self.rules or self.validated_only) and not self.validated:
+            raise ValueError("rule 'validated_first' needs 'validated' (an SQL condition)")
+        if len(set(self.rules)) != len(self.rules):
+            raise ValueError("a rule is listed twice")
+        return self
+
+
+class ResolveConfig(_Strict):
+    """A whole resolution problem (see the module docstring)."""
+
+    master: str
+    title: str = ""
+    #: Column holding the record identifier (``masterdata link`` inputs); masters use ``record_id``.
+    id_column: str = "record_id"
+    #: Prefix of minted master ids (P0000000001).
+    id_prefix: str = Field(default="M", pattern=r"^[A-Z]{1,3}$")
+    features: dict[str, str] = Field(min_length=1)
+    deterministic: Deterministic | None = None
+    blocking: list[BlockingRule] = Field(default_factory=list)
+    comparisons: list[Comparison] = Field(default_factory=list)
+    training: Training = Field(default_factory=Training)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    attributes: dict[str, Attribute] = Field(default_factory=dict)
+
+    @field_validator("features")
+    @classmethod
+    def _feature_names(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            if not _IDENT.match(name):
+                raise ValueError(f"feature name {name!r} must be lower_snake_case")
+            if name in ("rid", "record_id"):
+                raise ValueError(f"feature name {name!r} is reserved")
+        return v
+
+    @property
+    def probabilistic(self) -> bool:
+        return bool(self.blocking and self.comparisons)
+
+    @property
+    def primary_key(self) -> str | None:
+        return self.deterministic.keys[0].feature if self.deterministic else None
+
+    @property
+    def distinct(self) -> list[str]:
+        if not self.deterministic:
+            return []
+        return self.deterministic.distinct or [self.deterministic.keys[0].feature]
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes how records cluster (survivorship excluded)."""
+        body = self.model_dump(include={"features", "deterministic", "blocking", "comparisons", "training",
+                                        "thresholds"})
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------------
+# loading and semantic checks
+# --------------------------------------------------------------------------------------------------
+
+
+def _loc(parts: tuple[object, ...]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _parse(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+def _check_sql(fail, loc: str, sql: str) -> exp.Expression:  # type: ignore[no-untyped-def]
+    try:
+        return _parse(sql)
+    except sqlglot.errors.ParseError as exc:
+        fail(loc, f"not valid DuckDB SQL: {str(exc).splitlines()[0]}")
+        raise  # unreachable: fail raises
+
+
+def _pair_columns(tree: exp.Expression) -> list[tuple[str, str]]:
+    return [(c.table, c.name) for c in tree.find_all(exp.Column)]
+
+
+def check_semantics(cfg: ResolveConfig, where: str) -> None:
+    """Cross-field checks pydantic cannot express; raises :class:`ConfigError`."""
+
+    def fail(loc: str, msg: str) -> None:
+        raise ConfigError(f"{where}: {loc}: {msg}")
+
+    feats = set(cfg.features)
+    for name, sql in cfg.features.items():
+        _check_sql(fail, f"features.{name}", sql)
+    if cfg.deterministic:
+        for i, k in enumerate(cfg.deterministic.keys):
+            if k.feature not in feats:
+                fail(f"deterministic.keys[{i}].feature", f"unknown feature {k.feature!r}")
+        for i, d in enumerate(cfg.deterministic.distinct):
+            if d not in feats:
+                fail(f"deterministic.distinct[{i}]", f"unknown feature {d!r}")
+        if cfg.deterministic.foreign and cfg.deterministic.foreign not in feats:
+            fail("deterministic.foreign", f"unknown feature {cfg.deterministic.foreign!r}")
+    for i, b in enumerate(cfg.blocking):
+        for j, f in enumerate(b.on):
+            if f not in feats:
+                fail(f"blocking[{i}].on[{j}]", f"unknown feature {f!r}")
+        for side in ("left", "right"):
+            for j, e in enumerate(getattr(b, side) or []):
+                tree = _check_sql(fail, f"blocking[{i}].{side}[{j}]", e)
+                for _t, col in _pair_columns(tree):
+                    if col not in feats:
+                        fail(f"blocking[{i}].{side}[{j}]", f"unknown feature {col!r}")
+        if b.scope == "rest" and not cfg.deterministic:
+            fail(f"blocking[{i}].scope", "'rest' needs deterministic keys (use scope: all)")
+    seen: set[str] = set()
+    for i, c in enumerate(cfg.comparisons):
+        if c.name in seen:
+            fail(f"comparisons[{i}].name", f"duplicate comparison {c.name!r}")
+        seen.add(c.name)
+        exprs = [("null_when", c.null_when)] + [(f"levels[{j}].when", lv.when) for j, lv in enumerate(c.levels)]
+        for loc, sql in exprs:
+            tree = _check_sql(fail, f"comparisons[{i}].{loc}", sql)
+            for table, col in _pair_columns(tree):
+                if table not in ("l", "r"):
+                    fail(f"comparisons[{i}].{loc}", f"refer to features as l.<name> / r.<name>, not {col!r}")
+                if col not in feats:
+                    fail(f"comparisons[{i}].{loc}", f"unknown feature {col!r}")
+        for j, lv in enumerate(c.levels):
+            if lv.tf and lv.tf not in feats:
+                fail(f"comparisons[{i}].levels[{j}].tf", f"unknown feature {lv.tf!r}")
+    for i, s in enumerate(cfg.training.sessions):
+        for j, f in enumerate(s.block):
+            if f not in feats:
+                fail(f"training.sessions[{i}].block[{j}]", f"unknown feature {f!r}")
+    if cfg.comparisons and not cfg.blocking:
+        fail("blocking", "comparisons need at least one blocking rule")
+    for name, a in cfg.attributes.items():
+        if a.value:
+            _check_sql(fail, f"attributes.{name}.value", a.value)
+        if a.validated:
+            _check_sql(fail, f"attributes.{name}.validated", a.validated)
+
+
+def parse_config(raw: object, where: str) -> ResolveConfig:
+    """Validate a parsed YAML document; ``where`` names it in errors."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level")
+    try:
+        cfg = ResolveConfig.model_validate(raw)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        msg = e["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {_loc(e['loc']) or 'top level'}: {msg}") from None
+    check_semantics(cfg, where)
+    return cfg
+
+
+def load_config(path: Path | str) -> ResolveConfig:
+    """Load and validate one configuration file; every defect is a one-line :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "yaml"
+        raise ConfigError(f"{path}: {where}: {getattr(exc, 'problem', None) or exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_config(raw, str(path))
+
+
+def master_config(name: str, directory: Path | None = None) -> ResolveConfig:
+    """The configuration of one of the three masters, from ``schemas/masters``."""
+    if name not in MASTERS:
+        raise ConfigError(f"unknown master {name!r}; known: {', '.join(MASTERS)}")
+    cfg = load_config((directory or MASTERS_DIR) / f"{name}.yaml")
+    if cfg.master != name:
+        raise ConfigError(f"{(directory or MASTERS_DIR) / f'{name}.yaml'}: master: {cfg.master!r} must be {name!r}")
+    return cfg

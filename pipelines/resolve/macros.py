@@ -1,0 +1,62 @@
+"""SQL macros of the matching engine (comparison and blocking helpers), installed per connection.
+
+Kept as plain DuckDB SQL that sqlglot parses, like the standard's identifier and text macros, so
+configuration files can call them and the generated statements still transpile.  Lambda parameters
+carry ``__`` names so a macro argument never captures them.
+
+* ``id_variants(s, alphabet)``: every string one keystroke away from ``s`` - one character
+  replaced, two adjacent characters swapped, one deleted, one inserted.  Blocking a mistyped ID on
+  its variants against valid IDs finds the person it was meant for with an exact hash join,
+  instead of computing an edit distance against every ID (a typo'd 18-character ID has ~450
+  variants; a valid ID at edit distance 1 is almost always unique because check digits differ).
+* ``edit1_or_swap(a, b)``: true when ``a`` and ``b`` differ by one edit or one transposition;
+  transpositions are detected as "same multiset of characters and Levenshtein 2", because
+  ``damerau_levenshtein`` is ~20x slower than ``levenshtein``.
+* ``date_typo(a, b)``: two different dates that a clerk plausibly keyed for the same one - day and
+  month swapped, a few days off, the year off by one, or one digit of YYYYMMDD wrong.
+"""
+
+from __future__ import annotations
+
+from pipelines.resolve.sql import Sql
+
+RID_ALPHABET = "0123456789X"
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+MACROS: dict[str, tuple[tuple[str, ...], str]] = {
+    "id_variants": (
+        ("s", "alphabet"),
+        "list_concat("
+        "flatten(list_transform(range(1, length(s) + 1), lambda __p: list_transform(str_split(alphabet, ''), "
+        "lambda __c: left(s, __p - 1) || __c || substr(s, __p + 1)))), "
+        "list_transform(range(1, length(s)), "
+        "lambda __p: left(s, __p - 1) || substr(s, __p + 1, 1) || substr(s, __p, 1) || substr(s, __p + 2)), "
+        "list_transform(range(1, length(s) + 1), lambda __p: left(s, __p - 1) || substr(s, __p + 1)), "
+        "flatten(list_transform(range(1, length(s) + 2), lambda __p: list_transform(str_split(alphabet, ''), "
+        "lambda __c: left(s, __p - 1) || __c || substr(s, __p)))))",
+    ),
+    "is_swap": (
+        ("a", "b"),
+        "(length(a) = length(b) AND levenshtein(a, b) = 2 "
+        "AND list_sort(str_split(a, '')) = list_sort(str_split(b, '')))",
+    ),
+    "edit1_or_swap": (
+        ("a", "b"),
+        "(a IS NOT NULL AND b IS NOT NULL AND a <> b AND (levenshtein(a, b) = 1 OR is_swap(a, b)))",
+    ),
+    "date_typo": (
+        ("a", "b"),
+        "(a IS NOT NULL AND b IS NOT NULL AND a <> b AND ("
+        "abs(date_diff('day', a, b)) <= 3 "
+        "OR (year(a) = year(b) AND month(a) = day(b) AND day(a) = month(b)) "
+        "OR (month(a) = month(b) AND (day(a) = day(b) OR (day(a) >= 28 AND day(b) >= 28)) "
+        "AND abs(year(a) - year(b)) = 1) "
+        "OR levenshtein(strftime(a, '%Y%m%d'), strftime(b, '%Y%m%d')) = 1))",
+    ),
+}
+
+
+def install_resolve_macros(sql: Sql) -> None:
+    """Create the engine's macros as TEMP macros on the connection (safe to repeat)."""
+    for name, (params, body) in MACROS.items():
+        sql.con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({', '.join(params)}) AS {body}")

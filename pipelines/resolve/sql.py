@@ -1,0 +1,105 @@
+"""Running the engine's SQL: one place that executes, times and records every statement.
+
+The engine writes DuckDB SQL only (the one dialect of record, ARCHITECTURE.md) and must stay
+transpilable to Spark by sqlglot.  Every statement goes through :class:`Sql`, which can record them
+(:func:`recording`) so a test can transpile exactly what the engine ran, not a hand-picked sample.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+_RECORDER: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("sql_recorder", default=None)
+
+
+def q(name: str) -> str:
+    """Quote an identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: object) -> str:
+    """A SQL literal for a str / int / float / bool / None."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[str]]:
+    """Collect every statement :class:`Sql` runs inside the block."""
+    log: list[str] = []
+    token = _RECORDER.set(log)
+    try:
+        yield log
+    finally:
+        _RECORDER.reset(token)
+
+
+class Sql:
+    """A DuckDB connection seen through the engine: ``run`` / ``rows`` / ``arrow`` record statements.
+
+    ``timings`` accumulates seconds per step label for the benchmark reports.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, verbose: bool = False) -> None:
+        self.con = con
+        self.verbose = verbose
+        self.timings: dict[str, float] = {}
+
+    def _record(self, sql: str) -> None:
+        log = _RECORDER.get()
+        if log is not None:
+            log.append(sql)
+
+    def run(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        self._record(sql)
+        t = time.perf_counter()
+        out = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        if self.verbose:
+            print(f"  [{time.perf_counter() - t:6.2f}s] {sql[:160]}")
+        return out
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.run(sql, params).fetchall()
+
+    def one(self, sql: str, params: list[Any] | None = None) -> Any:
+        row = self.run(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def arrow(self, sql: str) -> pa.Table:
+        self._record(sql)
+        return self.con.sql(sql).to_arrow_table()
+
+    def register(self, name: str, table: pa.Table) -> None:
+        """Expose an Arrow table as a view (the engine's input and Python-computed results)."""
+        self.con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        self.con.unregister(name)
+
+    def table_exists(self, name: str, schema: str | None = None) -> bool:
+        sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?"
+        params: list[Any] = [name]
+        if schema:
+            sql += " AND (database_name = ? OR schema_name = ?)"
+            params += [schema, schema]
+        return bool(self.con.execute(sql, params).fetchone()[0])  # type: ignore[index]
+
+    @contextlib.contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[label] = self.timings.get(label, 0.0) + time.perf_counter() - t

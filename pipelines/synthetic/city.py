@@ -1,0 +1,325 @@
+"""``generate_city``: the synthetic Bozhou the whole platform is tested against.
+
+One call builds the true world (:mod:`world`), renders what each of the 32 departments holds in its
+own native form with its own defects (:mod:`extracts`, :mod:`render`, :mod:`defects`, profile in
+``profiles.yaml``), writes the sources (:mod:`writers`), the ground truth (:mod:`truth`), the
+manifest and - unless ``day2=False`` - the day-2 delta (:mod:`delta`). The same ``seed`` gives the
+same city byte for byte (except Excel archive timestamps), never depending on the wall clock.
+
+Output layout under ``out``::
+
+    sources/db/{database}.sqlite      postgres/mariadb sources when target='embedded'; sqlite sources always
+    sources/files/{path with * = batch date}   csv / excel / jsonl sources (day 1: 20261125, day 2: 20261126)
+    truth/...                         see pipelines.synthetic.truth
+    manifest.json                     seed, size, target, sim dates, every table's location and row counts
+
+Re-running with the same seed and ``day2=True`` over a day-1-only output applies day 2: day-1 data is
+rewritten identically, so it is also how a test bed steps from day 1 to day 2.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.registry import DB_KINDS, RegistryError, SourceSpec, registry
+from pipelines.synthetic import truth as tr
+from pipelines.synthetic import writers
+from pipelines.synthetic.extracts import BUILDERS, Ctx
+from pipelines.synthetic.profile import Profile, load_profile
+from pipelines.synthetic.render import Renderer, Rendered, name_tables
+from pipelines.synthetic.world import World, build_world, rng_for, truth_tables
+
+MAX_PERSONS = 20_000_000
+
+
+class GenerateError(ValueError):
+    """A one-line, user-facing reason the city could not be generated."""
+
+
+@dataclass
+class TableResult:
+    source: str
+    table: str
+    kind: str  # connection kind of the spec
+    stored_as: str  # sqlite / postgres / mariadb / csv / excel / jsonl
+    location: str
+    rows: int
+    defect_rows: int
+    day2_rows: int = 0
+    day2_location: str | None = None
+    database: str | None = None
+
+
+@dataclass
+class CitySummary:
+    """What was built and where; :meth:`render` is the CLI's report."""
+
+    persons: int
+    seed: int
+    target: str
+    out: Path
+    day1: str
+    day2: str | None
+    households: int = 0
+    entities: int = 0
+    licences: int = 0
+    tables: list[TableResult] = field(default_factory=list)
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    @property
+    def day2_rows(self) -> int:
+        return sum(t.day2_rows for t in self.tables)
+
+    def by_kind(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for t in self.tables:
+            k = out.setdefault(t.kind, {"sources": 0, "tables": 0, "rows": 0, "defect_rows": 0, "day2_rows": 0})
+            k["tables"] += 1
+            k["rows"] += t.rows
+            k["defect_rows"] += t.defect_rows
+            k["day2_rows"] += t.day2_rows
+        for kind in out:
+            out[kind]["sources"] = len({t.source for t in self.tables if t.kind == kind})
+        return out
+
+    def render(self) -> str:
+        lines = [
+            f"synthetic city: seed {self.seed}, {self.persons:,} persons in {self.households:,} households, "
+            f"{self.entities:,} entities, {self.licences:,} licences",
+            f"sim dates: day 1 {self.day1}" + (f", day 2 {self.day2}" if self.day2 else " (no day 2)")
+            + f"; target {self.target}; {self.seconds:.1f} s, peak RSS {self.peak_rss_mb:,.0f} MB",
+            "",
+            f"{'kind':8} {'sources':>7} {'tables':>6} {'rows':>11} {'defective':>10} {'day-2 rows':>10}",
+        ]
+        for kind, k in sorted(self.by_kind().items()):
+            lines.append(f"{kind:8} {k['sources']:>7} {k['tables']:>6} {k['rows']:>11,} {k['defect_rows']:>10,} "
+                         f"{k['day2_rows']:>10,}")
+        lines.append(f"{'total':8} {len({t.source for t in self.tables}):>7} {len(self.tables):>6} {self.rows:>11,} "
+                     f"{sum(t.defect_rows for t in self.tables):>10,} {self.day2_rows:>10,}")
+        lines += ["", f"{'source.table':36} {'stored as':9} {'rows':>10} {'defective':>9}  location"]
+        for t in self.tables:
+            lines.append(f"{t.source + '.' + t.table:36} {t.stored_as:9} {t.rows:>10,} {t.defect_rows:>9,}  {t.location}")
+        lines += ["", f"truth:    {self.out / 'truth'}", f"manifest: {self.out / 'manifest.json'}"]
+        return "\n".join(lines)
+
+
+def _check_args(persons: int, seed: int, target: str, out: Path) -> None:
+    if not isinstance(persons, int) or persons < 200:
+        raise GenerateError(f"--persons must be an integer of at least 200, not {persons!r}")
+    if persons > MAX_PERSONS:
+        raise GenerateError(f"--persons {persons:,} is above the supported {MAX_PERSONS:,}")
+    if not isinstance(seed, int) or seed < 0:
+        raise GenerateError(f"--seed must be a non-negative integer, not {seed!r}")
+    if target not in ("embedded", "servers"):
+        raise GenerateError(f"target must be 'embedded' or 'servers', not {target!r}")
+    if out.exists() and not out.is_dir():
+        raise GenerateError(f"--out {out} exists and is not a directory")
+
+
+def _check_servers(specs: dict[str, SourceSpec], pg_dsn: str, mysql_url: str) -> None:
+    """Fail fast, before minutes of generation, when a server is unreachable."""
+    kinds = {s.connection.kind for s in specs.values()}
+    try:
+        if "postgres" in kinds:
+            with writers._pg_connect(pg_dsn) as con:
+                con.execute("SELECT 1")
+        if "mariadb" in kinds:
+            writers._my_connect(mysql_url).close()
+    except writers.WriteError as exc:
+        raise GenerateError(str(exc)) from None
+
+
+class _Sink:
+    """Where a source's tables go for the chosen target."""
+
+    def __init__(self, out: Path, target: str, pg_dsn: str, mysql_url: str, prefix: str = "") -> None:
+        self.out, self.target, self.pg_dsn, self.mysql_url, self.prefix = out, target, pg_dsn, mysql_url, prefix
+
+    def database(self, spec: SourceSpec) -> str:
+        db = spec.connection.database or ""
+        return self.prefix + db if self.stored_as(spec) in ("postgres", "mariadb") else db
+
+    def stored_as(self, spec: SourceSpec) -> str:
+        kind = spec.connection.kind
+        if kind in ("postgres", "mariadb") and self.target == "embedded":
+            return "sqlite"
+        return kind
+
+    def location(self, spec: SourceSpec, table_name: str, batch: str) -> str:
+        kind = self.stored_as(spec)
+        db = self.database(spec)
+        if kind == "sqlite":
+            return f"{writers.sqlite_path(self.out, db)}#{table_name}"
+        if kind == "postgres":
+            u = urlsplit(self.pg_dsn)
+            return f"postgres://{u.hostname}:{u.port or 5432}/{db}#{table_name}"
+        if kind == "mariadb":
+            u = urlsplit(self.mysql_url)
+            return f"mariadb://{u.hostname}:{u.port or 3306}/{db}#{table_name}"
+        return str(writers.file_path(self.out, spec.table(table_name), batch))
+
+    def write(self, spec: SourceSpec, tables: list[tuple], batch: str) -> None:
+        kind = self.stored_as(spec)
+        db = self.database(spec)
+        try:
+            if kind == "sqlite":
+                writers.write_sqlite(writers.sqlite_path(self.out, db), tables)
+            elif kind == "postgres":
+                writers.write_postgres(self.pg_dsn, db, tables)
+            elif kind == "mariadb":
+                writers.write_mariadb(self.mysql_url, db, tables)
+            else:
+                for table, data in tables:
+                    writers.write_file(spec, table, data, self.out, batch)
+        except writers.WriteError as exc:
+            raise GenerateError(str(exc)) from None
+
+    def upsert(self, spec: SourceSpec, table, data: pa.Table, batch: str) -> None:
+        kind = self.stored_as(spec)
+        db = self.database(spec)
+        if data.num_rows == 0 and kind not in ("csv", "excel", "jsonl"):
+            return
+        try:
+            if kind == "sqlite":
+                writers.upsert_sqlite(writers.sqlite_path(self.out, db), table, data)
+            elif kind == "postgres":
+                writers.upsert_postgres(self.pg_dsn, db, table, data)
+            elif kind == "mariadb":
+                writers.upsert_mariadb(self.mysql_url, db, table, data)
+            else:
+                writers.write_file(spec, table, data, self.out, batch)
+        except writers.WriteError as exc:
+            raise GenerateError(str(exc)) from None
+
+
+def generate_city(persons: int, seed: int, out: Path, target: str = "embedded", day2: bool = True,
+                  pg_dsn: str | None = None, mysql_url: str | None = None,
+                  progress: Callable[[str], None] | None = None,
+                  sources: list[str] | None = None, database_prefix: str = "") -> CitySummary:
+    """Generate the synthetic city into ``out`` (see the module docstring for the layout).
+
+    ``sources`` limits the departments written (all 32 by default; the world is always whole) and
+    ``database_prefix`` is put before every server database name (tests use ``test_``).
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    _check_args(persons, seed, target, out)
+    say = progress or (lambda _m: None)
+    try:
+        specs = registry()
+    except RegistryError as exc:
+        raise GenerateError(str(exc)) from None
+    profile = load_profile()
+    if sources is not None:
+        unknown = sorted(set(sources) - set(specs))
+        if unknown:
+            raise GenerateError(f"unknown source {unknown[0]!r}")
+    chosen = [s for s in profile.order if sources is None or s in sources]
+    pg_dsn = pg_dsn or writers.DEFAULT_PG
+    mysql_url = mysql_url or writers.DEFAULT_MYSQL
+    if target == "servers":
+        _check_servers({s: specs[s] for s in chosen}, pg_dsn, mysql_url)
+    out.mkdir(parents=True, exist_ok=True)
+
+    world = build_world(persons, seed, say)
+    summary = CitySummary(persons=persons, seed=seed, target=target, out=out, day1=str(profile.day1),
+                          day2=str(profile.day2) if day2 else None, households=world.households.n,
+                          entities=world.entities.n, licences=world.licences.n)
+    for name, table in truth_tables(world).items():
+        tr.write_parquet(out / "truth" / f"{name}.parquet", table)
+    say("truth: world tables written")
+
+    delta = None
+    if day2:
+        from pipelines.synthetic.delta import Day2
+
+        delta = Day2(world, seed, profile)
+        say(f"day 2: {delta.describe()}")
+    sink = _Sink(out, target, pg_dsn, mysql_url, database_prefix)
+    batch1 = str(profile.day1).replace("-", "")
+    batch2 = str(profile.day2).replace("-", "")
+    donors: dict[str, tuple[np.ndarray, pa.Array]] = {}
+    donor_names = {d for s in profile.sources.values() for d in s.copy_from}
+    rates: dict[str, dict] = {}
+    nt_cache: dict[str, object] = {}
+    for source in chosen:
+        ts = time.perf_counter()
+        spec = specs[source]
+        prof = profile.of(source)
+        enc = spec.connection.encoding if spec.connection.kind == "csv" else "utf-8"
+        if enc not in nt_cache:
+            nt_cache[enc] = name_tables(world, enc)
+        ctx = Ctx(world, prof, rng_for(seed, "extract", source), day=profile.day1)
+        extracts = BUILDERS[source](ctx)
+        renderer = Renderer(world, spec, prof, rng_for(seed, "render", source), donors, nt_cache[enc],
+                            is_donor=source in donor_names)
+        rendered: list[Rendered] = [renderer.render(t, extracts[t.name], batch="day1") for t in spec.tables]
+        sink.write(spec, [(t, r.native) for t, r in zip(spec.tables, rendered)], batch1)
+        for t, r in zip(spec.tables, rendered):
+            tr.write_parquet(tr.records_path(out, source, t.name), r.truth)
+            rates[f"{source}.{t.name}"] = {"rows": r.native.num_rows,
+                                           "defects": tr.rate_report(r.log, prof, r.native.num_rows, extracts[t.name].n)}
+            summary.tables.append(TableResult(
+                source=source, table=t.name, kind=spec.connection.kind, stored_as=sink.stored_as(spec),
+                location=sink.location(spec, t.name, batch1), rows=r.native.num_rows, database=sink.database(spec) or None,
+                defect_rows=int((np.asarray(r.truth.column("defects").combine_chunks().value_lengths()) > 0).sum()),
+            ))
+            if r.wrong_ids is not None:
+                pids, vals = r.wrong_ids
+                order = np.argsort(pids, kind="stable")
+                donors[source] = (pids[order], vals.take(pa.array(order)))
+        if delta is not None:
+            changes = delta.source_changes(spec, prof, extracts, rendered, renderer, nt_cache[enc])
+            for t, ch in zip(spec.tables, changes):
+                if ch is None:
+                    continue
+                sink.upsert(spec, t, ch.native, batch2)
+                tr.write_parquet(tr.records_path(out, source, t.name, day2=True), ch.truth)
+                res = summary.tables[-len(spec.tables) + spec.tables.index(t)]
+                res.day2_rows = ch.native.num_rows
+                res.day2_location = sink.location(spec, t.name, batch2)
+        del extracts, rendered
+        say(f"{source}: {', '.join(f'{t.table} {t.rows:,}' for t in summary.tables if t.source == source)} "
+            f"rows ({time.perf_counter() - ts:.1f} s)")
+
+    tr.write_json(out / "truth" / "defect_rates.json", rates)
+    if delta is not None:
+        delta.write_truth(out)
+    _write_manifest(out, summary, profile, specs)
+    summary.seconds = time.perf_counter() - t0
+    summary.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    say(f"done: {summary.rows:,} rows in {summary.seconds:.1f} s")
+    return summary
+
+
+def _write_manifest(out: Path, s: CitySummary, profile: Profile, specs: dict[str, SourceSpec]) -> None:
+    tables = []
+    for t in s.tables:
+        spec = specs[t.source]
+        entry = {"source": t.source, "table": t.table, "kind": t.kind, "stored_as": t.stored_as,
+                 "database": t.database, "location": t.location, "rows": t.rows}
+        if s.day2:
+            entry.update(day2_rows=t.day2_rows, day2_location=t.day2_location)
+        tables.append(entry)
+    tr.write_json(out / "manifest.json", {
+        "generator": "pipelines.synthetic", "seed": s.seed, "persons": s.persons, "households": s.households,
+        "entities": s.entities, "licences": s.licences, "target": s.target, "day1": s.day1, "day2": s.day2,
+        "batches": {"day1": s.day1.replace("-", ""), **({"day2": s.day2.replace("-", "")} if s.day2 else {})},
+        "sources_dir": str(out / "sources"), "truth_dir": str(out / "truth"), "tables": tables,
+    })
+
+
+__all__ = ["CitySummary", "GenerateError", "TableResult", "generate_city", "World", "DB_KINDS"]

@@ -1,0 +1,111 @@
+"""The relation a suite is evaluated on: silver (or gold) rows plus the suite's derived columns.
+
+DuckDB builds it in stages (each a ``SELECT *, ... FROM`` the previous one) so the heavy identifier
+macros run once per value. The same SQL serves the full-table scorecards and the pandas samples
+handed to Great Expectations; only the input differs (the whole current snapshot of a source
+table, or its latest batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import duckdb
+
+from quality.rules import lit, q
+from quality.suites import Suite
+
+LINEAGE = ("_source", "_table", "_record_key", "_batch_id", "_extracted_at", "_updated_at")
+
+
+def connect(codes: dict[str, list[str]], threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the standard's macros and one ``quality_codes_<table>`` per code table.
+
+    The code lists come from the dictionary's rules (:func:`quality.suites.code_values`), so a
+    membership check always tests against the table the *current* rule names.
+    """
+    import pyarrow as pa
+
+    from pipelines.ingest import connect as std_connect
+
+    con = std_connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    for table, values in codes.items():
+        con.register("__quality_codes", pa.table({"__code": pa.array(values, pa.string())}))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {q('quality_codes_' + table)} AS SELECT * FROM __quality_codes")
+        con.unregister("__quality_codes")
+    return con
+
+
+def parquet_source(files: Sequence[Path | str]) -> str:
+    """``read_parquet`` over some files (batches written at different times may differ in columns)."""
+    return f"read_parquet([{', '.join(lit(str(f)) for f in files)}], union_by_name = true)"
+
+
+def snapshot_sql(files: Sequence[Path | str], batch_order: Sequence[str] = ()) -> str:
+    """The current state of a source table: each record key's latest batch, deletions removed.
+
+    A table loaded in several batches (first a full extract, then daily deltas) holds older
+    versions of changed records; only the newest counts. ``batch_order`` lists the batch ids
+    oldest first (file batches loaded in one run share an extraction time, so the time alone
+    cannot order them). All rows of the newest batch are kept, so a record a source sent twice in
+    one batch still shows as a duplicate.
+    """
+    src = parquet_source(files)
+    if len(batch_order) <= 1:
+        return f"SELECT * FROM {src} WHERE NOT coalesce(_deleted, FALSE)"
+    order = "[" + ", ".join(lit(b) for b in batch_order) + "]"
+    return (f"SELECT * FROM (SELECT * FROM {src} QUALIFY rank() OVER (PARTITION BY _record_key "
+            f"ORDER BY list_position({order}, _batch_id) DESC) = 1) WHERE NOT coalesce(_deleted, FALSE)")
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, relation_sql: str) -> dict[str, str]:
+    """Column name -> type of a relation, without reading its rows."""
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM ({relation_sql})").fetchall()}
+
+
+def base_columns(suite: Suite) -> dict[str, str]:
+    """The columns the suite's SQL reads from the input, with the type to use if one is absent."""
+    out = {c: "VARCHAR" for c in ("_source", "_table", "_record_key", "_batch_id")}
+    out.update({"_extracted_at": "TIMESTAMP", "_updated_at": "TIMESTAMP"})
+    out.update(suite.base_types)
+    return out
+
+
+def checked_sql(suite: Suite, relation_sql: str, present: Iterable[str] | None = None) -> str:
+    """``relation_sql`` with the suite's derived columns added (and absent base columns as NULL).
+
+    ``present`` lists the columns the relation really has; any column the suite reads that is not
+    there (an element added to the standard after the batch was loaded) is added as NULL, so old
+    batches are judged as "not given" rather than failing the run.
+    """
+    fill = ""
+    if present is not None:
+        have = set(present)
+        missing = [f"CAST(NULL AS {t}) AS {q(c)}" for c, t in base_columns(suite).items() if c not in have]
+        if missing:
+            fill = ", " + ", ".join(missing)
+    sql = f"SELECT *{fill} FROM ({relation_sql})"
+    for stage in sorted({s for _, _, s in suite.derived}):
+        cols = [f"({expr}) AS {q(c)}" for c, expr, s in suite.derived if s == stage]
+        sql = f"SELECT *, {', '.join(cols)} FROM ({sql})"
+    return sql
+
+
+def gx_columns(suite: Suite) -> list[str]:
+    """The columns a Great Expectations batch needs: lineage, the element values, and every column
+    an expectation names (derived struct columns are left out: pandas cannot hold them usefully)."""
+    cols = ["_record_key", "_batch_id"]
+    for qual in suite.elements:
+        cols.append(qual.split(".", 1)[1])
+    for c in suite.checks:
+        for k in ("column", "column_A", "column_B"):
+            v = c.gx_kwargs.get(k)
+            if isinstance(v, str):
+                cols.append(v)
+    seen: dict[str, None] = {}
+    for c in cols:
+        seen.setdefault(c, None)
+    return list(seen)

@@ -1,0 +1,40 @@
+"""Where quality reads and writes, resolved from the same environment variables as the rest.
+
+``$MASTERDATA_HOME`` (default ``var``) holds ``lake/`` and ``warehouse/``; the quality store is
+ours alone (``warehouse/quality/``) while ``warehouse/gold.duckdb`` belongs to the master build and
+is only ever opened read-only here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_HOME = Path("var")
+
+
+def home() -> Path:
+    """``$MASTERDATA_HOME`` or ``var`` (what ``masterdata`` uses everywhere)."""
+    return Path(os.environ.get("MASTERDATA_HOME") or DEFAULT_HOME)
+
+
+def warehouse_dir(root: Path | None = None) -> Path:
+    return (root or home()) / "warehouse"
+
+
+def quality_store_dir(root: Path | None = None) -> Path:
+    """The run history: ``warehouse/quality`` (``$MASTERDATA_QUALITY_STORE`` overrides it)."""
+    if root is None and os.environ.get("MASTERDATA_QUALITY_STORE"):
+        return Path(os.environ["MASTERDATA_QUALITY_STORE"])
+    return warehouse_dir(root) / "quality"
+
+
+def gold_path(root: Path | None = None) -> Path:
+    """The master build's store (``$MASTERDATA_GOLD`` overrides it)."""
+    if root is None and os.environ.get("MASTERDATA_GOLD"):
+        return Path(os.environ["MASTERDATA_GOLD"])
+    return warehouse_dir(root) / "gold.duckdb"
+
+
+def default_report_dir(root: Path | None = None) -> Path:
+    return (root or home()) / "reports" / "quality"

@@ -1,0 +1,283 @@
+"""What each rule of the element dictionary means as SQL over silver (or gold) rows.
+
+The dictionary gives every element a ``rule`` (``resident_id``, ``phone``, ``date``, ``code:gb2260``...).
+This module turns a rule into derived columns that DuckDB computes with the standard's own macros
+(``rid_check``, ``uscc_check``, ``fw2hw``...), so the quality checks re-judge the data against the
+*current* standard instead of trusting what standardisation decided when the batch was loaded:
+
+``<n>__text``   the text as received (``<n>_raw`` for identifiers; for other elements the value, or
+                the raw value silver kept in ``_issues`` when it nulled the element)
+``<n>__issue``  what silver noted for the element (``PLACEHOLDER``, ``BAD_PHONE``...), if anything
+``<n>__given``  the text when the source really gave a value (placeholders such as 不详 or
+                000000000000000000 count as not given), else NULL - completeness looks at this
+``<n>__std``    the value in the standard's form under the rule (normalised identifier, typed date)
+``<n>__reason`` why a given value breaks its rule (``BAD_CHECK``, ``OUT_OF_RANGE``...), NULL when fine
+``<n>__repaired`` TRUE when the value was only accepted after a cosmetic repair (identifiers)
+
+The same columns feed the DuckDB scorecards (full tables) and the Great Expectations batches
+(pandas samples), so both judge a row identically. Nothing here is written per source: a source's
+checks follow from the elements it maps.
+
+Cross-field rules are declared once, by rule, in :data:`EMBEDDED` (what an identifier embeds) and
+:data:`DATE_ORDER`; they apply wherever the elements they name meet in one row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from pipelines.standardise import HOLDER_ID_MACROS, IDENTIFIER_RULES, PLACEHOLDER_PHONE_RX
+from standards.dictionary import Element
+from standards.reasons import REPAIR_REASONS, Reason
+
+#: Phones the standard accepts (digits only): mobile, landline with area code, local landline.
+#: Kept equal to the pattern in ``pipelines.standardise._phone_sql`` (a test holds them together).
+PHONE_RX = "1[3-9][0-9]{9}|0[1-9][0-9]{8,10}|[2-8][0-9]{6,7}"
+#: Oldest date any element may carry (the identifier validators use the same year for births).
+MIN_DATE = dt.date(1890, 1, 1)
+#: How far past "today" an element's date may lie, in years (default 0: no future dates). A
+#: licence's validity end is in the future by nature; its start may be set a little ahead.
+FUTURE_YEARS: dict[str, int] = {"licence.valid_to": 100, "licence.valid_from": 1}
+#: Code tables small enough to list in a Great Expectations ``value_set`` (larger ones, like the
+#: 3,000+ GB/T 2260 divisions, are checked through the ``__reason`` column instead).
+GX_MAX_VALUE_SET = 100
+
+#: Defect codes the quality checks add to the standard's reason codes (standards/reasons.py).
+QUALITY_DEFECTS: dict[str, str] = {
+    "NOT_GIVEN": "a required element is missing or only a placeholder",
+    "OUT_OF_RANGE": "a date before 1890 or later than the element allows, or a negative number",
+    "DUPLICATE_KEY": "the master key is shared by more than one record of the source table",
+    "MISMATCH": "two fields of one record contradict each other (see the rule)",
+    "DATE_ORDER": "an end date lies before its start date",
+}
+#: Everything a validity ``__reason`` may hold, with its meaning, for the report.
+DEFECT_TEXT: dict[str, str] = {**{r.value: r.text for r in Reason}, **QUALITY_DEFECTS}
+
+_NOT_GIVEN = (Reason.PLACEHOLDER.value, Reason.MISSING.value)
+_REPAIRS = tuple(sorted(r.value for r in REPAIR_REASONS))
+
+
+def q(name: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(lit(v) for v in values) + ")"
+
+
+def date_window(e: Element, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The dates an element may hold: from 1890 to ``as_of`` (plus the element's allowance)."""
+    years = FUTURE_YEARS.get(e.qualified, 0)
+    try:
+        upper = as_of.replace(year=as_of.year + years)
+    except ValueError:  # 29 February
+        upper = as_of.replace(year=as_of.year + years, day=28)
+    return MIN_DATE, upper
+
+
+def rule_family(e: Element) -> str:
+    """Which SQL family judges the element: an identifier family, or phone/date/number/code/...
+
+    The rule decides, except that a ``date`` typed element is always judged as a date (whatever
+    its format rule), because its value is typed.
+    """
+    if e.rule in IDENTIFIER_RULES:
+        return "identifier"
+    if e.rule.startswith("code:"):
+        return "code"
+    if e.type in ("date", "timestamp") or e.rule == "date":
+        return "date"
+    if e.rule in ("decimal", "integer") or e.type in ("decimal", "integer"):
+        return "number"
+    return e.rule  # phone, name, address, reg_no, text
+
+
+@dataclass
+class Derivation:
+    """The derived columns of one element, by stage (a stage may use the columns of earlier ones).
+
+    ``validity`` describes the element's validity check (None when the rule asks nothing of a
+    given value, e.g. free ``text``): its dimension, the GX expectation that says the same thing,
+    and a one-line description.
+    """
+
+    element: Element
+    stages: list[dict[str, str]] = field(default_factory=lambda: [{}, {}, {}])
+    validity: tuple[str, str, dict[str, object], str] | None = None  # (dimension, gx type, kwargs, text)
+    types: dict[str, str] = field(default_factory=dict)  # column -> DuckDB type (for empty frames)
+
+    def col(self, suffix: str) -> str:
+        return f"{self.element.name}__{suffix}"
+
+
+def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str, list[str]]) -> Derivation:
+    """The derived columns and the validity check of element ``e`` over a relation with ``columns``.
+
+    ``columns`` tells whether silver's ``<n>_raw`` and ``_issues`` are there (silver) or not
+    (a gold master table, whose values are already standard). ``code_values`` holds the codes of
+    each code table the dictionary refers to.
+    """
+    d = Derivation(e)
+    n = e.name
+    col = q(n)
+    text, issue, given, std, reason, repaired = (q(d.col(s)) for s in ("text", "issue", "given", "std", "reason",
+                                                                         "repaired"))
+    has_issues = "_issues" in columns
+    if f"{n}_raw" in columns:
+        text_sql = q(f"{n}_raw")
+    elif has_issues:
+        text_sql = (f"CASE WHEN {col} IS NOT NULL THEN CAST({col} AS VARCHAR) WHEN len(_issues) > 0 THEN "
+                    f"list_filter(_issues, lambda __i: __i.element = {lit(e.qualified)})[1].value END")
+    else:
+        text_sql = f"CAST({col} AS VARCHAR)"
+    issue_sql = (f"CASE WHEN len(_issues) > 0 THEN list_filter(_issues, lambda __i: __i.element = "
+                 f"{lit(e.qualified)})[1].reason END") if has_issues else "CAST(NULL AS VARCHAR)"
+    s1, s2, s3 = d.stages
+    s1[d.col("text")] = text_sql
+    s1[d.col("issue")] = issue_sql
+    base_given = f"{text} IS NOT NULL AND {issue} IS DISTINCT FROM {lit(Reason.PLACEHOLDER.value)}"
+    reason_sql = "CAST(NULL AS VARCHAR)"
+    repaired_sql = "FALSE"
+    fam = rule_family(e)
+    gx_reason_null = ("expect_column_values_to_be_null", {"column": d.col("reason")})
+
+    if fam == "identifier":
+        macro = IDENTIFIER_RULES[e.rule]
+        chk = q(d.col("chk"))
+        s2[d.col("chk")] = f"{macro}_check({text})"
+        given_sql = f"{base_given} AND coalesce({chk}.reason NOT IN {_in(_NOT_GIVEN)}, TRUE)"
+        std_sql = f"{chk}.value"
+        reason_sql = f"CASE WHEN {chk}.value IS NULL THEN {chk}.reason END"
+        repaired_sql = f"coalesce({chk}.value IS NOT NULL AND {chk}.reason IN {_in(_REPAIRS)}, FALSE)"
+        d.validity = ("validity", *gx_reason_null,
+                      f"{e.rule}: normalises under the standard ({macro}_check: check character, "
+                      "length, characters, embedded codes)")
+        d.types[d.col("std")] = "VARCHAR"
+    elif fam == "phone":
+        digits = q(d.col("digits"))
+        s2[d.col("digits")] = f"regexp_replace(fw2hw({text}), '[^0-9]', '', 'g')"
+        given_sql = (f"{base_given} AND NOT is_placeholder({text}) AND "
+                     f"NOT regexp_full_match({digits}, {lit(PLACEHOLDER_PHONE_RX)})")
+        std_sql = f"CASE WHEN regexp_full_match({digits}, {lit(PHONE_RX)}) THEN {digits} END"
+        reason_sql = f"CASE WHEN NOT regexp_full_match({digits}, {lit(PHONE_RX)}) THEN '{Reason.BAD_PHONE}' END"
+        d.validity = ("validity", *gx_reason_null, f"phone: a mainland mobile or landline number ({PHONE_RX})")
+        d.types[d.col("std")] = "VARCHAR"
+    elif fam == "date":
+        lo, hi = date_window(e, as_of)
+        typ = "TIMESTAMP" if e.type == "timestamp" else "DATE"
+        given_sql = base_given
+        std_sql = f"TRY_CAST({col} AS {typ})"
+        reason_sql = (f"CASE WHEN {std} IS NULL THEN '{Reason.BAD_DATE}' WHEN CAST({std} AS DATE) < DATE "
+                      f"{lit(lo.isoformat())} OR CAST({std} AS DATE) > DATE {lit(hi.isoformat())} THEN 'OUT_OF_RANGE' END")
+        d.validity = ("validity", "expect_column_values_to_be_between",
+                      {"column": d.col("std"), "min_value": lo, "max_value": hi},
+                      f"date: parses and lies between {lo.isoformat()} and {hi.isoformat()}")
+        d.types[d.col("std")] = typ
+    elif fam == "number":
+        typ = "BIGINT" if e.type == "integer" else "DOUBLE"
+        given_sql = base_given
+        std_sql = f"TRY_CAST({col} AS {typ})"
+        reason_sql = f"CASE WHEN {std} IS NULL THEN '{Reason.BAD_NUMBER}' WHEN {std} < 0 THEN 'OUT_OF_RANGE' END"
+        d.validity = ("validity", "expect_column_values_to_be_between", {"column": d.col("std"), "min_value": 0},
+                      f"{e.rule}: a number, not negative")
+        d.types[d.col("std")] = typ
+    elif fam == "code":
+        table = e.code_table or ""
+        codes = code_values[table]
+        given_sql = base_given
+        std_sql = f"CAST({col} AS VARCHAR)"
+        reason_sql = (f"CASE WHEN {std} IS NULL OR {std} NOT IN (SELECT __code FROM {q('quality_codes_' + table)}) "
+                      f"THEN '{Reason.UNMAPPED_CODE}' END")
+        if len(codes) <= GX_MAX_VALUE_SET:
+            gx = ("expect_column_values_to_be_in_set", {"column": d.col("std"), "value_set": list(codes)})
+        else:
+            gx = gx_reason_null
+        d.validity = ("membership", *gx, f"code:{table}: one of the {len(codes)} codes of {table}")
+        d.types[d.col("std")] = "VARCHAR"
+    elif fam == "name":
+        given_sql = base_given
+        std_sql = f"CAST({col} AS VARCHAR)"
+        reason_sql = (f"CASE WHEN NOT regexp_matches({text}, '\\p{{L}}') THEN '{Reason.BAD_CHARS}' "
+                      f"WHEN length({text}) > 100 THEN '{Reason.BAD_LENGTH}' END")
+        d.validity = ("validity", *gx_reason_null, "name: holds letters (Han or Latin), at most 100 characters")
+        d.types[d.col("std")] = "VARCHAR"
+    elif fam == "address":
+        given_sql = base_given
+        std_sql = f"CAST({col} AS VARCHAR)"
+        reason_sql = f"CASE WHEN NOT regexp_matches({text}, '\\p{{Han}}') THEN '{Reason.BAD_FORMAT}' END"
+        d.validity = ("validity", *gx_reason_null, "address: written in Chinese characters")
+        d.types[d.col("std")] = "VARCHAR"
+    elif fam == "reg_no":
+        clean = f"regexp_replace(fw2hw({text}), '\\s', '', 'g')"
+        given_sql = f"{base_given} AND NOT is_placeholder({text})"
+        std_sql = f"CASE WHEN regexp_full_match({clean}, '[0-9]{{13}}|[0-9]{{15}}') THEN {clean} END"
+        reason_sql = f"CASE WHEN {std} IS NULL THEN '{Reason.BAD_FORMAT}' END"
+        d.validity = ("validity", *gx_reason_null, "reg_no: 13 or 15 digits")
+        d.types[d.col("std")] = "VARCHAR"
+    else:  # text: nothing to check beyond presence
+        given_sql = base_given
+        std_sql = f"CAST({col} AS VARCHAR)"
+        d.types[d.col("std")] = "VARCHAR"
+
+    s3[d.col("given")] = f"CASE WHEN {given_sql} THEN {text} END"
+    s3[d.col("std")] = std_sql
+    # a value that was not given cannot be invalid: that is completeness, counted once
+    s3[d.col("reason")] = f"CASE WHEN {given_sql} THEN {reason_sql} END"
+    s3[d.col("repaired")] = repaired_sql
+    d.types.update({d.col("text"): "VARCHAR", d.col("issue"): "VARCHAR", d.col("given"): "VARCHAR",
+                    d.col("reason"): "VARCHAR", d.col("repaired"): "BOOLEAN"})
+    return d
+
+
+# ----------------------------------------------------------------------------------------------
+# Cross-field rules
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A value an identifier embeds, which a sibling element of the same record must agree with.
+
+    Applies where the master's *key* has ``identifier_rule`` and a sibling element has
+    ``target_rule`` (and ``target_name``, when the rule alone is ambiguous: a person has a birth
+    and a death date). ``only_when`` limits the comparison to sibling values the identifier can
+    speak about (an ID's parity says male or female, nothing about code 9 "not stated").
+    """
+
+    identifier_rule: str
+    target_rule: str
+    macro: str
+    label: str
+    target_name: str | None = None
+    only_when: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.identifier_rule}_embeds_{self.target_name or self.target_rule.replace('code:', '')}"
+
+
+EMBEDDED: tuple[Embedded, ...] = (
+    Embedded("resident_id", "date", "rid_birth_date", "birth date agrees with the ID number's embedded date",
+             target_name="birth_date"),
+    Embedded("resident_id", "code:gb2261_sex", "rid_sex", "sex agrees with the ID number's parity (odd = male)",
+             only_when="IN ('1', '2')"),
+    Embedded("uscc", "org_code", "uscc_org_code", "the USCC embeds the organisation code recorded with it"),
+)
+
+#: (earlier, later) date elements of one record.
+DATE_ORDER: tuple[tuple[str, str], ...] = (
+    ("person.birth_date", "person.death_date"),
+    ("licence.valid_from", "licence.valid_to"),
+)
+
+#: An identifier whose kind is recorded beside it (licence holder id + holder id type): the
+#: identifier must be valid for the kind it claims. The macros are the ones standardise uses.
+TYPED_IDENTIFIERS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("licence.holder_id", "licence.holder_id_type", HOLDER_ID_MACROS),
+)

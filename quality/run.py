@@ -1,0 +1,246 @@
+"""One quality run: derive the suites, score every feed over the lake, add gold, record the run.
+
+This is the function ``masterdata quality run`` and the Airflow task call; it needs no Airflow and
+no Great Expectations (that is the report's job, on samples), only DuckDB over the lake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.lake import Lake
+from quality.gold import GoldStat
+from quality.scorecard import (
+    CheckResult,
+    QuarantineStat,
+    Score,
+    combine,
+    discover_feeds,
+    dumps,
+    evaluate,
+    feed_relation,
+    quarantine_stats,
+    table_loads,
+)
+from quality.store import QualityStore
+from quality.suites import Suite, SuiteError, code_values, feed_suite, master_suite
+from standards.dictionary import Dictionary
+
+DIMENSION_ORDER = {"completeness": 0, "validity": 1, "membership": 2, "consistency": 3, "uniqueness": 4}
+
+
+class QualityError(ValueError):
+    """A one-line reason the run cannot go ahead (empty lake, unknown source...)."""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    started_at: dt.datetime
+    as_of: dt.datetime
+    lake: str
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    suites: list[Suite] = field(default_factory=list)
+    scores: list[Score] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    quarantine: list[QuarantineStat] = field(default_factory=list)
+    gold: list[GoldStat] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dictionary_version: str = ""
+    sources: list[str] | None = None
+    stored_at: Path | None = None
+
+    def failures(self) -> list[CheckResult]:
+        """Failed checks, most failing rows first."""
+        return sorted((c for c in self.checks if c.failed), key=lambda c: (-c.failed, c.suite, c.check_id))
+
+    def scores_at(self, level: str) -> list[Score]:
+        return [s for s in self.scores if s.level == level]
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "started_at": self.started_at.isoformat(), "as_of": self.as_of.isoformat(),
+            "lake": self.lake, "seconds": round(self.seconds, 3), "timings": self.timings,
+            "dictionary_version": self.dictionary_version, "sources": self.sources, "notes": self.notes,
+            "suites": {s.name: {"fingerprint": s.fingerprint(), "checks": len(s.checks),
+                                "not_provided": list(s.not_provided)} for s in self.suites},
+            "feeds": len(self.scores_at("feed")), "rows": sum(s.rows for s in self.scores_at("feed")),
+            "failed_checks": len(self.failures()), "checks": len(self.checks),
+        }
+
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        rid = self.run_id
+        return {
+            "scores": [{"run_id": rid, "run_at": self.started_at, **s.record()} for s in self.scores],
+            "checks": [{"run_id": rid, "run_at": self.started_at, "suite": c.suite, "kind": c.kind,
+                        "source": c.source, "table": c.table, "master": c.master, "check_id": c.check_id,
+                        "dimension": c.dimension, "element": c.element, "rule": c.rule,
+                        "description": c.description, "rows": c.rows, "scope": c.scope, "failed": c.failed,
+                        "rate": c.rate, "reasons": dumps(c.reasons), "samples": dumps(c.samples)}
+                       for c in self.checks],
+            "quarantine": [{"run_id": rid, "run_at": self.started_at, "source": x.source, "table": x.table,
+                            "element": x.element, "reason": x.reason, "rows": x.rows, "samples": dumps(x.samples)}
+                           for x in self.quarantine],
+            "gold": [{"run_id": rid, "run_at": self.started_at, **{k: (dumps(v) if isinstance(v, dict) else v)
+                                                                  for k, v in g.record().items()}}
+                     for g in self.gold],
+        }
+
+
+def new_run_id(now: dt.datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%S%f")
+
+
+def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gold_path: Path | None = None,
+                as_of: dt.datetime | None = None, dictionary: Dictionary | None = None,
+                specs: dict[str, Any] | None = None, sources: Iterable[str] | None = None, record: bool = True,
+                progress: Callable[[str], None] | None = None, threads: int | None = None) -> RunResult:
+    """Score the lake against suites derived from the standard; record the run unless ``record=False``.
+
+    ``as_of`` (default now) is the moment ages are measured against and dates may not exceed.
+    """
+    from pipelines.registry import registry
+    from quality import frame, gold
+    from quality.paths import gold_path as default_gold
+    from standards.dictionary import dictionary as default_dictionary
+
+    t0 = time.perf_counter()
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    as_of = as_of or dt.datetime.now()
+    lake = lake or Lake()
+    d = dictionary or default_dictionary()
+    specs = specs if specs is not None else registry()
+    wanted = sorted(set(sources)) if sources else None
+    if wanted:
+        unknown = [s for s in wanted if s not in specs]
+        if unknown:
+            raise QualityError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(specs))}")
+    res = RunResult(new_run_id(started), started, as_of, str(lake.root), dictionary_version=d.version,
+                    sources=wanted)
+    say = progress or (lambda _m: None)
+
+    feeds = discover_feeds(lake, wanted)
+    if not feeds:
+        raise QualityError(f"no committed batches in the lake at {lake.root}; run `masterdata ingest` first")
+    loads = table_loads(lake, wanted)
+    try:
+        codes = code_values(d)
+    except SuiteError as exc:
+        raise QualityError(str(exc)) from None
+    con = frame.connect(codes, threads)
+    res.timings["setup_s"] = round(time.perf_counter() - t0, 3)
+    try:
+        # -- feeds: full current snapshot of every source table, per master --------------------------
+        t = time.perf_counter()
+        feed_scores: list[Score] = []
+        relations: dict[str, str] = {}
+        for feed in feeds:
+            spec = specs.get(feed.source)
+            if spec is None:
+                res.notes.append(f"{feed.source}: in the lake but not in the source registry; not scored")
+                continue
+            try:
+                table = spec.table(feed.table)
+            except KeyError:
+                res.notes.append(f"{feed.source}.{feed.table}: in the lake but not in its spec; not scored")
+                continue
+            if feed.master not in table.feeds:
+                res.notes.append(f"{feed.name}: the spec no longer feeds {feed.master}; not scored")
+                continue
+            ft = time.perf_counter()
+            rel, cols = feed_relation(con, feed)
+            suite = feed_suite(d, spec, table, feed.master, as_of.date(), codes, columns=set(cols))
+            score, results = evaluate(con, suite, rel, as_of, present=cols)
+            ld = loads.get((feed.source, feed.table), {})
+            score.extracted, score.quarantined = ld.get("extracted", 0), ld.get("quarantined", 0)
+            score.batches = ld.get("batches", 0)
+            res.suites.append(suite)
+            res.checks.extend(results)
+            feed_scores.append(score)
+            relations[feed.name] = rel
+            say(f"{feed.name:52} {score.rows:>10,} rows  {len(suite.checks):>2} checks  "
+                f"{score.failed_checks:>2} failing  {time.perf_counter() - ft:5.1f}s")
+        res.timings["feeds_s"] = round(time.perf_counter() - t, 3)
+
+        # -- gold: golden records, links, review queue, conflicts, the master suites -----------------
+        t = time.perf_counter()
+        gpath = gold_path or default_gold()
+        why = gold.attach(con, gpath)
+        masters = sorted({f.master for f in feeds} | set(d.masters))
+        gold_scores: list[Score] = []
+        if why:
+            res.gold = [GoldStat(m, False, why) for m in masters]
+        else:
+            try:
+                for m in masters:
+                    lay = gold.layout(con, m)
+                    if isinstance(lay, str):
+                        res.gold.append(GoldStat(m, False, lay))
+                        continue
+                    st = gold.master_figures(con, lay)
+                    suite = master_suite(d, m, set(lay.columns), as_of.date(), codes)
+                    gscore, gresults = evaluate(con, suite, gold.master_relation(lay), as_of, present=lay.columns)
+                    gscore.level = "gold"
+                    res.suites.append(suite)
+                    res.checks.extend(gresults)
+                    for fs in (s for s in feed_scores if s.master == m):
+                        fsuite = next(x for x in res.suites if x.name == f"{fs.source}.{fs.table}.{m}")
+                        shared = {e.split(".", 1)[1]: d.element(e).type for e in fsuite.elements
+                                  if e.split(".", 1)[1] in lay.columns and e.split(".", 1)[1] != lay.id_col}
+                        sql = gold.conflict_sql(lay, relations[f"{fs.source}.{fs.table}.{m}"], shared)
+                        if sql is None:
+                            continue
+                        row = con.execute(sql).fetchone()
+                        assert row is not None
+                        for i, col in enumerate(sorted(shared)):
+                            c_, d_ = int(row[1 + 2 * i] or 0), int(row[2 + 2 * i] or 0)
+                            fs.compared += c_
+                            fs.conflicts += d_
+                            acc = st.conflict_by_element.setdefault(col, [0, 0])
+                            acc[0] += c_
+                            acc[1] += d_
+                    st.compared = sum(v[0] for v in st.conflict_by_element.values())
+                    st.conflicts = sum(v[1] for v in st.conflict_by_element.values())
+                    gscore.compared, gscore.conflicts = st.compared, st.conflicts
+                    gold_scores.append(gscore)
+                    res.gold.append(st)
+                    say(f"gold {m:47} {st.golden_records or 0:>10,} golden  match {st.match_rate or 0:.1%}  "
+                        f"review {st.review_queue if st.review_queue is not None else '-'}")
+            except Exception as exc:  # a gold layout we misread must not cost the silver scorecards
+                res.notes.append(f"gold store: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+                res.gold = [g for g in res.gold if g.available] + [
+                    GoldStat(m, False, "gold store could not be read (see run notes)") for m in masters
+                    if m not in {g.master for g in res.gold}]
+            finally:
+                gold.detach(con)
+        res.timings["gold_s"] = round(time.perf_counter() - t, 3)
+
+        # -- quarantine -----------------------------------------------------------------------------
+        t = time.perf_counter()
+        qfiles = [p for p in lake.quarantine_files() if not wanted or p.parent.parent.name in wanted]
+        res.quarantine = quarantine_stats(con, qfiles)
+        res.timings["quarantine_s"] = round(time.perf_counter() - t, 3)
+    finally:
+        con.close()
+
+    # -- roll-ups: tables, sources, masters ----------------------------------------------------------
+    res.scores.extend(feed_scores)
+    for key in sorted({(s.source, s.table) for s in feed_scores}):
+        res.scores.append(combine("table", [s for s in feed_scores if (s.source, s.table) == key], loads,
+                                  source=key[0], table=key[1]))
+    for src in sorted({s.source for s in feed_scores if s.source}):
+        res.scores.append(combine("source", [s for s in feed_scores if s.source == src], loads, source=src))
+    for m in sorted({s.master for s in feed_scores if s.master}):
+        res.scores.append(combine("master", [s for s in feed_scores if s.master == m], loads, master=m))
+    res.scores.extend(gold_scores)
+    res.seconds = time.perf_counter() - t0
+    res.timings["total_s"] = round(res.seconds, 3)
+    if record:
+        res.stored_at = (store or QualityStore()).write(res.run_id, res.meta(), res.tables())
+    return res
