@@ -73,12 +73,12 @@ class Comparison(_Strict):
 
 
 class BlockingRule(_Strict):
-    """Pairs whose keys are equal.  ``on`` features are compared as they are; ``left``/``right``
+    """Pairs whose keys are equal.  ``keys`` features are compared as they are; ``left``/``right``
     give different expressions for the two sides (e.g. ID variants vs the valid ID); with
     ``unnest`` the expressions yield lists and every element is a key."""
 
     name: str
-    on: list[str] = Field(default_factory=list)
+    keys: list[str] = Field(default_factory=list)
     left: list[str] | None = None
     right: list[str] | None = None
     unnest: bool = False
@@ -91,21 +91,21 @@ class BlockingRule(_Strict):
 
     @model_validator(mode="after")
     def _sides(self) -> "BlockingRule":
-        if self.on and (self.left or self.right):
-            raise ValueError("give either 'on' or 'left' + 'right', not both")
-        if not self.on and not (self.left and self.right):
-            raise ValueError("needs 'on' (features) or both 'left' and 'right' (expressions)")
+        if self.keys and (self.left or self.right):
+            raise ValueError("give either 'keys' or 'left' + 'right', not both")
+        if not self.keys and not (self.left and self.right):
+            raise ValueError("needs 'keys' (features) or both 'left' and 'right' (expressions)")
         if self.left and self.right and len(self.left) != len(self.right):
             raise ValueError("'left' and 'right' must have the same number of keys")
         return self
 
     @property
     def left_keys(self) -> list[str]:
-        return list(self.left or self.on)
+        return list(self.left or self.keys)
 
     @property
     def right_keys(self) -> list[str]:
-        return list(self.right or self.on)
+        return list(self.right or self.keys)
 
 
 class DeterministicKey(_Strict):
@@ -283,9 +283,9 @@ def check_semantics(cfg: ResolveConfig, where: str) -> None:
         if cfg.deterministic.foreign and cfg.deterministic.foreign not in feats:
             fail("deterministic.foreign", f"unknown feature {cfg.deterministic.foreign!r}")
     for i, b in enumerate(cfg.blocking):
-        for j, f in enumerate(b.on):
+        for j, f in enumerate(b.keys):
             if f not in feats:
-                fail(f"blocking[{i}].on[{j}]", f"unknown feature {f!r}")
+                fail(f"blocking[{i}].keys[{j}]", f"unknown feature {f!r}")
         for side in ("left", "right"):
             for j, e in enumerate(getattr(b, side) or []):
                 tree = _check_sql(fail, f"blocking[{i}].{side}[{j}]", e)
