@@ -83,13 +83,17 @@ def _raw_sql(expr_sql: str) -> str:
 
 
 def _code_sql(e: Element, raw: str, codes: dict[str, str] | None) -> tuple[str, str, str]:
+    """A source's own code map wins (its '0' may mean female), then the standard table's codes,
+    names and aliases; a placeholder (不详) is NULL with an issue, anything else unknown is fatal."""
     table = e.code_table
     assert table
     spec_map = ""
+    known_locally = "FALSE"
     if codes:
         whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in sorted(codes.items()))
         spec_map = f"CASE {raw} {whens} END, "
-    placeholder = f"is_placeholder({raw})"
+        known_locally = f"{raw} IN ({', '.join(lit(k) for k in sorted(codes))})"
+    placeholder = f"(NOT {known_locally} AND is_placeholder({raw}))"
     lookup = f"(SELECT std_code FROM std_alias_{table} WHERE std_alias = {raw})"
     value = f"CASE WHEN {raw} IS NULL OR {placeholder} THEN NULL ELSE coalesce({spec_map}{lookup}) END"
     problem = (f"CASE WHEN {raw} IS NOT NULL AND {placeholder} THEN '{Reason.PLACEHOLDER}' "
@@ -227,4 +231,5 @@ def identity_sql(master: str, cols: dict[str, str]) -> str:
     if master == "entity":
         return (f"coalesce({v('entity.uscc_raw')}, {v('entity.org_code_raw')}, {v('entity.reg_no')}, "
                 f"{v('entity.name')}) IS NOT NULL")
-    return f"{v('licence.number')} IS NOT NULL AND {v('licence.holder_id_raw')} IS NOT NULL"
+    # a licence whose holder identifier is missing can still be linked through the holder's name
+    return f"{v('licence.number')} IS NOT NULL AND coalesce({v('licence.holder_id_raw')}, {v('licence.holder_name')}) IS NOT NULL"

@@ -95,11 +95,13 @@ def checked_sql(suite: Suite, relation_sql: str, present: Iterable[str] | None =
 
 
 def gx_columns(suite: Suite) -> list[str]:
-    """The columns a Great Expectations batch needs: lineage, the element values, and every column
-    an expectation names (derived struct columns are left out: pandas cannot hold them usefully)."""
+    """The columns a Great Expectations batch needs: lineage, each element's value and text as
+    received (shown beside failing record keys), and every column an expectation names (derived
+    struct columns are left out: pandas cannot hold them usefully)."""
     cols = ["_record_key", "_batch_id"]
     for qual in suite.elements:
-        cols.append(qual.split(".", 1)[1])
+        name = qual.split(".", 1)[1]
+        cols += [name, f"{name}__text"]
     for c in suite.checks:
         for k in ("column", "column_A", "column_B"):
             v = c.gx_kwargs.get(k)

@@ -38,3 +38,27 @@ def gold_path(root: Path | None = None) -> Path:
 
 def default_report_dir(root: Path | None = None) -> Path:
     return (root or home()) / "reports" / "quality"
+
+
+def city_tz():  # type: ignore[no-untyped-def]
+    """The city's time zone (``$MASTERDATA_TZ``, default Asia/Shanghai): departments stamp their
+    update times in local time, while extraction times in the lake are UTC."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(os.environ.get("MASTERDATA_TZ", "Asia/Shanghai"))
+
+
+def local_now():  # type: ignore[no-untyped-def]
+    """Now, as a naive date-time in the city's time zone (how source update stamps are written)."""
+    import datetime as dt
+
+    return dt.datetime.now(city_tz()).replace(tzinfo=None)
+
+
+def utc_to_local(t):  # type: ignore[no-untyped-def]
+    """A naive UTC date-time (lake extraction stamps) as naive city-local time."""
+    import datetime as dt
+
+    if t is None:
+        return None
+    return t.replace(tzinfo=dt.timezone.utc).astimezone(city_tz()).replace(tzinfo=None)

@@ -103,7 +103,8 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
                 progress: Callable[[str], None] | None = None, threads: int | None = None) -> RunResult:
     """Score the lake against suites derived from the standard; record the run unless ``record=False``.
 
-    ``as_of`` (default now) is the moment ages are measured against and dates may not exceed.
+    ``as_of`` (default: now, city-local time) is the moment ages are measured against and dates may
+    not exceed.
     """
     from pipelines.registry import registry
     from quality import frame, gold
@@ -112,7 +113,9 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
 
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    as_of = as_of or dt.datetime.now()
+    from quality.paths import local_now, utc_to_local
+
+    as_of = as_of or local_now()
     lake = lake or Lake()
     d = dictionary or default_dictionary()
     specs = specs if specs is not None else registry()
@@ -157,6 +160,7 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
             rel, cols = feed_relation(con, feed)
             suite = feed_suite(d, spec, table, feed.master, as_of.date(), codes, columns=set(cols))
             score, results = evaluate(con, suite, rel, as_of, present=cols)
+            score.newest_extract = utc_to_local(score.newest_extract)
             ld = loads.get((feed.source, feed.table), {})
             score.extracted, score.quarantined = ld.get("extracted", 0), ld.get("quarantined", 0)
             score.batches = ld.get("batches", 0)

@@ -17,9 +17,9 @@ from pipelines.resolve.config import BlockingRule, ResolveConfig
 from pipelines.resolve.sql import Sql, q
 
 
-def _side(rule: BlockingRule, exprs: list[str], where: str, rec: str, extra: list[str]) -> str:
+def _side(rule: BlockingRule, exprs: list[str], where: str, rec: str, extra: list[str], side: str) -> str:
     keys = [e if (rule.left or rule.right) else q(e) for e in exprs]
-    if rule.unnest:
+    if rule.unnest in (side, "both"):
         keys = [f"unnest({k})" for k in keys]
     cols = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
     extras = "".join(f", {q(c)}" for c in extra)
@@ -43,8 +43,8 @@ def rule_pairs_sql(rule: BlockingRule, index: int, rec: str, left_where: str, ri
     if pair_filter:
         conds.append(f"({pair_filter})")
     return (
-        f"WITH lk AS ({_side(rule, rule.left_keys, left_where, rec, extra)}), "
-        f"rk AS ({_side(rule, rule.right_keys, right_where, rec, extra)}), "
+        f"WITH lk AS ({_side(rule, rule.left_keys, left_where, rec, extra, 'left')}), "
+        f"rk AS ({_side(rule, rule.right_keys, right_where, rec, extra, 'right')}), "
         f"big AS (SELECT {key_cols} FROM rk GROUP BY {key_cols} HAVING count(DISTINCT rid) > {rule.max_block}) "
         f"SELECT DISTINCT lk.rid AS l, rk.rid AS r, {index} AS rule FROM lk JOIN rk ON {on} "
         f"WHERE {' AND '.join(conds)}"

@@ -56,7 +56,7 @@ class Params:
     min_u: float = 1e-8
 
     def weight(self, comparison: str, level: int) -> float:
-        return math.log2(self.m[comparison][level] / max(self.u[comparison][level], self.min_u))
+        return float(math.log2(self.m[comparison][level] / max(self.u[comparison][level], self.min_u)))
 
     @property
     def prior_weight(self) -> float:
@@ -109,7 +109,7 @@ def weight_sql(cfg: ResolveConfig, params: Params) -> tuple[str, str]:
 
     Terms are summed in a fixed order row by row, so a re-run yields bit-identical weights.
     """
-    terms = [repr(params.prior_weight)]
+    terms = [repr(float(params.prior_weight))]
     joins: list[str] = []
     for c in cfg.comparisons:
         g = q(f"g_{c.name}")
@@ -119,7 +119,7 @@ def weight_sql(cfg: ResolveConfig, params: Params) -> tuple[str, str]:
             if lv.tf:
                 alias = f"tf_{c.name}_{i}"
                 joins.append(f"LEFT JOIN {cfg.master}_tf_{lv.tf} AS {alias} ON {alias}.v = l.{q(lv.tf)}")
-                u = max(params.u[c.name][i], params.min_u)
+                u = float(max(params.u[c.name][i], params.min_u))
                 terms.append(f"CASE WHEN {g} = {i} AND {alias}.tf IS NOT NULL "
                              f"THEN log2({u!r} / greatest({alias}.tf, {params.min_u!r})) ELSE 0.0 END")
     return " + ".join(terms), " ".join(joins)

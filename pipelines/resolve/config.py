@@ -74,14 +74,15 @@ class Comparison(_Strict):
 
 class BlockingRule(_Strict):
     """Pairs whose keys are equal.  ``keys`` features are compared as they are; ``left``/``right``
-    give different expressions for the two sides (e.g. ID variants vs the valid ID); with
-    ``unnest`` the expressions yield lists and every element is a key."""
+    give different expressions for the two sides (e.g. ID variants vs the valid ID); ``unnest``
+    names the side(s) whose expressions yield lists."""
 
     name: str
     keys: list[str] = Field(default_factory=list)
     left: list[str] | None = None
     right: list[str] | None = None
-    unnest: bool = False
+    #: Which side's expressions yield lists whose every element is a key.
+    unnest: Literal["none", "left", "right", "both"] = "none"
     #: A key value held by more distinct records than this is skipped (fillers, giant families):
     #: such a block cannot tell records apart and would only cost quadratic time.
     max_block: int = Field(default=100, ge=2)

@@ -62,20 +62,25 @@ class Sql:
         if log is not None:
             log.append(sql)
 
-    def run(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+    def _execute(self, sql: str, params: list[Any] | None) -> list[tuple[Any, ...]]:
         self._record(sql)
         t = time.perf_counter()
-        out = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        rows = cur.fetchall()  # DuckDB 2 keeps a result pending until it is consumed
         if self.verbose:
             print(f"  [{time.perf_counter() - t:6.2f}s] {sql[:160]}")
-        return out
+        return rows
+
+    def run(self, sql: str, params: list[Any] | None = None) -> None:
+        """Execute a statement whose result is not needed (DDL, INSERT ...)."""
+        self._execute(sql, params)
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.run(sql, params).fetchall()
+        return self._execute(sql, params)
 
     def one(self, sql: str, params: list[Any] | None = None) -> Any:
-        row = self.run(sql, params).fetchone()
-        return None if row is None else row[0]
+        rows = self._execute(sql, params)
+        return rows[0][0] if rows else None
 
     def arrow(self, sql: str) -> pa.Table:
         self._record(sql)

@@ -69,7 +69,7 @@ def estimate_u(sql: Sql, cfg: ResolveConfig, rec: str) -> tuple[dict[str, list[f
         cnt = np.array([pats.counts[g == lv].sum() for lv in range(levels)], dtype=np.float64)
         total = cnt.sum()
         # a level never seen by chance in the sample gets half a count: a conservative upper bound
-        u[c.name] = list(np.maximum(cnt, 0.5) / max(total, 1.0))
+        u[c.name] = [float(x) for x in np.maximum(cnt, 0.5) / max(total, 1.0)]
     return u, n
 
 
@@ -176,7 +176,7 @@ def train(sql: Sql, cfg: ResolveConfig, rec: str) -> Params:
             lam_estimates.append(lam * total / max(n * (n - 1) / 2, 1))
     m_final: dict[str, list[float]] = {}
     for c in names:
-        m_final[c] = list(sums[c] / counts[c]) if counts[c] else list(m_init[c])
+        m_final[c] = [float(x) for x in (sums[c] / counts[c] if counts[c] else m_init[c])]
     if cfg.training.prior is not None:
         prior = cfg.training.prior
     elif cfg.deterministic:
@@ -185,5 +185,5 @@ def train(sql: Sql, cfg: ResolveConfig, rec: str) -> Params:
         prior = float(min(max(max(lam_estimates), 1e-12), 0.5))
     else:
         prior = 1.0 / max(n, 2)
-    return Params(prior=prior, m=m_final, u=u_map, trained={c: counts[c] > 0 for c in names},
+    return Params(prior=float(prior), m=m_final, u=u_map, trained={c: counts[c] > 0 for c in names},
                   min_u=cfg.training.min_u)

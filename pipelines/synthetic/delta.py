@@ -12,7 +12,8 @@ each source produces its changes:
 * updates - day-1 records whose person, entity or licence changed (address, phone, death date, marital
   status, licence or entity status) or which a clerk corrected: the same record key, re-entered clean,
   with ``updated_at`` on day 2. Id-watermark tables (``incremental.kind: id``) only get inserts, under
-  ids above day 1's, because a watermark on an id cannot see an update.
+  ids above day 1's, because a watermark on an id cannot see an update; so do tables whose watermark is
+  a business timestamp rather than an update time (real-estate registration time).
 
 Database tables receive these as upserts by primary key; file sources as a new file named with the
 day-2 batch date holding just the new and changed rows. The truth of each change is written to
@@ -350,7 +351,7 @@ class Day2:
             parts: list[tuple[pa.Table, pa.Table]] = []
             ins = ins_r.render(t, ins_ex[t.name], allow_duplicates=False, batch="day2")
             parts.append((ins.native, ins.truth.append_column("op", pa.array(["insert"] * ins.native.num_rows, pa.string()))))
-            if t.incremental.kind != "id":
+            if _updates_visible(t):
                 upd = self._updates(t, extracts[t.name], r1, upd_r, rng)
                 if upd is not None:
                     parts.append(upd)
@@ -455,6 +456,18 @@ class Day2:
         for name, table in truth_tables(self.w2).items():
             tr.write_parquet(out / "truth" / "day2" / f"{name}.parquet", table)
         tr.write_parquet(out / "truth" / "day2" / "events.parquet", self.events)
+
+
+def _updates_visible(t: Table) -> bool:
+    """Whether an incremental reader would see an update in place: a new file, or an update-time
+    watermark. An id watermark, or a timestamp that is a business date (a title's registration time),
+    cannot - such tables only get inserts on day 2."""
+    inc = t.incremental
+    if inc.kind == "file":
+        return True
+    if inc.kind == "timestamp":
+        return any(f.column == inc.column and f.element == "meta.updated_at" for f in t.fields)
+    return False
 
 
 def _take_field(v, idx: np.ndarray):

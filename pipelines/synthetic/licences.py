@@ -408,17 +408,21 @@ def identifiers(type_code: np.ndarray, depts: dict[str, str], types: dict, seria
     MOD 37,36 check comes from :func:`standards.identifiers.licence_check_chars` over all rows at once.
     """
     n = type_code.shape[0]
-    codes = sorted(set(type_code.tolist())) if n < 64 else np.unique(type_code).tolist()
+    codes = np.unique(type_code).tolist()
     t_idx = np.searchsorted(np.array(codes), type_code)
     dept_keys = np.array([types[c]["department"] for c in codes])
     issuer_cp = np.array([[ord(ch) for ch in depts[k]] for k in dept_keys], dtype=np.uint32).reshape(len(codes), 18)
     code_cp = np.array([[ord(ch) for ch in c] for c in codes], dtype=np.uint32).reshape(len(codes), 3)
-    dot = np.full((n, 1), ord("."), np.uint32)
-    serial = strs.digit_matrix(serial_base + np.arange(n) + 1, 10).astype(np.uint32) + strs.ZERO
-    version = np.broadcast_to(np.array([ord(c) for c in "001"], np.uint32), (n, 3))
-    issuer = issuer_cp[t_idx]
-    body = np.concatenate([issuer, code_cp[t_idx], dot, issuer, dot, serial, dot, version], axis=1)
-    check = np.ascontiguousarray(licence_check_chars(strs.cps_to_str(body))).view(np.uint32)
-    prefix = np.broadcast_to(np.array([ord(c) for c in LICENCE_PREFIX], np.uint32), (n, len(LICENCE_PREFIX)))
-    full = np.concatenate([prefix, body, dot, check[:, None]], axis=1)
-    return dept_keys[t_idx], strs.to_arrow(strs.cps_to_str(full))
+    parts = []
+    for lo in range(0, max(n, 1), 250_000):  # blocks bound the code-point matrices' memory
+        ti = t_idx[lo: lo + 250_000]
+        m = ti.shape[0]
+        dot = np.full((m, 1), ord("."), np.uint32)
+        serial = strs.digit_matrix(serial_base + lo + np.arange(m) + 1, 10).astype(np.uint32) + strs.ZERO
+        version = np.broadcast_to(np.array([ord(c) for c in "001"], np.uint32), (m, 3))
+        issuer = issuer_cp[ti]
+        body = np.concatenate([issuer, code_cp[ti], dot, issuer, dot, serial, dot, version], axis=1)
+        check = np.ascontiguousarray(licence_check_chars(strs.cps_to_str(body))).view(np.uint32)
+        prefix = np.broadcast_to(np.array([ord(c) for c in LICENCE_PREFIX], np.uint32), (m, len(LICENCE_PREFIX)))
+        parts.append(strs.to_arrow(strs.cps_to_str(np.concatenate([prefix, body, dot, check[:, None]], axis=1))))
+    return dept_keys[t_idx], pa.concat_arrays(parts) if n else pa.array([], pa.string())

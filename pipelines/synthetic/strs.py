@@ -54,7 +54,9 @@ def to_arrow(values: np.ndarray | pa.Array, mask: np.ndarray | None = None) -> p
         if mask is not None and mask.any():
             arr = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), arr)
         return arr
-    return pa.array(values, type=pa.string(), mask=mask)
+    arr = pa.array(values, type=pa.string(), mask=mask)
+    # numpy unicode input of some size comes back chunked; callers index and concat plain arrays
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def cat(*parts: pa.Array | np.ndarray | str) -> pa.Array:

@@ -1,0 +1,74 @@
+"""Data quality after every master build (or once every source has landed, before masters exist).
+
+Thin on purpose: the schedule is built from the asset names the ingestion and master DAGs publish
+(``silver_<source>``, ``gold_<master>``), and each task imports its function inside itself:
+``quality.run.run_quality`` scores the whole lake in DuckDB and records the run in the quality
+store; ``quality.gxrun.validate_batches`` + ``quality.report.render`` validate the latest batch of
+every source table with Great Expectations and write the analysts' report.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import AssetAll, AssetAny, dag, task
+
+from pipelines.assets import gold_asset, silver_asset, source_names
+
+MASTERS = ("person", "entity", "licence")
+START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
+DEFAULT_ARGS = {
+    "owner": "data-office",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+
+@dag(
+    dag_id="quality",
+    description="Expectation suites from the standard: scorecards per source and master, GX Data Docs, report",
+    # after any master build; and after a full round of ingestion, so sources are scored before masters exist
+    schedule=AssetAny(*(gold_asset(m) for m in MASTERS), AssetAll(*(silver_asset(s) for s in source_names()))),
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["quality", "great-expectations", "scorecards"],
+    doc_md=__doc__,
+)
+def quality_dag() -> None:
+    @task(execution_timeout=timedelta(minutes=30))
+    def scorecards() -> dict:  # type: ignore[type-arg]
+        from quality.run import run_quality
+
+        res = run_quality(progress=print)
+        for c in res.failures()[:20]:
+            print(c.line())
+        return {"run_id": res.run_id, "seconds": round(res.seconds, 1), "failing_checks": len(res.failures()),
+                "scores": {s.label: s.score for s in res.scores if s.level in ("source", "master")}}
+
+    @task(execution_timeout=timedelta(minutes=30))
+    def report(run: dict) -> str:  # type: ignore[type-arg]
+        import os
+        from pathlib import Path
+
+        from quality.gxrun import validate_batches
+        from quality.paths import default_report_dir
+        from quality.report import render
+        from quality.store import QualityStore
+
+        out = Path(os.environ.get("MASTERDATA_QUALITY_REPORT") or default_report_dir())
+        outcome = validate_batches(out, progress=print)
+        for f in outcome.failures()[:20]:
+            print(f.line())
+        path = render(QualityStore(), out, run["run_id"], outcome)
+        print(f"report: {path}")
+        return str(path)
+
+    report(scorecards())
+
+
+quality_dag()

@@ -1,0 +1,123 @@
+"""The licence library's own steps: holder linkage, GB/T 36904 identifiers, status as of a date;
+and the legal representatives of entities linked to population masters.
+
+Holder linkage, in order of trust:
+
+1. ``same_record`` - the row that carries the licence also feeds the holder's master (a driving
+   licence row is a person record too): the holder is that record's master.  This is what keeps a
+   birth certificate with the infant although its holder id is the mother's ID number.
+2. ``id`` - the holder id (resident ID for type 111, USCC 001, organisation code 002, registration
+   number 003) equals a key of a person / entity master.
+3. ``id_one_keystroke`` - a holder id that failed validation is one keystroke from exactly one
+   master's key.
+
+Identifiers: departments do not send GB/T 36904 identifiers, so each licence master gets one minted
+from its type (defining authority's USCC + type number), the issuing department's USCC, a serial
+equal to the master id's sequence number (stable, never reused) and version 001; the MOD 37,36
+check comes from :func:`standards.identifiers.licence_check_chars` over all rows at once and equals
+what :func:`standards.identifiers.make_licence_identifier` gives for one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.resolve.macros import RID_ALPHABET, USCC_ALPHABET
+from pipelines.resolve.sql import Sql, lit
+from standards.identifiers import LICENCE_PREFIX, licence_check_chars
+
+def link_holders(sql: Sql, src: str, person_records: str, person_ids: str, entity_records: str,
+                 entity_keys: str, out: str, key_kinds: dict[str, str]) -> dict[str, int]:
+    """Create ``out`` (record_id, holder_kind, holder_master_id, holder_link) for every licence record.
+
+    ``person_records`` / ``entity_records``: (record_id, master_id); ``person_ids``: (id_key,
+    master_id); ``entity_keys``: (kind, key, master_id), kind naming an entity key; ``key_kinds``
+    maps entity holder id types (001, 002, 003) to those kinds.
+    """
+    kinds = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in key_kinds.items())
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {out}_s AS SELECT record_id, holder_id, holder_id_raw, "
+        f"CASE WHEN holder_id_type = '111' THEN 'person' WHEN holder_id_type IN ({', '.join(lit(k) for k in key_kinds)}) "
+        f"THEN 'entity' "
+        f"END AS holder_kind, CASE holder_id_type {kinds} END AS key_kind FROM {src}"
+    )
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT s.record_id, s.holder_kind, "
+        f"coalesce(pr.master_id, er.master_id, pi.master_id, ek.master_id) AS holder_master_id, "
+        f"CASE WHEN coalesce(pr.master_id, er.master_id) IS NOT NULL THEN 'same_record' "
+        f"WHEN coalesce(pi.master_id, ek.master_id) IS NOT NULL THEN 'id' END AS holder_link "
+        f"FROM {out}_s AS s "
+        f"LEFT JOIN {person_records} AS pr ON s.holder_kind = 'person' AND pr.record_id = s.record_id "
+        f"LEFT JOIN {entity_records} AS er ON s.holder_kind = 'entity' AND er.record_id = s.record_id "
+        f"LEFT JOIN {person_ids} AS pi ON s.holder_kind = 'person' AND pi.id_key = s.holder_id "
+        f"LEFT JOIN {entity_keys} AS ek ON s.holder_kind = 'entity' AND ek.kind = s.key_kind AND ek.key = s.holder_id"
+    )
+    # one keystroke away from exactly one master's key
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {out}_fz AS WITH v AS ("
+        f"SELECT s.record_id, s.holder_kind, unnest(id_variants(id_clean(s.holder_id_raw), "
+        f"CASE s.holder_kind WHEN 'person' THEN {lit(RID_ALPHABET)} ELSE {lit(USCC_ALPHABET)} END)) AS k "
+        f"FROM {out}_s AS s JOIN {out} AS h ON h.record_id = s.record_id "
+        f"WHERE h.holder_master_id IS NULL AND s.holder_id_raw IS NOT NULL AND s.holder_kind IS NOT NULL "
+        f"AND length(id_clean(s.holder_id_raw)) BETWEEN 8 AND 19 AND NOT id__placeholder(id_clean(s.holder_id_raw))), "
+        f"m AS (SELECT v.record_id, pi.master_id FROM v JOIN {person_ids} AS pi ON v.holder_kind = 'person' AND pi.id_key = v.k "
+        f"UNION SELECT v.record_id, ek.master_id FROM v JOIN {entity_keys} AS ek ON v.holder_kind = 'entity' AND ek.key = v.k) "
+        f"SELECT record_id, min(master_id) AS master_id FROM m GROUP BY record_id HAVING count(DISTINCT master_id) = 1"
+    )
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT h.record_id, h.holder_kind, "
+        f"coalesce(h.holder_master_id, f.master_id) AS holder_master_id, "
+        f"CASE WHEN h.holder_master_id IS NULL AND f.master_id IS NOT NULL THEN 'id_one_keystroke' ELSE h.holder_link END "
+        f"AS holder_link FROM {out} AS h LEFT JOIN {out}_fz AS f ON f.record_id = h.record_id"
+    )
+    sql.run(f"DROP TABLE {out}_s")
+    sql.run(f"DROP TABLE {out}_fz")
+    return {str(k): int(n) for k, n in sql.rows(f"SELECT coalesce(holder_link, 'unlinked'), count(*) FROM {out} GROUP BY 1")}
+
+
+def identifier_bodies_sql(masters: str, where: str = "") -> str:
+    """SELECT (master_id, body) for masters without an identifier: the parts before the check."""
+    filt = f" AND ({where})" if where else ""
+    return (
+        f"SELECT m.master_id, d.uscc || m.type_code || '.' || d.uscc || '.' || right(m.master_id, 10) || '.001' AS body "
+        f"FROM {masters} AS m JOIN code_licence_types AS t ON t.code = m.type_code "
+        f"JOIN code_departments AS d ON d.key = t.department WHERE m.identifier IS NULL{filt}"
+    )
+
+
+def mint_identifiers(sql: Sql, masters: str, where: str = "") -> int:
+    """Fill ``identifier`` of licence masters that have none (see the module docstring)."""
+    bodies = sql.arrow(identifier_bodies_sql(masters, where))
+    if bodies.num_rows == 0:
+        return 0
+    body = bodies.column("body").to_numpy(zero_copy_only=False).astype(str)
+    check = licence_check_chars(body)
+    ident = np.char.add(np.char.add(np.char.add(LICENCE_PREFIX, body), "."), check)
+    sql.register("__minted", pa.table({"master_id": bodies.column("master_id"), "identifier": pa.array(ident)}))
+    sql.run(f"UPDATE {masters} AS m SET identifier = n.identifier FROM __minted AS n WHERE n.master_id = m.master_id")
+    sql.unregister("__minted")
+    return bodies.num_rows
+
+
+def status_sql(as_of: date) -> str:
+    """Licence status on ``as_of`` from the source status code and the validity period."""
+    d = f"DATE {lit(as_of.isoformat())}"
+    return (f"CASE WHEN status = '3' THEN 'revoked' WHEN status = '2' THEN 'cancelled' "
+            f"WHEN status = '4' OR valid_to < {d} THEN 'expired' "
+            f"WHEN valid_from > {d} THEN 'not_yet_valid' ELSE 'valid' END")
+
+
+def link_legal_reps(sql: Sql, entity_masters: str, person_ids: str, out: str) -> dict[str, int]:
+    """Create ``out`` (entity master_id, legal_rep_name, legal_rep_id_number, person_master_id, link)."""
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT e.master_id AS entity_master_id, e.legal_rep_name, "
+        f"e.legal_rep_id_number, p.master_id AS person_master_id, "
+        f"CASE WHEN p.master_id IS NOT NULL THEN 'id' WHEN e.legal_rep_id_number IS NULL THEN 'no_id' "
+        f"ELSE 'unknown_id' END AS link FROM {entity_masters} AS e "
+        f"LEFT JOIN {person_ids} AS p ON p.id_key = e.legal_rep_id_number "
+        f"WHERE e.legal_rep_name IS NOT NULL OR e.legal_rep_id_number IS NOT NULL"
+    )
+    return {str(k): int(n) for k, n in sql.rows(f"SELECT link, count(*) FROM {out} GROUP BY 1")}

@@ -1,0 +1,243 @@
+"""Great Expectations over pandas batches: the latest batch of every feed, and the Data Docs site.
+
+GX has no supported DuckDB data source and is slow on big frames, so it sees samples: the newest
+committed batch of each source table (the daily delta), capped at ``sample`` rows, prepared by
+DuckDB with the suite's derived columns (:mod:`quality.frame`) so that GX judges each row by the
+same standard as the scorecards. The expectations are the suite's checks translated one to one;
+each carries the source, table, master, element and rule in its ``meta``, and results keep the
+record keys of failing rows (``unexpected_index_column_names``), so every failure in the Data Docs
+and in :class:`GxFailure` names the source, the element and sample rows.
+
+``great_expectations`` is imported inside the functions: it takes seconds to import and the CLI,
+the DAG files and the scorecards must not pay for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.lake import Lake
+from quality.frame import checked_sql, columns_of, gx_columns, parquet_source
+from quality.rules import q
+from quality.scorecard import discover_feeds
+from quality.suites import Suite, code_values, feed_suite, master_suite
+from standards.dictionary import Dictionary
+
+DEFAULT_SAMPLE = 5_000
+RESULT_FORMAT = {"result_format": "SUMMARY", "unexpected_index_column_names": ["_record_key"],
+                 "partial_unexpected_count": 5}
+
+
+@dataclass
+class GxFailure:
+    """A failed expectation: where (source, table, master, element), what, and sample rows."""
+
+    suite: str
+    source: str | None
+    table: str | None
+    master: str
+    element: str
+    check_id: str
+    dimension: str
+    expectation: str
+    unexpected: int
+    rows: int
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def line(self) -> str:
+        where = f"{self.source}.{self.table}" if self.source else f"gold {self.master}"
+        eg = "; ".join(f"{s.get('record_key')}={s.get('value')!r}" + (f" ({s['reason']})" if s.get("reason") else "")
+                       for s in self.samples[:3])
+        what = f"error: {self.error}" if self.error else f"{self.unexpected:,} of {self.rows:,} sampled rows"
+        return f"{where} {self.element} {self.dimension} [{self.expectation}]: {what}" + (f"; e.g. {eg}" if eg else "")
+
+
+@dataclass
+class GxSuiteResult:
+    suite: str
+    kind: str
+    source: str | None
+    table: str | None
+    master: str
+    batch_id: str | None
+    rows: int
+    evaluated: int
+    successful: int
+    failures: list[GxFailure] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return self.successful == self.evaluated
+
+
+@dataclass
+class GxOutcome:
+    docs_index: Path | None
+    results: list[GxSuiteResult]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def failures(self) -> list[GxFailure]:
+        return [f for r in self.results for f in r.failures]
+
+
+def camel(expectation_type: str) -> str:
+    """``expect_column_values_to_not_be_null`` -> ``ExpectColumnValuesToNotBeNull``."""
+    return "".join(p[:1].upper() + p[1:] for p in expectation_type.split("_"))
+
+
+def gx_suite(suite: Suite) -> Any:
+    """The suite as a ``gx.ExpectationSuite`` (one expectation per check, provenance in ``meta``)."""
+    import great_expectations as gx
+
+    out = gx.ExpectationSuite(name=suite.name, meta={
+        "notes": {"format": "markdown", "content": [
+            f"Generated from the element dictionary (version {suite.dictionary_version}) for **{suite.label}**; "
+            "do not edit by hand: change `standards/elements.yaml` or `schemas/sources/` instead."]},
+        "source": suite.source, "table": suite.table, "master": suite.master, "fingerprint": suite.fingerprint()})
+    for c in suite.checks:
+        cls = getattr(gx.expectations, camel(c.gx_type))
+        out.add_expectation(cls(**c.gx_kwargs, meta={
+            "check_id": c.id, "source": suite.source, "table": suite.table, "master": suite.master,
+            "element": c.element, "dimension": c.dimension, "rule": c.rule,
+            "notes": {"format": "markdown", "content": [c.description]}}))
+    return out
+
+
+def _frame(con: Any, suite: Suite, relation: str, present: Iterable[str], sample: int) -> Any:
+    cols = ", ".join(q(c) for c in gx_columns(suite))
+    sql = (f"SELECT {cols} FROM ({checked_sql(suite, relation, present)}) "
+           f"ORDER BY hash(_record_key), _record_key LIMIT {int(sample)}")
+    return con.sql(sql).to_arrow_table().to_pandas()
+
+
+def _failures(suite: Suite, res: Any, df: Any) -> tuple[int, int, list[GxFailure]]:
+    """Failed expectations with their failing record keys, each shown with the element's text as
+    received (the unexpected value of a ``__reason`` column is the defect kind, not the value)."""
+    rows = len(df)
+    by_key = df.drop_duplicates("_record_key").set_index("_record_key") if rows else None
+    out = []
+    evaluated = successful = 0
+    for r in res.results:
+        evaluated += 1
+        if r.success:
+            successful += 1
+            continue
+        meta = r.expectation_config.meta or {}
+        result = r.result or {}
+        err = None
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            err = str(r.exception_info.get("exception_message", "")).splitlines()[0][:200]
+        col = r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_A")
+        text_col = f"{str(meta.get('element', '')).split('.', 1)[-1]}__text"
+        samples = []
+        for s in result.get("partial_unexpected_index_list") or []:
+            if not isinstance(s, dict):
+                continue
+            key = s.get("_record_key")
+            value = s.get(col) if col else None
+            if by_key is not None and text_col in by_key.columns and key in by_key.index:
+                value, kind = by_key.at[key, text_col], value
+                sample = {"record_key": key, "value": None if value is None else str(value)}
+                if col and col.endswith("__reason") and kind is not None:
+                    sample["reason"] = str(kind)
+            else:
+                sample = {"record_key": key, "value": None if value is None else str(value)}
+            samples.append(sample)
+        out.append(GxFailure(
+            suite=suite.name, source=suite.source, table=suite.table, master=suite.master,
+            element=meta.get("element", ""), check_id=meta.get("check_id", ""), dimension=meta.get("dimension", ""),
+            expectation=r.expectation_config.type, unexpected=int(result.get("unexpected_count") or 0), rows=rows,
+            samples=samples, error=err))
+    return evaluated, successful, out
+
+
+def validate_batches(out_dir: Path, lake: Lake | None = None, dictionary: Dictionary | None = None,
+                     specs: dict[str, Any] | None = None, sample: int = DEFAULT_SAMPLE,
+                     gold_path: Path | None = None, sources: Iterable[str] | None = None,
+                     as_of: dt.date | None = None, progress: Callable[[str], None] | None = None) -> GxOutcome:
+    """Validate the latest batch of every feed (and a sample of each gold master) with GX; build
+    the Data Docs site under ``out_dir/gx`` (rebuilt from scratch, so it always shows the suites the
+    current standard derives)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    t0 = time.perf_counter()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from pipelines.registry import registry
+    from quality import frame, gold
+    from quality.paths import gold_path as default_gold
+    from standards.dictionary import dictionary as default_dictionary
+
+    lake = lake or Lake()
+    d = dictionary or default_dictionary()
+    specs = specs if specs is not None else registry()
+    as_of = as_of or dt.date.today()
+    say = progress or (lambda _m: None)
+    project = out_dir / "gx"
+    if project.exists():
+        shutil.rmtree(project)
+    project.mkdir(parents=True)
+    ctx = gx.get_context(mode="file", project_root_dir=str(project))
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    ctx.variables.save()
+    codes = code_values(d)
+    con = frame.connect(codes)
+    outcome = GxOutcome(None, [], 0.0)
+    try:
+        ds = ctx.data_sources.add_pandas("lake")
+        jobs: list[tuple[Suite, str, list[str], str | None]] = []
+        for feed in discover_feeds(lake, sources):
+            spec = specs.get(feed.source)
+            if spec is None or feed.table not in {t.name for t in spec.tables}:
+                continue
+            table = spec.table(feed.table)
+            if feed.master not in table.feeds:
+                continue
+            # the newest batch that brought rows (an empty daily delta has nothing to validate)
+            batch, path = next(((b, p) for b, p in zip(reversed(feed.batches), reversed(feed.files))
+                                if b.standardised > 0), feed.latest)
+            rel = f"SELECT * FROM {parquet_source([path])} WHERE NOT coalesce(_deleted, FALSE)"
+            cols = list(columns_of(con, f"SELECT * FROM {parquet_source([path])}"))
+            jobs.append((feed_suite(d, spec, table, feed.master, as_of, codes, columns=set(cols)), rel, cols,
+                         batch.batch_id))
+        why = gold.attach(con, gold_path or default_gold())
+        if why:
+            outcome.notes.append(why)
+        else:
+            for m in d.masters:
+                lay = gold.layout(con, m)
+                if isinstance(lay, str):
+                    outcome.notes.append(lay)
+                    continue
+                jobs.append((master_suite(d, m, set(lay.columns), as_of, codes), gold.master_relation(lay),
+                             lay.columns, None))
+        for suite, rel, cols, batch_id in jobs:
+            df = _frame(con, suite, rel, cols, sample)
+            asset = ds.add_dataframe_asset(name=suite.name)
+            bd = asset.add_batch_definition_whole_dataframe("latest_batch" if suite.kind == "feed" else "sample")
+            gsuite = ctx.suites.add(gx_suite(suite))
+            vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=bd, suite=gsuite))
+            res = vd.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT)
+            evaluated, successful, fails = _failures(suite, res, df)
+            outcome.results.append(GxSuiteResult(suite.name, suite.kind, suite.source, suite.table, suite.master,
+                                                 batch_id, len(df), evaluated, successful, fails))
+            say(f"gx {suite.name:50} {len(df):>6,} rows  {successful}/{evaluated} expectations met")
+        if jobs:
+            sites = ctx.build_data_docs()
+            url = next(iter(sites.values()), None)
+            if url:
+                outcome.docs_index = Path(url.removeprefix("file://"))
+    finally:
+        gold.detach(con)
+        con.close()
+    outcome.seconds = time.perf_counter() - t0
+    return outcome

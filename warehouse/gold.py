@@ -1,0 +1,120 @@
+"""The gold store: one DuckDB file holding the three master libraries, replaced atomically.
+
+Where it lives: ``$MASTERDATA_GOLD`` if set, else ``$MASTERDATA_HOME/warehouse/gold.duckdb``, else
+``var/warehouse/gold.duckdb``.  Readers (the HTTP service, analysts) open it read-only
+(:func:`open_gold`); a build never writes the file readers have open.  It copies the current file
+(or starts empty) to a temporary sibling, works there, closes it and renames it over the old one
+(:class:`GoldBuild`).  On POSIX the rename is atomic: a reader sees the old file or the new one,
+never half a build, and keeps reading the old one until it reopens.  Builders take an exclusive
+lock on a ``.lock`` sibling, so two builds never race.
+
+Steward decisions are *not* in the rebuilt file: they are an append-only JSON-lines log beside it
+(``steward_decisions.jsonl``, or ``$MASTERDATA_STEWARD``) that every build reads and honours, and
+copies into the ``steward_decisions`` table for readers.
+
+Tables (see ``pipelines/masters``): ``person_master``, ``entity_master``, ``licence_master``,
+``person_xref``, ``entity_xref``, ``licence_xref``, ``entity_legal_rep``, ``master_events``,
+``attribute_lineage``, ``id_registry``, ``review_queue``, ``steward_decisions``, ``match_params``,
+``builds``; schema ``state`` holds what an incremental run needs (not for readers).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_HOME = Path("var")
+GOLD_FILE = "gold.duckdb"
+STEWARD_FILE = "steward_decisions.jsonl"
+
+#: Tables readers may rely on, per master and shared.
+MASTER_TABLES = ("{m}_master", "{m}_xref")
+SHARED_TABLES = ("master_events", "attribute_lineage", "id_registry", "review_queue", "steward_decisions",
+                 "match_params", "builds", "entity_legal_rep")
+
+
+def warehouse_dir() -> Path:
+    home = Path(os.environ.get("MASTERDATA_HOME") or DEFAULT_HOME)
+    return home / "warehouse"
+
+
+def gold_path() -> Path:
+    """The gold file: ``$MASTERDATA_GOLD``, else ``$MASTERDATA_HOME/warehouse/gold.duckdb``."""
+    if os.environ.get("MASTERDATA_GOLD"):
+        return Path(os.environ["MASTERDATA_GOLD"])
+    return warehouse_dir() / GOLD_FILE
+
+
+def steward_path(gold: Path | None = None) -> Path:
+    """The steward decision log: ``$MASTERDATA_STEWARD``, else beside the gold file."""
+    if os.environ.get("MASTERDATA_STEWARD"):
+        return Path(os.environ["MASTERDATA_STEWARD"])
+    return (gold or gold_path()).parent / STEWARD_FILE
+
+
+def open_gold(path: Path | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection to the gold file (read-only by default); FileNotFoundError if none was built."""
+    path = path or gold_path()
+    if not path.exists():
+        raise FileNotFoundError(f"no gold store at {path}: run `masterdata build` first")
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+@contextmanager
+def build_lock(path: Path) -> Iterator[None]:
+    """Exclusive lock for the duration of a build (blocks until the previous build finishes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class GoldBuild:
+    """A build in progress: a temporary copy of the gold file, renamed over it on :meth:`commit`.
+
+    ``path`` is the temporary file to ATTACH; ``previous`` is True when it started as a copy of an
+    existing gold file (whose tables are then visible in it).
+    """
+
+    def __init__(self, final: Path | None = None, fresh: bool = False) -> None:
+        self.final = final or gold_path()
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.final.name}.", suffix=".building", dir=self.final.parent)
+        os.close(fd)
+        self.path = Path(tmp)
+        self.path.unlink()  # DuckDB creates the file itself; an empty file is not a database
+        self.previous = False
+        if self.final.exists() and not fresh:
+            shutil.copyfile(self.final, self.path)
+            self.previous = True
+        self.done = False
+
+    def commit(self) -> None:
+        """Atomically replace the gold file by the finished build (call after DETACH)."""
+        wal = self.path.with_name(self.path.name + ".wal")
+        if wal.exists():
+            raise RuntimeError(f"{self.path}: still open (WAL present); detach before commit")
+        os.replace(self.path, self.final)
+        self.done = True
+
+    def abort(self) -> None:
+        for p in (self.path, self.path.with_name(self.path.name + ".wal")):
+            if p.exists():
+                p.unlink()
+
+    def __enter__(self) -> "GoldBuild":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.done:
+            self.abort()
