@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--target", choices=("embedded", "servers"), default="embedded")
     ap.add_argument("--no-day2", action="store_true")
-    ap.add_argument("--out", type=Path, default=None, help="keep the city here (default: a temp dir, removed)")
+    ap.add_argument("--db-prefix", default="", help="prefix for server database names (servers target)")
+    ap.add_argument(
+        "--out", type=Path, default=None, help="keep the city here (default: a temp dir, removed)"
+    )
     args = ap.parse_args(argv)
 
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_city_")) / "city"
@@ -42,17 +45,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.perf_counter() - t0:7.1f} s] {msg}", flush=True)
 
     try:
-        s = generate_city(args.persons, args.seed, out, target=args.target, day2=not args.no_day2, progress=progress)
+        s = generate_city(
+            args.persons,
+            args.seed,
+            out,
+            target=args.target,
+            day2=not args.no_day2,
+            progress=progress,
+            database_prefix=args.db_prefix,
+        )
         wall = time.perf_counter() - t0
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print()
         print(s.render().split("\n\nsource.table")[0])
         print()
-        print(f"machine: {os.cpu_count()} cores, {_mem_gb():.0f} GB RAM, {platform.python_implementation()} "
-              f"{platform.python_version()}")
-        print(f"persons={args.persons:,} target={args.target} day2={not args.no_day2}: wall {wall:.1f} s, "
-              f"peak RSS {rss:,.0f} MB, day-1 rows {s.rows:,}, day-2 rows {s.day2_rows:,}, "
-              f"{s.rows / wall:,.0f} rows/s")
+        print(
+            f"machine: {os.cpu_count()} cores, {_mem_gb():.0f} GB RAM, {platform.python_implementation()} "
+            f"{platform.python_version()}"
+        )
+        print(
+            f"persons={args.persons:,} target={args.target} day2={not args.no_day2}: wall {wall:.1f} s, "
+            f"peak RSS {rss:,.0f} MB, day-1 rows {s.rows:,}, day-2 rows {s.day2_rows:,}, "
+            f"{s.rows / wall:,.0f} rows/s"
+        )
     finally:
         if args.out is None:
             shutil.rmtree(out.parent, ignore_errors=True)

@@ -45,6 +45,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     from standards.text import install_text_macros
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     with _SETUP_LOCK:
         register_code_tables(con)
         install_identifier_macros(con)
@@ -109,7 +110,9 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
     elems = table_elements(spec, table, d, ref=lambda n: q("r:" + n))
     names = list(elems)
     stage1 = ", ".join(f"{e.raw} AS {q('r:' + n)}" for n, e in elems.items())
-    con.execute(f"CREATE OR REPLACE TEMP VIEW s1 AS SELECT *, {stage1} FROM read_parquet({lit(str(bronze))})")
+    helpers = ", ".join(f"{sql} AS {q(col)}" for e in elems.values() for col, sql in e.pre.items())
+    con.execute(f"CREATE OR REPLACE TEMP VIEW s0 AS SELECT *, {stage1} FROM read_parquet({lit(str(bronze))})")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW s1 AS SELECT *{', ' + helpers if helpers else ''} FROM s0")
     # stage 2 refers to the stage-1 raw columns by name, so each raw expression is computed once
     parts = [
         f"{e.value} AS {q('v:' + n)}, {e.problem} AS {q('p:' + n)}, {e.hard} AS {q('h:' + n)}, {q('r:' + n)}"

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from quality.rules import lit, q
-from quality.suites import Suite
+from quality.suites import DUP_KEYS, Suite
 
 LINEAGE = ("_source", "_table", "_record_key", "_batch_id", "_extracted_at", "_updated_at")
 
@@ -88,10 +88,20 @@ def checked_sql(suite: Suite, relation_sql: str, present: Iterable[str] | None =
         if missing:
             fill = ", " + ", ".join(missing)
     sql = f"SELECT *{fill} FROM ({relation_sql})"
-    for stage in sorted({s for _, _, s in suite.derived}):
+    stages = sorted({s for _, _, s in suite.derived})
+    last = stages[-1] if stages else 0
+    for stage in stages[:-1] if suite.key else stages:
         cols = [f"({expr}) AS {q(c)}" for c, expr, s in suite.derived if s == stage]
         sql = f"SELECT *, {', '.join(cols)} FROM ({sql})"
-    return sql
+    if not suite.key:
+        return sql
+    # The key's duplicates need the relation twice (group, then flag rows), so the stages before
+    # the last are materialised once instead of recomputing the identifier macros.
+    key = q(f"{suite.key}__std")
+    cols = [f"({expr}) AS {q(c)}" for c, expr, s in suite.derived if s == last]
+    return (f"WITH __quality_base AS MATERIALIZED ({sql}), {DUP_KEYS} AS (SELECT {key} AS __k FROM __quality_base "
+            f"WHERE {key} IS NOT NULL GROUP BY 1 HAVING count(*) > 1) "
+            f"SELECT *, {', '.join(cols)} FROM __quality_base")
 
 
 def gx_columns(suite: Suite) -> list[str]:

@@ -202,3 +202,8 @@ def master_relation(lay: GoldLayout) -> str:
     if "_record_key" in lay.columns or not lay.id_col:
         return f"SELECT * FROM {lay.relation}"
     return f"SELECT *, CAST({q(lay.id_col)} AS VARCHAR) AS _record_key FROM {lay.relation}"
+
+
+def relation_columns(lay: GoldLayout) -> list[str]:
+    """The columns :func:`master_relation` yields."""
+    return lay.columns if "_record_key" in lay.columns or not lay.id_col else [*lay.columns, "_record_key"]

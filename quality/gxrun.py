@@ -31,7 +31,7 @@ from quality.suites import Suite, code_values, feed_suite, master_suite
 from standards.dictionary import Dictionary
 
 DEFAULT_SAMPLE = 5_000
-RESULT_FORMAT = {"result_format": "SUMMARY", "unexpected_index_column_names": ["_record_key"],
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["_record_key"],
                  "partial_unexpected_count": 5}
 
 
@@ -98,17 +98,17 @@ def gx_suite(suite: Suite) -> Any:
     """The suite as a ``gx.ExpectationSuite`` (one expectation per check, provenance in ``meta``)."""
     import great_expectations as gx
 
-    out = gx.ExpectationSuite(name=suite.name, meta={
+    expectations = [
+        getattr(gx.expectations, camel(c.gx_type))(**c.gx_kwargs, meta={
+            "check_id": c.id, "source": suite.source, "table": suite.table, "master": suite.master,
+            "element": c.element, "dimension": c.dimension, "rule": c.rule,
+            "notes": {"format": "markdown", "content": [c.description]}})
+        for c in suite.checks]
+    out = gx.ExpectationSuite(name=suite.name, expectations=expectations, meta={
         "notes": {"format": "markdown", "content": [
             f"Generated from the element dictionary (version {suite.dictionary_version}) for **{suite.label}**; "
             "do not edit by hand: change `standards/elements.yaml` or `schemas/sources/` instead."]},
         "source": suite.source, "table": suite.table, "master": suite.master, "fingerprint": suite.fingerprint()})
-    for c in suite.checks:
-        cls = getattr(gx.expectations, camel(c.gx_type))
-        out.add_expectation(cls(**c.gx_kwargs, meta={
-            "check_id": c.id, "source": suite.source, "table": suite.table, "master": suite.master,
-            "element": c.element, "dimension": c.dimension, "rule": c.rule,
-            "notes": {"format": "markdown", "content": [c.description]}}))
     return out
 
 
@@ -219,7 +219,7 @@ def validate_batches(out_dir: Path, lake: Lake | None = None, dictionary: Dictio
                     outcome.notes.append(lay)
                     continue
                 jobs.append((master_suite(d, m, set(lay.columns), as_of, codes), gold.master_relation(lay),
-                             lay.columns, None))
+                             gold.relation_columns(lay), None))
         for suite, rel, cols, batch_id in jobs:
             df = _frame(con, suite, rel, cols, sample)
             asset = ds.add_dataframe_asset(name=suite.name)

@@ -46,6 +46,7 @@ class RunResult:
     lake: str
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    feed_seconds: dict[str, float] = field(default_factory=dict)
     suites: list[Suite] = field(default_factory=list)
     scores: list[Score] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
@@ -67,6 +68,7 @@ class RunResult:
         return {
             "run_id": self.run_id, "started_at": self.started_at.isoformat(), "as_of": self.as_of.isoformat(),
             "lake": self.lake, "seconds": round(self.seconds, 3), "timings": self.timings,
+            "feed_seconds": self.feed_seconds,
             "dictionary_version": self.dictionary_version, "sources": self.sources, "notes": self.notes,
             "suites": {s.name: {"fingerprint": s.fingerprint(), "checks": len(s.checks),
                                 "not_provided": list(s.not_provided)} for s in self.suites},
@@ -168,8 +170,9 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
             res.checks.extend(results)
             feed_scores.append(score)
             relations[feed.name] = rel
+            res.feed_seconds[feed.name] = round(time.perf_counter() - ft, 3)
             say(f"{feed.name:52} {score.rows:>10,} rows  {len(suite.checks):>2} checks  "
-                f"{score.failed_checks:>2} failing  {time.perf_counter() - ft:5.1f}s")
+                f"{score.failed_checks:>2} failing  {res.feed_seconds[feed.name]:5.1f}s")
         res.timings["feeds_s"] = round(time.perf_counter() - t, 3)
 
         # -- gold: golden records, links, review queue, conflicts, the master suites -----------------
@@ -189,7 +192,8 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
                         continue
                     st = gold.master_figures(con, lay)
                     suite = master_suite(d, m, set(lay.columns), as_of.date(), codes)
-                    gscore, gresults = evaluate(con, suite, gold.master_relation(lay), as_of, present=lay.columns)
+                    gscore, gresults = evaluate(con, suite, gold.master_relation(lay), as_of,
+                                              present=gold.relation_columns(lay))
                     gscore.level = "gold"
                     res.suites.append(suite)
                     res.checks.extend(gresults)

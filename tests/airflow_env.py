@@ -21,6 +21,7 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "MASTERDATA_RETRY_DELAY_S": "1",
     })
     env.update(extra)
     return env

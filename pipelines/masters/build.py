@@ -229,7 +229,7 @@ def build_full(ctx: Context, master: str, files: list[Path], batch_keys: list[st
 
 def finish(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution | None, src: str, xmap: str, ids: str,
            idevents: str, report: MasterReport, batch_keys: list[str], replace_all: bool,
-           affected: str | None = None) -> None:
+           affected: str | None = None, rec: str | None = None) -> None:
     """Golden records, enrichment, events and every gold write for one master.
 
     ``xmap`` (record_id, master_id, rule, weight, cluster) covers the records to (re)write; with
@@ -237,7 +237,7 @@ def finish(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution | None
     """
     sql = ctx.sql
     src_cols = set(columns_of(sql, src))
-    rec = res.rec if res else f"{master}_rec"
+    rec = rec or (res.rec if res else f"gold.state.{master}_rec")
     with sql.step("golden"):
         sql.run(f"CREATE OR REPLACE TEMP VIEW {master}_surv AS {surv_input_sql(cfg, src, rec, xmap, src_cols)}")
         where = f"master_id IN (SELECT master_id FROM {affected})" if affected else ""
@@ -340,7 +340,25 @@ def write_review(ctx: Context, master: str, res: Resolution | None, xmap: str, r
         replace_master_rows(sql, "review_queue", master, select)
     else:
         sql.run(f"INSERT INTO gold.review_queue {select}")
+        refresh_review(sql, master)
     sql.unregister("__decided")
+
+
+def refresh_review(sql: Sql, master: str) -> None:
+    """After a delta: current master ids on queued pairs; drop pairs now together, gone or repeated."""
+    m = lit(master)
+    for col, rcol in (("master_id", "record_id"), ("candidate_master_id", "candidate_record_id")):
+        sql.run(f"UPDATE gold.review_queue AS q SET {col} = x.master_id FROM gold.{master}_xref AS x "
+                f"WHERE q.master = {m} AND x.record_id = q.{rcol}")
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE __review AS SELECT * FROM gold.review_queue AS q WHERE q.master = {m} "
+        f"AND q.master_id <> q.candidate_master_id "
+        f"AND q.record_id IN (SELECT record_id FROM gold.{master}_xref) "
+        f"AND q.candidate_record_id IN (SELECT record_id FROM gold.{master}_xref) "
+        f"QUALIFY row_number() OVER (PARTITION BY q.record_id, q.candidate_record_id ORDER BY q.build_id DESC) = 1"
+    )
+    replace_master_rows(sql, "review_queue", master, "SELECT * FROM __review")
+    sql.run("DROP TABLE __review")
 
 
 def write_state(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution | None, src: str, xmap: str,

@@ -17,10 +17,8 @@ from pipelines.resolve.config import BlockingRule, ResolveConfig
 from pipelines.resolve.sql import Sql, q
 
 
-def _side(rule: BlockingRule, exprs: list[str], where: str, rec: str, extra: list[str], side: str) -> str:
+def _side(rule: BlockingRule, exprs: list[str], where: str, rec: str, extra: list[str]) -> str:
     keys = [e if (rule.left or rule.right) else q(e) for e in exprs]
-    if rule.unnest in (side, "both"):
-        keys = [f"unnest({k})" for k in keys]
     cols = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
     extras = "".join(f", {q(c)}" for c in extra)
     inner = f"SELECT rid, node{extras}, {cols} FROM {rec} WHERE {where}"
@@ -31,11 +29,16 @@ def _side(rule: BlockingRule, exprs: list[str], where: str, rec: str, extra: lis
 def rule_pairs_sql(rule: BlockingRule, index: int, rec: str, left_where: str, right_where: str,
                    pair_filter: str | None = None, extra: list[str] | None = None,
                    ordered: bool = False) -> str:
-    """SELECT (l, r, rule) for one rule; ``ordered`` keeps only l < r (symmetric ``all`` scope)."""
+    """SELECT (l, r, rule) for one rule; ``ordered`` keeps only l < r (symmetric ``all`` scope).
+
+    The right side is first cut down to key values the left side holds (a semi-join), so the
+    block-size guard counts a few thousand keys rather than grouping the whole table.
+    """
     extra = extra or []
     n = len(rule.left_keys)
     on = " AND ".join(f"lk.k{i} = rk.k{i}" for i in range(n))
     key_cols = ", ".join(f"k{i}" for i in range(n))
+    semi = " AND ".join(f"lkeys.k{i} = ra.k{i}" for i in range(n))
     big_on = " AND ".join(f"big.k{i} = rk.k{i}" for i in range(n))
     conds = ["lk.node <> rk.node", f"NOT EXISTS (SELECT 1 FROM big WHERE {big_on})"]
     if ordered:
@@ -43,8 +46,10 @@ def rule_pairs_sql(rule: BlockingRule, index: int, rec: str, left_where: str, ri
     if pair_filter:
         conds.append(f"({pair_filter})")
     return (
-        f"WITH lk AS ({_side(rule, rule.left_keys, left_where, rec, extra, 'left')}), "
-        f"rk AS ({_side(rule, rule.right_keys, right_where, rec, extra, 'right')}), "
+        f"WITH lk AS ({_side(rule, rule.left_keys, left_where, rec, extra)}), "
+        f"lkeys AS (SELECT DISTINCT {key_cols} FROM lk), "
+        f"rk AS (SELECT ra.* FROM ({_side(rule, rule.right_keys, right_where, rec, extra)}) AS ra "
+        f"WHERE EXISTS (SELECT 1 FROM lkeys WHERE {semi})), "
         f"big AS (SELECT {key_cols} FROM rk GROUP BY {key_cols} HAVING count(DISTINCT rid) > {rule.max_block}) "
         f"SELECT DISTINCT lk.rid AS l, rk.rid AS r, {index} AS rule FROM lk JOIN rk ON {on} "
         f"WHERE {' AND '.join(conds)}"

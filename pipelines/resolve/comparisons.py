@@ -104,24 +104,29 @@ def build_tf_tables(sql: Sql, cfg: ResolveConfig, rec: str) -> None:
         )
 
 
+def _dbl(x: float) -> str:
+    """A DOUBLE literal (a bare 1.25 is a DECIMAL in DuckDB, and sums of them stay DECIMAL)."""
+    return f"CAST({float(x)!r} AS DOUBLE)"
+
+
 def weight_sql(cfg: ResolveConfig, params: Params) -> tuple[str, str]:
     """(weight expression over ``g_*`` columns and tf joins, the LEFT JOINs it needs).
 
     Terms are summed in a fixed order row by row, so a re-run yields bit-identical weights.
     """
-    terms = [repr(float(params.prior_weight))]
+    terms = [_dbl(params.prior_weight)]
     joins: list[str] = []
     for c in cfg.comparisons:
         g = q(f"g_{c.name}")
-        cases = " ".join(f"WHEN {i} THEN {params.weight(c.name, i)!r}" for i in range(len(c.levels) + 1))
-        terms.append(f"CASE {g} {cases} ELSE 0.0 END")
+        cases = " ".join(f"WHEN {i} THEN {_dbl(params.weight(c.name, i))}" for i in range(len(c.levels) + 1))
+        terms.append(f"CASE {g} {cases} ELSE {_dbl(0.0)} END")
         for i, lv in enumerate(c.levels):
             if lv.tf:
                 alias = f"tf_{c.name}_{i}"
                 joins.append(f"LEFT JOIN {cfg.master}_tf_{lv.tf} AS {alias} ON {alias}.v = l.{q(lv.tf)}")
                 u = float(max(params.u[c.name][i], params.min_u))
                 terms.append(f"CASE WHEN {g} = {i} AND {alias}.tf IS NOT NULL "
-                             f"THEN log2({u!r} / greatest({alias}.tf, {params.min_u!r})) ELSE 0.0 END")
+                             f"THEN log2({_dbl(u)} / greatest({alias}.tf, {_dbl(params.min_u)})) ELSE {_dbl(0.0)} END")
     return " + ".join(terms), " ".join(joins)
 
 

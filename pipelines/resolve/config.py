@@ -74,15 +74,14 @@ class Comparison(_Strict):
 
 class BlockingRule(_Strict):
     """Pairs whose keys are equal.  ``keys`` features are compared as they are; ``left``/``right``
-    give different expressions for the two sides (e.g. ID variants vs the valid ID); ``unnest``
-    names the side(s) whose expressions yield lists."""
+    give different expressions for the two sides (e.g. ID variants vs the valid ID); an expression
+    may be ``unnest(<list>)`` to make every element of a list a key (all variants of a mistyped ID,
+    both addresses of a person)."""
 
     name: str
     keys: list[str] = Field(default_factory=list)
     left: list[str] | None = None
     right: list[str] | None = None
-    #: Which side's expressions yield lists whose every element is a key.
-    unnest: Literal["none", "left", "right", "both"] = "none"
     #: A key value held by more distinct records than this is skipped (fillers, giant families):
     #: such a block cannot tell records apart and would only cost quadratic time.
     max_block: int = Field(default=100, ge=2)

@@ -35,23 +35,34 @@ MACROS: dict[str, tuple[tuple[str, ...], str]] = {
         "flatten(list_transform(range(1, length(s) + 2), lambda __p: list_transform(str_split(alphabet, ''), "
         "lambda __c: left(s, __p - 1) || __c || substr(s, __p)))))",
     ),
+    # CASE, not AND: DuckDB evaluates a CASE branch only for the rows that reach it, so the list
+    # sorting runs on the rare pairs at Levenshtein distance 2, not on every compared pair
     "is_swap": (
         ("a", "b"),
-        "(length(a) = length(b) AND levenshtein(a, b) = 2 "
-        "AND list_sort(str_split(a, '')) = list_sort(str_split(b, '')))",
+        "CASE WHEN length(a) <> length(b) THEN FALSE WHEN hamming(a, b) <> 2 THEN FALSE "
+        "WHEN levenshtein(a, b) <> 2 THEN FALSE "
+        "ELSE list_sort(str_split(a, '')) = list_sort(str_split(b, '')) END",
     ),
+    # equal lengths: Hamming distance (linear) decides; only a length difference of one needs the
+    # quadratic Levenshtein
     "edit1_or_swap": (
         ("a", "b"),
-        "(a IS NOT NULL AND b IS NOT NULL AND a <> b AND (levenshtein(a, b) = 1 OR is_swap(a, b)))",
+        "CASE WHEN a IS NULL OR b IS NULL OR a = b THEN FALSE "
+        "WHEN length(a) = length(b) THEN hamming(a, b) = 1 OR is_swap(a, b) "
+        "WHEN abs(length(a) - length(b)) = 1 THEN levenshtein(a, b) = 1 ELSE FALSE END",
     ),
+    # one wrong digit of YYYYMMDD leaves two of year, month, day equal: only then is the string
+    # comparison worth formatting for
     "date_typo": (
         ("a", "b"),
-        "(a IS NOT NULL AND b IS NOT NULL AND a <> b AND ("
-        "abs(date_diff('day', a, b)) <= 3 "
-        "OR (year(a) = year(b) AND month(a) = day(b) AND day(a) = month(b)) "
-        "OR (month(a) = month(b) AND (day(a) = day(b) OR (day(a) >= 28 AND day(b) >= 28)) "
-        "AND abs(year(a) - year(b)) = 1) "
-        "OR levenshtein(strftime(a, '%Y%m%d'), strftime(b, '%Y%m%d')) = 1))",
+        "CASE WHEN a IS NULL OR b IS NULL OR a = b THEN FALSE "
+        "WHEN abs(date_diff('day', a, b)) <= 3 THEN TRUE "
+        "WHEN year(a) = year(b) AND month(a) = day(b) AND day(a) = month(b) THEN TRUE "
+        "WHEN month(a) = month(b) AND (day(a) = day(b) OR (day(a) >= 28 AND day(b) >= 28)) "
+        "AND abs(year(a) - year(b)) = 1 THEN TRUE "
+        "WHEN CAST(year(a) = year(b) AS INTEGER) + CAST(month(a) = month(b) AS INTEGER) "
+        "+ CAST(day(a) = day(b) AS INTEGER) < 2 THEN FALSE "
+        "ELSE levenshtein(strftime(a, '%Y%m%d'), strftime(b, '%Y%m%d')) = 1 END",
     ),
 }
 

@@ -99,7 +99,7 @@ class Sql:
         if schema:
             sql += " AND (database_name = ? OR schema_name = ?)"
             params += [schema, schema]
-        return bool(self.con.execute(sql, params).fetchone()[0])  # type: ignore[index]
+        return bool(self.one(sql, params))
 
     @contextlib.contextmanager
     def step(self, label: str) -> Iterator[None]:

@@ -19,6 +19,7 @@ rewritten identically, so it is also how a test bed steps from day 1 to day 2.
 
 from __future__ import annotations
 
+import numbers
 import resource
 import time
 from collections.abc import Callable
@@ -29,13 +30,13 @@ from urllib.parse import urlsplit
 import numpy as np
 import pyarrow as pa
 
-from pipelines.registry import DB_KINDS, RegistryError, SourceSpec, registry
+from pipelines.registry import RegistryError, SourceSpec, registry
 from pipelines.synthetic import truth as tr
 from pipelines.synthetic import writers
 from pipelines.synthetic.extracts import BUILDERS, Ctx
-from pipelines.synthetic.profile import Profile, load_profile
-from pipelines.synthetic.render import Renderer, Rendered, name_tables
-from pipelines.synthetic.world import World, build_world, rng_for, truth_tables
+from pipelines.synthetic.profile import load_profile
+from pipelines.synthetic.render import Rendered, Renderer, name_tables
+from pipelines.synthetic.world import build_world, rng_for, truth_tables
 
 MAX_PERSONS = 20_000_000
 
@@ -86,7 +87,9 @@ class CitySummary:
     def by_kind(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for t in self.tables:
-            k = out.setdefault(t.kind, {"sources": 0, "tables": 0, "rows": 0, "defect_rows": 0, "day2_rows": 0})
+            k = out.setdefault(
+                t.kind, {"sources": 0, "tables": 0, "rows": 0, "defect_rows": 0, "day2_rows": 0}
+            )
             k["tables"] += 1
             k["rows"] += t.rows
             k["defect_rows"] += t.defect_rows
@@ -99,29 +102,37 @@ class CitySummary:
         lines = [
             f"synthetic city: seed {self.seed}, {self.persons:,} persons in {self.households:,} households, "
             f"{self.entities:,} entities, {self.licences:,} licences",
-            f"sim dates: day 1 {self.day1}" + (f", day 2 {self.day2}" if self.day2 else " (no day 2)")
+            f"sim dates: day 1 {self.day1}"
+            + (f", day 2 {self.day2}" if self.day2 else " (no day 2)")
             + f"; target {self.target}; {self.seconds:.1f} s, peak RSS {self.peak_rss_mb:,.0f} MB",
             "",
             f"{'kind':8} {'sources':>7} {'tables':>6} {'rows':>11} {'defective':>10} {'day-2 rows':>10}",
         ]
         for kind, k in sorted(self.by_kind().items()):
-            lines.append(f"{kind:8} {k['sources']:>7} {k['tables']:>6} {k['rows']:>11,} {k['defect_rows']:>10,} "
-                         f"{k['day2_rows']:>10,}")
-        lines.append(f"{'total':8} {len({t.source for t in self.tables}):>7} {len(self.tables):>6} {self.rows:>11,} "
-                     f"{sum(t.defect_rows for t in self.tables):>10,} {self.day2_rows:>10,}")
+            lines.append(
+                f"{kind:8} {k['sources']:>7} {k['tables']:>6} {k['rows']:>11,} {k['defect_rows']:>10,} "
+                f"{k['day2_rows']:>10,}"
+            )
+        lines.append(
+            f"{'total':8} {len({t.source for t in self.tables}):>7} {len(self.tables):>6} {self.rows:>11,} "
+            f"{sum(t.defect_rows for t in self.tables):>10,} {self.day2_rows:>10,}"
+        )
         lines += ["", f"{'source.table':36} {'stored as':9} {'rows':>10} {'defective':>9}  location"]
         for t in self.tables:
-            lines.append(f"{t.source + '.' + t.table:36} {t.stored_as:9} {t.rows:>10,} {t.defect_rows:>9,}  {t.location}")
+            lines.append(
+                f"{t.source + '.' + t.table:36} {t.stored_as:9} {t.rows:>10,} {t.defect_rows:>9,}"
+                f"  {t.location}"
+            )
         lines += ["", f"truth:    {self.out / 'truth'}", f"manifest: {self.out / 'manifest.json'}"]
         return "\n".join(lines)
 
 
 def _check_args(persons: int, seed: int, target: str, out: Path) -> None:
-    if not isinstance(persons, int) or persons < 200:
+    if not isinstance(persons, numbers.Integral) or isinstance(persons, bool) or persons < 200:
         raise GenerateError(f"--persons must be an integer of at least 200, not {persons!r}")
     if persons > MAX_PERSONS:
         raise GenerateError(f"--persons {persons:,} is above the supported {MAX_PERSONS:,}")
-    if not isinstance(seed, int) or seed < 0:
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
         raise GenerateError(f"--seed must be a non-negative integer, not {seed!r}")
     if target not in ("embedded", "servers"):
         raise GenerateError(f"target must be 'embedded' or 'servers', not {target!r}")
@@ -146,7 +157,13 @@ class _Sink:
     """Where a source's tables go for the chosen target."""
 
     def __init__(self, out: Path, target: str, pg_dsn: str, mysql_url: str, prefix: str = "") -> None:
-        self.out, self.target, self.pg_dsn, self.mysql_url, self.prefix = out, target, pg_dsn, mysql_url, prefix
+        self.out, self.target, self.pg_dsn, self.mysql_url, self.prefix = (
+            out,
+            target,
+            pg_dsn,
+            mysql_url,
+            prefix,
+        )
 
     def database(self, spec: SourceSpec) -> str:
         db = spec.connection.database or ""
@@ -205,10 +222,18 @@ class _Sink:
             raise GenerateError(str(exc)) from None
 
 
-def generate_city(persons: int, seed: int, out: Path, target: str = "embedded", day2: bool = True,
-                  pg_dsn: str | None = None, mysql_url: str | None = None,
-                  progress: Callable[[str], None] | None = None,
-                  sources: list[str] | None = None, database_prefix: str = "") -> CitySummary:
+def generate_city(
+    persons: int,
+    seed: int,
+    out: Path,
+    target: str = "embedded",
+    day2: bool = True,
+    pg_dsn: str | None = None,
+    mysql_url: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    sources: list[str] | None = None,
+    database_prefix: str = "",
+) -> CitySummary:
     """Generate the synthetic city into ``out`` (see the module docstring for the layout).
 
     ``sources`` limits the departments written (all 32 by default; the world is always whole) and
@@ -217,6 +242,7 @@ def generate_city(persons: int, seed: int, out: Path, target: str = "embedded", 
     t0 = time.perf_counter()
     out = Path(out)
     _check_args(persons, seed, target, out)
+    persons, seed = int(persons), int(seed)
     say = progress or (lambda _m: None)
     try:
         specs = registry()
@@ -235,13 +261,25 @@ def generate_city(persons: int, seed: int, out: Path, target: str = "embedded", 
     out.mkdir(parents=True, exist_ok=True)
 
     world = build_world(persons, seed, say)
-    summary = CitySummary(persons=persons, seed=seed, target=target, out=out, day1=str(profile.day1),
-                          day2=str(profile.day2) if day2 else None, households=world.households.n,
-                          entities=world.entities.n, licences=world.licences.n)
+    summary = CitySummary(
+        persons=persons,
+        seed=seed,
+        target=target,
+        out=out,
+        day1=str(profile.day1),
+        day2=str(profile.day2) if day2 else None,
+        households=world.households.n,
+        entities=world.entities.n,
+        licences=world.licences.n,
+    )
     for name, table in truth_tables(world).items():
         tr.write_parquet(out / "truth" / f"{name}.parquet", table)
     say("truth: world tables written")
 
+    batch1 = str(profile.day1).replace("-", "")
+    batch2 = str(profile.day2).replace("-", "")
+    if not day2:  # a day-1-only run must not leave an older run's day-2 files and truth behind
+        _remove_day2(out, [specs[s] for s in chosen], batch2)
     delta = None
     if day2:
         from pipelines.synthetic.delta import Day2
@@ -249,8 +287,6 @@ def generate_city(persons: int, seed: int, out: Path, target: str = "embedded", 
         delta = Day2(world, seed, profile)
         say(f"day 2: {delta.describe()}")
     sink = _Sink(out, target, pg_dsn, mysql_url, database_prefix)
-    batch1 = str(profile.day1).replace("-", "")
-    batch2 = str(profile.day2).replace("-", "")
     donors: dict[str, tuple[np.ndarray, pa.Array]] = {}
     donor_names = {d for s in profile.sources.values() for d in s.copy_from}
     rates: dict[str, dict] = {}
@@ -264,19 +300,37 @@ def generate_city(persons: int, seed: int, out: Path, target: str = "embedded", 
             nt_cache[enc] = name_tables(world, enc)
         ctx = Ctx(world, prof, rng_for(seed, "extract", source), day=profile.day1)
         extracts = BUILDERS[source](ctx)
-        renderer = Renderer(world, spec, prof, rng_for(seed, "render", source), donors, nt_cache[enc],
-                            is_donor=source in donor_names)
+        renderer = Renderer(
+            world,
+            spec,
+            prof,
+            rng_for(seed, "render", source),
+            donors,
+            nt_cache[enc],
+            is_donor=source in donor_names,
+        )
         rendered: list[Rendered] = [renderer.render(t, extracts[t.name], batch="day1") for t in spec.tables]
         sink.write(spec, [(t, r.native) for t, r in zip(spec.tables, rendered)], batch1)
         for t, r in zip(spec.tables, rendered):
             tr.write_parquet(tr.records_path(out, source, t.name), r.truth)
-            rates[f"{source}.{t.name}"] = {"rows": r.native.num_rows,
-                                           "defects": tr.rate_report(r.log, prof, r.native.num_rows, extracts[t.name].n)}
-            summary.tables.append(TableResult(
-                source=source, table=t.name, kind=spec.connection.kind, stored_as=sink.stored_as(spec),
-                location=sink.location(spec, t.name, batch1), rows=r.native.num_rows, database=sink.database(spec) or None,
-                defect_rows=int((np.asarray(r.truth.column("defects").combine_chunks().value_lengths()) > 0).sum()),
-            ))
+            rates[f"{source}.{t.name}"] = {
+                "rows": r.native.num_rows,
+                "defects": tr.rate_report(r.log, prof, r.native.num_rows, extracts[t.name].n),
+            }
+            summary.tables.append(
+                TableResult(
+                    source=source,
+                    table=t.name,
+                    kind=spec.connection.kind,
+                    stored_as=sink.stored_as(spec),
+                    location=sink.location(spec, t.name, batch1),
+                    rows=r.native.num_rows,
+                    database=sink.database(spec) or None,
+                    defect_rows=int(
+                        (np.asarray(r.truth.column("defects").combine_chunks().value_lengths()) > 0).sum()
+                    ),
+                )
+            )
             if r.wrong_ids is not None:
                 pids, vals = r.wrong_ids
                 order = np.argsort(pids, kind="stable")
@@ -292,34 +346,68 @@ def generate_city(persons: int, seed: int, out: Path, target: str = "embedded", 
                 res.day2_rows = ch.native.num_rows
                 res.day2_location = sink.location(spec, t.name, batch2)
         del extracts, rendered
-        say(f"{source}: {', '.join(f'{t.table} {t.rows:,}' for t in summary.tables if t.source == source)} "
-            f"rows ({time.perf_counter() - ts:.1f} s)")
+        say(
+            f"{source}: {', '.join(f'{t.table} {t.rows:,}' for t in summary.tables if t.source == source)} "
+            f"rows ({time.perf_counter() - ts:.1f} s)"
+        )
 
     tr.write_json(out / "truth" / "defect_rates.json", rates)
     if delta is not None:
         delta.write_truth(out)
-    _write_manifest(out, summary, profile, specs)
+    _write_manifest(out, summary)
     summary.seconds = time.perf_counter() - t0
     summary.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     say(f"done: {summary.rows:,} rows in {summary.seconds:.1f} s")
     return summary
 
 
-def _write_manifest(out: Path, s: CitySummary, profile: Profile, specs: dict[str, SourceSpec]) -> None:
+def _remove_day2(out: Path, specs: list[SourceSpec], batch2: str) -> None:
+    import shutil
+
+    for spec in specs:
+        for t in spec.tables:
+            if t.path:
+                writers.file_path(out, t, batch2).unlink(missing_ok=True)
+            tr.records_path(out, spec.source, t.name, day2=True).unlink(missing_ok=True)
+    shutil.rmtree(out / "truth" / "day2", ignore_errors=True)
+
+
+def _write_manifest(out: Path, s: CitySummary) -> None:
     tables = []
     for t in s.tables:
-        spec = specs[t.source]
-        entry = {"source": t.source, "table": t.table, "kind": t.kind, "stored_as": t.stored_as,
-                 "database": t.database, "location": t.location, "rows": t.rows}
+        entry = {
+            "source": t.source,
+            "table": t.table,
+            "kind": t.kind,
+            "stored_as": t.stored_as,
+            "database": t.database,
+            "location": t.location,
+            "rows": t.rows,
+        }
         if s.day2:
             entry.update(day2_rows=t.day2_rows, day2_location=t.day2_location)
         tables.append(entry)
-    tr.write_json(out / "manifest.json", {
-        "generator": "pipelines.synthetic", "seed": s.seed, "persons": s.persons, "households": s.households,
-        "entities": s.entities, "licences": s.licences, "target": s.target, "day1": s.day1, "day2": s.day2,
-        "batches": {"day1": s.day1.replace("-", ""), **({"day2": s.day2.replace("-", "")} if s.day2 else {})},
-        "sources_dir": str(out / "sources"), "truth_dir": str(out / "truth"), "tables": tables,
-    })
+    tr.write_json(
+        out / "manifest.json",
+        {
+            "generator": "pipelines.synthetic",
+            "seed": s.seed,
+            "persons": s.persons,
+            "households": s.households,
+            "entities": s.entities,
+            "licences": s.licences,
+            "target": s.target,
+            "day1": s.day1,
+            "day2": s.day2,
+            "batches": {
+                "day1": s.day1.replace("-", ""),
+                **({"day2": s.day2.replace("-", "")} if s.day2 else {}),
+            },
+            "sources_dir": str(out / "sources"),
+            "truth_dir": str(out / "truth"),
+            "tables": tables,
+        },
+    )
 
 
-__all__ = ["CitySummary", "GenerateError", "TableResult", "generate_city", "World", "DB_KINDS"]
+__all__ = ["CitySummary", "GenerateError", "TableResult", "generate_city"]

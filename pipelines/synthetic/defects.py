@@ -22,10 +22,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.synthetic import strs
-from pipelines.synthetic.minting import X, _RID_CP
+from pipelines.synthetic.minting import _RID_CP, X
 
-ID_DEFECTS = ("id_copied", "id_old", "id_guardian", "id_15", "id_missing", "id_placeholder", "id_typo",
-              "id_transpose", "id_lower_x", "id_fullwidth", "id_spaces")
+ID_DEFECTS = (
+    "id_copied",
+    "id_old",
+    "id_guardian",
+    "id_15",
+    "id_missing",
+    "id_placeholder",
+    "id_typo",
+    "id_transpose",
+    "id_lower_x",
+    "id_fullwidth",
+    "id_spaces",
+)
 #: Defects that leave a plausible-looking but wrong number: the kind a clerk copies into another system.
 WRONG_ID_DEFECTS = ("id_typo", "id_transpose")
 #: Defects that may touch a primary-key column: the value stays non-null and (almost surely) unique.
@@ -75,7 +86,7 @@ class DefectLog:
         values = strs.take(self.names, codes)
         return pa.ListArray.from_arrays(pa.array(offsets), values)
 
-    def subset(self, idx: np.ndarray) -> "DefectLog":
+    def subset(self, idx: np.ndarray) -> DefectLog:
         """The log restricted to rows ``idx`` (renumbered 0..len(idx)-1)."""
         inv = np.full(self.n, -1, np.int64)
         inv[idx] = np.arange(idx.size)
@@ -86,7 +97,9 @@ class DefectLog:
         return out
 
 
-def draw_exclusive(rng: np.random.Generator, n: int, specs: list[tuple[str, float, np.ndarray]]) -> np.ndarray:
+def draw_exclusive(
+    rng: np.random.Generator, n: int, specs: list[tuple[str, float, np.ndarray]]
+) -> np.ndarray:
     """One defect (index into ``specs``) or -1 per row, at table-level rates where eligibility allows.
 
     Defects are drawn in order among the rows still free and eligible, with probability
@@ -111,10 +124,18 @@ def draw_exclusive(rng: np.random.Generator, n: int, specs: list[tuple[str, floa
 # ------------------------------------------------------------------------------------------------
 
 
-def apply_ids(rng: np.random.Generator, digits: np.ndarray, present: np.ndarray, rates: dict[str, float],
-              eligible: dict[str, np.ndarray], alt: dict[str, np.ndarray], log: DefectLog, tag: str = "",
-              pk: bool = False, forced: dict[str, tuple[np.ndarray, pa.Array]] | None = None
-              ) -> tuple[pa.Array, np.ndarray]:
+def apply_ids(
+    rng: np.random.Generator,
+    digits: np.ndarray,
+    present: np.ndarray,
+    rates: dict[str, float],
+    eligible: dict[str, np.ndarray],
+    alt: dict[str, np.ndarray],
+    log: DefectLog,
+    tag: str = "",
+    pk: bool = False,
+    forced: dict[str, tuple[np.ndarray, pa.Array]] | None = None,
+) -> tuple[pa.Array, np.ndarray]:
     """Render resident ids with defects; returns (strings, choice index into ID_DEFECTS or -1).
 
     ``digits`` are the true ids (N, 18); ``present`` rows have a person; ``eligible[name]`` restricts
@@ -182,7 +203,9 @@ def _typo(rng: np.random.Generator, cps: np.ndarray, d: np.ndarray, sel_mask: np
         return
     pos = rng.integers(0, 18, sel.size)
     cur = d[sel, pos].astype(np.int64)
-    new = np.where(pos == 17, (cur + rng.integers(1, 11, sel.size)) % 11, (cur % 10 + rng.integers(1, 10, sel.size)) % 10)
+    new = np.where(
+        pos == 17, (cur + rng.integers(1, 11, sel.size)) % 11, (cur % 10 + rng.integers(1, 10, sel.size)) % 10
+    )
     cps[sel, pos] = _RID_CP[new]
 
 
@@ -238,17 +261,26 @@ class NameTables:
     pinyin: pa.Array
 
 
-def apply_names(rng: np.random.Generator, idx: np.ndarray, present: np.ndarray, rates: dict[str, float],
-                t: NameTables, log: DefectLog, tag: str = "") -> pa.Array:
+def apply_names(
+    rng: np.random.Generator,
+    idx: np.ndarray,
+    present: np.ndarray,
+    rates: dict[str, float],
+    t: NameTables,
+    log: DefectLog,
+    tag: str = "",
+) -> pa.Array:
     """Render names from (N, 3) character indices with homophone / traditional / pinyin / filler defects."""
     n = idx.shape[0]
     idx = idx.copy()
     cnt = t.counts[idx] * (idx > 0)
     trad_changes = (t.traditional[idx] != idx) & (idx > 0)
-    specs = [("name_homophone", rates.get("name_homophone", 0.0), present & (cnt.sum(axis=1) > 0)),
-             ("name_traditional", rates.get("name_traditional", 0.0), present & trad_changes.any(axis=1)),
-             ("name_pinyin", rates.get("name_pinyin", 0.0), present.copy()),
-             ("name_placeholder", rates.get("name_placeholder", 0.0), present.copy())]
+    specs = [
+        ("name_homophone", rates.get("name_homophone", 0.0), present & (cnt.sum(axis=1) > 0)),
+        ("name_traditional", rates.get("name_traditional", 0.0), present & trad_changes.any(axis=1)),
+        ("name_pinyin", rates.get("name_pinyin", 0.0), present.copy()),
+        ("name_placeholder", rates.get("name_placeholder", 0.0), present.copy()),
+    ]
     choice = draw_exclusive(rng, n, specs)
     sel = np.flatnonzero(choice == 0)
     if sel.size:
@@ -267,8 +299,12 @@ def apply_names(rng: np.random.Generator, idx: np.ndarray, present: np.ndarray, 
     arr = strs.to_arrow(strs.cps_to_str(mat), mask=~present)
     sel = np.flatnonzero(choice == 2)
     if sel.size:
-        py = strs.cat(t.pinyin.take(pa.array(idx[:, 0])), " ", t.pinyin.take(pa.array(idx[:, 1])),
-                      t.pinyin.take(pa.array(idx[:, 2])))
+        py = strs.cat(
+            t.pinyin.take(pa.array(idx[:, 0])),
+            " ",
+            t.pinyin.take(pa.array(idx[:, 1])),
+            t.pinyin.take(pa.array(idx[:, 2])),
+        )
         arr = pc.if_else(pa.array(choice == 2), py, arr)
     sel = np.flatnonzero(choice == 3)
     if sel.size:
@@ -284,14 +320,23 @@ def apply_names(rng: np.random.Generator, idx: np.ndarray, present: np.ndarray, 
 # ------------------------------------------------------------------------------------------------
 
 
-def apply_text(rng: np.random.Generator, arr: pa.Array, alt: pa.Array | None, rates: dict[str, float], group: str,
-               log: DefectLog, tag: str = "") -> pa.Array:
+def apply_text(
+    rng: np.random.Generator,
+    arr: pa.Array,
+    alt: pa.Array | None,
+    rates: dict[str, float],
+    group: str,
+    log: DefectLog,
+    tag: str = "",
+) -> pa.Array:
     """Outdated value (from ``alt``) or a placeholder, for an address or phone column."""
     n = len(arr)
     present = np.asarray(arr.is_valid())
     has_alt = present & (np.asarray(alt.is_valid()) if alt is not None else np.zeros(n, bool))
-    specs = [(f"{group}_outdated", rates.get(f"{group}_outdated", 0.0), has_alt),
-             (f"{group}_placeholder", rates.get(f"{group}_placeholder", 0.0), present)]
+    specs = [
+        (f"{group}_outdated", rates.get(f"{group}_outdated", 0.0), has_alt),
+        (f"{group}_placeholder", rates.get(f"{group}_placeholder", 0.0), present),
+    ]
     choice = draw_exclusive(rng, n, specs)
     if (choice == 0).any():
         arr = pc.if_else(pa.array(choice == 0), alt, arr)
@@ -303,12 +348,16 @@ def apply_text(rng: np.random.Generator, arr: pa.Array, alt: pa.Array | None, ra
     return arr
 
 
-def apply_birth(rng: np.random.Generator, d: np.ndarray, rates: dict[str, float], log: DefectLog, tag: str = "") -> np.ndarray:
+def apply_birth(
+    rng: np.random.Generator, d: np.ndarray, rates: dict[str, float], log: DefectLog, tag: str = ""
+) -> np.ndarray:
     """Placeholder 1900-01-01, or a mis-keyed date (day/month swapped, a few days off, year off by one)."""
     n = d.shape[0]
     present = ~np.isnat(d)
-    specs = [("birth_placeholder", rates.get("birth_placeholder", 0.0), present),
-             ("birth_conflict", rates.get("birth_conflict", 0.0), present)]
+    specs = [
+        ("birth_placeholder", rates.get("birth_placeholder", 0.0), present),
+        ("birth_conflict", rates.get("birth_conflict", 0.0), present),
+    ]
     choice = draw_exclusive(rng, n, specs)
     out = d.copy()
     out[choice == 0] = PLACEHOLDER_DATE
@@ -331,8 +380,9 @@ def _ymd(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[M]").astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")
 
 
-def apply_code_conflict(rng: np.random.Generator, codes: np.ndarray, group: str, rate: float, log: DefectLog,
-                        tag: str = "") -> np.ndarray:
+def apply_code_conflict(
+    rng: np.random.Generator, codes: np.ndarray, group: str, rate: float, log: DefectLog, tag: str = ""
+) -> np.ndarray:
     """Mis-keyed sex (1 <-> 2) or ethnicity (汉 <-> 回, or another minority)."""
     n = codes.shape[0]
     present = codes != ""
@@ -352,18 +402,32 @@ def apply_code_conflict(rng: np.random.Generator, codes: np.ndarray, group: str,
 _USCC_ALPHA = np.array(list("0123456789ABCDEFGHJKLMNPQRTUWXY"))
 
 
-def apply_uscc(rng: np.random.Generator, uscc: np.ndarray, present: np.ndarray, legacy: pa.Array,
-               rates: dict[str, float], log: DefectLog, tag: str = "", pk: bool = False) -> pa.Array:
+def apply_uscc(
+    rng: np.random.Generator,
+    uscc: np.ndarray,
+    present: np.ndarray,
+    legacy: pa.Array,
+    rates: dict[str, float],
+    log: DefectLog,
+    tag: str = "",
+    pk: bool = False,
+) -> pa.Array:
     """USCC column: missing, one-character typo, lowercase, or the legacy org code / reg number."""
     n = uscc.shape[0]
     has_legacy = np.asarray(legacy.is_valid()) & present
     lower_ok = present & (np.char.upper(uscc) != np.char.lower(uscc)) if n else present
-    specs = [("uscc_missing", 0.0 if pk else rates.get("uscc_missing", 0.0), present),
-             ("uscc_typo", rates.get("uscc_typo", 0.0), present),
-             ("uscc_lower", rates.get("uscc_lower", 0.0), lower_ok),
-             ("uscc_legacy", 0.0 if pk else rates.get("uscc_legacy", 0.0), has_legacy)]
+    specs = [
+        ("uscc_missing", 0.0 if pk else rates.get("uscc_missing", 0.0), present),
+        ("uscc_typo", rates.get("uscc_typo", 0.0), present),
+        ("uscc_lower", rates.get("uscc_lower", 0.0), lower_ok),
+        ("uscc_legacy", 0.0 if pk else rates.get("uscc_legacy", 0.0), has_legacy),
+    ]
     choice = draw_exclusive(rng, n, specs)
-    cps = np.ascontiguousarray(uscc.astype("<U18")).view(np.uint32).reshape(n, 18).copy() if n else np.zeros((0, 18), np.uint32)
+    cps = (
+        np.ascontiguousarray(uscc.astype("<U18")).view(np.uint32).reshape(n, 18).copy()
+        if n
+        else np.zeros((0, 18), np.uint32)
+    )
     sel = np.flatnonzero(choice == 1)
     if sel.size:
         pos = rng.integers(2, 18, sel.size)
@@ -384,7 +448,9 @@ def apply_uscc(rng: np.random.Generator, uscc: np.ndarray, present: np.ndarray, 
     return arr
 
 
-def apply_entity_name(rng: np.random.Generator, arr: pa.Array, rate: float, log: DefectLog, tag: str = "") -> pa.Array:
+def apply_entity_name(
+    rng: np.random.Generator, arr: pa.Array, rate: float, log: DefectLog, tag: str = ""
+) -> pa.Array:
     """Registered-name variants departments write: 有限公司/有限责任公司, brackets, prefix dropped."""
     n = len(arr)
     present = np.asarray(arr.is_valid())

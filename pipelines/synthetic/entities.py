@@ -27,9 +27,15 @@ from pipelines.synthetic.population import DAY1, Persons, age_at, years
 DATA = Path(__file__).resolve().parent / "data"
 #: Our kinds, the entity_types code each maps to, and its share of all entities.
 KINDS = ("individual", "enterprise", "coop", "social", "private_ne", "foundation", "public")
-KIND_TYPE = {"individual": "individual_business", "enterprise": "enterprise", "coop": "farmer_cooperative",
-             "social": "social_organisation", "private_ne": "private_non_enterprise", "foundation": "foundation",
-             "public": "public_institution"}
+KIND_TYPE = {
+    "individual": "individual_business",
+    "enterprise": "enterprise",
+    "coop": "farmer_cooperative",
+    "social": "social_organisation",
+    "private_ne": "private_non_enterprise",
+    "foundation": "foundation",
+    "public": "public_institution",
+}
 KIND_SHARE = np.array([0.655, 0.265, 0.045, 0.008, 0.012, 0.001, 0.014])
 MARKET_KINDS = (0, 1, 2)  # registered by market regulation
 CIVIL_KINDS = (3, 4, 5)  # registered by civil affairs
@@ -52,9 +58,13 @@ def load_industries() -> Industries:
     with open(DATA / "industries.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     flags = np.array([[f in r["flags"].split("|") for f in FLAGS] for r in rows], dtype=bool)
-    return Industries(kind=np.array([KINDS.index(r["kind"]) for r in rows]), tail=[r["tail"] for r in rows],
-                      weight=np.array([float(r["weight"]) for r in rows]), flags=flags,
-                      scope=[r["scope"] for r in rows])
+    return Industries(
+        kind=np.array([KINDS.index(r["kind"]) for r in rows]),
+        tail=[r["tail"] for r in rows],
+        weight=np.array([float(r["weight"]) for r in rows]),
+        flags=flags,
+        scope=[r["scope"] for r in rows],
+    )
 
 
 @dataclass
@@ -103,9 +113,17 @@ def _trade_names(rng: np.random.Generator, n: int, width: int = 2) -> pa.Array:
     return strs.cat(*parts)
 
 
-def build_entities(rng: np.random.Generator, n_persons: int, persons: Persons, names: NameModel,
-                   gaz: places.Gazetteer, person_names: pa.Array, n: int | None = None,
-                   established_on: np.datetime64 | None = None, taken_names: pa.Array | None = None) -> Entities:
+def build_entities(
+    rng: np.random.Generator,
+    n_persons: int,
+    persons: Persons,
+    names: NameModel,
+    gaz: places.Gazetteer,
+    person_names: pa.Array,
+    n: int | None = None,
+    established_on: np.datetime64 | None = None,
+    taken_names: pa.Array | None = None,
+) -> Entities:
     """About 7 % of the population in entities; representatives are living adults of the city.
 
     ``n``, ``established_on`` and ``taken_names`` serve the day-2 delta: a few entities registered on
@@ -115,9 +133,9 @@ def build_entities(rng: np.random.Generator, n_persons: int, persons: Persons, n
     ind = load_industries()
     types = _entity_type_table()
     kind = rng.choice(len(KINDS), size=n, p=KIND_SHARE / KIND_SHARE.sum())
-    # ensure every kind exists even in a tiny city (the tests and extracts rely on it)
+    # at least three of every kind even in a tiny city (every source table then has rows)
     if established_on is None:
-        kind[: len(KINDS)] = np.arange(len(KINDS))
+        kind[: 3 * len(KINDS)] = np.tile(np.arange(len(KINDS)), 3)[:n]
     else:  # a day's registrations are market entities
         kind = rng.choice(3, size=n, p=[0.7, 0.26, 0.04])
     industry = np.zeros(n, dtype=np.int64)
@@ -146,7 +164,9 @@ def build_entities(rng: np.random.Generator, n_persons: int, persons: Persons, n
     growth = np.where(kind == 6, 0.0, 0.11)
     # inverse-CDF of an exponential growth of registrations between y0 and DAY1
     u = rng.random(n)
-    t = np.where(growth > 0, np.log1p(u * np.expm1(growth * span)) / np.where(growth > 0, growth, 1), u * span)
+    t = np.where(
+        growth > 0, np.log1p(u * np.expm1(growth * span)) / np.where(growth > 0, growth, 1), u * span
+    )
     established = (np.datetime64("1950-01-01") + years(y0 - 1950 + t)).astype("datetime64[D]")
     rep_birth = persons.birth[rep]
     established = np.maximum(established, rep_birth + years(20))
@@ -160,8 +180,9 @@ def build_entities(rng: np.random.Generator, n_persons: int, persons: Persons, n
     status = np.where(u < p_cancel, 2, np.where(u < p_cancel + p_revoke, 1, 0)).astype(np.int8)
     if established_on is not None:
         status[:] = 0
-    status_date = np.where(status > 0, established + ((DAY1 - established) * rng.uniform(0.3, 0.98, n)),
-                           np.datetime64("NaT")).astype("datetime64[D]")
+    status_date = np.where(
+        status > 0, established + ((DAY1 - established) * rng.uniform(0.3, 0.98, n)), np.datetime64("NaT")
+    ).astype("datetime64[D]")
 
     # -- identifiers ----------------------------------------------------------------------------------
     old = established < USCC_REFORM
@@ -196,16 +217,38 @@ def build_entities(rng: np.random.Generator, n_persons: int, persons: Persons, n
     use_mobile = (rep_phone > 0) & (rng.random(n) < 0.6)
     phone = pc.if_else(pa.array(use_mobile), strs.num(rep_phone), strs.cat("0558-", strs.num(landline)))
     auth_suffix = np.where(np.isin(kind, MARKET_KINDS), 0, np.where(np.isin(kind, CIVIL_KINDS), 1, 2))
-    authority = strs.cat(strs.take(LEVEL_NAMES, level),
-                         strs.take(["市场监督管理局", "民政局", "机构编制委员会办公室"], auth_suffix))
+    authority = strs.cat(
+        strs.take(LEVEL_NAMES, level),
+        strs.take(["市场监督管理局", "民政局", "机构编制委员会办公室"], auth_suffix),
+    )
     scope = strs.take(ind.scope, industry)
     return Entities(
-        n=n, kind=kind.astype(np.int8), type_code=tcode, type_name=tname, industry=industry,
-        industry_name=strs.take(ind.tail, industry), flags=flags,
-        name=name, uscc=uscc, org_code=org_code, reg_no=reg_no, legal_rep=rep.astype(np.int64),
-        level=level.astype(np.int8), area=area.astype(np.int64), county=county.astype(np.int8), address=address,
-        capital=capital, established=established, status=status, status_date=status_date, scope=scope,
-        phone=phone, employees=employees, revenue=revenue, tax_grade=tax_grade, authority=authority,
+        n=n,
+        kind=kind.astype(np.int8),
+        type_code=tcode,
+        type_name=tname,
+        industry=industry,
+        industry_name=strs.take(ind.tail, industry),
+        flags=flags,
+        name=name,
+        uscc=uscc,
+        org_code=org_code,
+        reg_no=reg_no,
+        legal_rep=rep.astype(np.int64),
+        level=level.astype(np.int8),
+        area=area.astype(np.int64),
+        county=county.astype(np.int8),
+        address=address,
+        capital=capital,
+        established=established,
+        status=status,
+        status_date=status_date,
+        scope=scope,
+        phone=phone,
+        employees=employees,
+        revenue=revenue,
+        tax_grade=tax_grade,
+        authority=authority,
     )
 
 
@@ -217,11 +260,15 @@ def _names(rng, kind, industry, ind, level, county, rep, person_names, persons, 
     tail = strs.take(ind.tail, industry)
     trade = _trade_names(rng, n)
     form = strs.take(["有限公司", "有限责任公司", "股份有限公司"], rng.choice(3, size=n, p=[0.8, 0.16, 0.04]))
-    prefix_e = strs.take(["亳州", "亳州市", "安徽", "安徽省"], rng.choice(4, size=n, p=[0.35, 0.25, 0.3, 0.1]))
+    prefix_e = strs.take(
+        ["亳州", "亳州市", "安徽", "安徽省"], rng.choice(4, size=n, p=[0.35, 0.25, 0.3, 0.1])
+    )
     prefix_e = pc.if_else(pa.array(level > 0), county_name, prefix_e)
     enterprise = strs.cat(prefix_e, trade, tail, form)
     rep_name = strs.take(person_names, rep)
-    old_young = strs.cat(strs.take(["老", "小"], rng.integers(0, 2, n)), strs.take(names.vocab, persons.sur[rep]))
+    old_young = strs.cat(
+        strs.take(["老", "小"], rng.integers(0, 2, n)), strs.take(names.vocab, persons.sur[rep])
+    )
     u = rng.random(n)
     shop_key = pc.if_else(pa.array(u < 0.45), rep_name, pc.if_else(pa.array(u < 0.75), trade, old_young))
     individual = strs.cat(county_name, shop_key, tail)
@@ -243,10 +290,15 @@ def _names(rng, kind, industry, ind, level, county, rep, person_names, persons, 
             break
         fresh_trade = _trade_names(rng, n, width=2 + attempt // 2)
         town2 = strs.take(gaz.town_name, _county_towns(rng, gaz, county))
-        variants = [strs.cat(county_name, town2, shop_key, tail), strs.cat(prefix_e, fresh_trade, tail, form),
-                    strs.cat(county_name, town2, fresh_trade, tail), strs.cat(level_name, town2, fresh_trade, tail),
-                    strs.cat(level_name, fresh_trade, tail), strs.cat(level_name, fresh_trade, fresh_trade, tail),
-                    strs.cat(level_name, town2, fresh_trade, tail)]
+        variants = [
+            strs.cat(county_name, town2, shop_key, tail),
+            strs.cat(prefix_e, fresh_trade, tail, form),
+            strs.cat(county_name, town2, fresh_trade, tail),
+            strs.cat(level_name, town2, fresh_trade, tail),
+            strs.cat(level_name, fresh_trade, tail),
+            strs.cat(level_name, fresh_trade, fresh_trade, tail),
+            strs.cat(level_name, town2, fresh_trade, tail),
+        ]
         alt = variants[0]
         for k in range(1, len(KINDS)):
             alt = pc.if_else(pa.array(kind == k), variants[k], alt)

@@ -44,7 +44,7 @@ def _check_from_chars(ch: np.ndarray) -> np.ndarray:
 def rid_body(area: np.ndarray, birth: np.ndarray, seq: np.ndarray) -> np.ndarray:
     """First 17 digits as one int64 (area * 1e11 + yyyymmdd * 1e3 + seq): sortable and unique-able."""
     y, m, d = strs.date_parts(birth)
-    return (area.astype(np.int64) * 10**11 + (y * 10000 + m * 100 + d) * 1000 + seq.astype(np.int64))
+    return area.astype(np.int64) * 10**11 + (y * 10000 + m * 100 + d) * 1000 + seq.astype(np.int64)
 
 
 def rid_digits(body: np.ndarray) -> np.ndarray:
@@ -53,8 +53,13 @@ def rid_digits(body: np.ndarray) -> np.ndarray:
     return np.concatenate([d17, check_values(d17)[:, None]], axis=1)
 
 
-def unique_sequences(rng: np.random.Generator, area: np.ndarray, birth: np.ndarray, sex: np.ndarray,
-                     reserved: np.ndarray | None = None) -> np.ndarray:
+def unique_sequences(
+    rng: np.random.Generator,
+    area: np.ndarray,
+    birth: np.ndarray,
+    sex: np.ndarray,
+    reserved: np.ndarray | None = None,
+) -> np.ndarray:
     """3-digit sequence numbers, odd for men and even for women, unique per (area, birth date).
 
     Collisions are redrawn in whole-array rounds until none remain (two or three rounds at 1M).
@@ -104,7 +109,7 @@ def mint_org_codes(rng: np.random.Generator, n: int, modern: np.ndarray) -> np.n
         newer = _USCC_CP[rng.integers(0, 31, (n, 8))]
         newer[:, 0], newer[:, 1] = ord("M"), ord("A")
         cps = np.where(modern[:, None], newer, digits)
-        key = cps.view(f"<U8").reshape(n)
+        key = cps.view("<U8").reshape(n)
         _, idx, cnt = np.unique(key, return_index=True, return_counts=True)
         if (cnt == 1).all():
             break
@@ -116,9 +121,13 @@ def mint_org_codes(rng: np.random.Generator, n: int, modern: np.ndarray) -> np.n
 
 def mint_usccs(authority: np.ndarray, category: np.ndarray, area: np.ndarray, org9: np.ndarray) -> np.ndarray:
     """USCC strings (``<U18``) from authority/category characters, 6-digit area and (N, 9) org codes."""
-    n = area.shape[0]
-    head = np.stack([np.array([ord(a) for a in authority], np.uint32) if authority.dtype.kind != "u" else authority,
-                     np.array([ord(c) for c in category], np.uint32) if category.dtype.kind != "u" else category], axis=1)
+    head = np.stack(
+        [
+            np.ascontiguousarray(np.asarray(authority).astype("<U1")).view(np.uint32),
+            np.ascontiguousarray(np.asarray(category).astype("<U1")).view(np.uint32),
+        ],
+        axis=1,
+    )
     area_cp = strs.digit_matrix(area, 6).astype(np.uint32) + 48
     body = np.concatenate([head, area_cp, org9], axis=1)
     vals = _USCC_VALUE[body].astype(np.int64)
@@ -131,7 +140,9 @@ def mint_usccs(authority: np.ndarray, category: np.ndarray, area: np.ndarray, or
 def org_code_strings(org9: np.ndarray, hyphen: bool = True) -> np.ndarray:
     """Printed organisation codes ``XXXXXXXX-X`` (or 9 characters without the hyphen)."""
     if hyphen:
-        org9 = np.concatenate([org9[:, :8], np.full((org9.shape[0], 1), ord("-"), np.uint32), org9[:, 8:]], axis=1)
+        org9 = np.concatenate(
+            [org9[:, :8], np.full((org9.shape[0], 1), ord("-"), np.uint32), org9[:, 8:]], axis=1
+        )
     return strs.cps_to_str(org9)
 
 

@@ -64,7 +64,9 @@ class NameModel:
     def sample_surnames(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.surname_idx[rng.choice(len(self.surname_idx), size=n, p=self.surname_p)]
 
-    def sample_given(self, rng: np.random.Generator, sex: np.ndarray, era: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def sample_given(
+        self, rng: np.random.Generator, sex: np.ndarray, era: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Given-name characters (g1, g2; g2 == 0 for one-character names) per person."""
         n = sex.shape[0]
         g1 = np.zeros(n, dtype=np.int32)
@@ -78,7 +80,7 @@ class NameModel:
                 ci, cp = self.chars[(s, e)]
                 single = sel[u[sel] < SINGLE_SHARE[ename]]
                 # one-character names concentrate on the top characters (many 张伟, 王芳)
-                sp = cp ** 1.6
+                sp = cp**1.6
                 g1[single] = ci[rng.choice(ci.size, size=single.size, p=sp / sp.sum())]
                 double = sel[u[sel] >= SINGLE_SHARE[ename]]
                 wsel = rng.random(double.size) < WHOLE_SHARE[ename]

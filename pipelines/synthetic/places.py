@@ -25,7 +25,10 @@ CITY = "亳州市"
 COUNTIES = ("341602", "341621", "341622", "341623")
 COUNTY_NAMES = ("谯城区", "涡阳县", "蒙城县", "利辛县")
 COUNTY_SHARE = np.array([0.30, 0.26, 0.21, 0.23])
-_VILLAGE_HEADS = "王李张刘陈杨赵黄周吴徐孙胡朱高郭马何罗梁宋郑谢韩唐冯董曹袁邓许大小东西南北前后新老双三五八十龙凤柳桃杏石白青古沙牛"
+_VILLAGE_HEADS = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高郭马何罗梁宋郑谢韩唐冯董曹袁邓许"  # surnames: 王楼, 李寨
+    "大小东西南北前后新老双三五八十龙凤柳桃杏石白青古沙牛"  # place words: 大庄, 柳湖
+)
 _VILLAGE_TAILS = "庄楼寨集湖营店园桥寺庙圩湾沟塘岗阁口洼套"
 _NUM = "一二三四五六七八九十"
 VILLAGES_PER_TOWN = 24
@@ -83,7 +86,9 @@ def _pick_per_county(rng: np.random.Generator, county: np.ndarray, pools: list[n
     return out
 
 
-def make_addresses(rng: np.random.Generator, g: Gazetteer, county: np.ndarray, urban: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+def make_addresses(
+    rng: np.random.Generator, g: Gazetteer, county: np.ndarray, urban: np.ndarray
+) -> tuple[pa.Array, np.ndarray]:
     """Local address text (county onwards) and the town index, for each (county, urban) pair.
 
     Rural: 谯城区古井镇王楼村三组12号. Urban: 谯城区魏武大道188号锦绣花园5栋2单元302室.
@@ -92,24 +97,43 @@ def make_addresses(rng: np.random.Generator, g: Gazetteer, county: np.ndarray, u
     county_name = strs.take(COUNTY_NAMES, county)
     urban_towns = [g.towns_of(c, True) for c in range(4)]
     rural_towns = [g.towns_of(c, False) for c in range(4)]
-    town = np.where(urban, _pick_per_county(rng, county, urban_towns), _pick_per_county(rng, county, rural_towns))
+    town = np.where(
+        urban, _pick_per_county(rng, county, urban_towns), _pick_per_county(rng, county, rural_towns)
+    )
     village = town * VILLAGES_PER_TOWN + rng.integers(0, VILLAGES_PER_TOWN, n)
     group = strs.take(list(_NUM), rng.integers(0, 10, n))
-    rural = strs.cat(county_name, strs.take(g.town_name, town), strs.take(g.village_name, village), group, "组",
-                     strs.num(rng.integers(1, 80, n)), "号")
+    rural = strs.cat(
+        county_name,
+        strs.take(g.town_name, town),
+        strs.take(g.village_name, village),
+        group,
+        "组",
+        strs.num(rng.integers(1, 80, n)),
+        "号",
+    )
     roads = [np.flatnonzero(g.road_county == c) for c in range(4)]
     road = _pick_per_county(rng, county, roads)
     room = rng.integers(1, 33, n) * 100 + rng.integers(1, 5, n)
     urban_txt = strs.cat(
-        county_name, strs.take(g.road_name, road), strs.num(rng.integers(1, 400, n)), "号",
-        strs.take(g.estates, rng.integers(0, len(g.estates), n)), strs.num(rng.integers(1, 30, n)),
-        "栋", strs.num(rng.integers(1, 5, n)), "单元", strs.num(room), "室",
+        county_name,
+        strs.take(g.road_name, road),
+        strs.num(rng.integers(1, 400, n)),
+        "号",
+        strs.take(g.estates, rng.integers(0, len(g.estates), n)),
+        strs.num(rng.integers(1, 30, n)),
+        "栋",
+        strs.num(rng.integers(1, 5, n)),
+        "单元",
+        strs.num(room),
+        "室",
     )
     text = pc.if_else(pa.array(np.asarray(urban, dtype=bool)), urban_txt, rural)
     return text, town
 
 
-def business_addresses(rng: np.random.Generator, g: Gazetteer, county: np.ndarray, on_road: np.ndarray) -> pa.Array:
+def business_addresses(
+    rng: np.random.Generator, g: Gazetteer, county: np.ndarray, on_road: np.ndarray
+) -> pa.Array:
     """Registered addresses of legal entities: a road number in town, or a village for farms."""
     n = county.shape[0]
     county_name = strs.take(COUNTY_NAMES, county)

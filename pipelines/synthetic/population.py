@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from pipelines.synthetic import minting, places, strs
+from pipelines.synthetic import minting, places
 from pipelines.synthetic.names import NameModel, era_of
 
 DAY1 = np.datetime64("2026-11-25")
@@ -32,11 +32,62 @@ RELATIONS = ("户主", "配偶", "子", "女", "父亲", "母亲")
 MARITAL = ("10", "20", "21", "22", "23", "30", "40", "90")
 EDUCATION = ("文盲或半文盲", "小学", "初中", "高中", "中等专科", "大学专科", "大学本科", "研究生")
 #: GB 3304 codes other than 汉 that occur in Bozhou, with relative weights (回 dominates).
-MINORITIES = (("03", 60), ("11", 8), ("02", 5), ("08", 5), ("06", 4), ("15", 4), ("07", 3), ("05", 3),
-              ("10", 2), ("04", 2), ("12", 2), ("13", 2))
-MOBILE_PREFIXES = np.array([130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 156,
-                            157, 158, 159, 166, 173, 175, 176, 177, 178, 180, 181, 182, 183, 184, 185, 186,
-                            187, 188, 189, 191, 198, 199])
+MINORITIES = (
+    ("03", 60),
+    ("11", 8),
+    ("02", 5),
+    ("08", 5),
+    ("06", 4),
+    ("15", 4),
+    ("07", 3),
+    ("05", 3),
+    ("10", 2),
+    ("04", 2),
+    ("12", 2),
+    ("13", 2),
+)
+MOBILE_PREFIXES = np.array(
+    [
+        130,
+        131,
+        132,
+        133,
+        134,
+        135,
+        136,
+        137,
+        138,
+        139,
+        150,
+        151,
+        152,
+        153,
+        155,
+        156,
+        157,
+        158,
+        159,
+        166,
+        173,
+        175,
+        176,
+        177,
+        178,
+        180,
+        181,
+        182,
+        183,
+        184,
+        185,
+        186,
+        187,
+        188,
+        189,
+        191,
+        198,
+        199,
+    ]
+)
 #: Area codes a Bozhou county's resident ids carried over time: (code, used from year, until year).
 #: 谯城区 was 亳县 (Fuyang prefecture), then county-level 亳州市 from 1986, moved under Fuyang city in
 #: 1996, and became 谯城区 of the new prefecture-level Bozhou in 2000 (standards/codes/gb2260.csv).
@@ -130,19 +181,25 @@ def _bracket_draw(rng: np.random.Generator, n: int, edges: list[int], probs: lis
     return lo + rng.random(n) * (hi - lo)
 
 
-def build_persons(rng: np.random.Generator, n: int, names: NameModel, gaz: places.Gazetteer,
-                  address_book: list[pa.Array]) -> tuple[Persons, Households]:
+def build_persons(
+    rng: np.random.Generator, n: int, names: NameModel, gaz: places.Gazetteer, address_book: list[pa.Array]
+) -> tuple[Persons, Households]:
     """Households and their members; appends address texts to ``address_book`` (index = position)."""
     h0 = int(n / 2.7) + 64
-    head_age = _bracket_draw(rng, h0, [20, 25, 30, 40, 50, 60, 70, 80, 96],
-                             [0.05, 0.08, 0.17, 0.20, 0.20, 0.16, 0.10, 0.04])
+    head_age = _bracket_draw(
+        rng, h0, [20, 25, 30, 40, 50, 60, 70, 80, 96], [0.05, 0.08, 0.17, 0.20, 0.20, 0.16, 0.10, 0.04]
+    )
     head_birth = DAY1 - years(head_age)
     p_spouse = np.select([head_age < 25, head_age < 70, head_age < 80], [0.45, 0.88, 0.68], 0.45)
     has_spouse = rng.random(h0) < p_spouse
     kid_probs = np.select(
         [np.repeat((head_age < a)[:, None], 5, 1) for a in (25, 35, 50, 65)],
-        [np.array([0.55, 0.38, 0.07, 0, 0]), np.array([0.12, 0.42, 0.36, 0.09, 0.01]),
-         np.array([0.05, 0.30, 0.44, 0.18, 0.03]), np.array([0.35, 0.40, 0.19, 0.06, 0.0])],
+        [
+            np.array([0.55, 0.38, 0.07, 0, 0]),
+            np.array([0.12, 0.42, 0.36, 0.09, 0.01]),
+            np.array([0.05, 0.30, 0.44, 0.18, 0.03]),
+            np.array([0.35, 0.40, 0.19, 0.06, 0.0]),
+        ],
         np.array([0.62, 0.28, 0.10, 0, 0]),
     )
     kid_max = (rng.random(h0)[:, None] > np.cumsum(kid_probs, axis=1)).sum(axis=1)
@@ -162,19 +219,27 @@ def build_persons(rng: np.random.Generator, n: int, names: NameModel, gaz: place
     start = np.concatenate([[0], ends[:-1]])[:nh]
     pos = np.arange(n) - start[hh]
     sp = has_spouse[hh].astype(np.int64)
-    role = np.where(pos == 0, HEAD, np.where(pos < 1 + sp, SPOUSE, np.where(pos < 1 + sp + kids[hh], CHILD, ELDER)))
+    role = np.where(
+        pos == 0, HEAD, np.where(pos < 1 + sp, SPOUSE, np.where(pos < 1 + sp + kids[hh], CHILD, ELDER))
+    )
     rank = pos - 1 - sp
 
     # -- sex and birth ------------------------------------------------------------------------------
     head_male = rng.random(nh) < np.where(has_spouse[:nh], 0.86, 0.62)
     u = rng.random(n)
-    sex = np.where(role == HEAD, np.where(head_male[hh], 1, 2),
-                   np.where(role == SPOUSE, np.where(head_male[hh], 2, 1), np.where(u < 0.515, 1, 2))).astype(np.uint8)
+    sex = np.where(
+        role == HEAD,
+        np.where(head_male[hh], 1, 2),
+        np.where(role == SPOUSE, np.where(head_male[hh], 2, 1), np.where(u < 0.515, 1, 2)),
+    ).astype(np.uint8)
     gap = np.where(head_male[hh], 2.0, -2.0)
     birth = np.select(
         [role == HEAD, role == SPOUSE, role == CHILD],
-        [head_birth[hh], head_birth[hh] + years(gap + rng.normal(0, 2.5, n)),
-         head_birth[hh] + years(first_gap[hh] + rank * spacing[hh] + rng.random(n) * 0.3)],
+        [
+            head_birth[hh],
+            head_birth[hh] + years(gap + rng.normal(0, 2.5, n)),
+            head_birth[hh] + years(first_gap[hh] + rank * spacing[hh] + rng.random(n) * 0.3),
+        ],
         elder_birth[hh],
     ).astype("datetime64[D]")
     birth = np.clip(birth, EARLIEST_BIRTH, DAY1)
@@ -212,8 +277,10 @@ def build_persons(rng: np.random.Generator, n: int, names: NameModel, gaz: place
     alt1, _ = names.sample_given(rng, sex[twin_idx], np.full(twin_idx.size, 2, np.int8))
     own2 = g2[twin_idx]
     g2[twin_idx] = np.where(prev_single, 0, np.where((own2 == 0) | (own2 == g2[twin_idx - 1]), alt1, own2))
-    g1[twin_idx] = np.where(prev_single, np.where(g1[twin_idx] == g1[twin_idx - 1], alt1, g1[twin_idx]),
-                            g1[twin_idx - 1])
+    sur[twin_idx] = sur[twin_idx - 1]  # twins share the family name whatever the household does
+    g1[twin_idx] = np.where(
+        prev_single, np.where(g1[twin_idx] == g1[twin_idx - 1], alt1, g1[twin_idx]), g1[twin_idx - 1]
+    )
     former = rng.random(n) < 0.02
     fg1, fg2 = names.sample_given(rng, sex, era)
     fg1 = np.where(former, fg1, 0).astype(np.int32)
@@ -236,7 +303,10 @@ def build_persons(rng: np.random.Generator, n: int, names: NameModel, gaz: place
     # a parent dies after the youngest child is born
     last_child = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     child_days = birth.astype(np.int64)
-    for parent in (np.where(role == CHILD, start[hh], -1), np.where(role == CHILD, np.where(has_spouse[hh], start[hh] + 1, -1), -1)):
+    for parent in (
+        np.where(role == CHILD, start[hh], -1),
+        np.where(role == CHILD, np.where(has_spouse[hh], start[hh] + 1, -1), -1),
+    ):
         ok = (parent >= 0) & (parent < n)
         np.maximum.at(last_child, parent[ok], child_days[ok])
     late = dead & (last_child > death.astype(np.int64))
@@ -248,16 +318,25 @@ def build_persons(rng: np.random.Generator, n: int, names: NameModel, gaz: place
     spouse[hsel] = hsel + 1
     spouse[hsel + 1] = hsel
     first_kid = head_birth + years(first_gap)
-    wed = np.where(kids > 0, first_kid - years(0.3 + rng.random(h0) * 2.5), head_birth + years(22 + rng.random(h0) * 8))
+    wed = np.where(
+        kids > 0, first_kid - years(0.3 + rng.random(h0) * 2.5), head_birth + years(22 + rng.random(h0) * 8)
+    )
     wed = np.minimum(wed, DAY1 - np.timedelta64(1, "D"))
     marriage_date = np.where(spouse >= 0, wed[hh], np.datetime64("NaT")).astype("datetime64[D]")
     later_birth = np.maximum(birth, np.where(spouse >= 0, birth[np.maximum(spouse, 0)], birth))
     marriage_date = np.where(spouse >= 0, np.maximum(marriage_date, later_birth + years(20)), marriage_date)
-    marriage_date = np.where(spouse >= 0, np.minimum(marriage_date, DAY1 - np.timedelta64(1, "D")), marriage_date)
+    marriage_date = np.where(
+        spouse >= 0, np.minimum(marriage_date, DAY1 - np.timedelta64(1, "D")), marriage_date
+    )
     # nobody marries after dying: pull the wedding before the first death of the couple
-    first_death = np.minimum(np.where(np.isnat(death), DAY1, death),
-                             np.where(spouse >= 0, np.where(np.isnat(death[np.maximum(spouse, 0)]), DAY1,
-                                                            death[np.maximum(spouse, 0)]), DAY1))
+    first_death = np.minimum(
+        np.where(np.isnat(death), DAY1, death),
+        np.where(
+            spouse >= 0,
+            np.where(np.isnat(death[np.maximum(spouse, 0)]), DAY1, death[np.maximum(spouse, 0)]),
+            DAY1,
+        ),
+    )
     too_late = (spouse >= 0) & (marriage_date >= first_death)
     marriage_date = np.where(too_late, first_death - np.timedelta64(30, "D"), marriage_date)
     age_i = age.astype(np.int64)
@@ -268,16 +347,22 @@ def build_persons(rng: np.random.Generator, n: int, names: NameModel, gaz: place
     m_idx = np.where(spouse_dead, 5, m_idx)  # 30 丧偶
     lone_head = (role == HEAD) & (spouse < 0)
     with_kids = kids[hh] > 0
-    lone_status = np.where(with_kids, np.where((age_i > 45) & (rng.random(n) < 0.45), 5, 6),
-                           np.where(age_i < 30, 0, rng.choice([0, 6, 5], size=n, p=[0.4, 0.35, 0.25])))
+    lone_status = np.where(
+        with_kids,
+        np.where((age_i > 45) & (rng.random(n) < 0.45), 5, 6),
+        np.where(age_i < 30, 0, rng.choice([0, 6, 5], size=n, p=[0.4, 0.35, 0.25])),
+    )
     m_idx = np.where(lone_head, lone_status, m_idx)
     m_idx = np.where(role == ELDER, np.where(rng.random(n) < 0.85, 5, 1), m_idx)
     m_idx = np.where((role == CHILD) & (age_i >= 22) & (rng.random(n) < 0.03), 7, m_idx)  # 90 未说明
     m_idx = np.where(age_i < 20, 0, m_idx).astype(np.int8)
 
     # -- relation to head --------------------------------------------------------------------------
-    relation = np.select([role == HEAD, role == SPOUSE, role == CHILD],
-                         [0, 1, np.where(sex == 1, 2, 3)], np.where(sex == 1, 4, 5)).astype(np.int8)
+    relation = np.select(
+        [role == HEAD, role == SPOUSE, role == CHILD],
+        [0, 1, np.where(sex == 1, 2, 3)],
+        np.where(sex == 1, 4, 5),
+    ).astype(np.int8)
 
     # -- households: county, address, number --------------------------------------------------------
     county_h = rng.choice(4, size=nh, p=places.COUNTY_SHARE)
@@ -308,22 +393,37 @@ def build_persons(rng: np.random.Generator, n: int, names: NameModel, gaz: place
 
     # -- phones ---------------------------------------------------------------------------------------
     has_phone = np.where(age_i >= 75, rng.random(n) < 0.45, (age_i >= 15) & (rng.random(n) < 0.94))
-    phone = np.where(has_phone, MOBILE_PREFIXES[rng.integers(0, MOBILE_PREFIXES.size, n)] * 10**8
-                     + rng.integers(0, 10**8, n), 0)
-    old_phone = np.where(has_phone & (rng.random(n) < 0.25),
-                         MOBILE_PREFIXES[rng.integers(0, MOBILE_PREFIXES.size, n)] * 10**8 + rng.integers(0, 10**8, n), 0)
+    phone = np.where(
+        has_phone,
+        MOBILE_PREFIXES[rng.integers(0, MOBILE_PREFIXES.size, n)] * 10**8 + rng.integers(0, 10**8, n),
+        0,
+    )
+    old_phone = np.where(
+        has_phone & (rng.random(n) < 0.25),
+        MOBILE_PREFIXES[rng.integers(0, MOBILE_PREFIXES.size, n)] * 10**8 + rng.integers(0, 10**8, n),
+        0,
+    )
 
     # -- education ------------------------------------------------------------------------------------
     by = year_of(birth)
     edu_p = np.select(
         [np.repeat((by < 1960)[:, None], 8, 1), np.repeat((by < 1985)[:, None], 8, 1)],
-        [np.array([0.25, 0.40, 0.24, 0.07, 0.02, 0.015, 0.005, 0.0]),
-         np.array([0.03, 0.20, 0.45, 0.14, 0.08, 0.06, 0.035, 0.005])],
+        [
+            np.array([0.25, 0.40, 0.24, 0.07, 0.02, 0.015, 0.005, 0.0]),
+            np.array([0.03, 0.20, 0.45, 0.14, 0.08, 0.06, 0.035, 0.005]),
+        ],
         np.array([0.0, 0.04, 0.33, 0.16, 0.12, 0.18, 0.155, 0.015]),
     )
     edu = (rng.random(n)[:, None] > np.cumsum(edu_p, axis=1)).sum(axis=1).clip(0, 7)
-    edu = np.where(age_i < 6, -1, np.where(age_i < 12, 1, np.where(age_i < 15, np.minimum(edu, 2),
-                   np.where(age_i < 22, np.minimum(edu, 5), edu)))).astype(np.int8)
+    edu = np.where(
+        age_i < 6,
+        -1,
+        np.where(
+            age_i < 12,
+            1,
+            np.where(age_i < 15, np.minimum(edu, 2), np.where(age_i < 22, np.minimum(edu, 5), edu)),
+        ),
+    ).astype(np.int8)
 
     # -- resident id numbers --------------------------------------------------------------------------
     elsewhere = rng.random(n) < np.where(role == SPOUSE, 0.12, 0.03)
@@ -331,29 +431,68 @@ def build_persons(rng: np.random.Generator, n: int, names: NameModel, gaz: place
     issue_year = np.where(by >= 1984, by, rng.integers(1985, 1996, n))
     area = area_at_issue(origin, issue_year)
     keep_hist = rng.random(n) < 0.7  # the rest re-registered and got a current-code number
-    area = np.where((area // 100 != 3416) & ~keep_hist, np.array([int(c) for c in places.COUNTIES])[origin], area)
+    area = np.where(
+        (area // 100 != 3416) & ~keep_hist, np.array([int(c) for c in places.COUNTIES])[origin], area
+    )
     area = np.where(elsewhere, _elsewhere_areas(rng, n), area)
     reissued = (rng.random(n) < 0.003) & (by < 2005)
-    old_birth = np.where(reissued & (rng.random(n) < 0.5), birth + rng.integers(-20, 21, n).astype("timedelta64[D]"), birth)
+    old_birth = np.where(
+        reissued & (rng.random(n) < 0.5), birth + rng.integers(-20, 21, n).astype("timedelta64[D]"), birth
+    )
     old_birth = np.where(old_birth == birth, birth, old_birth)
     rs = np.flatnonzero(reissued)
-    seq_all = minting.unique_sequences(rng, np.concatenate([area, area[rs]]),
-                                       np.concatenate([birth, old_birth[rs]]), np.concatenate([sex, sex[rs]]))
+    seq_all = minting.unique_sequences(
+        rng,
+        np.concatenate([area, area[rs]]),
+        np.concatenate([birth, old_birth[rs]]),
+        np.concatenate([sex, sex[rs]]),
+    )
     id_digits = minting.rid_digits(minting.rid_body(area, birth, seq_all[:n]))
     old_digits = id_digits.copy()
     old_digits[rs] = minting.rid_digits(minting.rid_body(area[rs], old_birth[rs], seq_all[n:]))
 
     persons = Persons(
-        n=n, household=hh.astype(np.int64), role=role.astype(np.int8), relation=relation, sex=sex, birth=birth,
-        death=death, sur=sur, g1=g1, g2=g2, former_g1=fg1, former_g2=fg2, ethnicity=eth,
-        id_digits=id_digits, old_id_digits=old_digits, reissued=reissued, id_area=area.astype(np.int64),
-        born_elsewhere=elsewhere, county=county.astype(np.int8), hh_address=hh_addr[hh], res_address=res,
-        old_res_address=old_res, phone=phone.astype(np.int64), old_phone=old_phone.astype(np.int64),
-        marital=m_idx, spouse=spouse, marriage_date=marriage_date, mother=mother.astype(np.int64),
-        father=father.astype(np.int64), twin=twin, education=edu,
+        n=n,
+        household=hh.astype(np.int64),
+        role=role.astype(np.int8),
+        relation=relation,
+        sex=sex,
+        birth=birth,
+        death=death,
+        sur=sur,
+        g1=g1,
+        g2=g2,
+        former_g1=fg1,
+        former_g2=fg2,
+        ethnicity=eth,
+        id_digits=id_digits,
+        old_id_digits=old_digits,
+        reissued=reissued,
+        id_area=area.astype(np.int64),
+        born_elsewhere=elsewhere,
+        county=county.astype(np.int8),
+        hh_address=hh_addr[hh],
+        res_address=res,
+        old_res_address=old_res,
+        phone=phone.astype(np.int64),
+        old_phone=old_phone.astype(np.int64),
+        marital=m_idx,
+        spouse=spouse,
+        marriage_date=marriage_date,
+        mother=mother.astype(np.int64),
+        father=father.astype(np.int64),
+        twin=twin,
+        education=edu,
     )
-    households = Households(n=nh, number=hh_number, county=county_h.astype(np.int8), urban=urban_h,
-                            town=town_h, address=hh_addr, head=head_id)
+    households = Households(
+        n=nh,
+        number=hh_number,
+        county=county_h.astype(np.int8),
+        urban=urban_h,
+        town=town_h,
+        address=hh_addr,
+        head=head_id,
+    )
     return persons, households
 
 
@@ -379,7 +518,19 @@ def _elsewhere_areas(rng: np.random.Generator, n: int) -> np.ndarray:
     ok = (level == "county") & (valid_to == "") & (name != "市辖区")
     code = code[ok].astype(np.int64)
     prov = code // 10000
-    weights = {34: 50.0, 41: 16.0, 32: 10.0, 37: 6.0, 33: 5.0, 31: 3.0, 44: 3.0, 42: 2.0, 36: 2.0, 13: 1.5, 11: 1.5}
+    weights = {
+        34: 50.0,
+        41: 16.0,
+        32: 10.0,
+        37: 6.0,
+        33: 5.0,
+        31: 3.0,
+        44: 3.0,
+        42: 2.0,
+        36: 2.0,
+        13: 1.5,
+        11: 1.5,
+    }
     w = np.vectorize(lambda p: weights.get(int(p), 0.0))(prov)  # over ~2,800 county codes
     w = np.where(code // 100 == 3416, 0.0, w)
     per_prov = {p: (prov == p).sum() for p in np.unique(prov)}

@@ -65,5 +65,10 @@ def load_profile(path: str | None = None) -> Profile:
     missing = set(sources) - set(order)
     if missing:
         raise ValueError(f"{PROFILE_FILE}: order lacks {sorted(missing)}")
-    return Profile(day1=np.datetime64(raw["sim"]["day1"]), day2=np.datetime64(raw["sim"]["day2"]),
-                   order=order, sources=sources, day2_rates=dict(raw.get("day2", {})))
+    return Profile(
+        day1=np.datetime64(raw["sim"]["day1"]),
+        day2=np.datetime64(raw["sim"]["day2"]),
+        order=order,
+        sources=sources,
+        day2_rates=dict(raw.get("day2", {})),
+    )

@@ -11,7 +11,7 @@ keys, and the record key of every row (primary-key values joined by ``|``) ties 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from pipelines.registry import FieldMap, SourceSpec, Table
 from pipelines.synthetic import defects as dfx
 from pipelines.synthetic import places, strs
 from pipelines.synthetic.extracts import Col, Extract
-from pipelines.synthetic.population import DAY1, age_at, year_of
+from pipelines.synthetic.population import age_at, year_of
 from pipelines.synthetic.profile import SourceProfile
 from standards.dictionary import dictionary
 
@@ -44,7 +44,7 @@ class Rendered:
     rows: np.ndarray | None = None  # extract row of each native row (duplicates index past the originals)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _code_names(table: str) -> dict[str, str]:
     from standards.codetables import load_code_table
 
@@ -70,7 +70,7 @@ def native_labels(field: FieldMap, label: object) -> dict[str, list[str]] | None
 
 
 def render_codes(rng: np.random.Generator, codes: np.ndarray, field: FieldMap, label: object) -> pa.Array:
-    """Map standard codes to native values; several natives for one code are mixed (first one 80 %)."""
+    """Map standard codes to native values; several natives for one code are mixed (first one 90 %)."""
     inv = native_labels(field, label)
     n = codes.shape[0]
     null = codes == ""
@@ -86,7 +86,7 @@ def render_codes(rng: np.random.Generator, codes: np.ndarray, field: FieldMap, l
         if len(natives) == 1:
             out[sel] = natives[0]
         else:
-            w = np.array([0.8] + [0.2 / (len(natives) - 1)] * (len(natives) - 1))
+            w = np.array([0.9] + [0.1 / (len(natives) - 1)] * (len(natives) - 1))
             out[sel] = np.array(natives, dtype=object)[rng.choice(len(natives), sel.size, p=w)]
     return pa.array(out, type=pa.string())
 
@@ -115,9 +115,16 @@ def _typed(arr: pa.Array, field: FieldMap) -> pa.Array:
 class Renderer:
     """Renders the extracts of one source (shared tables: name variants, donor ids)."""
 
-    def __init__(self, world, spec: SourceSpec, prof: SourceProfile, rng: np.random.Generator,
-                 donors: dict[str, tuple[np.ndarray, pa.Array]], name_tables: dfx.NameTables,
-                 is_donor: bool = False) -> None:
+    def __init__(
+        self,
+        world,
+        spec: SourceSpec,
+        prof: SourceProfile,
+        rng: np.random.Generator,
+        donors: dict[str, tuple[np.ndarray, pa.Array]],
+        name_tables: dfx.NameTables,
+        is_donor: bool = False,
+    ) -> None:
         self.w = world
         self.spec = spec
         self.prof = prof
@@ -126,7 +133,9 @@ class Renderer:
         self.names = name_tables
         self.is_donor = is_donor
 
-    def render(self, table: Table, ex: Extract, allow_duplicates: bool = True, batch: str = "day1") -> Rendered:
+    def render(
+        self, table: Table, ex: Extract, allow_duplicates: bool = True, batch: str = "day1"
+    ) -> Rendered:
         rng, prof = self.rng, self.prof
         pk = table.primary_key
         key_cols = [c for c in pk if ex.cols[c].kind == "key"]
@@ -164,7 +173,9 @@ class Renderer:
                     bad = np.isin(choice, [dfx.ID_DEFECTS.index(d) for d in dfx.WRONG_ID_DEFECTS])
                     wrong = (col.values[bad], arr.filter(pa.array(bad)))
             elif col.kind == "pname":
-                idx = np.stack([self.w.persons.sur, self.w.persons.g1, self.w.persons.g2], axis=1)[np.maximum(col.values, 0)]
+                idx = np.stack([self.w.persons.sur, self.w.persons.g1, self.w.persons.g2], axis=1)[
+                    np.maximum(col.values, 0)
+                ]
                 arr = dfx.apply_names(rng, idx, col.values >= 0, rates, self.names, log, tag)
                 if col.fallback is not None:
                     arr = pc.if_else(pa.array(col.values < 0), col.fallback, arr)
@@ -178,12 +189,17 @@ class Renderer:
             elif col.kind == "code":
                 vals = col.values
                 if col.role in ("sex", "ethnicity"):
-                    vals = dfx.apply_code_conflict(rng, vals, col.role, rates.get(f"{col.role}_conflict", 0.0), log, tag)
+                    vals = dfx.apply_code_conflict(
+                        rng, vals, col.role, rates.get(f"{col.role}_conflict", 0.0), log, tag
+                    )
                 arr = render_codes(rng, vals, f, prof.label(f.column))
             elif col.kind == "stamp":
                 vals = col.values
-                arr = (pa.array(vals, type=pa.timestamp("s"), mask=np.isnat(vals)) if f.type == "timestamp"
-                       else strs.to_arrow(strs.format_dates(vals, f.format or STAMP_FORMAT), mask=np.isnat(vals)))
+                arr = (
+                    pa.array(vals, type=pa.timestamp("s"), mask=np.isnat(vals))
+                    if f.type == "timestamp"
+                    else strs.to_arrow(strs.format_dates(vals, f.format or STAMP_FORMAT), mask=np.isnat(vals))
+                )
             elif col.kind == "num":
                 arr = pa.array(col.values)
             else:  # pragma: no cover - constructors only make the kinds above
@@ -198,16 +214,23 @@ class Renderer:
         rows = np.arange(n)
         if not keep.all():  # a defect made two keys equal: drop the later row, truth follows
             idx = np.flatnonzero(keep)
-            native, key, ex, log = native.take(pa.array(idx)), key.take(pa.array(idx)), ex.take(idx), log.subset(idx)
+            native, key, ex, log = (
+                native.take(pa.array(idx)),
+                key.take(pa.array(idx)),
+                ex.take(idx),
+                log.subset(idx),
+            )
             rows = rows[idx]
-        truth = pa.table({
-            "record_key": key,
-            "true_person_id": pa.array(ex.person, pa.int64(), mask=ex.person < 0),
-            "true_entity_id": pa.array(ex.entity, pa.int64(), mask=ex.entity < 0),
-            "true_licence_id": pa.array(ex.licence, pa.int64(), mask=ex.licence < 0),
-            "defects": log.list_column(),
-            "batch": pa.array(np.full(native.num_rows, batch)),
-        })
+        truth = pa.table(
+            {
+                "record_key": key,
+                "true_person_id": pa.array(ex.person, pa.int64(), mask=ex.person < 0),
+                "true_entity_id": pa.array(ex.entity, pa.int64(), mask=ex.entity < 0),
+                "true_licence_id": pa.array(ex.licence, pa.int64(), mask=ex.licence < 0),
+                "defects": log.list_column(),
+                "batch": pa.array(np.full(native.num_rows, batch)),
+            }
+        )
         return Rendered(self.spec.source, table.name, native, truth, log, wrong, rows)
 
     # -- columns ------------------------------------------------------------------------------------
@@ -244,7 +267,9 @@ class Renderer:
                 eligible_copy = hit
                 log.eligible["id_copied"] = log.eligible.get("id_copied", 0) + int(eligible_copy.sum())
             forced = {"id_copied": (mask, donor_vals)}
-        arr, choice = dfx.apply_ids(self.rng, digits, present, self.prof.defects, eligible, alt, log, tag, in_pk, forced)
+        arr, choice = dfx.apply_ids(
+            self.rng, digits, present, self.prof.defects, eligible, alt, log, tag, in_pk, forced
+        )
         if col.fallback is not None:
             arr = pc.if_else(pa.array(~present), col.fallback, arr)
         return arr, choice
@@ -292,8 +317,11 @@ def name_tables(world, encoding: str) -> dfx.NameTables:
     """Variant tables of the world's names, limited to characters ``encoding`` can write."""
     vocab = world.names.vocab
     v = world.variants
-    ok = strs.gbk_safe_chars([c or "a" for c in vocab], encoding) if encoding.lower() not in ("utf-8", "utf8") \
+    ok = (
+        strs.gbk_safe_chars([c or "a" for c in vocab], encoding)
+        if encoding.lower() not in ("utf-8", "utf8")
         else np.ones(len(vocab), bool)
+    )
     n = len(vocab)
     trad = np.where(ok[v.traditional[:n]], v.traditional[:n], np.arange(n))
     homo = v.homophones[:n].copy()
@@ -303,8 +331,9 @@ def name_tables(world, encoding: str) -> dfx.NameTables:
     homo = np.take_along_axis(np.where(valid, homo, -1), order, axis=1)
     counts = valid.sum(axis=1).astype(np.int32)
     cps = np.array([ord(c) if c else 0 for c in vocab], dtype=np.uint32)
-    return dfx.NameTables(cps=cps, homophones=homo, counts=counts, traditional=trad,
-                          pinyin=pa.array(v.pinyin[:n], pa.string()))
+    return dfx.NameTables(
+        cps=cps, homophones=homo, counts=counts, traditional=trad, pinyin=pa.array(v.pinyin[:n], pa.string())
+    )
 
 
-__all__ = ["Renderer", "Rendered", "name_tables", "render_codes", "render_dates", "native_labels", "DAY1"]
+__all__ = ["Renderer", "Rendered", "name_tables", "render_codes", "render_dates", "native_labels"]

@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 ZERO = ord("0")
-FULLWIDTH_ZERO = 0xFF10
 
 _TOKEN_RE = re.compile(r"%[YmdHMSy%]")
 _TOKEN_WIDTH = {"%Y": 4, "%y": 2, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
@@ -93,8 +92,15 @@ def format_dates(values: np.ndarray, fmt: str) -> np.ndarray:
     safe = np.where(nat, np.datetime64("2000-01-01", "s"), v.astype("datetime64[s]"))
     y, m, d = date_parts(safe)
     secs = (safe - safe.astype("datetime64[D]")).astype(np.int64)
-    fields = {"%Y": y, "%y": y % 100, "%m": m, "%d": d, "%H": secs // 3600, "%M": secs // 60 % 60,
-              "%S": secs % 60}
+    fields = {
+        "%Y": y,
+        "%y": y % 100,
+        "%m": m,
+        "%d": d,
+        "%H": secs // 3600,
+        "%M": secs // 60 % 60,
+        "%S": secs % 60,
+    }
     blocks: list[np.ndarray] = []
     pos = 0
     n = v.shape[0]

@@ -62,10 +62,16 @@ def rate_report(log: DefectLog, prof: SourceProfile, rows: int, originals: int) 
             entry.update(configured=prof.duplicate, realised=count / originals if originals else 0.0)
         elif base == "id_copied":
             elig = log.eligible.get(name, 0)
-            entry.update(configured=sum(prof.copy_from.values()) / max(len(prof.copy_from), 1),
-                         realised=count / elig if elig else 0.0, eligible=elig)
+            entry.update(
+                configured=sum(prof.copy_from.values()) / max(len(prof.copy_from), 1),
+                realised=count / elig if elig else 0.0,
+                eligible=elig,
+            )
         else:
-            entry.update(configured=prof.defects.get(base, 0.0), realised=count / rows if rows else 0.0,
-                         eligible=log.eligible.get(name, rows))
+            entry.update(
+                configured=prof.defects.get(base, 0.0),
+                realised=count / rows if rows else 0.0,
+                eligible=log.eligible.get(name, rows),
+            )
         report[name] = entry
     return report

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from pipelines.synthetic import minting, places, strs
 from pipelines.synthetic.entities import KINDS, STATUS, Entities, assign_employers, build_entities
-from pipelines.synthetic.licences import ENTITY, PERSON, Licences, build_licences
+from pipelines.synthetic.licences import PERSON, Licences, build_licences
 from pipelines.synthetic.names import NameModel, NameVariants, build_variants, load_name_model
 from pipelines.synthetic.population import (
     DAY1,
@@ -69,8 +69,9 @@ class World:
         """Names in capitals pinyin as on a passport (ZHANG WEIMIN)."""
         py = pa.array(self.variants.pinyin, pa.string())
         p = self.persons
-        return strs.cat(py.take(pa.array(p.sur[pids])), " ", py.take(pa.array(p.g1[pids])),
-                        py.take(pa.array(p.g2[pids])))
+        return strs.cat(
+            py.take(pa.array(p.sur[pids])), " ", py.take(pa.array(p.g1[pids])), py.take(pa.array(p.g2[pids]))
+        )
 
     def ethnic_code(self, pids: np.ndarray) -> np.ndarray:
         return ETHNIC_CODES[self.persons.ethnicity[pids]]
@@ -90,8 +91,18 @@ def build_world(n: int, seed: int, progress: Callable[[str], None] | None = None
     addresses = pa.concat_arrays(book)
     licences = build_licences(rng_for(seed, "licences"), persons, households, entities, addresses)
     say(f"world: {entities.n:,} legal entities, {licences.n:,} licences")
-    return World(seed=seed, persons=persons, households=households, entities=entities, licences=licences,
-                 addresses=addresses, names=names, variants=variants, person_name=person_name, gazetteer=gaz)
+    return World(
+        seed=seed,
+        persons=persons,
+        households=households,
+        entities=entities,
+        licences=licences,
+        addresses=addresses,
+        names=names,
+        variants=variants,
+        person_name=person_name,
+        gazetteer=gaz,
+    )
 
 
 def _nat_null(d: np.ndarray) -> pa.Array:
@@ -108,100 +119,110 @@ def truth_tables(w: World) -> dict[str, pa.Table]:
     county_codes = np.array(places.COUNTIES)
     ids = w.id_strings()
     former = w.names.render(p.sur, p.former_g1, p.former_g2)
-    persons = pa.table({
-        "person_id": pa.array(np.arange(p.n, dtype=np.int64)),
-        "id_number": strs.to_arrow(ids),
-        "old_id_number": strs.to_arrow(minting.rid_strings(p.old_id_digits), mask=~p.reissued),
-        "name": w.person_name,
-        "former_name": pc.if_else(pa.array(p.former_g1 > 0), former, pa.scalar(None, pa.string())),
-        "sex": strs.to_arrow(p.sex.astype("<U1")),
-        "ethnicity": strs.to_arrow(ETHNIC_CODES[p.ethnicity]),
-        "birth_date": _nat_null(p.birth),
-        "death_date": _nat_null(p.death),
-        "household_id": pa.array(p.household),
-        "household_no": strs.to_arrow(h.number[p.household].astype(str)),
-        "relation_to_head": strs.take(RELATIONS, p.relation),
-        "household_area": strs.to_arrow(county_codes[p.county]),
-        "household_address": w.address(p.hh_address),
-        "residential_address": w.address(p.res_address),
-        "old_residential_address": pc.if_else(pa.array(p.old_res_address >= 0),
-                                              w.address(np.maximum(p.old_res_address, 0)),
-                                              pa.scalar(None, pa.string())),
-        "phone": strs.to_arrow(p.phone.astype(str), mask=p.phone == 0),
-        "old_phone": strs.to_arrow(p.old_phone.astype(str), mask=p.old_phone == 0),
-        "marital_status": strs.take(MARITAL, p.marital),
-        "spouse_id": _ids_or_null(p.spouse),
-        "marriage_date": _nat_null(p.marriage_date),
-        "mother_id": _ids_or_null(p.mother),
-        "father_id": _ids_or_null(p.father),
-        "twin": pa.array(p.twin),
-        "education": strs.take(EDUCATION, p.education),
-        "employer_entity_id": _ids_or_null(p.employer),
-        "id_area": strs.to_arrow(p.id_area.astype(str)),
-        "born_elsewhere": pa.array(p.born_elsewhere),
-    })
-    households = pa.table({
-        "household_id": pa.array(np.arange(h.n, dtype=np.int64)),
-        "household_no": strs.to_arrow(h.number.astype(str)),
-        "county": strs.to_arrow(county_codes[h.county]),
-        "urban": pa.array(h.urban),
-        "address": w.address(h.address),
-        "head_person_id": pa.array(h.head.astype(np.int64)),
-    })
+    persons = pa.table(
+        {
+            "person_id": pa.array(np.arange(p.n, dtype=np.int64)),
+            "id_number": strs.to_arrow(ids),
+            "old_id_number": strs.to_arrow(minting.rid_strings(p.old_id_digits), mask=~p.reissued),
+            "name": w.person_name,
+            "former_name": pc.if_else(pa.array(p.former_g1 > 0), former, pa.scalar(None, pa.string())),
+            "sex": strs.to_arrow(p.sex.astype("<U1")),
+            "ethnicity": strs.to_arrow(ETHNIC_CODES[p.ethnicity]),
+            "birth_date": _nat_null(p.birth),
+            "death_date": _nat_null(p.death),
+            "household_id": pa.array(p.household),
+            "household_no": strs.to_arrow(h.number[p.household].astype(str)),
+            "relation_to_head": strs.take(RELATIONS, p.relation),
+            "household_area": strs.to_arrow(county_codes[p.county]),
+            "household_address": w.address(p.hh_address),
+            "residential_address": w.address(p.res_address),
+            "old_residential_address": pc.if_else(
+                pa.array(p.old_res_address >= 0),
+                w.address(np.maximum(p.old_res_address, 0)),
+                pa.scalar(None, pa.string()),
+            ),
+            "phone": strs.to_arrow(p.phone.astype(str), mask=p.phone == 0),
+            "old_phone": strs.to_arrow(p.old_phone.astype(str), mask=p.old_phone == 0),
+            "marital_status": strs.take(MARITAL, p.marital),
+            "spouse_id": _ids_or_null(p.spouse),
+            "marriage_date": _nat_null(p.marriage_date),
+            "mother_id": _ids_or_null(p.mother),
+            "father_id": _ids_or_null(p.father),
+            "twin": pa.array(p.twin),
+            "education": strs.take(EDUCATION, p.education),
+            "employer_entity_id": _ids_or_null(p.employer),
+            "id_area": strs.to_arrow(p.id_area.astype(str)),
+            "born_elsewhere": pa.array(p.born_elsewhere),
+        }
+    )
+    households = pa.table(
+        {
+            "household_id": pa.array(np.arange(h.n, dtype=np.int64)),
+            "household_no": strs.to_arrow(h.number.astype(str)),
+            "county": strs.to_arrow(county_codes[h.county]),
+            "urban": pa.array(h.urban),
+            "address": w.address(h.address),
+            "head_person_id": pa.array(h.head.astype(np.int64)),
+        }
+    )
     rep = e.legal_rep
-    entities = pa.table({
-        "entity_id": pa.array(np.arange(e.n, dtype=np.int64)),
-        "uscc": strs.to_arrow(e.uscc),
-        "org_code": strs.to_arrow(e.org_code, mask=e.org_code == ""),
-        "reg_no": strs.to_arrow(e.reg_no, mask=e.reg_no == ""),
-        "name": e.name,
-        "entity_type": strs.to_arrow(e.type_code),
-        "entity_type_name": strs.to_arrow(e.type_name),
-        "kind": strs.take(KINDS, e.kind),
-        "industry": e.industry_name,
-        "legal_rep_person_id": pa.array(rep),
-        "legal_rep_name": w.person_name.take(pa.array(rep)),
-        "legal_rep_id_number": strs.to_arrow(ids[rep]),
-        "registered_address": strs.cat(places.PROVINCE + places.CITY, e.address),
-        "registered_area": strs.to_arrow(e.area.astype(str)),
-        "county": strs.to_arrow(county_codes[e.county]),
-        "registered_capital": pa.array(e.capital),
-        "established_date": _nat_null(e.established),
-        "status": strs.take(STATUS, e.status),
-        "status_date": _nat_null(e.status_date),
-        "registering_authority": e.authority,
-        "business_scope": e.scope,
-        "phone": e.phone,
-        "employee_count": pa.array(e.employees),
-        "annual_revenue": pa.array(e.revenue),
-        "tax_credit_grade": strs.to_arrow(e.tax_grade),
-    })
+    entities = pa.table(
+        {
+            "entity_id": pa.array(np.arange(e.n, dtype=np.int64)),
+            "uscc": strs.to_arrow(e.uscc),
+            "org_code": strs.to_arrow(e.org_code, mask=e.org_code == ""),
+            "reg_no": strs.to_arrow(e.reg_no, mask=e.reg_no == ""),
+            "name": e.name,
+            "entity_type": strs.to_arrow(e.type_code),
+            "entity_type_name": strs.to_arrow(e.type_name),
+            "kind": strs.take(KINDS, e.kind),
+            "industry": e.industry_name,
+            "legal_rep_person_id": pa.array(rep),
+            "legal_rep_name": w.person_name.take(pa.array(rep)),
+            "legal_rep_id_number": strs.to_arrow(ids[rep]),
+            "registered_address": strs.cat(places.PROVINCE + places.CITY, e.address),
+            "registered_area": strs.to_arrow(e.area.astype(str)),
+            "county": strs.to_arrow(county_codes[e.county]),
+            "registered_capital": pa.array(e.capital),
+            "established_date": _nat_null(e.established),
+            "status": strs.take(STATUS, e.status),
+            "status_date": _nat_null(e.status_date),
+            "registering_authority": e.authority,
+            "business_scope": e.scope,
+            "phone": e.phone,
+            "employee_count": pa.array(e.employees),
+            "annual_revenue": pa.array(e.revenue),
+            "tax_credit_grade": strs.to_arrow(e.tax_grade),
+        }
+    )
     is_p = lic.holder_kind == PERSON
     hp = np.where(is_p, lic.holder, -1)
     he = np.where(is_p, -1, lic.holder)
-    holder_name = pc.if_else(pa.array(is_p), w.person_name.take(pa.array(np.maximum(hp, 0))),
-                             e.name.take(pa.array(np.maximum(he, 0))))
+    holder_name = pc.if_else(
+        pa.array(is_p),
+        w.person_name.take(pa.array(np.maximum(hp, 0))),
+        e.name.take(pa.array(np.maximum(he, 0))),
+    )
     holder_id = np.where(is_p, ids[np.maximum(hp, 0)], e.uscc[np.maximum(he, 0)])
-    licences = pa.table({
-        "licence_id": pa.array(np.arange(lic.n, dtype=np.int64)),
-        "identifier": lic.identifier,
-        "type_code": strs.to_arrow(lic.type_code),
-        "holder_kind": strs.take(["person", "entity"], lic.holder_kind),
-        "holder_person_id": _ids_or_null(hp),
-        "holder_entity_id": _ids_or_null(he),
-        "holder_name": holder_name,
-        "holder_id": strs.to_arrow(holder_id),
-        "holder_id_type": strs.to_arrow(np.where(is_p, "111", "001")),
-        "department": strs.to_arrow(lic.department),
-        "number": lic.number,
-        "issue_date": _nat_null(lic.issue),
-        "valid_from": _nat_null(lic.valid_from),
-        "valid_to": _nat_null(lic.valid_to),
-        "status": strs.to_arrow(lic.status),
-        "detail": lic.detail,
-        "paper_group": pa.array(lic.group),
-    })
+    licences = pa.table(
+        {
+            "licence_id": pa.array(np.arange(lic.n, dtype=np.int64)),
+            "identifier": lic.identifier,
+            "type_code": strs.to_arrow(lic.type_code),
+            "holder_kind": strs.take(["person", "entity"], lic.holder_kind),
+            "holder_person_id": _ids_or_null(hp),
+            "holder_entity_id": _ids_or_null(he),
+            "holder_name": holder_name,
+            "holder_id": strs.to_arrow(holder_id),
+            "holder_id_type": strs.to_arrow(np.where(is_p, "111", "001")),
+            "department": strs.to_arrow(lic.department),
+            "number": lic.number,
+            "issue_date": _nat_null(lic.issue),
+            "valid_from": _nat_null(lic.valid_from),
+            "valid_to": _nat_null(lic.valid_to),
+            "status": strs.to_arrow(lic.status),
+            "detail": lic.detail,
+            "paper_group": pa.array(lic.group),
+        }
+    )
     return {"persons": persons, "households": households, "entities": entities, "licences": licences}
-
-
-__all__ += ["ENTITY", "PERSON"]

@@ -83,20 +83,30 @@ def tsv_bytes(table: pa.Table) -> bytes:
             for a, b in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
                 s = pc.replace_substring(s, a, b)
         cols.append(pc.fill_null(s, "\\N"))
-    lines = pc.binary_join_element_wise(*cols, "\n", "") if len(cols) == 1 else \
-        pc.binary_join_element_wise(pc.binary_join_element_wise(*cols, "\t"), "\n", "")
+    lines = (
+        pc.binary_join_element_wise(*cols, "\n", "")
+        if len(cols) == 1
+        else pc.binary_join_element_wise(pc.binary_join_element_wise(*cols, "\t"), "\n", "")
+    )
     lines = lines.cast(pa.large_string())
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset: lines.offset + len(lines) + 1]
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
     data = lines.buffers()[2]
-    return data.to_pybytes()[int(offsets[0]): int(offsets[-1])]
+    return data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]
 
 
 # ------------------------------------------------------------------------------------------------
 # SQLite
 # ------------------------------------------------------------------------------------------------
 
-_SQLITE_TYPE = {"varchar": "TEXT", "integer": "INTEGER", "bigint": "BIGINT", "decimal": "DECIMAL(18,2)",
-                "date": "DATE", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"}
+_SQLITE_TYPE = {
+    "varchar": "TEXT",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "decimal": "DECIMAL(18,2)",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+}
 
 
 def _q(name: str) -> str:
@@ -142,9 +152,15 @@ def upsert_sqlite(path: Path, table: Table, data: pa.Table) -> None:
         con.execute("BEGIN")
         cols = [f.column for f in table.fields]
         pk = table.primary_key
-        sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in cols if c not in pk) or f"{_q(pk[0])} = excluded.{_q(pk[0])}"
-        sql = (f"INSERT INTO {_q(table.name)} ({', '.join(map(_q, cols))}) VALUES ({', '.join('?' * len(cols))}) "
-               f"ON CONFLICT ({', '.join(map(_q, pk))}) DO UPDATE SET {sets}")
+        sets = (
+            ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in cols if c not in pk)
+            or f"{_q(pk[0])} = excluded.{_q(pk[0])}"
+        )
+        sql = (
+            f"INSERT INTO {_q(table.name)} ({', '.join(map(_q, cols))}) "
+            f"VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT ({', '.join(map(_q, pk))}) DO UPDATE SET {sets}"
+        )
         for rows in _rows(data, SQLITE_BATCH):
             con.executemany(sql, rows)
         con.execute("COMMIT")
@@ -156,8 +172,15 @@ def upsert_sqlite(path: Path, table: Table, data: pa.Table) -> None:
 # PostgreSQL
 # ------------------------------------------------------------------------------------------------
 
-_PG_TYPE = {"varchar": "TEXT", "integer": "INTEGER", "bigint": "BIGINT", "decimal": "NUMERIC(18,2)",
-            "date": "DATE", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"}
+_PG_TYPE = {
+    "varchar": "TEXT",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "decimal": "NUMERIC(18,2)",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+}
 
 
 def _pg_connect(dsn: str, database: str | None = None, autocommit: bool = False):
@@ -191,7 +214,7 @@ def write_postgres(dsn: str, database: str, tables: list[tuple[Table, pa.Table]]
                 with cur.copy(f"COPY {_q(table.name)} ({cols}) FROM STDIN") as cp:
                     step = 8 << 20
                     for i in range(0, len(payload), step):
-                        cp.write(payload[i: i + step])
+                        cp.write(payload[i : i + step])
         con.commit()
 
 
@@ -201,13 +224,17 @@ def upsert_postgres(dsn: str, database: str, table: Table, data: pa.Table) -> No
     tmp = f"{table.name}__delta"
     with _pg_connect(dsn, database) as con:
         with con.cursor() as cur:
-            cur.execute(f"CREATE TEMP TABLE {_q(tmp)} (LIKE {_q(table.name)} INCLUDING DEFAULTS) ON COMMIT DROP")
+            cur.execute(
+                f"CREATE TEMP TABLE {_q(tmp)} (LIKE {_q(table.name)} INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
             with cur.copy(f"COPY {_q(tmp)} ({', '.join(map(_q, cols))}) FROM STDIN") as cp:
                 cp.write(tsv_bytes(data))
             sets = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in cols if c not in pk)
             action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
-            cur.execute(f"INSERT INTO {_q(table.name)} SELECT * FROM {_q(tmp)} "
-                        f"ON CONFLICT ({', '.join(map(_q, pk))}) {action}")
+            cur.execute(
+                f"INSERT INTO {_q(table.name)} SELECT * FROM {_q(tmp)} "
+                f"ON CONFLICT ({', '.join(map(_q, pk))}) {action}"
+            )
         con.commit()
 
 
@@ -215,8 +242,15 @@ def upsert_postgres(dsn: str, database: str, table: Table, data: pa.Table) -> No
 # MariaDB
 # ------------------------------------------------------------------------------------------------
 
-_MY_TYPE = {"varchar": "TEXT", "integer": "INT", "bigint": "BIGINT", "decimal": "DECIMAL(18,2)",
-            "date": "DATE", "timestamp": "DATETIME", "boolean": "BOOLEAN"}
+_MY_TYPE = {
+    "varchar": "TEXT",
+    "integer": "INT",
+    "bigint": "BIGINT",
+    "decimal": "DECIMAL(18,2)",
+    "date": "DATE",
+    "timestamp": "DATETIME",
+    "boolean": "BOOLEAN",
+}
 
 
 def _bq(name: str) -> str:
@@ -228,17 +262,29 @@ def _my_connect(url: str, database: str | None = None, local_infile: bool = True
 
     u = urlsplit(url)
     try:
-        return pymysql.connect(host=u.hostname or "127.0.0.1", port=u.port or 3306, user=u.username or "root",
-                               password=u.password or "", database=database, charset="utf8mb4",
-                               local_infile=local_infile, autocommit=False, connect_timeout=5)
+        return pymysql.connect(
+            host=u.hostname or "127.0.0.1",
+            port=u.port or 3306,
+            user=u.username or "root",
+            password=u.password or "",
+            database=database,
+            charset="utf8mb4",
+            local_infile=local_infile,
+            autocommit=False,
+            connect_timeout=5,
+        )
     except pymysql.err.OperationalError as exc:
         raise WriteError(f"MariaDB at {u.hostname}:{u.port or 3306}: {exc.args[-1]}") from None
 
 
 def _my_create(table: Table, name: str) -> str:
     # key columns must be VARCHAR to be indexed; other text stays TEXT
-    types = {f.column: ("VARCHAR(191)" if f.column in table.primary_key and f.type == "varchar" else _MY_TYPE[f.type])
-             for f in table.fields}
+    types = {
+        f.column: (
+            "VARCHAR(191)" if f.column in table.primary_key and f.type == "varchar" else _MY_TYPE[f.type]
+        )
+        for f in table.fields
+    }
     cols = ", ".join(f"{_bq(f.column)} {types[f.column]}" for f in table.fields)
     pk = ", ".join(_bq(c) for c in table.primary_key)
     return f"CREATE TABLE {_bq(name)} ({cols}, PRIMARY KEY ({pk})) DEFAULT CHARSET=utf8mb4"
@@ -256,11 +302,16 @@ def write_mariadb(url: str, database: str, tables: list[tuple[Table, pa.Table]])
                 cur.execute(_my_create(table, new))
                 _my_load(cur, new, table, data)
                 con.commit()
-                cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
-                            (database, table.name))
+                cur.execute(
+                    "SELECT COUNT(*) FROM information_schema.tables "
+                    "WHERE table_schema = %s AND table_name = %s",
+                    (database, table.name),
+                )
                 if cur.fetchone()[0]:
                     cur.execute(f"DROP TABLE IF EXISTS {_bq(old)}")
-                    cur.execute(f"RENAME TABLE {_bq(table.name)} TO {_bq(old)}, {_bq(new)} TO {_bq(table.name)}")
+                    cur.execute(
+                        f"RENAME TABLE {_bq(table.name)} TO {_bq(old)}, {_bq(new)} TO {_bq(table.name)}"
+                    )
                     cur.execute(f"DROP TABLE {_bq(old)}")
                 else:
                     cur.execute(f"RENAME TABLE {_bq(new)} TO {_bq(table.name)}")
@@ -279,8 +330,11 @@ def _my_load(cur, name: str, table: Table, data: pa.Table) -> None:
             fh.write(payload)
             tmp = fh.name
         try:
-            cur.execute(f"LOAD DATA LOCAL INFILE %s INTO TABLE {_bq(name)} CHARACTER SET utf8mb4 "
-                        f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({cols})", (tmp,))
+            cur.execute(
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {_bq(name)} CHARACTER SET utf8mb4 "
+                f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({cols})",
+                (tmp,),
+            )
             return
         except pymysql.err.OperationalError as exc:  # local infile refused: fall back to batches
             if exc.args and exc.args[0] not in (1148, 3948, 2068):
@@ -299,8 +353,9 @@ def upsert_mariadb(url: str, database: str, table: Table, data: pa.Table) -> Non
             cols = [f.column for f in table.fields]
             marks = ", ".join(["%s"] * len(cols))
             sets = ", ".join(f"{_bq(c)} = VALUES({_bq(c)})" for c in cols if c not in table.primary_key)
-            sql = (f"INSERT INTO {_bq(table.name)} ({', '.join(map(_bq, cols))}) VALUES ({marks})"
-                   + (f" ON DUPLICATE KEY UPDATE {sets}" if sets else ""))
+            sql = f"INSERT INTO {_bq(table.name)} ({', '.join(map(_bq, cols))}) VALUES ({marks})" + (
+                f" ON DUPLICATE KEY UPDATE {sets}" if sets else ""
+            )
             for rows in _rows(data, MYSQL_BATCH):
                 cur.executemany(sql, rows)
         con.commit()
@@ -369,7 +424,8 @@ def write_jsonl(path: Path, data: pa.Table) -> None:
     con = duckdb.connect()
     try:
         con.register("src", data)
-        con.execute(f"COPY (SELECT * FROM src) TO '{tmp}' (FORMAT JSON)")
+        target = str(tmp).replace("'", "''")
+        con.execute(f"COPY (SELECT * FROM src) TO '{target}' (FORMAT JSON)")
     finally:
         con.close()
     os.replace(tmp, path)

@@ -58,17 +58,24 @@ def _sqlite_table(location: str) -> pa.Table:
         rows = cur.fetchall()
     finally:
         con.close()
-    return pa.table({n: pa.array([r[i] for r in rows]) for i, n in enumerate(names)}) if rows else \
-        pa.table({n: pa.array([], pa.string()) for n in names})
+    return (
+        pa.table({n: pa.array([r[i] for r in rows]) for i, n in enumerate(names)})
+        if rows
+        else pa.table({n: pa.array([], pa.string()) for n in names})
+    )
 
 
 def _file_table(path: str, spec) -> pa.Table:  # type: ignore[no-untyped-def]
     kind = spec.connection.kind
     if kind == "csv":
         cols = [f.column for f in spec.tables[0].fields]
-        return pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding=spec.connection.encoding),
-                              convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in cols},
-                                                                   strings_can_be_null=True))
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=spec.connection.encoding),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in cols}, strings_can_be_null=True
+            ),
+        )
     if kind == "excel":
         ws = openpyxl.load_workbook(path, read_only=True).active
         rows = list(ws.iter_rows(values_only=True))
@@ -145,7 +152,11 @@ def test_every_table_written_and_traceable(city: Path, manifest: dict) -> None:
         keys1 = t1.column("record_key").to_pylist()
         assert entry["rows"] > 0, entry["table"]
         assert len(set(keys1)) == len(keys1) == entry["rows"]
-        t2 = _truth(city, entry, day2=True) if entry["day2_rows"] or spec.connection.kind in ("csv", "excel", "jsonl") else None
+        t2 = (
+            _truth(city, entry, day2=True)
+            if entry["day2_rows"] or spec.connection.kind in ("csv", "excel", "jsonl")
+            else None
+        )
         keys2 = t2.column("record_key").to_pylist() if t2 is not None else []
         native_keys = _keys(native, table.primary_key)
         assert len(set(native_keys)) == len(native_keys), f"{entry['table']}: duplicate record keys"
@@ -254,8 +265,22 @@ def test_day2_has_only_newer_rows_and_new_files(city: Path, manifest: dict) -> N
             day1 = {int(k) for k in _truth(city, entry).column("record_key").to_pylist()}
             assert min(int(k) for k in t2.column("record_key").to_pylist()) > max(day1)
             assert set(t2.column("op").to_pylist()) == {"insert"}
+        # a clean day-2 row shows its person's id as of day 2
+        id_field = next((f for f in table.fields if f.element == "person.id_number"), None)
+        if id_field is not None:
+            ids = pq.read_table(city / "truth" / "day2" / "persons.parquet").column("id_number").to_pylist()
+            written = dict(zip(keys, native.column(id_field.column).to_pylist()))
+            for k, pid, d in zip(
+                t2.column("record_key").to_pylist(),
+                t2.column("true_person_id").to_pylist(),
+                t2.column("defects").to_pylist(),
+            ):
+                if not d and pid is not None:
+                    assert written[k] == ids[pid], (entry["table"], k)
     events = pq.read_table(city / "truth" / "day2" / "events.parquet")
-    assert {"birth", "death", "move", "marriage", "entity_registered", "licence_issued"} <= set(events.column("event").to_pylist())
+    assert {"birth", "death", "move", "marriage", "entity_registered", "licence_issued"} <= set(
+        events.column("event").to_pylist()
+    )
     ps = pq.read_table(city / "truth" / "persons.parquet")
     ps2 = pq.read_table(city / "truth" / "day2" / "persons.parquet")
     assert ps2.num_rows > ps.num_rows
@@ -327,8 +352,14 @@ def test_bad_arguments_and_unreachable_servers_are_one_line_errors(tmp_path: Pat
     with pytest.raises(GenerateError, match="target"):
         generate_city(1000, 1, tmp_path, target="cloud")
     with pytest.raises(GenerateError, match="127.0.0.1:1"):
-        generate_city(1000, 1, tmp_path, target="servers", pg_dsn="postgresql://postgres@127.0.0.1:1/postgres",
-                      sources=["hrss"])
+        generate_city(
+            1000,
+            1,
+            tmp_path,
+            target="servers",
+            pg_dsn="postgresql://postgres@127.0.0.1:1/postgres",
+            sources=["hrss"],
+        )
 
 
 # -- real servers -------------------------------------------------------------------------------------------
@@ -374,7 +405,9 @@ def test_servers_target_mariadb(tmp_path: Path) -> None:
 
     manifest, prefix = _servers_city(tmp_path, ["tobacco"])
     dbs = sorted({e["database"] for e in manifest["tables"]})
-    con = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", charset="utf8mb4", autocommit=True)
+    con = pymysql.connect(
+        host="127.0.0.1", port=3306, user="root", password="", charset="utf8mb4", autocommit=True
+    )
     try:
         with con.cursor() as cur:
             e = manifest["tables"][0]

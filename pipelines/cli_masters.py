@@ -1,0 +1,167 @@
+"""Command-line group of the master libraries: build, link, evaluate, steward.
+
+Registered on the ``masterdata`` app by :mod:`pipelines.cli`.  Each command is a thin shell over a
+function in :mod:`pipelines.masters` / :mod:`pipelines.resolve`; bad input is a one-line error
+(exit code 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+steward_app = typer.Typer(help="Review uncertain matches and record decisions every later build honours.",
+                          no_args_is_help=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    from pipelines.cli import fail
+
+    fail(message, code)
+
+
+def _default_truth() -> Path:
+    if os.environ.get("MASTERDATA_SOURCES"):
+        return Path(os.environ["MASTERDATA_SOURCES"]).parent / "truth"
+    return Path(os.environ.get("MASTERDATA_HOME") or "var") / "city" / "truth"
+
+
+def build_cmd(
+    master: Annotated[Optional[list[str]], typer.Option("--master", "-m", help="only this master (repeatable): "
+                                                         "person, entity, licence")] = None,
+    full: Annotated[bool, typer.Option(help="rebuild from all silver instead of applying new batches")] = False,
+    as_of: Annotated[Optional[str], typer.Option(help="date licence status is derived for (YYYY-MM-DD; "
+                                                  "default today)")] = None,
+    verbose: Annotated[bool, typer.Option(help="print every SQL statement with its time")] = False,
+) -> None:
+    """Build the population, legal-entity and licence masters from silver into the gold store.
+
+    Incremental when only new batches arrived since the last build; otherwise from scratch. Master
+    ids are stable either way. The lake is MASTERDATA_LAKE, the gold file MASTERDATA_GOLD (default
+    $MASTERDATA_HOME/warehouse/gold.duckdb).
+    """
+    from pipelines.masters.build import BuildError, build
+    from pipelines.resolve.config import ConfigError
+    from pipelines.resolve.steward import StewardError
+
+    when = None
+    if as_of:
+        try:
+            when = date.fromisoformat(as_of)
+        except ValueError:
+            _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+    try:
+        report = build(master, full=full, as_of=when, verbose=verbose)
+    except (BuildError, ConfigError, StewardError) as exc:
+        _fail(str(exc))
+        return
+    print(report.render())
+
+
+def link_cmd(
+    inputs: Annotated[list[Path], typer.Argument(help="one Parquet file to deduplicate, or two to link")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="matching configuration (YAML)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output Parquet: record_id, cluster_id")],
+) -> None:
+    """Deduplicate one table or link two with your own configuration file (see README)."""
+    from pipelines.masters.link import LinkError, link
+    from pipelines.resolve.config import ConfigError
+
+    try:
+        report = link(config, inputs, out)
+    except (LinkError, ConfigError) as exc:
+        _fail(str(exc))
+        return
+    print(report.render())
+
+
+def evaluate_cmd(
+    truth: Annotated[Optional[Path], typer.Option(help="the generated city's truth folder "
+                                                  "(default: beside MASTERDATA_SOURCES, else var/city/truth)")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the scores as JSON")] = None,
+) -> None:
+    """Score the gold masters against the synthetic city's ground truth (pairwise P/R/F1, per defect)."""
+    from pipelines.masters.evaluate import EvaluateError, evaluate
+    from warehouse.gold import gold_path
+
+    try:
+        ev = evaluate(gold_path(), truth or _default_truth())
+    except EvaluateError as exc:
+        _fail(str(exc))
+        return
+    print(ev.render())
+    if json_out:
+        json_out.write_text(json.dumps(ev.as_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+@steward_app.command("queue")
+def steward_queue(
+    master: Annotated[Optional[str], typer.Option("--master", "-m", help="person, entity or licence")] = None,
+    limit: Annotated[int, typer.Option(help="show at most this many pairs")] = 20,
+) -> None:
+    """Uncertain pairs waiting for a decision, strongest first."""
+    from pipelines.masters.steward_cli import StewardCliError, show_queue
+
+    try:
+        print(show_queue(master, limit))
+    except StewardCliError as exc:
+        _fail(str(exc))
+
+
+def _decide(kind: str, a: str, b: str, master: Optional[str], note: str) -> None:
+    from pipelines.masters.steward_cli import StewardCliError, record_pair_decision
+
+    try:
+        print(record_pair_decision(kind, a, b, master, note))
+    except StewardCliError as exc:
+        _fail(str(exc))
+
+
+@steward_app.command("match")
+def steward_match(
+    a: Annotated[str, typer.Argument(help="a record id (source:table:key) or a master id")],
+    b: Annotated[str, typer.Argument(help="the other record id or master id")],
+    master: Annotated[Optional[str], typer.Option("--master", "-m")] = None,
+    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+) -> None:
+    """The two are the same entity: their masters merge on the next build, and stay merged."""
+    _decide("match", a, b, master, note)
+
+
+@steward_app.command("no-match")
+def steward_no_match(
+    a: Annotated[str, typer.Argument(help="a record id (source:table:key) or a master id")],
+    b: Annotated[str, typer.Argument(help="the other record id or master id")],
+    master: Annotated[Optional[str], typer.Option("--master", "-m")] = None,
+    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+) -> None:
+    """The two are different entities: they are never put in one master again."""
+    _decide("no_match", a, b, master, note)
+
+
+@steward_app.command("split")
+def steward_split(
+    master_id: Annotated[str, typer.Argument(help="the master to split")],
+    records: Annotated[list[str], typer.Argument(help="record ids to split off into a master of their own")],
+    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+) -> None:
+    """Split records off a master: they form their own master and never rejoin the rest."""
+    from pipelines.masters.steward_cli import StewardCliError, record_split
+
+    try:
+        print(record_split(master_id, records, note))
+    except StewardCliError as exc:
+        _fail(str(exc))
+
+
+def register(app: typer.Typer) -> None:
+    """Add build, link, evaluate and the steward group to the ``masterdata`` app."""
+    app.command("build")(build_cmd)
+    app.command("link")(link_cmd)
+    app.command("evaluate")(evaluate_cmd)
+    app.add_typer(steward_app, name="steward")

@@ -1,0 +1,136 @@
+"""What the ``masterdata steward`` commands do: read the review queue, record decisions.
+
+Stewards may name records (``source:table:record_key``) or masters (``P0000000123``); a master is
+recorded as its current records, which stay valid however ids move later.  Decisions go to the
+append-only log beside the gold file and take effect on the next ``masterdata build``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.resolve.config import MASTERS, master_config
+from pipelines.resolve.steward import Decision, StewardError, StewardLog
+from warehouse.gold import gold_path, open_gold, steward_path
+
+
+class StewardCliError(ValueError):
+    """One line for the command line."""
+
+
+def _gold() -> duckdb.DuckDBPyConnection:
+    try:
+        return open_gold(gold_path())
+    except FileNotFoundError as exc:
+        raise StewardCliError(str(exc)) from None
+
+
+def _master_of_id(master_id: str) -> str | None:
+    for m in MASTERS:
+        if master_id.startswith(master_config(m).id_prefix) and master_id[1:].isdigit():
+            return m
+    return None
+
+
+def _records_of(con: duckdb.DuckDBPyConnection, master: str, ident: str) -> tuple[list[str], str | None]:
+    """(record ids, master id) named by ``ident``: a record id, or a master id (all its records)."""
+    if ":" in ident:
+        row = con.execute(f"SELECT master_id FROM {master}_xref WHERE record_id = ?", [ident]).fetchall()
+        if not row:
+            raise StewardCliError(f"no {master} record {ident!r} in the gold store")
+        return [ident], str(row[0][0])
+    rows = con.execute(f"SELECT record_id FROM {master}_xref WHERE master_id = ? ORDER BY record_id", [ident]).fetchall()
+    if not rows:
+        retired = con.execute("SELECT successor_id FROM id_registry WHERE master_id = ? AND status = 'retired'",
+                              [ident]).fetchall()
+        hint = f" (retired; now {retired[0][0]})" if retired and retired[0][0] else ""
+        raise StewardCliError(f"no current {master} master {ident!r}{hint}")
+    return [str(r[0]) for r in rows], ident
+
+
+def _which_master(con: duckdb.DuckDBPyConnection, idents: list[str], master: str | None) -> str:
+    if master:
+        if master not in MASTERS:
+            raise StewardCliError(f"unknown master {master!r}; known: {', '.join(MASTERS)}")
+        return master
+    for ident in idents:
+        if ":" not in ident:
+            m = _master_of_id(ident)
+            if m:
+                return m
+    for m in MASTERS:
+        if con.execute(f"SELECT count(*) FROM {m}_xref WHERE record_id = ?", [idents[0]]).fetchone()[0]:  # type: ignore[index]
+            return m
+    raise StewardCliError(f"cannot tell which master {idents[0]!r} belongs to; pass --master")
+
+
+def record_pair_decision(kind: str, a: str, b: str, master: str | None, note: str) -> str:
+    con = _gold()
+    try:
+        m = _which_master(con, [a, b], master)
+        ra, ma = _records_of(con, m, a)
+        rb, mb = _records_of(con, m, b)
+    finally:
+        con.close()
+    if kind == "match" and ma == mb:
+        return f"{a} and {b} are already one {m} master ({ma}): nothing recorded"
+    # one record per side is enough: each anchors its whole cluster
+    try:
+        d = StewardLog(steward_path()).append(Decision(master=m, kind=kind, records=[ra[0], rb[0]],
+                                                       masters=[x for x in (ma, mb) if x], note=note))
+    except StewardError as exc:
+        raise StewardCliError(str(exc)) from None
+    return f"recorded {d.decision_id}: {kind} {m} {a} / {b} (takes effect on the next `masterdata build`)"
+
+
+def record_split(master_id: str, records: list[str], note: str) -> str:
+    m = _master_of_id(master_id)
+    if not m:
+        raise StewardCliError(f"{master_id!r} is not a master id (P…, E…, L… followed by digits)")
+    con = _gold()
+    try:
+        all_records, _ = _records_of(con, m, master_id)
+    finally:
+        con.close()
+    missing = [r for r in records if r not in all_records]
+    if missing:
+        raise StewardCliError(f"{missing[0]!r} is not a record of {master_id}")
+    others = [r for r in all_records if r not in records]
+    if not others:
+        raise StewardCliError(f"splitting off every record of {master_id} leaves nothing to split from")
+    try:
+        d = StewardLog(steward_path()).append(Decision(master=m, kind="split", records=sorted(records), others=others,
+                                                       masters=[master_id], note=note))
+    except StewardError as exc:
+        raise StewardCliError(str(exc)) from None
+    return f"recorded {d.decision_id}: split {len(records)} record(s) off {master_id} (next build)"
+
+
+#: the golden attribute shown to a steward beside each master id
+LABEL = {"person": "name", "entity": "name", "licence": "holder_name"}
+
+
+def show_queue(master: str | None, limit: int) -> str:
+    con = _gold()
+    try:
+        where = "WHERE q.master = ?" if master else ""
+        params = [master] if master else []
+        label = " ".join(f"WHEN '{m}' THEN (SELECT {c} FROM {m}_master WHERE master_id = {{side}})"
+                         for m, c in LABEL.items())
+        rows = con.execute(
+            f"SELECT q.master, q.record_id, q.candidate_record_id, q.master_id, q.candidate_master_id, "
+            f"q.match_probability, q.reason, CASE q.master {label.format(side='q.master_id')} END, "
+            f"CASE q.master {label.format(side='q.candidate_master_id')} END FROM review_queue AS q {where} "
+            f"ORDER BY q.match_probability DESC, q.record_id LIMIT {int(limit)}", params).fetchall()
+        total = con.execute(f"SELECT count(*) FROM review_queue AS q {where}", params).fetchone()[0]  # type: ignore[index]
+    finally:
+        con.close()
+    if not rows:
+        return "review queue is empty"
+    lines = [f"{total:,} pair(s) in the review queue; strongest first"]
+    for m, ra, rb, ma, mb, p, reason, na, nb in rows:
+        lines.append(f"  {m:7} p={p:.3f} {reason:12} {ra} [{ma} {na or ''}]  <->  {rb} [{mb} {nb or ''}]")
+    lines.append("decide with: masterdata steward match|no-match <record or master> <record or master>")
+    return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""The analysts' report renders on a small generated city: the HTML parses, holds the SVG charts
+with their data, needs nothing from the network, and sits beside the GX Data Docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.lake import Lake
+from quality.store import QualityStore
+
+SOURCES = ["public_security", "market_regulation", "traffic_police", "medical_security"]
+
+
+class Page(HTMLParser):
+    """Collects the charts (svg elements and their data marks), links and scripts of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.charts: dict[str, list[dict[str, str]]] = {}
+        self.svgs = 0
+        self.links: list[str] = []
+        self.scripts: list[dict[str, str | None]] = []
+        self._chart: str | None = None
+        self.tables = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "svg":
+            self.svgs += 1
+            if a.get("data-chart"):
+                self._chart = a["data-chart"]
+                self.charts.setdefault(self._chart, [])
+        elif tag in ("rect", "circle") and self._chart and a.get("data-value") not in (None, ""):
+            self.charts[self._chart].append({k: v or "" for k, v in a.items()})
+        elif tag in ("a", "link", "img", "script", "iframe"):
+            for k in ("href", "src"):
+                if a.get(k):
+                    self.links.append(str(a[k]))
+            if tag == "script":
+                self.scripts.append(a)
+        elif tag == "table":
+            self.tables += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "svg":
+            self._chart = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    city_mod = pytest.importorskip("pipelines.synthetic.city")
+    from pipelines.connections import SourceEnvironment
+    from pipelines.ingest import ingest_source
+
+    root = tmp_path_factory.mktemp("city")
+    city_mod.generate_city(persons=400, seed=5, out=root / "city", sources=SOURCES)
+    lake = Lake(root / "lake")
+    env = SourceEnvironment(sources_dir=root / "city" / "sources")
+    for s in SOURCES:
+        ingest_source(s, env, lake)
+    gold = root / "warehouse" / "gold.duckdb"
+    try:
+        from pipelines.masters.build import build
+    except ImportError:  # masters not in this checkout: the report degrades to silver only
+        pass
+    else:
+        build(lake=lake, gold=gold)
+    return {"root": root, "lake": lake.root, "gold": gold}
+
+
+@pytest.fixture(scope="module")
+def report(city: dict[str, Path]) -> dict[str, object]:
+    from pipelines.cli import app
+    from quality.run import run_quality
+
+    store = QualityStore(city["root"] / "warehouse" / "quality")
+    # an earlier run, so the trend charts have two points
+    run_quality(Lake(city["lake"]), store, gold_path=city["gold"], as_of=dt.datetime.now() - dt.timedelta(days=1))
+    out = city["root"] / "report"
+    env = {"MASTERDATA_LAKE": str(city["lake"]), "MASTERDATA_HOME": str(city["root"]),
+           "MASTERDATA_GOLD": str(city["gold"])}
+    res = CliRunner().invoke(app, ["quality", "report", "--out", str(out), "--fresh", "--sample", "500"], env=env)
+    assert res.exit_code == 0, res.output
+    page = Page()
+    html = (out / "index.html").read_text(encoding="utf-8")
+    page.feed(html)
+    return {"out": out, "html": html, "page": page, "output": res.output, "store": store}
+
+
+def test_html_parses_and_holds_the_charts(report: dict) -> None:  # type: ignore[type-arg]
+    page: Page = report["page"]  # type: ignore[assignment]
+    for chart in ("source-scores", "trend-dimensions", "trend-masters", "defect-types", "quarantine-reasons",
+                  "master-person", "master-entity", "master-licence"):
+        assert page.charts.get(chart), f"chart {chart} missing or without data"
+    scores = {m["data-label"]: float(m["data-value"]) for m in page.charts["source-scores"]}
+    assert set(scores) == set(SOURCES) and all(0 < v <= 1 for v in scores.values())
+    # two recorded runs -> two points per series on the trend charts
+    points = [m for m in page.charts["trend-masters"] if m.get("data-series") == "person"]
+    assert len(points) == 2
+    assert page.svgs > 20 and page.tables >= 5
+
+
+def test_page_is_self_contained(report: dict) -> None:  # type: ignore[type-arg]
+    page: Page = report["page"]  # type: ignore[assignment]
+    assert not page.scripts
+    remote = [u for u in page.links if re.match(r"(https?:)?//", u)]
+    assert remote == []
+    assert "<link" not in report["html"] and "@import" not in report["html"]
+
+
+def test_report_names_failures_with_example_rows(report: dict) -> None:  # type: ignore[type-arg]
+    store: QualityStore = report["store"]  # type: ignore[assignment]
+    failing = [c for c in store.read("checks") if c["failed"] and c["kind"] == "feed"]
+    assert failing, "the generated city always carries defects"
+    worst = max(failing, key=lambda c: c["failed"])
+    text = "".join(report["page"].text)  # type: ignore[union-attr]
+    assert f"{worst['source']}.{worst['table']}" in text and worst["element"] in text
+    import json
+
+    sample = json.loads(worst["samples"])[0]
+    assert str(sample["record_key"]) in text
+
+
+def test_gx_data_docs_are_linked(report: dict) -> None:  # type: ignore[type-arg]
+    out: Path = report["out"]  # type: ignore[assignment]
+    docs = [u for u in report["page"].links if u.endswith("index.html")]  # type: ignore[union-attr]
+    assert docs and (out / docs[0]).exists()
+    assert "great expectations data docs:" in report["output"]
+    validations = list((out / "gx").rglob("validations/**/*.json"))
+    assert validations
+
+
+def test_gold_figures_when_masters_exist(city: dict[str, Path], report: dict) -> None:  # type: ignore[type-arg]
+    if not city["gold"].exists():
+        pytest.skip("masters not built in this checkout")
+    page: Page = report["page"]  # type: ignore[assignment]
+    assert {m["data-label"] for m in page.charts["match-rate"]} >= {"person"}
+    assert page.charts.get("review-queue") is not None
+    gold = {g["master"]: g for g in report["store"].read("gold")}  # type: ignore[union-attr]
+    assert gold["person"]["available"] and gold["person"]["golden_records"] > 0
+    assert 0 <= gold["person"]["match_rate"] <= 1
