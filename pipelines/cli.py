@@ -77,6 +77,29 @@ def generate(
 
 
 @app.command()
+def demo(
+    home: Annotated[Path, typer.Option(help="where everything is written")] = DEFAULT_HOME,
+    persons: Annotated[int, typer.Option(help="size of the synthetic city")] = 20_000,
+    seed: Annotated[int, typer.Option(help="random seed of the city")] = 7,
+) -> None:
+    """The whole platform end to end on a small synthetic city (embedded defaults, no server)."""
+    import time
+
+    from pipelines.demo import DemoError, run_demo
+
+    t = time.perf_counter()
+    console.print(f"[bold]masterdata demo[/] — everything under {home.resolve()}")
+    try:
+        notes = run_demo(home, persons, seed, lambda m: console.print(m, highlight=False))
+    except DemoError as exc:
+        fail(str(exc), code=1)
+        return
+    console.print(f"\n[bold green]built in {time.perf_counter() - t:.0f}s.[/] Where to look:")
+    for what, where in notes:
+        console.print(f"  [bold]{what}[/]: {where}", highlight=False)
+
+
+@app.command()
 def ingest(
     source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="only these sources (repeatable)")] = None,
 ) -> None:

@@ -35,6 +35,7 @@ from pipelines.registry import SourceSpec, Table
 
 READ_BATCH_ROWS = 200_000
 LINE = "_line"
+WM = "__watermark"
 REJECT_SCHEMA = pa.schema(
     [(LINE, pa.int64()), ("reason", pa.string()), ("field", pa.string()), ("value", pa.string()),
      ("raw", pa.string())]
@@ -172,8 +173,19 @@ def _db_batches(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: La
 
     state = lake.watermark(spec.source, table.name)
     wm_from = state.get("value")
-    query = sqlglot.select(*[exp.column(c, quoted=True) for c in table.columns]).from_(tbl)
     wm_col = table.incremental.column
+    if kind == "sqlite":
+        # SQLite columns hold any type whatever they declare (a NUMERIC column with REAL values breaks
+        # connectorx's typed reader), and text is what bronze keeps anyway: read every column as text,
+        # plus the watermark column as it is so an id watermark compares as a number.
+        cols: list[exp.Expression] = [
+            exp.alias_(exp.cast(exp.column(c, quoted=True), "TEXT"), c, quoted=True) for c in table.columns
+        ]
+        if wm_col:
+            cols.append(exp.alias_(exp.column(wm_col, quoted=True), WM, quoted=True))
+    else:
+        cols = [exp.column(c, quoted=True) for c in table.columns]
+    query = sqlglot.select(*cols).from_(tbl)
     if wm_from is not None and wm_col:
         literal = exp.Literal.number(wm_from) if table.incremental.kind == "id" else exp.Literal.string(wm_from)
         query = query.where(exp.GT(this=exp.column(wm_col, quoted=True), expression=literal))
@@ -191,12 +203,11 @@ def _db_batches(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: La
         for rb in reader:
             if rb.num_rows == 0:
                 continue
-            cols = [_as_text(rb.column(i)) for i in range(rb.num_columns)]
-            text = pa.RecordBatch.from_arrays(cols, schema=schema)
+            text = pa.RecordBatch.from_arrays([_as_text(rb.column(c)) for c in table.columns], schema=schema)
             writer.write_batch(text)
             rows += rb.num_rows
             if wm_col:
-                native = rb.column(table.columns.index(wm_col))
+                native = rb.column(WM if kind == "sqlite" else wm_col)
                 m = pc.max(native).as_py()
                 if m is not None and (wm_to is None or m > wm_to):
                     wm_to = m

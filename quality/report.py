@@ -244,6 +244,8 @@ def render(store: QualityStore, out_dir: Path, run_id: str | None = None, gx: Gx
         for k, v in json.loads(c["reasons"] or "{}").items():
             kinds[(c["dimension"], k)] += int(v)
     top_kinds = sorted(kinds.items(), key=lambda kv: -kv[1])[:15]
+    if not top_kinds:
+        body.append('<p class="ok">Every check passes on every source table.</p>')
     body.append(charts.hbar([(f"{d} · {k}", float(v)) for (d, k), v in top_kinds], chart="defect-types",
                             title="Failing rows by defect type, all sources", fmt=count_fmt,
                             colour=lambda _v: "#c62828"))
@@ -265,9 +267,12 @@ def render(store: QualityStore, out_dir: Path, run_id: str | None = None, gx: Gx
     qagg: dict[str, int] = defaultdict(int)
     for x in quarantine:
         qagg[x["reason"]] += int(x["rows"])
-    body.append(charts.hbar(sorted(((k, float(v)) for k, v in qagg.items()), key=lambda kv: -kv[1])[:12],
-                            chart="quarantine-reasons", title="Quarantined rows by reason", fmt=count_fmt,
-                            colour=lambda _v: "#6a1b9a"))
+    if qagg:
+        body.append(charts.hbar(sorted(((k, float(v)) for k, v in qagg.items()), key=lambda kv: -kv[1])[:12],
+                                chart="quarantine-reasons", title="Quarantined rows by reason", fmt=count_fmt,
+                                colour=lambda _v: "#6a1b9a"))
+    else:
+        body.append('<p class="ok">No row was quarantined.</p>')
     body.append(_table(["Source table", "Element", "Reason", "Rows", "Examples (record key = value)"], [
         [escape(f"{x['source']}.{x['table']}"), f"<code>{escape(str(x['element']))}</code>", escape(x["reason"]),
          f"{int(x['rows']):,}", f'<span class="eg">{_samples(x["samples"])}</span>']

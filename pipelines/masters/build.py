@@ -37,7 +37,7 @@ from pipelines.masters.store import (
     update_registry,
     write_steward_decisions,
 )
-from pipelines.masters.survivorship import attribute_change_sql, build_golden
+from pipelines.masters.survivorship import attribute_change_sql, build_golden, lineage_view_sql
 from pipelines.resolve.comparisons import tf_features
 from pipelines.resolve.config import MASTERS, ResolveConfig, master_config
 from pipelines.resolve.engine import Resolution, resolve
@@ -105,10 +105,21 @@ class Context:
         return master_config(master, self.config_dir)
 
 
+#: DuckDB memory for a build (``$MASTERDATA_BUILD_MEMORY``); beyond it, DuckDB spills to disk.
+DEFAULT_MEMORY = "8GB"
+
+
 def work_connection() -> duckdb.DuckDBPyConnection:
+    """In-memory work database with the standard's macros; insertion order is not preserved (no
+    statement of the build relies on it, and dropping it lets DuckDB write in parallel)."""
+    import os
+
     from pipelines.ingest import connect
 
-    return connect()
+    con = connect()
+    con.execute(f"SET memory_limit = {lit(os.environ.get('MASTERDATA_BUILD_MEMORY', DEFAULT_MEMORY))}")
+    con.execute("SET preserve_insertion_order = false")
+    return con
 
 
 # --------------------------------------------------------------------------------------------------
@@ -183,12 +194,12 @@ def prepare_licence_records(ctx: Context, src: str, out: str) -> dict[str, int]:
     return counts
 
 
-def surv_input_sql(cfg: ResolveConfig, src: str, rec: str, xref: str, src_cols: set[str]) -> str:
-    """Records + features (those not already source columns) + master_id, for survivorship."""
+def joined_records_sql(cfg: ResolveConfig, src: str, rec: str, xmap: str, src_cols: set[str]) -> str:
+    """Source records + features (those not already source columns) + master_id + rid."""
     feats = [f for f in cfg.features if f not in src_cols]
     fcols = "".join(f", f.{q(f)}" for f in feats)
-    return (f"SELECT s.*{fcols}, x.master_id FROM {src} AS s JOIN {rec} AS f ON f.record_id = s.record_id "
-            f"JOIN {xref} AS x ON x.record_id = s.record_id")
+    return (f"(SELECT s.*{fcols}, x.master_id, x.rid FROM {src} AS s JOIN {rec} AS f ON f.record_id = s.record_id "
+            f"JOIN {xmap} AS x ON x.record_id = s.record_id)")
 
 
 def columns_of(sql: Sql, table: str) -> list[str]:
@@ -211,16 +222,16 @@ def build_full(ctx: Context, master: str, files: list[Path], batch_keys: list[st
     report.details["pairs"] = res.pairs_per_rule
     report.details["clustering"] = res.cluster_stats.__dict__
     with sql.step("ids"):
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_members AS SELECT f.record_id, c.cluster, c.rule, c.weight "
-                f"FROM {res.clusters} AS c JOIN {res.rec} AS f ON f.rid = c.rid")
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_members AS SELECT f.record_id, f.rid, c.cluster, c.rule, "
+                f"c.weight FROM {res.clusters} AS c JOIN {res.rec} AS f ON f.rid = c.rid")
         prev = None
         if exists(sql, f"{master}_xref"):
             sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_prev AS SELECT record_id, master_id FROM gold.{master}_xref")
             prev = f"{master}_prev"
         report.ids = assign_ids(sql, cfg.id_prefix, f"{master}_members", prev, next_seq(sql, master),
                                 f"{master}_ids", f"{master}_idevents")
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_map AS SELECT m.record_id, i.master_id, m.rule, m.weight, m.cluster "
-                f"FROM {master}_members AS m JOIN {master}_ids AS i ON i.cluster = m.cluster")
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_map AS SELECT m.record_id, m.rid, i.master_id, m.rule, m.weight, "
+                f"m.cluster FROM {master}_members AS m JOIN {master}_ids AS i ON i.cluster = m.cluster")
     finish(ctx, master, cfg, res, src, f"{master}_map", f"{master}_ids", f"{master}_idevents", report,
            batch_keys, replace_all=True)
     report.seconds = time.perf_counter() - t0
@@ -232,57 +243,51 @@ def finish(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution | None
            affected: str | None = None, rec: str | None = None) -> None:
     """Golden records, enrichment, events and every gold write for one master.
 
-    ``xmap`` (record_id, master_id, rule, weight, cluster) covers the records to (re)write; with
-    ``replace_all`` False (delta) only masters listed in ``affected`` (master_id) are rewritten.
+    ``xmap`` (record_id, rid, master_id, rule, weight, cluster) covers the records to (re)write;
+    with ``replace_all`` False (delta) only masters listed in ``affected`` (master_id) are rewritten.
     """
     sql = ctx.sql
     src_cols = set(columns_of(sql, src))
     rec = rec or (res.rec if res else f"gold.state.{master}_rec")
+    where = f"master_id IN (SELECT master_id FROM {affected})" if affected else ""
     with sql.step("golden"):
-        sql.run(f"CREATE OR REPLACE TEMP VIEW {master}_surv AS {surv_input_sql(cfg, src, rec, xmap, src_cols)}")
-        where = f"master_id IN (SELECT master_id FROM {affected})" if affected else ""
-        build_golden(sql, cfg, f"{master}_surv", f"{master}_golden", f"{master}_lineage", where)
+        build_golden(sql, cfg, joined_records_sql(cfg, src, rec, xmap, src_cols), f"{master}_golden", where)
         enrich(ctx, master, f"{master}_golden")
     with sql.step("write"):
-        old = f"gold.{master}_master" if exists(sql, f"{master}_master") else None
         changes = None
-        if old:
+        if exists(sql, f"{master}_master"):
+            old_cols = set(columns_of(sql, f"gold.{master}_master"))
+            keep = cfg.model_copy(update={"attributes": {k: v for k, v in cfg.attributes.items() if k in old_cols}})
             sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_changes AS "
-                    f"{attribute_change_sql(cfg, old, f'{master}_golden', f'{master}_lineage')}")
+                    f"{attribute_change_sql(keep, f'gold.{master}_master', f'{master}_golden', f'{master}_surv')}")
             changes = f"{master}_changes"
         sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_lastbatch AS SELECT master_id, "
-                f"arg_max(_batch_id, _extracted_at) AS batch_id FROM {master}_surv "
-                + (f"WHERE {where} " if where else "") + "GROUP BY master_id")
+                f"arg_max(_batch_id, _extracted_at) AS batch_id FROM {master}_surv GROUP BY master_id")
         update_registry(sql, master, ids, idevents, ctx.build_id, ctx.now)
         append_events(sql, master, idevents, changes, f"{master}_lastbatch", ctx.build_id, ctx.now)
         xref_sql = (
-            f"SELECT x.record_id, x.master_id, s._source AS source, s._table AS table_name, s._record_key AS record_key, "
-            f"s._batch_id AS batch_id, s._extracted_at AS extracted_at, x.rule, x.weight AS match_weight, "
-            f"CASE WHEN x.weight IS NOT NULL THEN 1.0 / (1.0 + pow(2.0, -x.weight)) END AS match_probability "
-            f"FROM {xmap} AS x JOIN {src} AS s ON s.record_id = x.record_id"
+            f"SELECT x.record_id, x.master_id, x.rid AS record_no, s._source AS source, s._table AS table_name, "
+            f"s._record_key AS record_key, s._batch_id AS batch_id, s._extracted_at AS extracted_at, x.rule, "
+            f"x.weight AS match_weight, CASE WHEN x.weight IS NOT NULL THEN 1.0 / (1.0 + pow(2.0, -x.weight)) END "
+            f"AS match_probability FROM {xmap} AS x JOIN {src} AS s ON s.record_id = x.record_id"
         )
+        gone = f"(SELECT master_id FROM {idevents} WHERE event IN ('merged', 'retired'))"
+        aff = f"(SELECT master_id FROM {affected})" if affected else "(SELECT NULL)"
         if replace_all:
-            sql.run(f"CREATE OR REPLACE TABLE gold.{master}_master AS SELECT * FROM {master}_golden ORDER BY master_id")
-            sql.run(f"CREATE OR REPLACE TABLE gold.{master}_xref AS {xref_sql} ORDER BY master_id, record_id")
-            replace_master_rows(sql, "attribute_lineage", master, f"SELECT * FROM {master}_lineage")
+            sql.run(f"CREATE OR REPLACE TABLE gold.{master}_master AS SELECT * FROM {master}_golden")
+            sql.run(f"CREATE OR REPLACE TABLE gold.{master}_xref AS {xref_sql}")
         else:
-            aff = f"(SELECT master_id FROM {affected})"
-            sql.run(f"DELETE FROM gold.{master}_master WHERE master_id IN {aff} OR master_id IN "
-                    f"(SELECT master_id FROM {idevents} WHERE event IN ('merged', 'retired'))")
+            sql.run(f"DELETE FROM gold.{master}_master WHERE master_id IN {aff} OR master_id IN {gone}")
             sql.run(f"INSERT INTO gold.{master}_master BY NAME SELECT * FROM {master}_golden")
             sql.run(f"DELETE FROM gold.{master}_xref WHERE record_id IN (SELECT record_id FROM {xmap}) "
                     f"OR record_id IN (SELECT record_id FROM {master}_detached)")
             sql.run(f"INSERT INTO gold.{master}_xref BY NAME {xref_sql}")
-            sql.run(f"DELETE FROM gold.attribute_lineage WHERE master = {lit(master)} AND (master_id IN {aff} OR "
-                    f"master_id IN (SELECT master_id FROM {idevents} WHERE event IN ('merged', 'retired')))")
-            sql.run(f"INSERT INTO gold.attribute_lineage SELECT * FROM {master}_lineage")
         if master == "entity":
             legal = "gold.entity_legal_rep"
             if replace_all:
                 sql.run(f"CREATE OR REPLACE TABLE {legal} AS SELECT * FROM entity_legal_rep_new")
             else:
-                sql.run(f"DELETE FROM {legal} WHERE entity_master_id IN {aff} OR entity_master_id IN "
-                        f"(SELECT master_id FROM {idevents} WHERE event IN ('merged', 'retired'))")
+                sql.run(f"DELETE FROM {legal} WHERE entity_master_id IN {aff} OR entity_master_id IN {gone}")
                 sql.run(f"INSERT INTO {legal} SELECT * FROM entity_legal_rep_new")
         write_review(ctx, master, res, xmap, replace_all)
         if res and res.params and replace_all:
@@ -291,14 +296,15 @@ def finish(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution | None
             sql.register("__params", pa.Table.from_pylist(res.params.rows(cfg)))
             replace_master_rows(sql, "match_params", master, "SELECT * FROM __params")
             sql.unregister("__params")
+    with sql.step("state"):
         write_state(ctx, master, cfg, res, src, xmap, batch_keys, replace_all)
-        report.masters = int(sql.one(f"SELECT count(*) FROM gold.{master}_master") or 0)
-        report.review = int(sql.one(f"SELECT count(*) FROM gold.review_queue WHERE master = {lit(master)}") or 0)
-        sql.run(
-            "INSERT INTO gold.builds VALUES (?, ?, ?, TIMESTAMP '" + ctx.now + "', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [ctx.build_id, master, report.mode, 0.0, report.records, report.masters, report.ids.minted,
-             report.ids.merged, report.ids.split, report.ids.retired, report.review, len(batch_keys)],
-        )
+    report.masters = int(sql.one(f"SELECT count(*) FROM gold.{master}_master") or 0)
+    report.review = int(sql.one(f"SELECT count(*) FROM gold.review_queue WHERE master = {lit(master)}") or 0)
+    sql.run(
+        "INSERT INTO gold.builds VALUES (?, ?, ?, TIMESTAMP '" + ctx.now + "', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [ctx.build_id, master, report.mode, 0.0, report.records, report.masters, report.ids.minted,
+         report.ids.merged, report.ids.split, report.ids.retired, report.review, len(batch_keys)],
+    )
 
 
 def enrich(ctx: Context, master: str, golden: str) -> None:
@@ -366,10 +372,16 @@ def write_state(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution |
     """What the next incremental run needs (schema ``state``)."""
     sql = ctx.sql
     if replace_all and res is not None:
+        sql.run(f"CREATE OR REPLACE TEMP TABLE __canch AS SELECT x.cluster, bool_or(f.anchored) AS anchored "
+                f"FROM {res.rec} AS f JOIN {xmap} AS x ON x.rid = f.rid GROUP BY x.cluster")
         sql.run(f"CREATE OR REPLACE TABLE gold.state.{master}_rec AS SELECT f.*, x.master_id, x.cluster, "
-                f"bool_or(f.anchored) OVER (PARTITION BY x.cluster) AS cluster_anchored "
-                f"FROM {res.rec} AS f JOIN {xmap} AS x ON x.record_id = f.record_id")
-        sql.run(f"CREATE OR REPLACE TABLE gold.state.{master}_src AS SELECT * FROM {src}")
+                f"a.anchored AS cluster_anchored FROM {res.rec} AS f JOIN {xmap} AS x ON x.rid = f.rid "
+                f"JOIN __canch AS a ON a.cluster = x.cluster")
+        sql.run("DROP TABLE __canch")
+        # the source records a delta needs to recompute golden records (their issues are in silver)
+        drop = [c for c in ("_issues",) if c in set(columns_of(sql, src))]
+        sql.run(f"CREATE OR REPLACE TABLE gold.state.{master}_src AS SELECT * "
+                + (f"EXCLUDE ({', '.join(drop)}) " if drop else "") + f"FROM {src}")
         for f in tf_features(cfg):
             sql.run(f"CREATE OR REPLACE TABLE gold.state.{master}_tf_{f} AS SELECT * FROM {master}_tf_{f}")
         sql.run("DELETE FROM gold.state.batches WHERE master = ?", [master])
@@ -383,6 +395,22 @@ def write_state(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution |
     sql.run("INSERT INTO gold.state.meta VALUES (?, ?, ?, ?, ?)",
             [master, cfg.fingerprint(), ctx.steward.fingerprint(master), ctx.build_id,
              int(sql.one(f"SELECT count(*) FROM gold.state.{master}_rec") or 0)])
+
+
+def create_views(ctx: Context) -> None:
+    """``attribute_lineage``: every golden value with the record it survived from (all masters)."""
+    sql = ctx.sql
+    parts = [lineage_view_sql(ctx.cfg(m)) for m in ORDER
+             if exists(sql, f"{m}_master") and exists(sql, f"{m}_xref") and ctx.cfg(m).attributes]
+    if not parts:
+        return
+    if exists(sql, "attribute_lineage"):  # a table in files written before it became a view
+        sql.run("DROP TABLE gold.attribute_lineage")
+    sql.run("USE gold")  # stored unqualified, so the view resolves under any file name
+    try:
+        sql.run(f"CREATE OR REPLACE VIEW attribute_lineage AS {' UNION ALL '.join(parts)}")
+    finally:
+        sql.run("USE memory")
 
 
 #: Columns that point at another master's id; kept pointing at live ids after merges.
@@ -453,6 +481,7 @@ def build(masters: list[str] | None = None, *, lake: Lake | None = None, gold: P
             if changed:
                 remap_retired(sql)
                 write_steward_decisions(sql, steward.load())
+                create_views(ctx)
         finally:
             con.execute("DETACH gold")
             con.close()

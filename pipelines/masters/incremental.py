@@ -161,7 +161,8 @@ def build_delta(ctx, master: str, files: list[Path], batch_keys: list[str]):  # 
         )
         res.cluster_stats.review = review_items(sql, cfg, f"{m}_edges", f"{m}_dclusters", f"{m}_nodemap", f"{m}_review")
     with sql.step("ids"):
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_members AS SELECT record_id, cluster, rule, weight FROM {m}_dclusters")
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_members AS SELECT record_id, rid, cluster, rule, weight "
+                f"FROM {m}_dclusters")
         # previous ids of every record of the affected masters (detached ones included, so a
         # master whose last record went is retired)
         sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_prev AS SELECT r.record_id, r.master_id FROM gold.state.{m}_rec AS r "
@@ -171,8 +172,8 @@ def build_delta(ctx, master: str, files: list[Path], batch_keys: list[str]):  # 
 
         report.ids = assign_ids(sql, cfg.id_prefix, f"{m}_members", f"{m}_prev", next_seq(sql, m), f"{m}_ids",
                                 f"{m}_idevents")
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_map AS SELECT mm.record_id, i.master_id, mm.rule, mm.weight, "
-                f"mm.cluster FROM {m}_members AS mm JOIN {m}_ids AS i ON i.cluster = mm.cluster")
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_map AS SELECT mm.record_id, mm.rid, i.master_id, mm.rule, "
+                f"mm.weight, mm.cluster FROM {m}_members AS mm JOIN {m}_ids AS i ON i.cluster = mm.cluster")
         sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_affected AS SELECT DISTINCT master_id FROM {m}_map")
     with sql.step("state"):
         _update_state(sql, cfg, m)

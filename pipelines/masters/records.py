@@ -45,14 +45,24 @@ def _read_sql(master: str, files: list[Path]) -> str:
 def load_records(sql: Sql, master: str, files: list[Path], out: str, keep_deleted: bool = False) -> int:
     """Create TEMP ``out``: current, non-deleted versions of the records in ``files`` + ``record_id``.
 
-    With ``keep_deleted`` the deleted versions stay (a delta run needs them to detach records).
+    A table read from one batch holds each record once (its key is the primary key), so only the
+    tables with several batches pay for picking each record's latest version.  With
+    ``keep_deleted`` the deleted versions stay (a delta run needs them to detach records).
     """
     keep = "" if keep_deleted else " WHERE NOT coalesce(_deleted, FALSE)"
-    sql.run(
-        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM (SELECT *, {RECORD_ID} AS record_id FROM "
-        f"({_read_sql(master, files)}) QUALIFY row_number() OVER (PARTITION BY _source, _table, _record_key "
-        f"ORDER BY _extracted_at DESC, _batch_id DESC) = 1){keep}"
-    )
+    by_table: dict[Path, list[Path]] = {}
+    for f in files:
+        by_table.setdefault(f.parent, []).append(f)
+    single = [f for fs in by_table.values() if len(fs) == 1 for f in fs]
+    multi = [f for fs in by_table.values() if len(fs) > 1 for f in fs]
+    parts = []
+    if single or not multi:
+        parts.append(f"SELECT *, {RECORD_ID} AS record_id FROM ({_read_sql(master, single)})")
+    if multi:
+        parts.append(f"SELECT *, {RECORD_ID} AS record_id FROM ({_read_sql(master, multi)}) "
+                     f"QUALIFY row_number() OVER (PARTITION BY _source, _table, _record_key "
+                     f"ORDER BY _extracted_at DESC, _batch_id DESC) = 1")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM ({' UNION ALL BY NAME '.join(parts)}){keep}")
     return int(sql.one(f"SELECT count(*) FROM {out}") or 0)
 
 

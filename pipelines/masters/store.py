@@ -4,7 +4,7 @@ Everything here runs on a work connection with the gold build file attached as `
 :class:`warehouse.gold.GoldBuild`).  Per master: ``{m}_master`` (golden records), ``{m}_xref``
 (every current source record -> master id, with the rule and weight that linked it).  Shared:
 ``master_events`` (created / merged / split / retired / attribute_changed, with batch and time),
-``attribute_lineage``, ``id_registry`` (every id ever minted, never reused), ``review_queue``,
+``attribute_lineage`` (a view over the masters' ``lineage`` columns), ``id_registry`` (every id ever minted, never reused), ``review_queue``,
 ``match_params``, ``steward_decisions``, ``builds``.  Schema ``state`` keeps what the next
 incremental run needs: the resolved records with their features, the source records, the
 consumed batches and the configuration fingerprints.
@@ -28,8 +28,6 @@ SHARED_DDL = {
     "review_queue": "master VARCHAR, record_id VARCHAR, candidate_record_id VARCHAR, master_id VARCHAR, "
                     "candidate_master_id VARCHAR, match_weight DOUBLE, match_probability DOUBLE, reason VARCHAR, "
                     "build_id VARCHAR",
-    "attribute_lineage": "master VARCHAR, master_id VARCHAR, attribute VARCHAR, value VARCHAR, record_id VARCHAR, "
-                         "source VARCHAR, table_name VARCHAR, batch_id VARCHAR",
     "match_params": "master VARCHAR, comparison VARCHAR, level INTEGER, label VARCHAR, m DOUBLE, u DOUBLE, "
                     "weight DOUBLE, trained BOOLEAN, prior DOUBLE",
     "builds": "build_id VARCHAR, master VARCHAR, mode VARCHAR, started_at TIMESTAMP, seconds DOUBLE, "

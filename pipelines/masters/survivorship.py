@@ -10,21 +10,23 @@ them with a chain of rules, ties going to the next rule:
 * ``most_frequent`` - the value most records agree on;
 * ``non_null`` - any value (the final tie-breaks still make it deterministic).
 
-Final tie-breaks are the value itself and then the smallest record id, so the same input always
-yields the same golden record.  Every surviving value keeps the record it came from (its
-``record_id``, source, table and batch) in the lineage table.
+Final tie-breaks are the value itself and then the smallest record number, so the same input
+always yields the same golden record.  Every surviving value keeps the record it came from: the
+master table's ``lineage`` struct holds, per attribute, the ``record_no`` of that record (the
+cross-reference table maps it to record id, source, table and batch; the ``attribute_lineage``
+view shows it long).
 
-One GROUP BY (cluster, value) per attribute does the work: counts, recency and priority are
-aggregates of a value's records, and the record that supplied it is an ``arg_min`` over the same
-ranking - no per-record window over the whole table.
+Work: the inputs are materialised once as a narrow table (master, record, one value and one
+validation flag per attribute).  Masters with a single record - most licences - take their values
+directly; the others need one GROUP BY (master, value) per attribute, where frequency, recency and
+priority are aggregates of a value's records and the supplying record is an ``arg_min`` over the
+same ranking.
 """
 
 from __future__ import annotations
 
 from pipelines.resolve.config import Attribute, ResolveConfig
 from pipelines.resolve.sql import Sql, lit, q
-
-LINEAGE_COLUMNS = ("master", "master_id", "attribute", "value", "record_id", "source", "table_name", "batch_id")
 
 
 def _srank(a: Attribute) -> str:
@@ -34,85 +36,118 @@ def _srank(a: Attribute) -> str:
     return f"CASE _source {whens} ELSE {len(a.sources)} END"
 
 
-def attribute_sql(cfg: ResolveConfig, name: str, a: Attribute, inp: str, where: str = "") -> str:
-    """SELECT (master_id, value, src struct) of one attribute's surviving values."""
-    value = a.value or q(name)
-    ok = f"coalesce(({a.validated}), FALSE)" if a.validated else "FALSE"
-    filt = f" AND {ok}" if a.validated_only else ""
+def surv_input_sql(cfg: ResolveConfig, records: str) -> str:
+    """SELECT master_id, rid, lineage columns, ``v<i>`` / ``ok<i>`` / ``s<i>`` per attribute."""
+    cols = ["master_id", "rid", "_source", "_batch_id", "_extracted_at",
+            "coalesce(_updated_at, _extracted_at) AS ts"]
+    for i, (name, a) in enumerate(cfg.attributes.items()):
+        value = a.value or q(name)
+        ok = f"coalesce(({a.validated}), FALSE)" if a.validated else "FALSE"
+        cols.append(f"({value}) AS v{i}")
+        cols.append(f"{ok} AS ok{i}")
+        cols.append(f"{_srank(a)} AS s{i}")
+    return f"SELECT {', '.join(cols)} FROM {records}"
+
+
+def _attribute_sql(a: Attribute, i: int, inp: str) -> str:
+    """SELECT (master_id, value, rid) of one attribute's surviving value per multi-record master."""
     order: list[str] = []
     rec_key: list[str] = []
     for rule in a.rules:
         if rule == "validated_first":
             order.append("ok DESC")
-            rec_key.append("o := NOT ok")
+            rec_key.append(f"o := NOT ok{i}")
         elif rule == "source_priority":
             order.append("srank ASC")
-            rec_key.append("s := srank")
+            rec_key.append(f"s := s{i}")
         elif rule == "most_recent":
             order.append("ts DESC")
             rec_key.append("t := -epoch_ms(ts)")
         elif rule == "most_frequent":
             order.append("freq DESC")
-    rec_key.append("r := record_id")
+    rec_key.append("r := rid")
     order.append("value ASC")
-    extra_where = f" AND ({where})" if where else ""
+    filt = f" AND ok{i}" if a.validated_only else ""
     return (
-        f"SELECT master_id, value, src FROM (SELECT master_id, value, count(*) AS freq, max(ts) AS ts, "
-        f"min(srank) AS srank, bool_or(ok) AS ok, arg_min(struct_pack(record_id := record_id, source := _source, "
-        f"table_name := _table, batch_id := _batch_id), struct_pack({', '.join(rec_key)})) AS src FROM ("
-        f"SELECT master_id, ({value}) AS value, record_id, _source, _table, _batch_id, "
-        f"coalesce(_updated_at, _extracted_at) AS ts, {_srank(a)} AS srank, {ok} AS ok FROM {inp} "
-        f"WHERE ({value}) IS NOT NULL{filt}{extra_where}) GROUP BY master_id, value) "
+        f"SELECT master_id, value, rid FROM (SELECT master_id, v{i} AS value, count(*) AS freq, max(ts) AS ts, "
+        f"min(s{i}) AS srank, bool_or(ok{i}) AS ok, arg_min(rid, struct_pack({', '.join(rec_key)})) AS rid "
+        f"FROM {inp} WHERE v{i} IS NOT NULL{filt} GROUP BY master_id, v{i}) "
         f"QUALIFY row_number() OVER (PARTITION BY master_id ORDER BY {', '.join(order)}) = 1"
     )
 
 
-def build_golden(sql: Sql, cfg: ResolveConfig, inp: str, out: str, lineage: str, where: str = "") -> None:
-    """Create TEMP ``out`` (master_id, attributes..., record_count, sources, first_seen, last_seen)
-    and TEMP ``lineage`` from ``inp`` (records + ``master_id``); ``where`` limits the masters."""
+def build_golden(sql: Sql, cfg: ResolveConfig, records: str, out: str, where: str = "") -> None:
+    """Create TEMP ``out``: master_id, attributes..., record_count, sources, first_seen, last_seen,
+    lineage (struct of record numbers) from ``records`` (source records + features + master_id +
+    rid); ``where`` limits the masters rebuilt."""
     p = cfg.master
+    attrs = list(cfg.attributes.items())
     extra_where = f" WHERE {where}" if where else ""
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_surv AS {surv_input_sql(cfg, records)}{extra_where}")
     sql.run(
         f"CREATE OR REPLACE TEMP TABLE {p}_gbase AS SELECT master_id, count(*) AS record_count, "
         f"list(DISTINCT _source ORDER BY _source) AS sources, min(_extracted_at) AS first_seen, "
-        f"max(_extracted_at) AS last_seen FROM {inp}{extra_where} GROUP BY master_id"
+        f"max(_extracted_at) AS last_seen FROM {p}_surv GROUP BY master_id"
     )
+    # masters of one record: every value is that record's (validated_only still applies)
+    vals = [f"CASE WHEN ok{i} THEN v{i} END" if a.validated_only else f"v{i}" for i, (_n, a) in enumerate(attrs)]
+    single_cols = "".join(f", {v} AS {q(n)}" for v, (n, _a) in zip(vals, attrs))
+    lineage = ", ".join(f"{q(n)} := CASE WHEN ({v}) IS NOT NULL THEN rid END" for v, (n, _a) in zip(vals, attrs))
+    lin_col = f", struct_pack({lineage}) AS lineage" if attrs else ""
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT s.master_id{single_cols}, b.record_count, b.sources, "
+        f"b.first_seen, b.last_seen{lin_col} FROM {p}_surv AS s JOIN {p}_gbase AS b ON b.master_id = s.master_id "
+        f"WHERE b.record_count = 1"
+    )
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_smulti AS SELECT s.* FROM {p}_surv AS s WHERE s.master_id IN "
+            f"(SELECT master_id FROM {p}_gbase WHERE record_count > 1)")
     joins: list[str] = []
     cols: list[str] = []
-    parts: list[str] = []
-    for i, (name, a) in enumerate(cfg.attributes.items()):
+    lin: list[str] = []
+    for i, (name, a) in enumerate(attrs):
         t = f"{p}_gv_{i}"
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {t} AS {attribute_sql(cfg, name, a, inp, where)}")
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {t} AS {_attribute_sql(a, i, f'{p}_smulti')}")
         joins.append(f"LEFT JOIN {t} AS a{i} ON a{i}.master_id = b.master_id")
         cols.append(f"a{i}.value AS {q(name)}")
-        parts.append(f"SELECT {lit(p)} AS master, master_id, {lit(name)} AS attribute, CAST(value AS VARCHAR) AS value, "
-                     f"src.record_id, src.source, src.table_name, src.batch_id FROM {t}")
+        lin.append(f"{q(name)} := a{i}.rid")
+    lin_multi = f", struct_pack({', '.join(lin)}) AS lineage" if attrs else ""
     sql.run(
-        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT b.master_id, {', '.join(cols) + ', ' if cols else ''}"
-        f"b.record_count, b.sources, b.first_seen, b.last_seen FROM {p}_gbase AS b {' '.join(joins)} "
-        f"ORDER BY b.master_id"
+        f"INSERT INTO {out} SELECT b.master_id, {', '.join(cols) + ', ' if cols else ''}"
+        f"b.record_count, b.sources, b.first_seen, b.last_seen{lin_multi} FROM {p}_gbase AS b {' '.join(joins)} "
+        f"WHERE b.record_count > 1"
     )
-    if parts:
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {lineage} AS {' UNION ALL '.join(parts)}")
-    else:
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {lineage} AS SELECT CAST(NULL AS VARCHAR) AS master, "
-                f"CAST(NULL AS VARCHAR) AS master_id, CAST(NULL AS VARCHAR) AS attribute, CAST(NULL AS VARCHAR) AS value, "
-                f"CAST(NULL AS VARCHAR) AS record_id, CAST(NULL AS VARCHAR) AS source, "
-                f"CAST(NULL AS VARCHAR) AS table_name, CAST(NULL AS VARCHAR) AS batch_id LIMIT 0")
-    for i in range(len(cfg.attributes)):
+    for i in range(len(attrs)):
         sql.run(f"DROP TABLE {p}_gv_{i}")
-    sql.run(f"DROP TABLE {p}_gbase")
+    sql.run(f"DROP TABLE {p}_smulti")
 
 
-def attribute_change_sql(cfg: ResolveConfig, old: str, new: str, lineage: str) -> str:
-    """SELECT (master_id, attribute, old_value, new_value, batch_id) for kept ids whose value changed."""
+def lineage_view_sql(cfg: ResolveConfig) -> str:
+    """Long lineage of one master: (master, master_id, attribute, value, record_no, record_id, ...).
+
+    Unqualified names on purpose: the view is stored in the gold file and must resolve there
+    whatever name the file is opened under.
+    """
+    m = cfg.master
+    parts = []
+    for name in cfg.attributes:
+        parts.append(
+            f"SELECT {lit(m)} AS master, g.master_id, {lit(name)} AS attribute, CAST(g.{q(name)} AS VARCHAR) AS value, "
+            f"g.lineage.{q(name)} AS record_no, x.record_id, x.source, x.table_name, x.batch_id "
+            f"FROM {m}_master AS g JOIN {m}_xref AS x ON x.record_no = g.lineage.{q(name)}"
+        )
+    return " UNION ALL ".join(parts)
+
+
+def attribute_change_sql(cfg: ResolveConfig, old: str, new: str, batches: str) -> str:
+    """SELECT (master_id, attribute, old_value, new_value, batch_id) for kept ids whose value changed;
+    ``batches`` (rid, batch_id) names the batch of the record that supplied the new value."""
     parts = []
     for name in cfg.attributes:
         parts.append(
             f"SELECT n.master_id, {lit(name)} AS attribute, CAST(o.{q(name)} AS VARCHAR) AS old_value, "
-            f"CAST(n.{q(name)} AS VARCHAR) AS new_value, l.batch_id FROM {new} AS n JOIN {old} AS o "
-            f"ON o.master_id = n.master_id LEFT JOIN {lineage} AS l ON l.master_id = n.master_id "
-            f"AND l.attribute = {lit(name)} WHERE n.{q(name)} IS DISTINCT FROM o.{q(name)}"
+            f"CAST(n.{q(name)} AS VARCHAR) AS new_value, b._batch_id AS batch_id FROM {new} AS n JOIN {old} AS o "
+            f"ON o.master_id = n.master_id LEFT JOIN {batches} AS b ON b.rid = n.lineage.{q(name)} "
+            f"WHERE n.{q(name)} IS DISTINCT FROM o.{q(name)}"
         )
     if not parts:
         return ("SELECT CAST(NULL AS VARCHAR) AS master_id, CAST(NULL AS VARCHAR) AS attribute, "

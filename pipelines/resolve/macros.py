@@ -9,6 +9,7 @@ carry ``__`` names so a macro argument never captures them.
   its variants against valid IDs finds the person it was meant for with an exact hash join,
   instead of computing an edit distance against every ID (a typo'd 18-character ID has ~450
   variants; a valid ID at edit distance 1 is almost always unique because check digits differ).
+* ``id_variants_to(s, alphabet, n)``: the same, restricted to variants of length ``n``.
 * ``edit1_or_swap(a, b)``: true when ``a`` and ``b`` differ by one edit or one transposition;
   transpositions are detected as "same multiset of characters and Levenshtein 2", because
   ``damerau_levenshtein`` is ~20x slower than ``levenshtein``.
@@ -37,6 +38,20 @@ MACROS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     # CASE, not AND: DuckDB evaluates a CASE branch only for the rows that reach it, so the list
     # sorting runs on the rare pairs at Levenshtein distance 2, not on every compared pair
+    # only the variants of one length ``n`` (the length of the keys they are joined with): half
+    # the strings of id_variants for an ID of the right length
+    "id_variants_to": (
+        ("s", "alphabet", "n"),
+        "CASE WHEN length(s) = n THEN list_concat("
+        "flatten(list_transform(range(1, n + 1), lambda __p: list_transform(str_split(alphabet, ''), "
+        "lambda __c: left(s, __p - 1) || __c || substr(s, __p + 1)))), "
+        "list_transform(range(1, n), "
+        "lambda __p: left(s, __p - 1) || substr(s, __p + 1, 1) || substr(s, __p, 1) || substr(s, __p + 2))) "
+        "WHEN length(s) = n + 1 THEN list_transform(range(1, n + 2), lambda __p: left(s, __p - 1) || substr(s, __p + 1)) "
+        "WHEN length(s) = n - 1 THEN flatten(list_transform(range(1, n + 1), lambda __p: list_transform("
+        "str_split(alphabet, ''), lambda __c: left(s, __p - 1) || __c || substr(s, __p)))) "
+        "ELSE CAST([] AS VARCHAR[]) END",
+    ),
     "is_swap": (
         ("a", "b"),
         "CASE WHEN length(a) <> length(b) THEN FALSE WHEN hamming(a, b) <> 2 THEN FALSE "

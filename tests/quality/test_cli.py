@@ -33,7 +33,6 @@ def test_run_prints_scorecards_and_failures(home: Path) -> None:
     assert res.exit_code == 0, res.output
     out = res.output
     assert "public_security" in out and "93.00%" in out and "97.00%" in out
-    bad = defective_person_rows()[0]
     assert "public_security.hjxx_czrk person.id_number validity (resident_id): 7 of 100" in out
     assert "recorded run" in out
     assert (home / "warehouse" / "quality" / "runs").is_dir()

@@ -11,7 +11,6 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipelines.lake import Lake
 from quality.run import RunResult, run_quality
 from quality.store import QualityStore
 from tests.quality.lakes import add_batch, defective_person_rows, person_rows, write_public_security

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from pipelines.lake import Lake
 from quality.store import QualityStore
 
-SOURCES = ["public_security", "market_regulation", "traffic_police", "medical_security"]
+SOURCES = ["public_security", "market_regulation", "traffic_police", "health"]
 
 
 class Page(HTMLParser):
@@ -64,6 +65,13 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("city")
     city_mod.generate_city(persons=400, seed=5, out=root / "city", sources=SOURCES)
+    # one row the standard cannot read (no such division), so the quarantine section has data
+    db = sqlite3.connect(root / "city" / "sources" / "db" / "dept_public_security.sqlite")
+    cols = [r[1] for r in db.execute("PRAGMA table_info(hjxx_czrk)")]
+    pick = ", ".join({"rkbh": "'QTEST0001'", "hjqh": "'999999'"}.get(c, c) for c in cols)
+    db.execute(f"INSERT INTO hjxx_czrk SELECT {pick} FROM hjxx_czrk LIMIT 1")
+    db.commit()
+    db.close()
     lake = Lake(root / "lake")
     env = SourceEnvironment(sources_dir=root / "city" / "sources")
     for s in SOURCES:
@@ -116,6 +124,13 @@ def test_page_is_self_contained(report: dict) -> None:  # type: ignore[type-arg]
     remote = [u for u in page.links if re.match(r"(https?:)?//", u)]
     assert remote == []
     assert "<link" not in report["html"] and "@import" not in report["html"]
+
+
+def test_quarantine_section_shows_the_rejected_row(report: dict) -> None:  # type: ignore[type-arg]
+    page: Page = report["page"]  # type: ignore[assignment]
+    reasons = {m["data-label"]: float(m["data-value"]) for m in page.charts["quarantine-reasons"]}
+    assert reasons.get("UNMAPPED_CODE", 0) >= 1
+    assert "QTEST0001" in "".join(page.text)
 
 
 def test_report_names_failures_with_example_rows(report: dict) -> None:  # type: ignore[type-arg]

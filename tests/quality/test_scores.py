@@ -10,7 +10,13 @@ import pytest
 from pipelines.lake import Lake
 from quality.run import QualityError, RunResult, run_quality
 from quality.store import QualityStore
-from tests.quality.lakes import add_batch, bad_check, defective_person_rows, person_rows, write_public_security
+from tests.quality.lakes import (
+    add_batch,
+    bad_check,
+    defective_person_rows,
+    person_rows,
+    write_public_security,
+)
 
 AS_OF = dt.datetime(2026, 11, 20, 8, 0, 0)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipelines import standardise
 from pipelines.lake import Lake
 from pipelines.registry import registry
-from pipelines import standardise
 from quality.rules import PHONE_RX
 from quality.run import QualityError, run_quality
 from quality.store import QualityStore
