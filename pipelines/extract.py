@@ -130,8 +130,38 @@ def _reachable(uri: str) -> None:
         pass
 
 
+def _sqlite_batches(path: Path, sql: str) -> Iterator[pa.RecordBatch]:
+    """SQLite through the standard library: connectorx infers a column's type from its first value
+    and fails on NULLs or mixed types, which departmental SQLite files are full of."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        while rows := cur.fetchmany(READ_BATCH_ROWS):
+            cols = list(zip(*rows))
+            arrays = [pa.array(c, pa.string()) if n != WM else pa.array(c) for n, c in zip(names, cols)]
+            yield pa.RecordBatch.from_arrays(arrays, names=names)
+    finally:
+        con.close()
+
+
 def _read_sql(uri: str, sql: str, spec: SourceSpec, where: str, stream: bool) -> Any:
     import connectorx as cx
+
+    if uri.startswith("sqlite://"):
+        path = Path(uri[len("sqlite://"):])
+        try:
+            if stream:
+                return _sqlite_batches(path, sql)
+            import sqlite3
+
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+                cur = con.execute(sql)
+                return pa.table({d[0]: pa.array([], pa.string()) for d in cur.description})
+        except Exception as exc:
+            raise SourceUnavailable(f"source {spec.source} ({where}): query failed: {exc}") from None
 
     delay = 1.0
     for attempt in range(1, CONNECT_ATTEMPTS + 1):

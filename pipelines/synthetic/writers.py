@@ -401,10 +401,37 @@ def _encodable(ch: str, encoding: str) -> bool:
     return True
 
 
+#: Every Excel file carries this as its creation/modification time and zip entry time, so the same
+#: content gives the same bytes (the lake recognises delivered files by content hash).
+EXCEL_STAMP = (2026, 11, 25, 0, 0, 0)
+
+
+def _fixed_zip(path: Path) -> None:
+    """Rewrite a zip with fixed entry times (openpyxl stamps the wall clock into every entry)."""
+    import zipfile
+
+    import re
+
+    stamp = "%04d-%02d-%02dT%02d:%02d:%02dZ" % EXCEL_STAMP
+    with zipfile.ZipFile(path) as src:
+        entries = [(i.filename, src.read(i.filename)) for i in src.infolist()]
+    # openpyxl also writes the save time as dcterms:modified, whatever the workbook says
+    entries = [(n, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), p) if n == "docProps/core.xml"
+                else p) for n, p in entries]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for name, payload in entries:
+            info = zipfile.ZipInfo(name, date_time=EXCEL_STAMP)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, payload)
+
+
 def write_excel(path: Path, data: pa.Table) -> None:
+    from datetime import datetime
+
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
+    wb.properties.created = wb.properties.modified = datetime(*EXCEL_STAMP)
     ws = wb.create_sheet("Sheet1")
     ws.append(data.column_names)
     cols = [c.to_pylist() for c in data.columns]  # dates stay date objects -> Excel date cells
@@ -413,6 +440,7 @@ def write_excel(path: Path, data: pa.Table) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     wb.save(tmp)
+    _fixed_zip(tmp)
     os.replace(tmp, path)
 
 
