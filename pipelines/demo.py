@@ -109,6 +109,26 @@ def lake_summary(ctx: DemoContext) -> str:
             f"{'' if ok else '  (RECONCILIATION FAILED)'}")
 
 
+def ingest_direct(ctx: DemoContext) -> None:
+    """The same ``ingest_table`` the DAG tasks run, in this process (no Airflow start-up per DAG)."""
+    from pipelines.connections import SourceEnvironment
+    from pipelines.ingest import connect, ingest_table
+    from pipelines.lake import Lake
+    from pipelines.registry import registry
+
+    env = SourceEnvironment(sources_dir=ctx.city / "sources", db_mode="embedded")
+    lake = Lake(ctx.lake)
+    con = connect()
+    try:
+        for name, spec in registry().items():
+            new = [o for t in spec.tables for o in ingest_table(spec, t, env, lake, con=con) if not o.skipped]
+            if new and sum(o.extracted for o in new):
+                ctx.say(f"    {name:22} {sum(o.extracted for o in new):>6,} changed rows -> silver "
+                        f"{sum(o.standardised for o in new):,}, quarantine {sum(o.quarantined for o in new):,}")
+    finally:
+        con.close()
+
+
 def ingest_dag_ids() -> list[str]:
     from pipelines.assets import source_names
 
@@ -124,7 +144,7 @@ def run_demo(home: Path, persons: int, seed: int, say: Callable[[str], None]) ->
         ("2/5 prepare Airflow (SQLite metadata, project-local)", lambda: airflow_db(ctx)),
         ("3/5 run the 32 ingestion DAGs (day 1)", lambda: run_dags(ctx, ingest_dag_ids(), "dags-day1.log")),
         ("4/5 the day-2 delta arrives in the sources", lambda: generate(ctx, day2=True)),
-        ("5/5 run the 32 ingestion DAGs again (incremental)", lambda: run_dags(ctx, ingest_dag_ids(), "dags-day2.log")),
+        ("5/5 incremental ingest of the delta (the DAGs' code, called directly)", lambda: ingest_direct(ctx)),
     ]
     for title, fn in stages:
         t = time.perf_counter()
