@@ -110,7 +110,7 @@ def ingest(
     """
     from pipelines.connections import SourceEnvironment
     from pipelines.extract import SchemaChanged, SourceUnavailable
-    from pipelines.ingest import ingest_source
+    from pipelines.ingest import connect, ingest_source
     from pipelines.lake import Lake
     from pipelines.registry import RegistryError, registry
 
@@ -127,9 +127,10 @@ def ingest(
     console.print(f"[bold]ingest[/] {len(names)} source(s) from {env.sources_dir} ({env.db_mode}) into {lake.root}")
     totals = [0, 0, 0]
     failed: list[str] = []
+    con = connect()
     for name in names:
         try:
-            outcomes = ingest_source(name, env, lake)
+            outcomes = ingest_source(name, env, lake, con=con)
         except (SourceUnavailable, SchemaChanged) as exc:
             console.print(f"[red]FAILED[/] {exc}", highlight=False)
             failed.append(name)

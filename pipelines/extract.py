@@ -357,10 +357,12 @@ def _jsonl_batch(spec: SourceSpec, table: Table, path: Path, content_hash: str, 
     numbers = pa.array(range(1, len(lines) + 1), pa.int64())
     con = duckdb.connect()
     try:
-        con.register("lines_in", pa.table({"line": lines, LINE: numbers}))
+        con.register("lines_raw", pa.table({"line": lines, LINE: numbers}))
+        # DuckDB does not short-circuit AND: json_type() must only ever see valid JSON
+        con.execute("CREATE TEMP TABLE lines_in AS SELECT *, coalesce(CASE WHEN json_valid(line) "
+                    "THEN json_type(line) = 'OBJECT' END, FALSE) AS ok FROM lines_raw")
         keys = con.execute(
-            "SELECT DISTINCT unnest(json_keys(line)) FROM lines_in "
-            "WHERE trim(line) <> '' AND json_valid(line) AND json_type(line) = 'OBJECT'"
+            "SELECT DISTINCT unnest(json_keys(CASE WHEN ok THEN line END)) FROM lines_in WHERE ok"
         ).fetchall()
         found = [k[0] for k in keys]
         # a key never seen in the file is a missing column; a new key is a schema change
@@ -371,11 +373,11 @@ def _jsonl_batch(spec: SourceSpec, table: Table, path: Path, content_hash: str, 
             f"ELSE json_extract_string(line, '$.\"{c}\"') END AS \"{c}\"" for c in table.columns
         )
         good = con.sql(
-            f"SELECT {select} FROM lines_in WHERE json_valid(line) AND json_type(line) = 'OBJECT' ORDER BY {LINE}"
+            f"SELECT {select} FROM (SELECT CASE WHEN ok THEN line END AS line, {LINE} FROM lines_in WHERE ok) "
+            f"ORDER BY {LINE}"
         ).to_arrow_table()
         badrows = con.execute(
-            f"SELECT {LINE}, line FROM lines_in WHERE trim(line) <> '' "
-            f"AND NOT (json_valid(line) AND json_type(line) = 'OBJECT') ORDER BY {LINE}"
+            f"SELECT {LINE}, line FROM lines_in WHERE trim(line) <> '' AND NOT ok ORDER BY {LINE}"
         ).fetchall()
     finally:
         con.close()

@@ -10,6 +10,7 @@ duplicate rows.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 from collections.abc import Callable
@@ -46,6 +47,8 @@ def connect() -> duckdb.DuckDBPyConnection:
 
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    # bounded memory: DuckDB spills to disk past this instead of growing with the largest batch
+    con.execute(f"SET memory_limit = '{os.environ.get('MASTERDATA_DUCKDB_MEMORY', '4GB')}'")
     with _SETUP_LOCK:
         register_code_tables(con)
         install_identifier_macros(con)
@@ -256,14 +259,16 @@ def _advance(lake: Lake, spec: SourceSpec, table: Table, batch: RawBatch, state:
 
 
 def ingest_source(name: str, env: SourceEnvironment | None = None, lake: Lake | None = None,
-                  now: datetime | None = None, progress: Callable[[str], None] | None = None) -> list[BatchOutcome]:
+                  now: datetime | None = None, progress: Callable[[str], None] | None = None,
+                  con: duckdb.DuckDBPyConnection | None = None) -> list[BatchOutcome]:
     """Every table of one source; a failure names the source (other sources are unaffected)."""
     specs = registry()
     if name not in specs:
         raise KeyError(f"unknown source {name!r}; known: {', '.join(sorted(specs))}")
     spec = specs[name]
     out: list[BatchOutcome] = []
-    con = connect()
+    own = con is None
+    con = con or connect()
     try:
         for t in spec.tables:
             for o in ingest_table(spec, t, env, lake, now, con):
@@ -271,5 +276,6 @@ def ingest_source(name: str, env: SourceEnvironment | None = None, lake: Lake | 
                 if progress:
                     progress(o.line())
     finally:
-        con.close()
+        if own:
+            con.close()
     return out

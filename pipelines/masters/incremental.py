@@ -57,8 +57,11 @@ def _delta_records(sql: Sql, m: str, files: list[Path]) -> dict[str, int]:
 
 def _delta_nodes(sql: Sql, cfg: ResolveConfig, m: str) -> None:
     """``{m}_dfeat``: delta features + node / anchored / det_key, keyed into the existing masters."""
-    offset = int(sql.one(f"SELECT coalesce(max(rid), -1) + 1 FROM gold.state.{m}_rec") or 0)
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_dfeat0 AS {features_sql(cfg, f'{m}_dsrcx', offset)}")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_dfeat0 AS {features_sql(cfg, f'{m}_dsrcx')}")
+    clash = sql.one(f"SELECT count(*) FROM {m}_dfeat0 AS d JOIN gold.state.{m}_rec AS r ON r.rid = d.rid "
+                    f"WHERE r.record_id <> d.record_id AND r.record_id NOT IN (SELECT record_id FROM {m}_detached)")
+    if clash:
+        raise RuntimeError(f"{m}: {clash} record-number collision(s) with existing records")
     if not cfg.deterministic:
         sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_dfeat AS SELECT f.*, f.rid AS node, FALSE AS anchored, "
                 f"CAST(NULL AS VARCHAR) AS det_key FROM {m}_dfeat0 AS f")

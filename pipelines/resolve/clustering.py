@@ -43,33 +43,64 @@ class ClusterStats:
     refusals: dict[str, int] = field(default_factory=dict)
 
 
-class _UnionFind:
-    """Union-find whose roots carry constraint sets (distinct values, foreign ids, cannot-links)."""
+def _merge(a: object, b: object) -> object:
+    """Union of two constraint values: None, one value, or a frozenset of several (rare)."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    sa = a if isinstance(a, frozenset) else frozenset((a,))
+    sb = b if isinstance(b, frozenset) else frozenset((b,))
+    return sa | sb
 
-    def __init__(self, n: int, distinct: list[list[frozenset[str]]], foreign: list[frozenset[str]],
-                 keys: list[frozenset[str]]) -> None:
+
+def _conflict(a: object, b: object) -> bool:
+    """Distinct-key rule: two non-empty value sets conflict unless one contains the other."""
+    if a is None or b is None or a == b:
+        return False
+    sa = a if isinstance(a, frozenset) else frozenset((a,))
+    sb = b if isinstance(b, frozenset) else frozenset((b,))
+    return not (sa <= sb or sb <= sa)
+
+
+def _meets(foreign: object, keys: object) -> bool:
+    if foreign is None or keys is None:
+        return False
+    sf = foreign if isinstance(foreign, frozenset) else frozenset((foreign,))
+    sk = keys if isinstance(keys, frozenset) else frozenset((keys,))
+    return not sf.isdisjoint(sk)
+
+
+class _UnionFind:
+    """Union-find whose roots carry their constraint values.
+
+    A value is None, a single string, or (only after a steward merge) a frozenset - so the common
+    case costs a comparison, not a set operation.
+    """
+
+    def __init__(self, n: int, distinct: list[list[object]], foreign: list[object], keys: list[object]) -> None:
         self.parent = list(range(n))
-        self.distinct = distinct  # per node: one frozenset of values per distinct feature
+        self.distinct = distinct  # per distinct feature: one value per node
         self.foreign = foreign
         self.keys = keys  # primary-key values (what foreign ids are checked against)
-        self.cannot: list[set[int]] = [set() for _ in range(n)]
+        self.cannot: dict[int, set[int]] = {}
 
     def find(self, x: int) -> int:
-        root = x
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[x] != root:
-            self.parent[x], x = root, self.parent[x]
-        return root
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
 
     def why_not(self, a: int, b: int) -> str | None:
         """Reason the union of roots a and b is forbidden, or None."""
-        if any(self.find(x) == b for x in self.cannot[a]) or any(self.find(x) == a for x in self.cannot[b]):
+        if self.cannot and (any(self.find(x) == b for x in self.cannot.get(a, ()))
+                            or any(self.find(x) == a for x in self.cannot.get(b, ()))):
             return "cannot_link"
-        for va, vb in zip(self.distinct[a], self.distinct[b]):
-            if va and vb and not (va <= vb or vb <= va):
+        for d in self.distinct:
+            if _conflict(d[a], d[b]):
                 return "distinct_key"
-        if (self.foreign[a] & self.keys[b]) or (self.foreign[b] & self.keys[a]):
+        if _meets(self.foreign[a], self.keys[b]) or _meets(self.foreign[b], self.keys[a]):
             return "foreign_id"
         return None
 
@@ -77,10 +108,12 @@ class _UnionFind:
         if b < a:
             a, b = b, a
         self.parent[b] = a
-        self.distinct[a] = [x | y for x, y in zip(self.distinct[a], self.distinct[b])]
-        self.foreign[a] = self.foreign[a] | self.foreign[b]
-        self.keys[a] = self.keys[a] | self.keys[b]
-        self.cannot[a] |= self.cannot[b]
+        for d in self.distinct:
+            d[a] = _merge(d[a], d[b])
+        self.foreign[a] = _merge(self.foreign[a], self.foreign[b])
+        self.keys[a] = _merge(self.keys[a], self.keys[b])
+        if b in self.cannot:
+            self.cannot.setdefault(a, set()).update(self.cannot.pop(b))
         return a
 
 
@@ -121,28 +154,31 @@ def mark_ambiguous(sql: Sql, cfg: ResolveConfig, rec: str, edges: str) -> None:
 
 
 def _node_constraints(sql: Sql, cfg: ResolveConfig, rec: str, nodes: list[int]
-                      ) -> tuple[list[list[frozenset[str]]], list[frozenset[str]], list[frozenset[str]]]:
+                      ) -> tuple[list[list[object]], list[object], list[object]]:
+    """Per involved node: its values of each distinct feature, its foreign ids, its primary keys
+    (None / one value / frozenset), in the order of ``nodes``."""
     distinct = cfg.distinct
     foreign = cfg.deterministic.foreign if cfg.deterministic else None
     pk = cfg.primary_key
     sql.register("__nodes", pa.table({"node": pa.array(nodes, pa.int64()), "i": pa.array(range(len(nodes)), pa.int64())}))
-    cols = [f"list(DISTINCT CAST({q(f)} AS VARCHAR)) FILTER (WHERE {q(f)} IS NOT NULL)" for f in distinct]
-    cols.append(f"list(DISTINCT CAST({q(foreign)} AS VARCHAR)) FILTER (WHERE {q(foreign)} IS NOT NULL)" if foreign
-                else "CAST(NULL AS VARCHAR[])")
-    cols.append(f"list(DISTINCT CAST({q(pk)} AS VARCHAR)) FILTER (WHERE {q(pk)} IS NOT NULL)" if pk
-                else "CAST(NULL AS VARCHAR[])")
-    rows = sql.rows(f"SELECT n.i, {', '.join(cols)} FROM __nodes AS n JOIN {rec} AS f ON f.node = n.node GROUP BY n.i")
+    feats = list(distinct) + [foreign or "", pk or ""]
+    cols = [f"list(DISTINCT CAST({q(f)} AS VARCHAR)) FILTER (WHERE {q(f)} IS NOT NULL)" if f
+            else "CAST(NULL AS VARCHAR[])" for f in feats]
+    got = sql.arrow(f"SELECT n.i, {', '.join(f'{c} AS c{j}' for j, c in enumerate(cols))} FROM __nodes AS n "
+                    f"JOIN {rec} AS f ON f.node = n.node GROUP BY n.i")
     sql.unregister("__nodes")
+    n = len(nodes)
+    idx = got.column("i").to_pylist()
+
+    def column(j: int) -> list[object]:
+        out: list[object] = [None] * n
+        for i, v in zip(idx, got.column(f"c{j}").to_pylist()):
+            if v:
+                out[i] = v[0] if len(v) == 1 else frozenset(v)
+        return out
+
     k = len(distinct)
-    d: list[list[frozenset[str]]] = [[frozenset()] * k for _ in nodes]
-    fo: list[frozenset[str]] = [frozenset()] * len(nodes)
-    keys: list[frozenset[str]] = [frozenset()] * len(nodes)
-    for row in rows:
-        i = row[0]
-        d[i] = [frozenset(v or ()) for v in row[1:1 + k]]
-        fo[i] = frozenset(row[1 + k] or ())
-        keys[i] = frozenset(row[2 + k] or ())
-    return d, fo, keys
+    return [column(j) for j in range(k)], column(k), column(k + 1)
 
 
 def cluster(sql: Sql, cfg: ResolveConfig, rec: str, edges: str, out: str,
@@ -155,18 +191,19 @@ def cluster(sql: Sql, cfg: ResolveConfig, rec: str, edges: str, out: str,
     match_w = weight_of(cfg.thresholds.match)
     must_links = must_links or []
     cannot_links = cannot_links or []
-    cand = sql.rows(f"SELECT a, b, w FROM {edges} WHERE w >= {match_w!r} AND NOT ambiguous ORDER BY w DESC, a, b")
+    got = sql.arrow(f"SELECT a, b, w FROM {edges} WHERE w >= {match_w!r} AND NOT ambiguous ORDER BY w DESC, a, b")
+    cand = list(zip(got.column("a").to_pylist(), got.column("b").to_pylist(), got.column("w").to_pylist()))
     stats.candidate_edges = len(cand)
     stats.ambiguous = int(sql.one(f"SELECT count(*) FROM {edges} WHERE ambiguous") or 0)
-    involved = sorted({x for e in cand for x in e[:2]} | {x for e in must_links for x in e}
-                      | {x for e in cannot_links for x in e})
+    involved = sorted(set(got.column("a").to_pylist()) | set(got.column("b").to_pylist())
+                      | {x for e in must_links for x in e} | {x for e in cannot_links for x in e})
     index = {node: i for i, node in enumerate(involved)}
     distinct, foreign, keys = _node_constraints(sql, cfg, rec, involved) if involved else ([], [], [])
     uf = _UnionFind(len(involved), distinct, foreign, keys)
     for a, b in cannot_links:
         ia, ib = index[a], index[b]
-        uf.cannot[ia].add(ib)
-        uf.cannot[ib].add(ia)
+        uf.cannot.setdefault(ia, set()).add(ib)
+        uf.cannot.setdefault(ib, set()).add(ia)
     link_w: dict[int, tuple[float, str]] = {}
     for a, b in must_links:
         ra, rb = uf.find(index[a]), uf.find(index[b])
@@ -176,11 +213,12 @@ def cluster(sql: Sql, cfg: ResolveConfig, rec: str, edges: str, out: str,
         for x in (a, b):
             link_w[x] = (float("inf"), "steward")
     refused: list[tuple[int, int, float, str]] = []
+    find, why_not = uf.find, uf.why_not
     for a, b, w in cand:
-        ra, rb = uf.find(index[a]), uf.find(index[b])
+        ra, rb = find(index[a]), find(index[b])
         if ra == rb:
             continue
-        reason = uf.why_not(ra, rb)
+        reason = why_not(ra, rb)
         if reason:
             refused.append((a, b, w, reason))
             stats.refusals[reason] = stats.refusals.get(reason, 0) + 1

@@ -8,6 +8,7 @@ are *anchored*; only records in unanchored nodes ("the rest") start probabilisti
 the expensive pass touches a few percent of the records instead of all of them.
 
 The node id is the smallest ``rid`` among its records: deterministic, and cheap (a window minimum).
+Nodes are added to the feature table in the same pass (no second join of millions of rows).
 """
 
 from __future__ import annotations
@@ -16,16 +17,28 @@ from pipelines.resolve.config import ResolveConfig
 from pipelines.resolve.sql import Sql, lit, q
 
 
-def features_sql(cfg: ResolveConfig, source: str, rid_offset: int = 0, where: str | None = None) -> str:
+def features_sql(cfg: ResolveConfig, source: str, where: str | None = None) -> str:
     """SELECT computing ``rid``, ``record_id`` and every feature from the records in ``source``.
 
-    ``rid`` numbers records by ``record_id`` from ``rid_offset``; features may refer to features
-    declared before them (DuckDB resolves select-list aliases; Spark 3.4+ does too).
+    ``rid`` is a 63-bit hash of ``record_id``: deterministic without sorting millions of strings,
+    and stable across runs, so a record keeps its number in incremental builds (collisions are
+    checked by :func:`check_rids`).  Features may refer to features declared before them (DuckDB
+    resolves select-list aliases; Spark 3.4+ does too).
     """
     cols = ", ".join(f"({expr}) AS {q(name)}" for name, expr in cfg.features.items())
     filt = f" WHERE {where}" if where else ""
-    return (f"SELECT CAST(row_number() OVER (ORDER BY record_id) - 1 + {int(rid_offset)} AS BIGINT) AS rid, "
-            f"record_id, {cols} FROM {source}{filt}")
+    return f"SELECT {RID} AS rid, record_id, {cols} FROM {source}{filt}"
+
+
+#: 63-bit record number from the record id (DuckDB's hash is 64-bit unsigned).
+RID = "CAST(hash(record_id) >> 1 AS BIGINT)"
+
+
+def check_rids(sql: Sql, table: str) -> None:
+    """Fail loudly on a record-number collision (probability ~1e-6 at five million records)."""
+    dup = sql.one(f"SELECT count(*) - count(DISTINCT rid) FROM {table}")
+    if dup:
+        raise RuntimeError(f"{table}: {dup} record-number collision(s); rename the colliding record ids")
 
 
 def det_key_sql(cfg: ResolveConfig, feat: str, alias: str = "f") -> tuple[list[str], str, str]:
@@ -55,14 +68,14 @@ def det_key_sql(cfg: ResolveConfig, feat: str, alias: str = "f") -> tuple[list[s
 
 
 def assign_nodes(sql: Sql, cfg: ResolveConfig, feat: str, out: str, splits: str | None = None) -> None:
-    """Create ``out`` (rid, node, anchored, det_key): the deterministic partition of ``feat``.
+    """Create ``out``: ``feat`` + node, anchored, det_key (the deterministic partition).
 
     ``splits`` (record_id, split_key) overrides the det key of records a steward split off, so
     they form their own node; the split's cannot-links keep it apart from the rest afterwards.
     """
     if not cfg.deterministic:
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT rid, rid AS node, FALSE AS anchored, "
-                f"CAST(NULL AS VARCHAR) AS det_key FROM {feat}")
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT f.*, f.rid AS node, FALSE AS anchored, "
+                f"CAST(NULL AS VARCHAR) AS det_key FROM {feat} AS f")
         return
     stmts, expr, joins = det_key_sql(cfg, feat)
     for s in stmts:
@@ -73,7 +86,7 @@ def assign_nodes(sql: Sql, cfg: ResolveConfig, feat: str, out: str, splits: str 
     split_join = f"LEFT JOIN {splits} AS s ON s.record_id = f.record_id" if splits else ""
     key = f"coalesce(s.split_key, {expr})" if splits else expr
     sql.run(
-        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT rid, CASE WHEN det_key IS NULL THEN rid "
-        f"ELSE min(rid) OVER (PARTITION BY det_key) END AS node, anchored, det_key FROM ("
-        f"SELECT f.rid, {key} AS det_key, ({anchored}) AS anchored FROM {feat} AS f {joins} {split_join})"
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT *, CASE WHEN det_key IS NULL THEN rid "
+        f"ELSE min(rid) OVER (PARTITION BY det_key) END AS node FROM ("
+        f"SELECT f.*, {key} AS det_key, ({anchored}) AS anchored FROM {feat} AS f {joins} {split_join})"
     )

@@ -27,7 +27,7 @@ from pipelines.resolve.clustering import (
 )
 from pipelines.resolve.comparisons import Params, build_tf_tables, score_pairs
 from pipelines.resolve.config import ResolveConfig
-from pipelines.resolve.deterministic import assign_nodes, features_sql
+from pipelines.resolve.deterministic import assign_nodes, check_rids, features_sql
 from pipelines.resolve.macros import install_resolve_macros
 from pipelines.resolve.sql import Sql
 from pipelines.resolve.training import train
@@ -98,6 +98,7 @@ def resolve(sql: Sql, cfg: ResolveConfig, source: str, *, params: Params | None 
     install_resolve_macros(sql)
     with sql.step("features"):
         sql.run(f"CREATE OR REPLACE TEMP TABLE {t['feat']} AS {features_sql(cfg, source)}")
+        check_rids(sql, t["feat"])
         splits = None
         if constraints.splits:
             sql.register("__splits", pa.table({"record_id": [s[0] for s in constraints.splits],
@@ -106,11 +107,8 @@ def resolve(sql: Sql, cfg: ResolveConfig, source: str, *, params: Params | None 
             sql.unregister("__splits")
             splits = f"{cfg.master}_splits"
     with sql.step("deterministic"):
-        assign_nodes(sql, cfg, t["feat"], t["nodes"], splits)
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {t['rec']} AS SELECT f.*, n.node, n.anchored, n.det_key "
-                f"FROM {t['feat']} AS f JOIN {t['nodes']} AS n ON n.rid = f.rid")
+        assign_nodes(sql, cfg, t["feat"], t["rec"], splits)
         sql.run(f"DROP TABLE {t['feat']}")
-        sql.run(f"DROP TABLE {t['nodes']}")
     n = int(sql.one(f"SELECT count(*) FROM {t['rec']}") or 0)
     res = Resolution(cfg, t["rec"], t["clusters"], t["review"], None, params, records=n)
     if cfg.probabilistic:
