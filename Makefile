@@ -1,4 +1,4 @@
-.PHONY: setup demo test bench
+.PHONY: setup demo test bench airflow-ui
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 setup:
@@ -12,6 +12,12 @@ demo: setup
 test: setup
 	@bash scripts/start-services.sh
 	@uv run --frozen pytest
+
+## The Airflow UI for stewards, on the demo's metadata and lake (http://localhost:8080).
+airflow-ui: setup
+	@AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	  AIRFLOW__CORE__LOAD_EXAMPLES=False MASTERDATA_HOME=$(CURDIR)/var \
+	  uv run --frozen airflow standalone
 
 bench: setup
 	@uv run --frozen python -m benchmarks.run_all
