@@ -49,6 +49,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar = false")
     # bounded memory: DuckDB spills to disk past this instead of growing with the largest batch
     con.execute(f"SET memory_limit = '{os.environ.get('MASTERDATA_DUCKDB_MEMORY', '4GB')}'")
+    spill = Path(os.environ.get("MASTERDATA_TMP", tempfile.gettempdir())) / "masterdata-duckdb"
+    con.execute(f"SET temp_directory = {lit(str(spill))}")  # not ./.tmp in whatever folder we run from
     with _SETUP_LOCK:
         register_code_tables(con)
         install_identifier_macros(con)
