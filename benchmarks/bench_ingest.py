@@ -31,7 +31,9 @@ def main() -> None:
     from pipelines.lake import Lake
     from pipelines.registry import registry
 
-    env = SourceEnvironment(sources_dir=args.city / "sources", db_mode=args.mode)
+    from dataclasses import replace
+
+    env = replace(SourceEnvironment.from_env(), sources_dir=args.city / "sources", db_mode=args.mode)
     lake = Lake(lake_dir)
     con = connect()
     t0 = time.perf_counter()
