@@ -176,25 +176,40 @@ def master_figures(con: duckdb.DuckDBPyConnection, lay: GoldLayout) -> GoldStat:
     return st
 
 
-def conflict_sql(lay: GoldLayout, snapshot: str, elements: dict[str, str]) -> str | None:
-    """Per element: values compared with the golden record and values that differ.
+def conflict_sql(lay: GoldLayout, feeds: list[tuple[str, dict[str, str]]]) -> tuple[str, list[str]] | None:
+    """One query comparing every feed of a master with the golden records its rows are linked to.
 
-    ``elements`` maps a column shared by silver and the master table to its dictionary type;
-    dates are compared as dates, everything else as text.
+    ``feeds`` holds, per source table, its snapshot SQL and the columns it shares with the master
+    table (name -> dictionary type); dates are compared as dates, everything else as text. The feeds
+    are stacked (UNION ALL BY NAME: an element a feed does not map is NULL there, so never compared)
+    and joined to the cross-reference once, instead of scanning the cross-reference per feed.
+    Returns the SQL and the element columns, whose ``c_<col>`` / ``d_<col>`` counts (compared,
+    different) it yields per ``_source``, ``_table``.
     """
-    if not lay.linkable or not lay.id_col or not elements:
+    if not lay.linkable or not lay.id_col:
+        return None
+    feeds = [(rel, cols) for rel, cols in feeds if cols]
+    if not feeds:
         return None
     x = lay.xref_cols
-    parts = ["count(*) AS linked"]
-    for i, (col, typ) in enumerate(sorted(elements.items())):
-        cast = "DATE" if typ in ("date", "timestamp") else "VARCHAR"
-        s, g = f"TRY_CAST(s.{q(col)} AS {cast})", f"TRY_CAST(g.{q(col)} AS {cast})"
-        parts += [f"count_if({s} IS NOT NULL AND {g} IS NOT NULL) AS c{i}",
-                  f"count_if({s} IS NOT NULL AND {g} IS NOT NULL AND {s} <> {g}) AS d{i}"]
-    return (f"SELECT {', '.join(parts)} FROM ({snapshot}) AS s "
-            f"JOIN {ALIAS}.{q(lay.xref or '')} AS x ON x.{q(x['source'])} = s._source AND x.{q(x['table'])} = s._table "
-            f"AND CAST(x.{q(x['key'])} AS VARCHAR) = s._record_key "
-            f"JOIN {lay.relation} AS g ON g.{q(lay.id_col)} = x.{q(x['id'])}")
+    cols = sorted({c for _, shared in feeds for c in shared})
+    kinds = {c: "DATE" if t in ("date", "timestamp") else "VARCHAR" for _, shared in feeds for c, t in shared.items()}
+    parts = []
+    for rel, shared in feeds:
+        sel = ", ".join(f"TRY_CAST({q(c)} AS {kinds[c]}) AS {q(c)}" for c in sorted(shared))
+        parts.append(f"SELECT _source, _table, _record_key, {sel} FROM ({rel})")
+    stacked = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
+    aggs = []
+    for c in cols:
+        sv, gv = f"s.{q(c)}", f"TRY_CAST(g.{q(c)} AS {kinds[c]})"
+        aggs += [f"count_if({sv} IS NOT NULL AND {gv} IS NOT NULL) AS {q('c_' + c)}",
+                 f"count_if({sv} IS NOT NULL AND {gv} IS NOT NULL AND {sv} <> {gv}) AS {q('d_' + c)}"]
+    sql = (f"SELECT s._source, s._table, {', '.join(aggs)} FROM ({stacked}) AS s "
+           f"JOIN (SELECT {q(x['id'])} AS __mid, {q(x['source'])} AS __s, {q(x['table'])} AS __t, "
+           f"CAST({q(x['key'])} AS VARCHAR) AS __k FROM {ALIAS}.{q(lay.xref or '')}) AS x "
+           f"ON x.__s = s._source AND x.__t = s._table AND x.__k = s._record_key "
+           f"JOIN {lay.relation} AS g ON g.{q(lay.id_col)} = x.__mid GROUP BY ALL")
+    return sql, cols
 
 
 def master_relation(lay: GoldLayout) -> str:

@@ -150,7 +150,9 @@ def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str,
     if fam == "identifier":
         macro = IDENTIFIER_RULES[e.rule]
         chk = q(d.col("chk"))
-        s2[d.col("chk")] = f"{macro}_check({text})"
+        # the guard keeps the macro off NULLs: most secondary identifiers (spouse, guardian,
+        # employer) are empty, and the macro costs the same on an empty value as on a real one
+        s2[d.col("chk")] = f"CASE WHEN {text} IS NOT NULL THEN {macro}_check({text}) END"
         given_sql = f"{base_given} AND coalesce({chk}.reason NOT IN {_in(_NOT_GIVEN)}, TRUE)"
         std_sql = f"{chk}.value"
         reason_sql = f"CASE WHEN {chk}.value IS NULL THEN {chk}.reason END"

@@ -190,6 +190,7 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
                     if isinstance(lay, str):
                         res.gold.append(GoldStat(m, False, lay))
                         continue
+                    tg = time.perf_counter()
                     st = gold.master_figures(con, lay)
                     suite = master_suite(d, m, set(lay.columns), as_of.date(), codes)
                     gscore, gresults = evaluate(con, suite, gold.master_relation(lay), as_of,
@@ -197,22 +198,29 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
                     gscore.level = "gold"
                     res.suites.append(suite)
                     res.checks.extend(gresults)
-                    for fs in (s for s in feed_scores if s.master == m):
+                    res.timings[f"gold_{m}_checks_s"] = round(time.perf_counter() - tg, 3)
+                    tg = time.perf_counter()
+                    mine = [fs for fs in feed_scores if fs.master == m]
+                    inputs = []
+                    for fs in mine:
                         fsuite = next(x for x in res.suites if x.name == f"{fs.source}.{fs.table}.{m}")
                         shared = {e.split(".", 1)[1]: d.element(e).type for e in fsuite.elements
                                   if e.split(".", 1)[1] in lay.columns and e.split(".", 1)[1] != lay.id_col}
-                        sql = gold.conflict_sql(lay, relations[f"{fs.source}.{fs.table}.{m}"], shared)
-                        if sql is None:
-                            continue
-                        row = con.execute(sql).fetchone()
-                        assert row is not None
-                        for i, col in enumerate(sorted(shared)):
-                            c_, d_ = int(row[1 + 2 * i] or 0), int(row[2 + 2 * i] or 0)
-                            fs.compared += c_
-                            fs.conflicts += d_
-                            acc = st.conflict_by_element.setdefault(col, [0, 0])
-                            acc[0] += c_
-                            acc[1] += d_
+                        inputs.append((relations[f"{fs.source}.{fs.table}.{m}"], shared))
+                    built = gold.conflict_sql(lay, inputs)
+                    if built is not None:
+                        sql, cols = built
+                        by_table = {(fs.source, fs.table): fs for fs in mine}
+                        for row in con.execute(sql).fetchall():
+                            fs = by_table[(row[0], row[1])]
+                            for i, col in enumerate(cols):
+                                c_, d_ = int(row[2 + 2 * i] or 0), int(row[3 + 2 * i] or 0)
+                                fs.compared += c_
+                                fs.conflicts += d_
+                                acc = st.conflict_by_element.setdefault(col, [0, 0])
+                                acc[0] += c_
+                                acc[1] += d_
+                    res.timings[f"gold_{m}_conflicts_s"] = round(time.perf_counter() - tg, 3)
                     st.compared = sum(v[0] for v in st.conflict_by_element.values())
                     st.conflicts = sum(v[1] for v in st.conflict_by_element.values())
                     gscore.compared, gscore.conflicts = st.compared, st.conflicts

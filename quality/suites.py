@@ -36,7 +36,7 @@ from quality.rules import (
     rule_family,
 )
 from standards.dictionary import Dictionary, Element
-from standards.reasons import REPAIR_REASONS, Reason
+from standards.reasons import Reason
 
 SQL_TYPES = {"varchar": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "decimal": "DECIMAL(18,4)",
              "integer": "BIGINT", "boolean": "BOOLEAN"}
@@ -336,7 +336,3 @@ def build_suites(d: Dictionary | None = None, specs: dict[str, SourceSpec] | Non
             for m in t.feeds:
                 out.append(feed_suite(d, spec, t, m, as_of, codes))
     return out
-
-
-def repair_codes() -> tuple[str, ...]:
-    return tuple(sorted(r.value for r in REPAIR_REASONS))
