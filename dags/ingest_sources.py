@@ -11,26 +11,17 @@ one that stays down fails only its own DAG, with an error naming it.
 
 from __future__ import annotations
 
-import os
-from datetime import timedelta
 from pathlib import Path
 
 import pendulum
 import yaml
 from airflow.sdk import dag, task
 
-from pipelines.assets import silver_asset
+from pipelines.assets import default_args, silver_asset
 
 SPECS_DIR = Path(__file__).resolve().parent.parent / "schemas" / "sources"
 START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
-# MASTERDATA_RETRY_DELAY_S shortens the backoff for one-off local runs (the demo, tests)
-DEFAULT_ARGS = {
-    "owner": "data-office",
-    "retries": 3,
-    "retry_delay": timedelta(seconds=float(os.environ.get("MASTERDATA_RETRY_DELAY_S", "30"))),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-}
+DEFAULT_ARGS = default_args(retries=3, delay_s=30)
 
 
 def build_dag(spec_file: Path):  # type: ignore[no-untyped-def]

@@ -21,6 +21,24 @@ def gold_asset(master: str) -> Any:
     return Asset(name=f"gold_{master}", uri=f"masterdata://gold/{master}", group="gold")
 
 
+def default_args(retries: int = 3, delay_s: float = 30.0) -> dict[str, Any]:
+    """Every DAG's defaults: retries with exponential backoff.
+
+    ``MASTERDATA_RETRY_DELAY_S`` shortens the first delay for one-off local runs (the demo, tests),
+    where a scheduler is not there to wait for.
+    """
+    import os
+    from datetime import timedelta
+
+    return {
+        "owner": "data-office",
+        "retries": retries,
+        "retry_delay": timedelta(seconds=float(os.environ.get("MASTERDATA_RETRY_DELAY_S", delay_s))),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+    }
+
+
 def source_names() -> list[str]:
     """Source names from the spec file names (no YAML parsing, no validation: DAG parse stays fast)."""
     from pathlib import Path

@@ -129,6 +129,19 @@ def ingest_direct(ctx: DemoContext) -> None:
         con.close()
 
 
+def masterdata_cmd(ctx: DemoContext, args: list[str], log_name: str, echo: Callable[[str], bool]) -> None:
+    exe = str(Path(sys.executable).with_name("masterdata"))
+    _run(ctx, [exe, *args], log_name, echo)
+
+
+def build_direct(ctx: DemoContext) -> None:
+    masterdata_cmd(ctx, ["build"], "build-day2.log", lambda line: bool(line.strip()))
+
+
+def evaluate(ctx: DemoContext) -> None:
+    masterdata_cmd(ctx, ["evaluate", "--truth", str(ctx.city / "truth")], "evaluate.log", lambda line: bool(line.strip()))
+
+
 def ingest_dag_ids() -> list[str]:
     from pipelines.assets import source_names
 
@@ -140,24 +153,33 @@ def run_demo(home: Path, persons: int, seed: int, say: Callable[[str], None]) ->
     ctx = DemoContext(home=home, persons=persons, seed=seed, say=say)
     home.mkdir(parents=True, exist_ok=True)
     stages: list[tuple[str, Callable[[], None]]] = [
-        (f"1/5 generate a city of {persons:,} persons (day 1)", lambda: generate(ctx, day2=False)),
-        ("2/5 prepare Airflow (SQLite metadata, project-local)", lambda: airflow_db(ctx)),
-        ("3/5 run the 32 ingestion DAGs (day 1)", lambda: run_dags(ctx, ingest_dag_ids(), "dags-day1.log")),
-        ("4/5 the day-2 delta arrives in the sources", lambda: generate(ctx, day2=True)),
-        ("5/5 incremental ingest of the delta (the DAGs' code, called directly)", lambda: ingest_direct(ctx)),
+        (f"generate a city of {persons:,} persons (day 1)", lambda: generate(ctx, day2=False)),
+        ("prepare Airflow (SQLite metadata, project-local)", lambda: airflow_db(ctx)),
+        ("run the 32 ingestion DAGs (day 1)", lambda: run_dags(ctx, ingest_dag_ids(), "dags-day1.log")),
+        ("run the master-build DAG: population, legal-entity and licence libraries",
+         lambda: run_dags(ctx, ["build_masters"], "dag-build-day1.log")),
+        ("the day-2 delta arrives in the sources", lambda: generate(ctx, day2=True)),
+        ("incremental ingest of the delta (the DAGs' code, called directly)", lambda: ingest_direct(ctx)),
+        ("incremental master build (masterdata build)", lambda: build_direct(ctx)),
+        ("evaluate the masters against the ground truth", lambda: evaluate(ctx)),
+        ("run the quality DAG: scorecards, GX Data Docs, analysts' report",
+         lambda: run_dags(ctx, ["quality"], "dag-quality.log")),
     ]
-    for title, fn in stages:
+    for n, (title, fn) in enumerate(stages, 1):
         t = time.perf_counter()
-        say(f"[bold]{title}[/]")
+        say(f"[bold]{n}/{len(stages)} {title}[/]")
         fn()
         say(f"    done in {time.perf_counter() - t:.1f}s")
+    report = ctx.home / "reports" / "quality" / "index.html"
     ctx.notes += [
+        ("analysts' quality report (open in a browser)", str(report if report.exists() else ctx.home / "warehouse")),
+        ("gold store (masters, cross-references, history)", str(ctx.home / "warehouse" / "gold.duckdb")),
         ("departmental sources", str(ctx.city / "sources")),
         ("ground truth (evaluation only)", str(ctx.city / "truth")),
         ("lake: bronze / silver / quarantine", f"{ctx.lake}  ({lake_summary(ctx)})"),
         ("stage logs", str(ctx.home / "logs")),
-        ("Airflow UI for stewards",
+        ("Airflow UI for stewards", "make airflow-ui   (then http://localhost:8080)" if ctx.home == Path("var") else
          f"AIRFLOW_HOME={ctx.airflow_home.resolve()} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'dags'} "
-         f"uv run airflow standalone   (then http://localhost:8080)"),
+         f"MASTERDATA_HOME={ctx.home.resolve()} uv run airflow standalone   (then http://localhost:8080)"),
     ]
     return ctx.notes
