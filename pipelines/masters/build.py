@@ -100,6 +100,7 @@ class Context:
     now: str
     as_of: date
     config_dir: Path | None = None
+    cache: set[str] = field(default_factory=set)
 
     def cfg(self, master: str) -> ResolveConfig:
         return master_config(master, self.config_dir)
@@ -155,23 +156,23 @@ def plan(ctx: Context, master: str, full: bool) -> tuple[str, list[Path], list[s
 
 
 def holder_inputs(ctx: Context) -> dict[str, str]:
-    """Person / entity record maps and key maps for licence holder linkage (from the gold file)."""
+    """Person / entity record maps and key maps for licence holder linkage (from the gold file).
+
+    Record maps are views on the cross-reference tables (joins only touch what they need); the key
+    maps are aggregated once per build - person and entity are final by the time anyone asks.
+    """
     sql = ctx.sql
-    pcfg, ecfg = ctx.cfg("person"), ctx.cfg("entity")
+    ecfg = ctx.cfg("entity")
     out = {"person_records": "__person_records", "person_ids": "__person_ids",
            "entity_records": "__entity_records", "entity_keys": "__entity_keys"}
     have_p = exists(sql, "person_xref") and exists(sql, "person_rec", "state")
     have_e = exists(sql, "entity_xref") and exists(sql, "entity_rec", "state")
     empty2 = "SELECT CAST(NULL AS VARCHAR) AS record_id, CAST(NULL AS VARCHAR) AS master_id LIMIT 0"
-    sql.run(f"CREATE OR REPLACE TEMP TABLE __person_records AS "
+    sql.run("CREATE OR REPLACE TEMP VIEW __person_records AS "
             + ("SELECT record_id, master_id FROM gold.person_xref" if have_p else empty2))
-    pk = pcfg.primary_key
-    sql.run("CREATE OR REPLACE TEMP TABLE __person_ids AS " + (
-        f"SELECT {q(pk)} AS id_key, min(master_id) AS master_id FROM gold.state.person_rec WHERE {q(pk)} IS NOT NULL "
-        f"GROUP BY {q(pk)}" if have_p and pk else
-        "SELECT CAST(NULL AS VARCHAR) AS id_key, CAST(NULL AS VARCHAR) AS master_id LIMIT 0"))
-    sql.run(f"CREATE OR REPLACE TEMP TABLE __entity_records AS "
+    sql.run("CREATE OR REPLACE TEMP VIEW __entity_records AS "
             + ("SELECT record_id, master_id FROM gold.entity_xref" if have_e else empty2))
+    person_ids(ctx)
     parts = []
     if have_e and ecfg.deterministic:
         for k in ecfg.deterministic.keys:
@@ -181,6 +182,22 @@ def holder_inputs(ctx: Context) -> dict[str, str]:
             "SELECT CAST(NULL AS VARCHAR) AS kind, CAST(NULL AS VARCHAR) AS key, CAST(NULL AS VARCHAR) AS master_id "
             "LIMIT 0"))
     return out
+
+
+def person_ids(ctx: Context) -> str:
+    """``__person_ids`` (id_key, master_id), aggregated once per build: persons are built first,
+    so the map is final by the time entities (legal representatives) and licences ask for it."""
+    sql = ctx.sql
+    if "person_ids" in ctx.cache:
+        return "__person_ids"
+    pk = ctx.cfg("person").primary_key
+    have = exists(sql, "person_rec", "state") and pk
+    sql.run("CREATE OR REPLACE TEMP TABLE __person_ids AS " + (
+        f"SELECT {q(pk)} AS id_key, min(master_id) AS master_id FROM gold.state.person_rec WHERE {q(pk)} IS NOT NULL "
+        f"GROUP BY {q(pk)}" if have else
+        "SELECT CAST(NULL AS VARCHAR) AS id_key, CAST(NULL AS VARCHAR) AS master_id LIMIT 0"))
+    ctx.cache.add("person_ids")
+    return "__person_ids"
 
 
 def prepare_licence_records(ctx: Context, src: str, out: str) -> dict[str, int]:
@@ -198,8 +215,27 @@ def joined_records_sql(cfg: ResolveConfig, src: str, rec: str, xmap: str, src_co
     """Source records + features (those not already source columns) + master_id + rid."""
     feats = [f for f in cfg.features if f not in src_cols]
     fcols = "".join(f", f.{q(f)}" for f in feats)
-    return (f"(SELECT s.*{fcols}, x.master_id, x.rid FROM {src} AS s JOIN {rec} AS f ON f.record_id = s.record_id "
-            f"JOIN {xmap} AS x ON x.record_id = s.record_id)")
+    return (f"(SELECT s.*{fcols}, x.master_id, x.cluster, x.rid FROM {src} AS s "
+            f"JOIN {xmap} AS x ON x.record_id = s.record_id JOIN {rec} AS f ON f.rid = x.rid)")
+
+
+STATE_SRC_LINEAGE = ("record_id", "_source", "_table", "_record_key", "_batch_id", "_extracted_at", "_updated_at",
+                     "_row_hash", "_deleted")
+
+
+def survivorship_columns(cfg: ResolveConfig, available: set[str]) -> set[str]:
+    """Source columns the golden record reads: attribute values and validations (features aside)."""
+    import sqlglot
+    import sqlglot.expressions as exp
+
+    out: set[str] = set()
+    for name, a in cfg.attributes.items():
+        texts = [a.value or name] + ([a.validated] if a.validated else [])
+        for t in texts:
+            for col in sqlglot.parse_one(t, read="duckdb").find_all(exp.Column):
+                if col.name in available:
+                    out.add(col.name)
+    return out
 
 
 def columns_of(sql: Sql, table: str) -> list[str]:
@@ -258,8 +294,11 @@ def finish(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution | None
         if exists(sql, f"{master}_master"):
             old_cols = set(columns_of(sql, f"gold.{master}_master"))
             keep = cfg.model_copy(update={"attributes": {k: v for k, v in cfg.attributes.items() if k in old_cols}})
+            # the previous version of the masters being rewritten, read once
+            sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_old AS SELECT * FROM gold.{master}_master "
+                    f"WHERE master_id IN (SELECT master_id FROM {master}_golden)")
             sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_changes AS "
-                    f"{attribute_change_sql(keep, f'gold.{master}_master', f'{master}_golden', f'{master}_surv')}")
+                    f"{attribute_change_sql(keep, f'{master}_old', f'{master}_golden', f'{master}_surv')}")
             changes = f"{master}_changes"
         sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_lastbatch AS SELECT master_id, "
                 f"arg_max(_batch_id, _extracted_at) AS batch_id FROM {master}_surv GROUP BY master_id")
@@ -289,7 +328,6 @@ def finish(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution | None
             else:
                 sql.run(f"DELETE FROM {legal} WHERE entity_master_id IN {aff} OR entity_master_id IN {gone}")
                 sql.run(f"INSERT INTO {legal} SELECT * FROM entity_legal_rep_new")
-        write_review(ctx, master, res, xmap, replace_all)
         if res and res.params and replace_all:
             import pyarrow as pa
 
@@ -298,6 +336,8 @@ def finish(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution | None
             sql.unregister("__params")
     with sql.step("state"):
         write_state(ctx, master, cfg, res, src, xmap, batch_keys, replace_all)
+    with sql.step("write"):
+        write_review(ctx, master, res, xmap, replace_all)
     report.masters = int(sql.one(f"SELECT count(*) FROM gold.{master}_master") or 0)
     report.review = int(sql.one(f"SELECT count(*) FROM gold.review_queue WHERE master = {lit(master)}") or 0)
     sql.run(
@@ -311,8 +351,7 @@ def enrich(ctx: Context, master: str, golden: str) -> None:
     """Master-specific columns: entity legal representatives; licence identifiers and status."""
     sql = ctx.sql
     if master == "entity":
-        holder_inputs(ctx)
-        link_legal_reps(sql, golden, "__person_ids", "entity_legal_rep_new")
+        link_legal_reps(sql, golden, person_ids(ctx), "entity_legal_rep_new")
         sql.run(f"CREATE OR REPLACE TEMP TABLE {golden} AS SELECT g.*, l.person_master_id AS legal_rep_master_id "
                 f"FROM {golden} AS g LEFT JOIN entity_legal_rep_new AS l ON l.entity_master_id = g.master_id")
     elif master == "licence":
@@ -332,13 +371,12 @@ def write_review(ctx: Context, master: str, res: Resolution | None, xmap: str, r
 
     sql.register("__decided", pa.table({"a": [p[0] for p in pairs], "b": [p[1] for p in pairs]},
                                        schema=pa.schema([("a", pa.string()), ("b", pa.string())])))
+    # record ids and current master ids by record number (state.rec holds both, up to date)
     select = (
-        f"SELECT {lit(master)} AS master, fl.record_id, fr.record_id AS candidate_record_id, xl.master_id, "
-        f"xr.master_id AS candidate_master_id, v.weight AS match_weight, 1.0 / (1.0 + pow(2.0, -v.weight)) "
+        f"SELECT {lit(master)} AS master, fl.record_id, fr.record_id AS candidate_record_id, fl.master_id, "
+        f"fr.master_id AS candidate_master_id, v.weight AS match_weight, 1.0 / (1.0 + pow(2.0, -v.weight)) "
         f"AS match_probability, v.reason, {lit(ctx.build_id)} AS build_id FROM {res.review} AS v "
-        f"JOIN {res.rec} AS fl ON fl.rid = v.l JOIN {res.rec} AS fr ON fr.rid = v.r "
-        f"LEFT JOIN gold.{master}_xref AS xl ON xl.record_id = fl.record_id "
-        f"LEFT JOIN gold.{master}_xref AS xr ON xr.record_id = fr.record_id "
+        f"JOIN gold.state.{master}_rec AS fl ON fl.rid = v.l JOIN gold.state.{master}_rec AS fr ON fr.rid = v.r "
         f"WHERE NOT EXISTS (SELECT 1 FROM __decided AS d WHERE d.a = least(fl.record_id, fr.record_id) "
         f"AND d.b = greatest(fl.record_id, fr.record_id))"
     )
@@ -378,10 +416,11 @@ def write_state(ctx: Context, master: str, cfg: ResolveConfig, res: Resolution |
                 f"a.anchored AS cluster_anchored FROM {res.rec} AS f JOIN {xmap} AS x ON x.rid = f.rid "
                 f"JOIN __canch AS a ON a.cluster = x.cluster")
         sql.run("DROP TABLE __canch")
-        # the source records a delta needs to recompute golden records (their issues are in silver)
-        drop = [c for c in ("_issues",) if c in set(columns_of(sql, src))]
-        sql.run(f"CREATE OR REPLACE TABLE gold.state.{master}_src AS SELECT * "
-                + (f"EXCLUDE ({', '.join(drop)}) " if drop else "") + f"FROM {src}")
+        # the source records a delta needs to recompute golden records: lineage columns and what
+        # survivorship reads (issues and raw identifier texts stay in silver)
+        have = columns_of(sql, src)
+        keep = [c for c in have if c in STATE_SRC_LINEAGE or c in survivorship_columns(cfg, set(have))]
+        sql.run(f"CREATE OR REPLACE TABLE gold.state.{master}_src AS SELECT {', '.join(q(c) for c in keep)} FROM {src}")
         for f in tf_features(cfg):
             sql.run(f"CREATE OR REPLACE TABLE gold.state.{master}_tf_{f} AS SELECT * FROM {master}_tf_{f}")
         sql.run("DELETE FROM gold.state.batches WHERE master = ?", [master])

@@ -52,14 +52,18 @@ def _delta_records(sql: Sql, m: str, files: list[Path]) -> dict[str, int]:
             f"WHERE k.kind IN ('deleted', 'changed')")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_dsrc AS SELECT d.* FROM {m}_dall AS d JOIN {m}_dkind AS k "
             f"ON k.record_id = d.record_id WHERE k.kind IN ('new', 'changed')")
+    # detach now (the work file is a copy; {m}_detached remembers where they were), so nothing
+    # below needs to filter them out of millions of rows again
+    sql.run(f"DELETE FROM gold.state.{m}_rec WHERE rid IN (SELECT r.rid FROM gold.state.{m}_rec AS r "
+            f"JOIN {m}_detached AS d ON d.record_id = r.record_id)")
+    sql.run(f"DELETE FROM gold.state.{m}_src WHERE record_id IN (SELECT record_id FROM {m}_detached)")
     return {str(k): int(n) for k, n in sql.rows(f"SELECT kind, count(*) FROM {m}_dkind GROUP BY kind")}
 
 
 def _delta_nodes(sql: Sql, cfg: ResolveConfig, m: str) -> None:
     """``{m}_dfeat``: delta features + node / anchored / det_key, keyed into the existing masters."""
     sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_dfeat0 AS {features_sql(cfg, f'{m}_dsrcx')}")
-    clash = sql.one(f"SELECT count(*) FROM {m}_dfeat0 AS d JOIN gold.state.{m}_rec AS r ON r.rid = d.rid "
-                    f"WHERE r.record_id <> d.record_id AND r.record_id NOT IN (SELECT record_id FROM {m}_detached)")
+    clash = sql.one(f"SELECT count(*) FROM {m}_dfeat0 AS d JOIN gold.state.{m}_rec AS r ON r.rid = d.rid")
     if clash:
         raise RuntimeError(f"{m}: {clash} record-number collision(s) with existing records")
     if not cfg.deterministic:
@@ -70,7 +74,7 @@ def _delta_nodes(sql: Sql, cfg: ResolveConfig, m: str) -> None:
     cols = ", ".join(q(k) for k in keys)
     # crosswalks see the existing records and the new ones
     sql.run(f"CREATE OR REPLACE TEMP VIEW {m}_keysrc AS SELECT {cols} FROM gold.state.{m}_rec "
-            f"WHERE record_id NOT IN (SELECT record_id FROM {m}_detached) UNION ALL SELECT {cols} FROM {m}_dfeat0")
+            f"UNION ALL SELECT {cols} FROM {m}_dfeat0")
     stmts, expr, joins = det_key_sql(cfg, f"{m}_keysrc")
     for s in stmts:
         sql.run(s)
@@ -83,8 +87,8 @@ def _delta_nodes(sql: Sql, cfg: ResolveConfig, m: str) -> None:
         f"THEN f.rid ELSE min(f.rid) OVER (PARTITION BY k.det_key) END) AS node, "
         f"coalesce(e.anchored, k.anchored) AS anchored, k.det_key FROM {m}_dfeat0 AS f "
         f"JOIN {m}_dkey AS k ON k.rid = f.rid LEFT JOIN (SELECT det_key, min(cluster) AS cluster, "
-        f"bool_or(cluster_anchored) AS anchored FROM gold.state.{m}_rec WHERE det_key IS NOT NULL "
-        f"AND record_id NOT IN (SELECT record_id FROM {m}_detached) GROUP BY det_key) AS e ON e.det_key = k.det_key"
+        f"bool_or(cluster_anchored) AS anchored FROM gold.state.{m}_rec WHERE det_key IN (SELECT det_key FROM {m}_dkey) "
+        f"GROUP BY det_key) AS e ON e.det_key = k.det_key"
     )
 
 
@@ -94,7 +98,6 @@ def _combined_view(sql: Sql, cfg: ResolveConfig, m: str) -> str:
     sql.run(
         f"CREATE OR REPLACE TEMP VIEW {m}_crec AS SELECT rid, record_id{feats}, cluster AS node, "
         f"cluster_anchored AS anchored, det_key, FALSE AS is_delta FROM gold.state.{m}_rec "
-        f"WHERE record_id NOT IN (SELECT record_id FROM {m}_detached) "
         f"UNION ALL SELECT rid, record_id{feats}, node, anchored, det_key, TRUE AS is_delta FROM {m}_dfeat"
     )
     return f"{m}_crec"
@@ -136,19 +139,31 @@ def build_delta(ctx, master: str, files: list[Path], batch_keys: list[str]):  # 
                 sql, cfg, crec, f"{m}_pairs",
                 passes=[("is_delta AND NOT anchored", "TRUE"), ("NOT is_delta AND NOT anchored", "is_delta")])
     with sql.step("scoring"):
+        # every record of every node a candidate pair touches: scoring, edges and the nodes'
+        # constraint values need only these, not millions of untouched records
+        prec = f"{m}_prec"
         if cfg.probabilistic:
+            sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_pnodes AS WITH p AS (SELECT l AS rid FROM {m}_pairs UNION "
+                    f"SELECT r FROM {m}_pairs) SELECT cluster AS node FROM gold.state.{m}_rec WHERE rid IN (SELECT rid "
+                    f"FROM p) UNION SELECT node FROM {m}_dfeat")
+            sql.run(f"CREATE OR REPLACE TEMP TABLE {prec} AS SELECT * FROM {crec} WHERE node IN (SELECT node FROM "
+                    f"{m}_pnodes)")
             res.params = _stored_params(sql, cfg)
             for f in tf_features(cfg):
-                sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_tf_{f} AS SELECT * FROM gold.state.{m}_tf_{f}")
-            score_pairs(sql, cfg, res.params, f"{m}_pairs", crec, f"{m}_scored")
-            node_edges(sql, cfg, crec, f"{m}_scored", f"{m}_edges")
-            mark_ambiguous(sql, cfg, crec, f"{m}_edges")
+                sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_tf_{f} AS SELECT * FROM gold.state.{m}_tf_{f} "
+                        f"WHERE v IN (SELECT {q(f)} FROM {prec})")
+            score_pairs(sql, cfg, res.params, f"{m}_pairs", prec, f"{m}_scored")
+            node_edges(sql, cfg, prec, f"{m}_scored", f"{m}_edges")
+            mark_ambiguous(sql, cfg, prec, f"{m}_edges")
         else:
+            sql.run(f"CREATE OR REPLACE TEMP TABLE {prec} AS SELECT * FROM {crec} WHERE is_delta")
             empty_edges(sql, f"{m}_edges")
     with sql.step("clustering"):
-        res.cluster_stats = cluster(sql, cfg, crec, f"{m}_edges", f"{m}_nodemap")
+        res.cluster_stats = cluster(sql, cfg, prec, f"{m}_edges", f"{m}_nodemap")
         # every record whose cluster may have changed: new ones, those in merged nodes, and the
         # remaining records of masters that lost a record
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_oldclusters AS SELECT node AS cluster FROM {m}_nodemap UNION "
+                f"SELECT cluster FROM {m}_detached UNION SELECT node FROM {m}_dfeat")
         sql.run(
             f"CREATE OR REPLACE TEMP TABLE {m}_dclusters AS "
             f"SELECT d.rid, d.record_id, coalesce(n.cluster, d.node) AS cluster, "
@@ -157,10 +172,9 @@ def build_delta(ctx, master: str, files: list[Path], batch_keys: list[str]):  # 
             f"CASE WHEN NOT d.anchored THEN n.link_weight END AS weight FROM {m}_dfeat AS d "
             f"LEFT JOIN {m}_nodemap AS n ON n.node = d.node "
             f"UNION ALL SELECT r.rid, r.record_id, coalesce(n.cluster, r.cluster), x.rule, x.match_weight "
-            f"FROM gold.state.{m}_rec AS r LEFT JOIN {m}_nodemap AS n ON n.node = r.cluster "
-            f"JOIN gold.{m}_xref AS x ON x.record_id = r.record_id "
-            f"WHERE r.record_id NOT IN (SELECT record_id FROM {m}_detached) AND (n.cluster IS NOT NULL OR r.cluster IN "
-            f"(SELECT cluster FROM {m}_detached) OR r.cluster IN (SELECT node FROM {m}_dfeat))"
+            f"FROM (SELECT rid, record_id, cluster FROM gold.state.{m}_rec WHERE cluster IN "
+            f"(SELECT cluster FROM {m}_oldclusters)) AS r "
+            f"LEFT JOIN {m}_nodemap AS n ON n.node = r.cluster JOIN gold.{m}_xref AS x ON x.record_no = r.rid"
         )
         res.cluster_stats.review = review_items(sql, cfg, f"{m}_edges", f"{m}_dclusters", f"{m}_nodemap", f"{m}_review")
     with sql.step("ids"):
@@ -168,9 +182,9 @@ def build_delta(ctx, master: str, files: list[Path], batch_keys: list[str]):  # 
                 f"FROM {m}_dclusters")
         # previous ids of every record of the affected masters (detached ones included, so a
         # master whose last record went is retired)
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_prev AS SELECT r.record_id, r.master_id FROM gold.state.{m}_rec AS r "
-                f"WHERE r.master_id IN (SELECT r2.master_id FROM gold.state.{m}_rec AS r2 JOIN {m}_members AS mm "
-                f"ON mm.record_id = r2.record_id UNION SELECT master_id FROM {m}_detached)")
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_prev AS SELECT record_id, master_id FROM gold.state.{m}_rec "
+                f"WHERE cluster IN (SELECT cluster FROM {m}_oldclusters) UNION ALL "
+                f"SELECT record_id, master_id FROM {m}_detached")
         from pipelines.masters.store import next_seq
 
         report.ids = assign_ids(sql, cfg.id_prefix, f"{m}_members", f"{m}_prev", next_seq(sql, m), f"{m}_ids",
@@ -189,16 +203,16 @@ def build_delta(ctx, master: str, files: list[Path], batch_keys: list[str]):  # 
 
 
 def _update_state(sql: Sql, cfg: ResolveConfig, m: str) -> None:
-    """Detach changed/deleted records, add the new ones, move records to their new clusters/ids."""
-    sql.run(f"DELETE FROM gold.state.{m}_rec WHERE record_id IN (SELECT record_id FROM {m}_detached)")
-    sql.run(f"DELETE FROM gold.state.{m}_src WHERE record_id IN (SELECT record_id FROM {m}_detached)")
+    """Add the new records, move records to their new clusters and ids (detached ones are gone)."""
     feats = "".join(f", {q(f)}" for f in cfg.features)
     sql.run(f"INSERT INTO gold.state.{m}_rec BY NAME SELECT rid, record_id{feats}, node, anchored, det_key, "
             f"CAST(NULL AS VARCHAR) AS master_id, CAST(NULL AS BIGINT) AS cluster, anchored AS cluster_anchored "
             f"FROM {m}_dfeat")
-    sql.run(f"INSERT INTO gold.state.{m}_src BY NAME SELECT * FROM {m}_dsrcx")
+    keep = [r[0] for r in sql.rows(f"SELECT column_name FROM duckdb_columns() WHERE database_name = 'gold' "
+                                   f"AND schema_name = 'state' AND table_name = '{m}_src'")]
+    sql.run(f"INSERT INTO gold.state.{m}_src BY NAME SELECT {', '.join(q(c) for c in keep)} FROM {m}_dsrcx")
     sql.run(f"UPDATE gold.state.{m}_rec AS r SET master_id = x.master_id, cluster = x.cluster FROM {m}_map AS x "
-            f"WHERE x.record_id = r.record_id")
+            f"WHERE x.rid = r.rid")
     sql.run(f"UPDATE gold.state.{m}_rec AS r SET cluster_anchored = a.anchored FROM (SELECT s.cluster, "
             f"bool_or(s.anchored) AS anchored FROM gold.state.{m}_rec AS s WHERE s.cluster IN "
             f"(SELECT cluster FROM {m}_map) GROUP BY s.cluster) AS a WHERE a.cluster = r.cluster")

@@ -61,13 +61,14 @@ def _read_inputs(sql: Sql, cfg: ResolveConfig, inputs: list[Path]) -> None:
     parts = []
     for i, p in enumerate(inputs):
         try:
-            cols = [r[0] for r in sql.rows(f"SELECT name FROM parquet_schema({lit(str(p))})")]
+            cols = [r[0] for r in sql.con.execute(f"SELECT name FROM parquet_schema({lit(str(p))})").fetchall()]
         except duckdb.Error as exc:
             raise LinkError(f"{p}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
         if cfg.id_column not in cols:
             raise LinkError(f"{p}: no column {cfg.id_column!r} (the config's id_column)")
+        sql.io(f"CREATE OR REPLACE TEMP VIEW __link_file{i} AS SELECT * FROM read_parquet({lit(str(p))})")
         parts.append(f"SELECT *, CAST({q(cfg.id_column)} AS VARCHAR) AS __id, {i} AS _input, "
-                     f"{lit(p.stem)} AS __stem FROM read_parquet({lit(str(p))})")
+                     f"{lit(p.stem)} AS __stem FROM __link_file{i}")
     sql.run(f"CREATE OR REPLACE TEMP TABLE __link_in AS {' UNION ALL BY NAME '.join(parts)}")
     if sql.one("SELECT count(*) FROM __link_in WHERE __id IS NULL"):
         raise LinkError(f"{cfg.id_column!r} is NULL in some rows: every record needs an identifier")
@@ -107,8 +108,8 @@ def link(config: Path, inputs: list[Path], out: Path) -> LinkReport:
                 f"ON m.cluster = c.cluster")
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out) as tmp:
-            con.execute(f"COPY (SELECT record_id, cluster_id FROM __link_out ORDER BY cluster_id, record_id) "
-                        f"TO {lit(str(tmp))} (FORMAT parquet)").fetchall()
+            sql.io(f"COPY (SELECT record_id, cluster_id FROM __link_out ORDER BY cluster_id, record_id) "
+                   f"TO {lit(str(tmp))} (FORMAT parquet)")
         clusters = int(sql.one("SELECT count(DISTINCT cluster_id) FROM __link_out") or 0)
         return LinkReport(res.records, clusters, res.pairs_per_rule, res.cluster_stats.review,
                           time.perf_counter() - t0, out)

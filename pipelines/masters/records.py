@@ -55,11 +55,14 @@ def load_records(sql: Sql, master: str, files: list[Path], out: str, keep_delete
         by_table.setdefault(f.parent, []).append(f)
     single = [f for fs in by_table.values() if len(fs) == 1 for f in fs]
     multi = [f for fs in by_table.values() if len(fs) > 1 for f in fs]
+    # the file scans are connector work (views); what follows is engine SQL over them
+    sql.io(f"CREATE OR REPLACE TEMP VIEW {out}_files1 AS {_read_sql(master, single)}")
+    sql.io(f"CREATE OR REPLACE TEMP VIEW {out}_filesn AS {_read_sql(master, multi)}")
     parts = []
     if single or not multi:
-        parts.append(f"SELECT *, {RECORD_ID} AS record_id FROM ({_read_sql(master, single)})")
+        parts.append(f"SELECT *, {RECORD_ID} AS record_id FROM {out}_files1")
     if multi:
-        parts.append(f"SELECT *, {RECORD_ID} AS record_id FROM ({_read_sql(master, multi)}) "
+        parts.append(f"SELECT *, {RECORD_ID} AS record_id FROM {out}_filesn "
                      f"QUALIFY row_number() OVER (PARTITION BY _source, _table, _record_key "
                      f"ORDER BY _extracted_at DESC, _batch_id DESC) = 1")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM ({' UNION ALL BY NAME '.join(parts)}){keep}")

@@ -7,7 +7,6 @@ append-only log beside the gold file and take effect on the next ``masterdata bu
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import duckdb
 

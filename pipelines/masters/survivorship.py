@@ -37,8 +37,8 @@ def _srank(a: Attribute) -> str:
 
 
 def surv_input_sql(cfg: ResolveConfig, records: str) -> str:
-    """SELECT master_id, rid, lineage columns, ``v<i>`` / ``ok<i>`` / ``s<i>`` per attribute."""
-    cols = ["master_id", "rid", "_source", "_batch_id", "_extracted_at",
+    """SELECT cluster, master_id, rid, lineage columns, ``v<i>`` / ``ok<i>`` / ``s<i>`` per attribute."""
+    cols = ["cluster", "master_id", "rid", "_source", "_batch_id", "_extracted_at",
             "coalesce(_updated_at, _extracted_at) AS ts"]
     for i, (name, a) in enumerate(cfg.attributes.items()):
         value = a.value or q(name)
@@ -49,8 +49,8 @@ def surv_input_sql(cfg: ResolveConfig, records: str) -> str:
     return f"SELECT {', '.join(cols)} FROM {records}"
 
 
-def _attribute_sql(a: Attribute, i: int, inp: str) -> str:
-    """SELECT (master_id, value, rid) of one attribute's surviving value per multi-record master."""
+def _attribute_sql(a: Attribute, i: int, inp: str, multi: str) -> str:
+    """SELECT (cluster, value, rid) of one attribute's surviving value per multi-record cluster."""
     order: list[str] = []
     rec_key: list[str] = []
     for rule in a.rules:
@@ -69,45 +69,45 @@ def _attribute_sql(a: Attribute, i: int, inp: str) -> str:
     order.append("value ASC")
     filt = f" AND ok{i}" if a.validated_only else ""
     return (
-        f"SELECT master_id, value, rid FROM (SELECT master_id, v{i} AS value, count(*) AS freq, max(ts) AS ts, "
+        f"SELECT cluster, value, rid FROM (SELECT cluster, v{i} AS value, count(*) AS freq, max(ts) AS ts, "
         f"min(s{i}) AS srank, bool_or(ok{i}) AS ok, arg_min(rid, struct_pack({', '.join(rec_key)})) AS rid "
-        f"FROM {inp} WHERE v{i} IS NOT NULL{filt} GROUP BY master_id, v{i}) "
-        f"QUALIFY row_number() OVER (PARTITION BY master_id ORDER BY {', '.join(order)}) = 1"
+        f"FROM {inp} WHERE v{i} IS NOT NULL{filt} AND cluster IN (SELECT cluster FROM {multi}) "
+        f"GROUP BY cluster, v{i}) "
+        f"QUALIFY row_number() OVER (PARTITION BY cluster ORDER BY {', '.join(order)}) = 1"
     )
 
 
 def build_golden(sql: Sql, cfg: ResolveConfig, records: str, out: str, where: str = "") -> None:
     """Create TEMP ``out``: master_id, attributes..., record_count, sources, first_seen, last_seen,
     lineage (struct of record numbers) from ``records`` (source records + features + master_id +
-    rid); ``where`` limits the masters rebuilt."""
+    cluster + rid); ``where`` limits the masters rebuilt.  Grouping is on the integer cluster."""
     p = cfg.master
     attrs = list(cfg.attributes.items())
     extra_where = f" WHERE {where}" if where else ""
     sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_surv AS {surv_input_sql(cfg, records)}{extra_where}")
     sql.run(
-        f"CREATE OR REPLACE TEMP TABLE {p}_gbase AS SELECT master_id, count(*) AS record_count, "
-        f"list(DISTINCT _source ORDER BY _source) AS sources, min(_extracted_at) AS first_seen, "
-        f"max(_extracted_at) AS last_seen FROM {p}_surv GROUP BY master_id"
+        f"CREATE OR REPLACE TEMP TABLE {p}_gbase AS SELECT cluster, any_value(master_id) AS master_id, "
+        f"count(*) AS record_count, list(DISTINCT _source ORDER BY _source) AS sources, "
+        f"min(_extracted_at) AS first_seen, max(_extracted_at) AS last_seen FROM {p}_surv GROUP BY cluster"
     )
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_gmulti AS SELECT cluster FROM {p}_gbase WHERE record_count > 1")
     # masters of one record: every value is that record's (validated_only still applies)
     vals = [f"CASE WHEN ok{i} THEN v{i} END" if a.validated_only else f"v{i}" for i, (_n, a) in enumerate(attrs)]
     single_cols = "".join(f", {v} AS {q(n)}" for v, (n, _a) in zip(vals, attrs))
     lineage = ", ".join(f"{q(n)} := CASE WHEN ({v}) IS NOT NULL THEN rid END" for v, (n, _a) in zip(vals, attrs))
     lin_col = f", struct_pack({lineage}) AS lineage" if attrs else ""
     sql.run(
-        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT s.master_id{single_cols}, b.record_count, b.sources, "
-        f"b.first_seen, b.last_seen{lin_col} FROM {p}_surv AS s JOIN {p}_gbase AS b ON b.master_id = s.master_id "
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT b.master_id{single_cols}, b.record_count, b.sources, "
+        f"b.first_seen, b.last_seen{lin_col} FROM {p}_surv AS s JOIN {p}_gbase AS b ON b.cluster = s.cluster "
         f"WHERE b.record_count = 1"
     )
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_smulti AS SELECT s.* FROM {p}_surv AS s WHERE s.master_id IN "
-            f"(SELECT master_id FROM {p}_gbase WHERE record_count > 1)")
     joins: list[str] = []
     cols: list[str] = []
     lin: list[str] = []
     for i, (name, a) in enumerate(attrs):
         t = f"{p}_gv_{i}"
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {t} AS {_attribute_sql(a, i, f'{p}_smulti')}")
-        joins.append(f"LEFT JOIN {t} AS a{i} ON a{i}.master_id = b.master_id")
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {t} AS {_attribute_sql(a, i, f'{p}_surv', f'{p}_gmulti')}")
+        joins.append(f"LEFT JOIN {t} AS a{i} ON a{i}.cluster = b.cluster")
         cols.append(f"a{i}.value AS {q(name)}")
         lin.append(f"{q(name)} := a{i}.rid")
     lin_multi = f", struct_pack({', '.join(lin)}) AS lineage" if attrs else ""
@@ -118,7 +118,7 @@ def build_golden(sql: Sql, cfg: ResolveConfig, records: str, out: str, where: st
     )
     for i in range(len(attrs)):
         sql.run(f"DROP TABLE {p}_gv_{i}")
-    sql.run(f"DROP TABLE {p}_smulti")
+    sql.run(f"DROP TABLE {p}_gmulti")
 
 
 def lineage_view_sql(cfg: ResolveConfig) -> str:

@@ -15,7 +15,8 @@ Steward "match" decisions are applied first and may override the distinct rule (
 person was re-issued a new ID).  A record whose two best candidate clusters cannot be merged and
 score within ``ambiguity_bits`` of each other (two 张伟 born the same day, twins sharing a name) is
 not auto-linked to either: it goes to the review queue.  Edges between the review and match
-thresholds go to the queue too.
+thresholds go to the queue too, and so do pairs of clusters with *different* keys that agree on
+everything else (``conflict_review``: a person re-issued a new ID number), which no rule may merge.
 
 Graph work runs in Python only on the nodes that have candidate edges (a small share of all), as
 arrays of ints; the partition itself stays in the database.
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from pipelines.resolve.comparisons import weight_of
+from pipelines.resolve.comparisons import Params, weight_of
 from pipelines.resolve.config import ResolveConfig
 from pipelines.resolve.sql import Sql, q
 
@@ -40,6 +41,7 @@ class ClusterStats:
     ambiguous: int = 0
     steward_links: int = 0
     review: int = 0
+    conflicts: int = 0
     refusals: dict[str, int] = field(default_factory=dict)
 
 
@@ -284,3 +286,51 @@ def review_items(sql: Sql, cfg: ResolveConfig, edges: str, clusters: str, nodema
         f"QUALIFY row_number() OVER (PARTITION BY i.l, i.r ORDER BY i.weight DESC, i.reason) = 1"
     )
     return int(sql.one(f"SELECT count(*) FROM {out}") or 0)
+
+
+def conflict_review_items(sql: Sql, cfg: ResolveConfig, params: "Params", rec: str, clusters: str, review: str) -> int:
+    """Queue pairs of clusters with different keys that agree on everything else (``conflict_review``).
+
+    Both sides are anchored records; the pair's weight leaves out the ``ignore`` comparisons (the
+    differing ID would veto it), and only pairs at the match threshold or above are queued, once
+    per pair of clusters, with reason ``conflicting_keys``.
+    """
+    from pipelines.resolve.comparisons import score_pairs
+
+    cr = cfg.conflict_review
+    if not cr:
+        return 0
+    p = cfg.master
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_kraw (l BIGINT, r BIGINT, rule INTEGER)")
+    for i, rule in enumerate(cr.rules):
+        # one record per (cluster, key value): a person's five records agreeing on name and birth
+        # date must not become twenty-five candidate pairs
+        keys = [q(k) for k in rule.keys]
+        kc = ", ".join(keys)
+        on = " AND ".join(f"a.{k} = b.{k}" for k in keys)
+        not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+        sql.run(
+            f"INSERT INTO {p}_kraw WITH k AS (SELECT node, min(rid) AS rid, {kc} FROM {rec} WHERE anchored AND "
+            f"{not_null} GROUP BY node, {kc}), big AS (SELECT {kc} FROM k GROUP BY {kc} HAVING count(*) > "
+            f"{rule.max_block}) SELECT a.rid AS l, b.rid AS r, {i} AS rule FROM k AS a JOIN k AS b ON {on} "
+            f"AND a.node < b.node WHERE NOT EXISTS (SELECT 1 FROM big WHERE "
+            + " AND ".join(f"big.{k} = a.{k}" for k in keys) + ")"
+        )
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_kpairs AS SELECT DISTINCT l, r, min(rule) AS rule FROM {p}_kraw "
+            f"GROUP BY l, r")
+    ignored = set(cr.ignore)
+    neutral = Params(prior=params.prior, min_u=params.min_u, trained=params.trained,
+                     m={c: (list(params.u[c]) if c in ignored else list(v)) for c, v in params.m.items()},
+                     u={c: list(v) for c, v in params.u.items()})
+    score_pairs(sql, cfg, neutral, f"{p}_kpairs", rec, f"{p}_kscored")
+    match_w = weight_of(cfg.thresholds.match)
+    sql.run(
+        f"INSERT INTO {review} SELECT s.l, s.r, s.weight, 'conflicting_keys' FROM {p}_kscored AS s "
+        f"JOIN {clusters} AS cl ON cl.rid = s.l JOIN {clusters} AS cr ON cr.rid = s.r "
+        f"WHERE s.weight >= {match_w!r} AND cl.cluster <> cr.cluster "
+        f"QUALIFY row_number() OVER (PARTITION BY least(cl.cluster, cr.cluster), greatest(cl.cluster, cr.cluster) "
+        f"ORDER BY s.weight DESC, s.l, s.r) = 1"
+    )
+    for t in (f"{p}_kraw", f"{p}_kpairs", f"{p}_kscored"):
+        sql.run(f"DROP TABLE {t}")
+    return int(sql.one(f"SELECT count(*) FROM {review} WHERE reason = 'conflicting_keys'") or 0)

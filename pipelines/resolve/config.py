@@ -58,6 +58,8 @@ class Level(_Strict):
     tf: str | None = None
     #: Starting m for EM (default: spread from 0.9 down); ``fixed`` keeps it out of training.
     m: float | None = Field(default=None, gt=0, lt=1)
+    #: A known u (chance agreement); replaces the one sampled from random pairs.
+    u: float | None = Field(default=None, gt=0, lt=1)
     fixed: bool = False
 
 
@@ -70,6 +72,10 @@ class Comparison(_Strict):
     levels: list[Level] = Field(min_length=1)
     #: Label of the implicit last level (none of the ``when`` held).
     else_label: str = "different"
+
+    @property
+    def u_given(self) -> bool:
+        return all(lv.u is not None for lv in self.levels)
 
 
 class BlockingRule(_Strict):
@@ -106,6 +112,15 @@ class BlockingRule(_Strict):
     @property
     def right_keys(self) -> list[str]:
         return list(self.right or self.keys)
+
+
+class ConflictReview(_Strict):
+    """Pairs of clusters holding *different* keys that agree on everything else (a person re-issued
+    a new ID number): never merged automatically, but queued for a steward when their weight,
+    without the ``ignore`` comparisons, reaches the match threshold."""
+
+    rules: list["BlockingRule"] = Field(min_length=1)
+    ignore: list[str] = Field(default_factory=list)
 
 
 class DeterministicKey(_Strict):
@@ -203,6 +218,7 @@ class ResolveConfig(_Strict):
     comparisons: list[Comparison] = Field(default_factory=list)
     training: Training = Field(default_factory=Training)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    conflict_review: ConflictReview | None = None
     attributes: dict[str, Attribute] = Field(default_factory=dict)
 
     @field_validator("features")
@@ -232,9 +248,11 @@ class ResolveConfig(_Strict):
     def fingerprint(self) -> str:
         """Hash of everything that changes how records cluster (survivorship excluded)."""
         body = self.model_dump(include={"features", "deterministic", "blocking", "comparisons", "training",
-                                        "thresholds"})
+                                        "thresholds", "conflict_review"})
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
+
+ConflictReview.model_rebuild()
 
 # --------------------------------------------------------------------------------------------------
 # loading and semantic checks
@@ -316,6 +334,15 @@ def check_semantics(cfg: ResolveConfig, where: str) -> None:
                 fail(f"training.sessions[{i}].block[{j}]", f"unknown feature {f!r}")
     if cfg.comparisons and not cfg.blocking:
         fail("blocking", "comparisons need at least one blocking rule")
+    if cfg.conflict_review:
+        names = {c.name for c in cfg.comparisons}
+        for i, b in enumerate(cfg.conflict_review.rules):
+            for j, f in enumerate(b.keys):
+                if f not in feats:
+                    fail(f"conflict_review.rules[{i}].keys[{j}]", f"unknown feature {f!r}")
+        for i, c in enumerate(cfg.conflict_review.ignore):
+            if c not in names:
+                fail(f"conflict_review.ignore[{i}]", f"unknown comparison {c!r}")
     for name, a in cfg.attributes.items():
         if a.value:
             _check_sql(fail, f"attributes.{name}.value", a.value)

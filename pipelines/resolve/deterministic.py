@@ -20,7 +20,7 @@ from pipelines.resolve.sql import Sql, lit, q
 def features_sql(cfg: ResolveConfig, source: str, where: str | None = None) -> str:
     """SELECT computing ``rid``, ``record_id`` and every feature from the records in ``source``.
 
-    ``rid`` is a 63-bit hash of ``record_id``: deterministic without sorting millions of strings,
+    ``rid`` is a 63-bit digest of ``record_id``: deterministic without sorting millions of strings,
     and stable across runs, so a record keeps its number in incremental builds (collisions are
     checked by :func:`check_rids`).  Features may refer to features declared before them (DuckDB
     resolves select-list aliases; Spark 3.4+ does too).
@@ -30,12 +30,13 @@ def features_sql(cfg: ResolveConfig, source: str, where: str | None = None) -> s
     return f"SELECT {RID} AS rid, record_id, {cols} FROM {source}{filt}"
 
 
-#: 63-bit record number from the record id (DuckDB's hash is 64-bit unsigned).
-RID = "CAST(hash(record_id) >> 1 AS BIGINT)"
+#: 63-bit record number: the top bits of the record id's MD5 (DuckDB's ``hash()`` of strings is
+#: not collision-free enough: 16 collisions among 4.7 million record ids).
+RID = "CAST(md5_number(record_id) >> 65 AS BIGINT)"
 
 
 def check_rids(sql: Sql, table: str) -> None:
-    """Fail loudly on a record-number collision (probability ~1e-6 at five million records)."""
+    """Fail loudly on a record-number collision (~1e-6 probability at five million records)."""
     dup = sql.one(f"SELECT count(*) - count(DISTINCT rid) FROM {table}")
     if dup:
         raise RuntimeError(f"{table}: {dup} record-number collision(s); rename the colliding record ids")

@@ -2,6 +2,7 @@
 
     features -> deterministic nodes -> blocking (rest x all) -> comparison vectors -> EM training
     -> weights -> node edges -> constrained clustering -> record clusters + review queue
+    (+ conflicting-keys review: differently keyed clusters that agree on everything else)
 
 Inputs are a table or view with a unique ``record_id`` and the columns the configuration's
 features read; steward decisions arrive as record-id pairs (:class:`Constraints`) so they survive
@@ -20,6 +21,7 @@ from pipelines.resolve.blocking import candidate_pairs
 from pipelines.resolve.clustering import (
     ClusterStats,
     cluster,
+    conflict_review_items,
     mark_ambiguous,
     node_edges,
     record_clusters,
@@ -130,5 +132,8 @@ def resolve(sql: Sql, cfg: ResolveConfig, source: str, *, params: Params | None 
         res.cluster_stats = cluster(sql, cfg, t["rec"], t["edges"], t["nodemap"], must, cannot)
         record_clusters(sql, cfg, t["rec"], t["nodemap"], t["edges"], t["clusters"])
         res.cluster_stats.review = review_items(sql, cfg, t["edges"], t["clusters"], t["nodemap"], t["review"])
+        if cfg.conflict_review and res.params:
+            res.cluster_stats.conflicts = conflict_review_items(sql, cfg, res.params, t["rec"], t["clusters"],
+                                                                t["review"])
     return res
 

@@ -75,6 +75,14 @@ class Sql:
         """Execute a statement whose result is not needed (DDL, INSERT ...)."""
         self._execute(sql, params)
 
+    def io(self, sql: str) -> None:
+        """Run an I/O statement (read_parquet views, COPY TO): connector work, not engine SQL, so it
+        is not recorded for transpilation - on Spark it is ``spark.read.parquet`` / ``df.write``."""
+        t = time.perf_counter()
+        self.con.execute(sql).fetchall()
+        if self.verbose:
+            print(f"  [{time.perf_counter() - t:6.2f}s] (io) {sql[:150]}")
+
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         return self._execute(sql, params)
 

@@ -50,7 +50,7 @@ def estimate_u(sql: Sql, cfg: ResolveConfig, rec: str) -> tuple[dict[str, list[f
     """u per level from ``training.random_pairs`` random pairs (hash-sampled, reproducible)."""
     n = int(sql.one(f"SELECT count(*) FROM {rec}") or 0)
     p = cfg.master
-    k = cfg.training.random_pairs
+    k = min(cfg.training.random_pairs, max(50 * n, 100_000))  # small inputs need fewer to see every level
     seed = cfg.training.seed
     sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_pos AS SELECT rid, CAST(row_number() OVER (ORDER BY rid) - 1 AS BIGINT) AS pos "
             f"FROM {rec}")
@@ -140,7 +140,12 @@ def initial_m(cfg: ResolveConfig) -> dict[str, np.ndarray]:
     for c in cfg.comparisons:
         n = len(c.levels)
         default = [DEFAULT_TOP_M * (0.1 ** i) for i in range(n)] + [0.05]
-        vals = np.array([lv.m if lv.m is not None else default[i] for i, lv in enumerate(c.levels)] + [default[-1]])
+        given = [lv.m for lv in c.levels]
+        if all(g is not None for g in given):  # the last level takes what the given ones leave
+            last = max(1.0 - sum(given), 1e-6)  # type: ignore[arg-type]
+            out[c.name] = np.array([*given, last], dtype=np.float64)
+            continue
+        vals = np.array([g if g is not None else default[i] for i, g in enumerate(given)] + [default[-1]])
         out[c.name] = vals / vals.sum()
     return out
 
@@ -153,9 +158,29 @@ def deterministic_prior(sql: Sql, nodes_rec: str, n: int) -> float:
     return min(max(within / max(total, 1.0), 1.0 / max(n * n, 4)), 0.5)
 
 
+def _given_u(cfg: ResolveConfig, sampled: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Levels with a configured u keep it; the implicit last level takes the remaining mass."""
+    out = {}
+    for c in cfg.comparisons:
+        u = list(sampled.get(c.name, [1.0 / (len(c.levels) + 1)] * (len(c.levels) + 1)))
+        given = [lv.u for lv in c.levels]
+        if any(g is not None for g in given):
+            for i, g in enumerate(given):
+                if g is not None:
+                    u[i] = float(g)
+            if all(g is not None for g in given):
+                u[-1] = max(1.0 - sum(u[:-1]), 1e-9)
+        out[c.name] = u
+    return out
+
+
 def train(sql: Sql, cfg: ResolveConfig, rec: str) -> Params:
     """Train m, u and the prior on ``rec`` (features + ``node``); see the module docstring."""
-    u_map, n = estimate_u(sql, cfg, rec)
+    if all(c.u_given for c in cfg.comparisons):
+        u_map, n = {}, int(sql.one(f"SELECT count(*) FROM {rec}") or 0)  # nothing to sample
+    else:
+        u_map, n = estimate_u(sql, cfg, rec)
+    u_map = _given_u(cfg, u_map)
     m_init = initial_m(cfg)
     names = [c.name for c in cfg.comparisons]
     u_list = [np.array(u_map[c]) for c in names]

@@ -1,0 +1,240 @@
+"""``build`` end to end on a tiny hand-made lake: masters, ids, deltas, stewards, lineage, licences.
+
+The lake holds three departments' person records (with a homophone, a traditional-character name,
+a transposed ID, a 15-digit ID, an infant under the mother's ID, identical twins), two entity
+sources (a lower-case USCC, a legacy organisation code) and licences (a driving licence on a
+person row, a birth certificate whose holder id is the mother's, a real-estate title with a
+mistyped holder ID).  Matching parameters are fixed (``tiny_lake.fixed_configs``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lake import Lake
+from pipelines.masters.build import build
+from pipelines.resolve.steward import Decision, StewardLog
+from standards.identifiers import licence_check_char, org_code_check_char, uscc_check_char
+from tests.masters.helpers import rid
+from tests.masters.tiny_lake import add_batch, fixed_configs
+
+ZW = rid("34160219800101001")
+WF = rid("34160219820203002")
+BABY = rid("34160220200304003")
+TWIN_A, TWIN_B = rid("34162220100505011"), rid("34162220100505013")
+OLD15 = "341602750607021"
+ADDR = "安徽省亳州市谯城区花戏楼街道光明社区8号"
+
+
+def uscc(org8: str) -> str:
+    body = "91341602" + org8 + org_code_check_char(org8)
+    return body + uscc_check_char(body)
+
+
+U1 = uscc("MA2N0001")
+U2 = uscc("MA2N0002")
+AS_OF = date(2026, 11, 25)
+
+
+def day1(lake: Lake) -> None:
+    twin = {"name": "王子涵", "birth_date": "2010-05-05", "sex": "1", "household_address": ADDR}
+    add_batch(lake, "public_security", "hjxx_czrk", "b1", [
+        {"key": "1", "id_number_raw": ZW, "name": "张伟", "birth_date": "1980-01-01", "sex": "1",
+         "household_address": ADDR, "ethnicity": "01"},
+        {"key": "2", "id_number_raw": WF, "name": "王芳", "birth_date": "1982-02-03", "sex": "2", "household_address": ADDR},
+        {"key": "3", "id_number_raw": BABY, "name": "王小明", "birth_date": "2020-03-04", "sex": "1",
+         "household_address": ADDR},
+        {"key": "4", "id_number_raw": TWIN_A, **twin},
+        {"key": "5", "id_number_raw": TWIN_B, **twin},
+        {"key": "6", "id_number_raw": OLD15[:6] + "19" + OLD15[6:] + "X", "name": "李强"},  # bad check: fuzzy
+        {"key": "7", "id_number_raw": rid((OLD15[:6] + "19" + OLD15[6:])[:17]), "name": "李强",
+         "birth_date": "1975-06-07", "sex": "1"},
+    ])
+    swapped = ZW[:8] + ZW[9] + ZW[8] + ZW[10:]
+    add_batch(lake, "grassroots_service", "fwjl", "g1", [
+        {"key": "FW1", "id_number_raw": swapped, "name": "章伟", "sex": "1", "phone": "13912345678"},
+        {"key": "FW2", "name": "張偉", "birth_date": "1980-01-01", "sex": "1", "residential_address": ADDR,
+         "phone": "13912345678"},
+        {"key": "FW3", "name": "王子涵", "birth_date": "2010-05-05", "sex": "1", "residential_address": ADDR},
+        {"key": "FW4", "id_number_raw": "000000000000000000", "name": "李娜", "phone": "13800000000"},
+    ])
+    add_batch(lake, "medical_security", "yb_cbdj", "m1", [
+        {"key": "M1", "id_number_raw": WF, "name": "王小明", "birth_date": "2020-03-04", "sex": "1"},  # mother's ID
+        {"key": "M2", "id_number_raw": OLD15, "name": "李强", "phone": "13700001111"},
+    ])
+    add_batch(lake, "traffic_police", "drv_license", "t1", [
+        {"key": "D1", "id_number_raw": ZW, "name": "张伟", "phone": "13912345678", "type_code": "004",
+         "number": "341600001", "holder_id_raw": ZW, "holder_id_type": "111", "holder_name": "张伟",
+         "valid_from": "2010-01-01", "valid_to": "2016-01-01", "status": "1"},
+    ], feeds=("person", "licence"))
+    add_batch(lake, "health", "csyxzm", "h1", [
+        {"key": "BC1", "name": "王小明", "birth_date": "2020-03-04", "sex": "1", "guardian_id_number_raw": WF,
+         "type_code": "020", "number": "N0001", "holder_id_raw": WF, "holder_id_type": "111", "holder_name": "王小明",
+         "valid_from": "2020-03-10"},
+    ], feeds=("person", "licence"))
+    typo_wf = WF[:5] + ("1" if WF[5] != "1" else "2") + WF[6:]
+    add_batch(lake, "natural_resources", "bdc_qlr", "n1", [
+        {"key": "R1|x", "type_code": "035", "number": "皖(2020)亳州市不动产权第0000001号", "holder_id_raw": typo_wf,
+         "holder_id_type": "111", "holder_name": "王芳", "valid_from": "2020-01-01", "status": "3"},
+    ], feeds=("licence",))
+    add_batch(lake, "market_regulation", "scztdj", "e1", [
+        {"key": "P1", "uscc_raw": U1, "name": "亳州市谯城区便民超市有限公司", "legal_rep_name": "张伟",
+         "legal_rep_id_number_raw": ZW, "registered_address": ADDR, "type_code": "028", "number": U1,
+         "holder_id_raw": U1, "holder_id_type": "001", "holder_name": "亳州市谯城区便民超市有限公司",
+         "valid_from": "2015-01-01"},
+        {"key": "P2", "uscc_raw": U2, "name": "亳州市蒙城县农机合作社", "legal_rep_name": "王芳",
+         "type_code": "030", "number": U2, "holder_id_raw": U2, "holder_id_type": "001",
+         "holder_name": "亳州市蒙城县农机合作社", "valid_from": "2018-01-01"},
+    ], feeds=("entity", "licence"))
+    add_batch(lake, "tax", "dj_nsrxx", "x1", [
+        {"key": "T1", "uscc_raw": U1.lower(), "name": "谯城区便民超市有限责任公司"},
+        {"key": "T2", "uscc_raw": U2[8:16] + "-" + U2[16], "name": "蒙城县农机合作社"},  # legacy org code
+    ], feeds=("entity",))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tiny")
+    lake = Lake(root / "lake")
+    day1(lake)
+    fixed_configs(root / "configs")
+    build(lake=lake, gold=root / "gold" / "gold.duckdb", config_dir=root / "configs", as_of=AS_OF)
+    return root
+
+
+def run(root: Path, **kw: object) -> object:
+    return build(lake=Lake(root / "lake"), gold=root / "gold" / "gold.duckdb", config_dir=root / "configs",
+                 as_of=AS_OF, **kw)  # type: ignore[arg-type]
+
+
+def masters(root: Path, master: str = "person") -> dict[str, str]:
+    with duckdb.connect(str(root / "gold" / "gold.duckdb"), read_only=True) as con:
+        return dict(con.execute(f"SELECT record_id, master_id FROM {master}_xref").fetchall())
+
+
+def q(root: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+    with duckdb.connect(str(root / "gold" / "gold.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture()
+def copy(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("MASTERDATA_STEWARD", raising=False)
+    shutil.copytree(built, tmp_path / "c")
+    return tmp_path / "c"
+
+
+def test_persons_resolved(built: Path) -> None:
+    x = masters(built)
+    zw = x["public_security:hjxx_czrk:1"]
+    assert {x["grassroots_service:fwjl:FW1"], x["grassroots_service:fwjl:FW2"], x["traffic_police:drv_license:D1"]} == {zw}
+    assert x["medical_security:yb_cbdj:M1"] == x["public_security:hjxx_czrk:3"] == x["health:csyxzm:BC1"]
+    assert x["medical_security:yb_cbdj:M1"] != x["public_security:hjxx_czrk:2"]  # not the mother
+    assert x["public_security:hjxx_czrk:4"] != x["public_security:hjxx_czrk:5"]  # twins
+    assert x["grassroots_service:fwjl:FW3"] not in (x["public_security:hjxx_czrk:4"], x["public_security:hjxx_czrk:5"])
+    assert x["medical_security:yb_cbdj:M2"] == x["public_security:hjxx_czrk:7"]  # 15-digit ID
+    assert len(set(x.values())) == len(set(x.values()))
+    assert q(built, "SELECT count(*) FROM review_queue WHERE reason = 'ambiguous'")[0][0] >= 1
+
+
+def test_entities_and_legal_reps(built: Path) -> None:
+    e = masters(built, "entity")
+    assert e["market_regulation:scztdj:P1"] == e["tax:dj_nsrxx:T1"]
+    assert e["market_regulation:scztdj:P2"] == e["tax:dj_nsrxx:T2"]  # via the organisation code
+    assert e["market_regulation:scztdj:P1"] != e["market_regulation:scztdj:P2"]
+    p = masters(built)
+    rep = q(built, f"SELECT legal_rep_master_id, uscc FROM entity_master WHERE master_id = '{e['market_regulation:scztdj:P1']}'")
+    assert rep == [(p["public_security:hjxx_czrk:1"], U1)]
+
+
+def test_licences_holders_identifiers_status(built: Path) -> None:
+    p = masters(built)
+    lic = {r[0]: r[1:] for r in q(built, "SELECT x.record_id, m.holder_master_id, m.holder_link, m.identifier, "
+                                          "m.status_as_of FROM licence_xref x JOIN licence_master m USING (master_id)")}
+    assert lic["traffic_police:drv_license:D1"][:2] == (p["public_security:hjxx_czrk:1"], "same_record")
+    assert lic["traffic_police:drv_license:D1"][3] == "expired"
+    assert lic["health:csyxzm:BC1"][0] == p["public_security:hjxx_czrk:3"]  # the infant, not the mother
+    assert lic["natural_resources:bdc_qlr:R1|x"][:2] == (p["public_security:hjxx_czrk:2"], "id_one_keystroke")
+    assert lic["natural_resources:bdc_qlr:R1|x"][3] == "revoked"
+    for _holder, _link, ident, _status in lic.values():
+        body = ident[len("1.2.156.3005.2."):-2]
+        assert ident[-1] == licence_check_char(body)
+
+
+def test_lineage_points_at_records_holding_the_value(built: Path) -> None:
+    rows = q(built, "SELECT l.attribute, l.value, l.record_id FROM attribute_lineage AS l WHERE l.master = 'person'")
+    assert rows
+    src = {r[0]: r[1:] for r in q(built, "SELECT record_id, name, sex FROM state.person_src")}
+    for attribute, value, record_id in rows:
+        if attribute == "name":
+            assert src[record_id][0] == value
+        if attribute == "sex":
+            assert src[record_id][1] == value
+    names = dict(q(built, "SELECT master_id, name FROM person_master"))
+    p = masters(built)
+    assert names[p["public_security:hjxx_czrk:1"]] == "张伟"  # public security's spelling survives
+
+
+def test_rerun_is_identical(copy: Path) -> None:
+    before = q(copy, "SELECT * EXCLUDE (lineage) FROM person_master ORDER BY master_id")
+    xref = masters(copy)
+    report = run(copy)
+    assert [m.mode for m in report.masters] == ["unchanged"] * 3 and not report.written  # type: ignore[attr-defined]
+    run(copy, full=True)
+    assert q(copy, "SELECT * EXCLUDE (lineage) FROM person_master ORDER BY master_id") == before
+    assert masters(copy) == xref
+    assert q(copy, "SELECT count(*) FROM master_events WHERE event <> 'created'") == [(0,)]
+
+
+def test_delta_links_new_records_and_keeps_ids(copy: Path) -> None:
+    before = masters(copy)
+    add_batch(Lake(copy / "lake"), "grassroots_service", "fwjl", "g2", [
+        {"key": "FW9", "id_number_raw": ZW, "name": "张伟", "phone": "13912345678"},
+        {"key": "FW10", "id_number_raw": rid("34160219900909009"), "name": "陈晨", "sex": "2"},
+        {"key": "FW1", "id_number_raw": ZW, "name": "张伟", "sex": "1", "phone": "13912345678"},  # corrected
+    ], extracted_at="2026-11-26 08:00:00")
+    report = run(copy)
+    assert report.masters[0].mode == "delta"  # type: ignore[attr-defined]
+    after = masters(copy)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert after["grassroots_service:fwjl:FW9"] == before["public_security:hjxx_czrk:1"]
+    assert after["grassroots_service:fwjl:FW10"] not in before.values()
+    events = q(copy, "SELECT event, count(*) FROM master_events WHERE build_id = (SELECT max(build_id) FROM builds) "
+                     "AND master = 'person' GROUP BY event")
+    assert ("created", 1) in events
+    assert run(copy).written is False  # type: ignore[attr-defined]
+
+
+def test_steward_decisions_are_honoured_by_every_run(copy: Path) -> None:
+    x = masters(copy)
+    log = StewardLog(copy / "gold" / "steward_decisions.jsonl")
+    log.append(Decision(master="person", kind="no_match", records=["grassroots_service:fwjl:FW2",
+                                                                   "public_security:hjxx_czrk:1"]))
+    log.append(Decision(master="person", kind="match", records=["grassroots_service:fwjl:FW3",
+                                                                "public_security:hjxx_czrk:4"]))
+    zw_records = sorted(r for r, m in x.items() if m == x["public_security:hjxx_czrk:1"])
+    log.append(Decision(master="person", kind="split", records=["traffic_police:drv_license:D1"],
+                        others=[r for r in zw_records if r != "traffic_police:drv_license:D1"]))
+    for full in (False, True):
+        run(copy, full=full)
+        y = masters(copy)
+        assert y["grassroots_service:fwjl:FW2"] != y["public_security:hjxx_czrk:1"]
+        assert y["grassroots_service:fwjl:FW3"] == y["public_security:hjxx_czrk:4"]
+        assert y["traffic_police:drv_license:D1"] != y["public_security:hjxx_czrk:1"]
+        assert y["public_security:hjxx_czrk:1"] == x["public_security:hjxx_czrk:1"]  # the id stays
+    assert q(copy, "SELECT count(*) FROM steward_decisions") == [(3,)]
+
+
+def test_readers_never_see_half_a_build(copy: Path) -> None:
+    gold = copy / "gold" / "gold.duckdb"
+    reader = duckdb.connect(str(gold), read_only=True)
+    n = reader.execute("SELECT count(*) FROM person_master").fetchone()
+    run(copy, full=True)
+    assert reader.execute("SELECT count(*) FROM person_master").fetchone() == n  # still the old file
+    reader.close()
+    assert not list(gold.parent.glob("*.building*"))
