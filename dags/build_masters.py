@@ -19,16 +19,10 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import AssetAny, dag, task
 
-from pipelines.assets import gold_asset, silver_asset, source_names
+from pipelines.assets import default_args, gold_asset, silver_asset, source_names
 
 MASTERS = ("person", "entity", "licence")
-DEFAULT_ARGS = {
-    "owner": "data-office",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=15),
-}
+DEFAULT_ARGS = default_args(retries=2, delay_s=60)
 
 
 @dag(

@@ -38,6 +38,7 @@ from pipelines.masters.store import (
     write_steward_decisions,
 )
 from pipelines.masters.survivorship import attribute_change_sql, build_golden, lineage_view_sql
+from pipelines.resolve.macros import install_resolve_macros
 from pipelines.resolve.comparisons import tf_features
 from pipelines.resolve.config import MASTERS, ResolveConfig, master_config
 from pipelines.resolve.engine import Resolution, resolve
@@ -500,6 +501,9 @@ def build(masters: list[str] | None = None, *, lake: Lake | None = None, gold: P
     with build_lock(gold), GoldBuild(gold) as gb:
         con = work_connection()
         sql = Sql(con, verbose=verbose)
+        # every master's steps may use the engine's macros (licences match holder ids by keystroke
+        # variants), also when one master is built alone, as each task of the build DAG does
+        install_resolve_macros(sql)
         con.execute(f"ATTACH {lit(str(gb.path))} AS gold")
         try:
             ensure_schema(sql)
