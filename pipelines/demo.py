@@ -139,7 +139,10 @@ def build_direct(ctx: DemoContext) -> None:
 
 
 def evaluate(ctx: DemoContext) -> None:
-    masterdata_cmd(ctx, ["evaluate", "--truth", str(ctx.city / "truth")], "evaluate.log", lambda line: bool(line.strip()))
+    # the per-master summary on screen; the per-defect tables are in the log
+    shown = iter(range(6))
+    masterdata_cmd(ctx, ["evaluate", "--truth", str(ctx.city / "truth")], "evaluate.log",
+                   lambda line: bool(line.strip()) and next(shown, None) is not None)
 
 
 def ingest_dag_ids() -> list[str]:
@@ -177,7 +180,7 @@ def run_demo(home: Path, persons: int, seed: int, say: Callable[[str], None]) ->
         ("departmental sources", str(ctx.city / "sources")),
         ("ground truth (evaluation only)", str(ctx.city / "truth")),
         ("lake: bronze / silver / quarantine", f"{ctx.lake}  ({lake_summary(ctx)})"),
-        ("stage logs", str(ctx.home / "logs")),
+        ("stage logs (per-defect evaluation in evaluate.log)", str(ctx.home / "logs")),
         ("Airflow UI for stewards", "make airflow-ui   (then http://localhost:8080)" if ctx.home == Path("var") else
          f"AIRFLOW_HOME={ctx.airflow_home.resolve()} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'dags'} "
          f"MASTERDATA_HOME={ctx.home.resolve()} uv run airflow standalone   (then http://localhost:8080)"),
