@@ -15,11 +15,11 @@ from typing import Literal
 
 import sqlglot
 import sqlglot.expressions as exp
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from standards.codetables import load_code_table
 from standards.dictionary import SHARING_ORDER, Dictionary, dictionary
+from standards.yamlfile import read_yaml_mapping, validate_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES_DIR = ROOT / "schemas" / "sources"
@@ -138,13 +138,6 @@ class SourceSpec(_Strict):
         raise KeyError(f"source {self.source!r} has no table {name!r}")
 
 
-def _loc(parts: tuple[object, ...]) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
-
 def _columns_in(expr: exp.Expression) -> set[str]:
     return {c.name for c in expr.find_all(exp.Column)}
 
@@ -250,23 +243,7 @@ def _codes_of(table: str) -> frozenset[str]:
 def load_spec(path: Path | str, d: Dictionary | None = None) -> SourceSpec:
     """Load and validate one spec file; every defect is a one-line :class:`RegistryError`."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise RegistryError(f"{path}: not UTF-8 (byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "yaml"
-        raise RegistryError(f"{path}: {where}: {getattr(exc, 'problem', None) or exc}") from None
-    except OSError as exc:
-        raise RegistryError(f"{path}: cannot read: {exc.strerror}") from None
-    if not isinstance(raw, dict):
-        raise RegistryError(f"{path}: expected a mapping at the top level")
-    try:
-        spec = SourceSpec.model_validate(raw)
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        raise RegistryError(f"{path}: {_loc(e['loc'])}: {e['msg']}") from None
+    spec = validate_model(SourceSpec, read_yaml_mapping(path, RegistryError), str(path), RegistryError)
     _check_semantics(spec, path, d or dictionary())
     return spec
 

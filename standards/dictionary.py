@@ -11,8 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from standards.yamlfile import read_yaml_mapping, validate_model
 
 ELEMENTS_FILE = Path(__file__).with_name("elements.yaml")
 
@@ -102,25 +103,10 @@ class Dictionary(BaseModel):
         return [e for m in self.masters.values() for e in m.elements.values()]
 
 
-def _format_pydantic(path: Path, err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"])
-    return f"{path}: {loc}: {first['msg']}"
-
-
 def load_dictionary(path: Path | str = ELEMENTS_FILE) -> Dictionary:
     """Parse and validate a dictionary file; any defect is one line naming the file and the field."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise DictionaryError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
-    if not isinstance(raw, dict):
-        raise DictionaryError(f"{path}: expected a mapping at the top level")
-    try:
-        d = Dictionary.model_validate(raw)
-    except ValidationError as exc:
-        raise DictionaryError(_format_pydantic(path, exc)) from None
+    d = validate_model(Dictionary, read_yaml_mapping(path, DictionaryError), str(path), DictionaryError)
     masters = {}
     for mname, m in d.masters.items():
         elems = {en: e.model_copy(update={"master": mname, "name": en}) for en, e in m.elements.items()}

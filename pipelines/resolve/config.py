@@ -30,8 +30,9 @@ from typing import Literal
 
 import sqlglot
 import sqlglot.expressions as exp
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from standards.yamlfile import read_yaml_mapping, validate_model
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MASTERS_DIR = ROOT / "schemas" / "masters"
@@ -259,13 +260,6 @@ ConflictReview.model_rebuild()
 # --------------------------------------------------------------------------------------------------
 
 
-def _loc(parts: tuple[object, ...]) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
-
 def _parse(sql: str) -> exp.Expression:
     return sqlglot.parse_one(sql, read="duckdb")
 
@@ -352,14 +346,7 @@ def check_semantics(cfg: ResolveConfig, where: str) -> None:
 
 def parse_config(raw: object, where: str) -> ResolveConfig:
     """Validate a parsed YAML document; ``where`` names it in errors."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping at the top level")
-    try:
-        cfg = ResolveConfig.model_validate(raw)
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        msg = e["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{where}: {_loc(e['loc']) or 'top level'}: {msg}") from None
+    cfg = validate_model(ResolveConfig, raw, where, ConfigError)
     check_semantics(cfg, where)
     return cfg
 
@@ -367,17 +354,7 @@ def parse_config(raw: object, where: str) -> ResolveConfig:
 def load_config(path: Path | str) -> ResolveConfig:
     """Load and validate one configuration file; every defect is a one-line :class:`ConfigError`."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "yaml"
-        raise ConfigError(f"{path}: {where}: {getattr(exc, 'problem', None) or exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_config(raw, str(path))
+    return parse_config(read_yaml_mapping(path, ConfigError), str(path))
 
 
 def master_config(name: str, directory: Path | None = None) -> ResolveConfig:

@@ -4,7 +4,6 @@ rows that changed."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import duckdb
 import pytest
