@@ -34,8 +34,8 @@ def _value_sql(master: str, name: str, typ: str) -> str:
     e = d.masters[master].elements[name]
     c = f'"{name}"'
     if e.qualified == "licence.holder_id":
-        return (f"CASE holder_id_type WHEN '111' THEN rid_normalise(holder_id_raw) WHEN '001' THEN "
-                f"uscc_normalise(holder_id_raw) WHEN '002' THEN orgcode_normalise(holder_id_raw) ELSE holder_id_raw END")
+        return ("CASE holder_id_type WHEN '111' THEN rid_normalise(holder_id_raw) WHEN '001' THEN "
+                "uscc_normalise(holder_id_raw) WHEN '002' THEN orgcode_normalise(holder_id_raw) ELSE holder_id_raw END")
     if e.rule in NORMALISE:
         return f"{NORMALISE[e.rule]}({name}_raw)"
     if e.rule == "name":
