@@ -145,6 +145,101 @@ def evaluate(ctx: DemoContext) -> None:
                    lambda line: bool(line.strip()) and next(shown, None) is not None)
 
 
+def _key(ctx: DemoContext, name: str, kind: str) -> str:
+    exe = str(Path(sys.executable).with_name("masterdata"))
+    res = subprocess.run([exe, "keys", "create", "--name", name, "--kind", kind], env=ctx.env(), cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        raise DemoError(f"could not create the {kind} API key: {res.stderr.strip().splitlines()[-1:]}")
+    return res.stdout.strip().splitlines()[-1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(ctx: DemoContext) -> None:
+    """Start the API in the background, then make the hall's calls for one applicant, as a sample."""
+    import duckdb
+    import httpx
+
+    identity_key = _key(ctx, "demo-identity-platform", "identity")
+    hall_key = _key(ctx, "demo-hall-web", "hall")
+    port = int(os.environ.get("MASTERDATA_DEMO_PORT") or _free_port())
+    log = (ctx.home / "logs" / "serve.log").open("w", encoding="utf-8")
+    exe = str(Path(sys.executable).with_name("masterdata"))
+    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--workers", "1"], env=ctx.env(), cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (ctx.home / "serve.pid").write_text(str(proc.pid))
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise DemoError(f"the API server stopped; see {ctx.home / 'logs' / 'serve.log'}")
+        time.sleep(0.5)
+    gold = duckdb.connect(str(ctx.home / "warehouse" / "gold.duckdb"), read_only=True)
+    try:
+        # an adult applicant who holds a valid driving licence, so the sample shows a held material
+        row = gold.execute(
+            "SELECT p.id_number, p.name FROM person_master p JOIN licence_master l ON l.holder_master_id = p.master_id "
+            "WHERE p.id_number IS NOT NULL AND p.death_date IS NULL AND l.type_code = '004' AND l.status = '1' "
+            "ORDER BY p.master_id LIMIT 1").fetchone()
+    finally:
+        gold.close()
+    if row is None:
+        raise DemoError("no applicant with a valid driving licence in the population library")
+    id_number, name = row
+    session = httpx.post(f"{base}/v1/identity/sessions", json={"id_number": id_number, "name": name},
+                         headers={"Authorization": f"Bearer {identity_key}"}, timeout=30).json()
+    item = _item_needing(ctx, "004")
+    body = httpx.post(f"{base}/v1/hall/autofill", json={"service_item": item},
+                      headers={"Authorization": f"Bearer {hall_key}", "X-Applicant-Token": session["token"]},
+                      timeout=30).json()
+    ctx.say(f"    POST {base}/v1/hall/autofill  service item {item} for applicant {name} ({id_number[:6]}********{id_number[-4:]})")
+    _say_autofill(ctx, body)
+    masterdata_cmd(ctx, ["once-only", "--applications", "1000"], "once-only.log", lambda line: bool(line.strip()))
+    ctx.notes.append(("HTTP API (OpenAPI docs)", f"{base}/docs   — running in the background, pid {proc.pid}; "
+                      f"stop it with: kill {proc.pid}"))
+
+
+def _item_needing(ctx: DemoContext, licence_type: str) -> str:
+    """A person-target service item that requires this licence type (from the catalogue)."""
+    import csv
+
+    codes = ROOT / "standards" / "codes"
+    with (codes / "service_items.csv").open(encoding="utf-8") as fh:
+        persons = {r["code"] for r in csv.DictReader(fh) if r.get("target") == "person"}
+    with (codes / "service_item_materials.csv").open(encoding="utf-8") as fh:
+        items = sorted(r["item"] for r in csv.DictReader(fh)
+                       if licence_type in (r.get("licence_types") or "").split("|") and r["item"] in persons)
+    return items[0] if items else sorted(persons)[0]
+
+
+def _say_autofill(ctx: DemoContext, body: dict) -> None:  # type: ignore[type-arg]
+    if "fields" not in body:
+        raise DemoError(f"the auto-fill call failed: {body.get('title')}: {body.get('detail')}")
+    fields = body["fields"]
+    filled = [f for f in fields if f.get("prefilled")]
+    ctx.say(f"    {body['service_item'].get('name', '')}: {len(filled)} of {len(fields)} form fields pre-filled")
+    for f in filled[:4]:
+        src = f.get("source") or {}
+        ctx.say(f"      {f['label']}: {f.get('display') or f.get('value')}  (from {src.get('department_name')}, "
+                f"updated {src.get('updated_at')})")
+    for m in body.get("materials") or []:
+        lic = m.get("licence") or {}
+        held = f"HELD — {lic.get('type_name')} {lic.get('identifier')}, valid to {lic.get('valid_to')}" \
+            if m["status"] == "held" else f"to upload ({m.get('reason')})"
+        ctx.say(f"      material {m['material']}: {held}")
+
+
 def ingest_dag_ids() -> list[str]:
     from pipelines.assets import source_names
 
@@ -167,6 +262,8 @@ def run_demo(home: Path, persons: int, seed: int, say: Callable[[str], None]) ->
         ("evaluate the masters against the ground truth", lambda: evaluate(ctx)),
         ("run the quality DAG: scorecards, GX Data Docs, analysts' report",
          lambda: run_dags(ctx, ["quality"], "dag-quality.log")),
+        ("serve the masters: start the API, auto-fill a form for one applicant, the once-only figure",
+         lambda: serve(ctx)),
     ]
     for n, (title, fn) in enumerate(stages, 1):
         t = time.perf_counter()

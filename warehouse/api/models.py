@@ -1,0 +1,243 @@
+"""Request and response shapes of the HTTP API (they document the OpenAPI spec; the hot paths build
+their JSON directly and return it as is)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="a URI naming the kind of problem")
+    title: str
+    status: int
+    detail: str
+    reason: str | None = Field(None, description="for a rejected identifier: the validator's reason code")
+    reason_text: str | None = None
+    element: str | None = None
+
+
+PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**PROBLEM, "description": "a body that cannot be read (not UTF-8 JSON)"},
+    401: {**PROBLEM, "description": "no key, or an unknown or revoked key"},
+    403: {**PROBLEM, "description": "the caller may not do this"},
+    422: {**PROBLEM, "description": "a malformed request or identifier"},
+    429: {**PROBLEM, "description": "the caller's rate limit is exhausted"},
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    out = dict(COMMON_ERRORS)
+    for c in codes:
+        out[c] = {**PROBLEM, "description": {404: "not found", 409: "not in a state that allows it"}.get(c, "error")}
+    return out
+
+
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_number: str = Field(min_length=1, max_length=64, description="the applicant's resident ID number")
+    name: str = Field(min_length=1, max_length=64, description="the applicant's name as authenticated")
+    method: str = Field("face", max_length=32, description="how the identity platform authenticated him")
+
+
+class SessionResponse(BaseModel):
+    token: str
+    expires_at: str
+    person_master_id: str
+
+
+class AutofillRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_item: str = Field(pattern=r"^S[0-9]{4}$", description="service item code, e.g. S0001")
+    uscc: str | None = Field(None, min_length=1, max_length=64,
+                             description="for an entity item: the entity the applicant represents")
+    id_number: str | None = Field(None, min_length=1, max_length=64,
+                                  description="optional; if given it must be the applicant's own")
+
+
+class Source(BaseModel):
+    department: str | None
+    department_name: str | None
+    table: str | None
+    updated_at: str | None
+
+
+class FieldValue(BaseModel):
+    element: str
+    label: str
+    value: Any
+    display: str | None
+    prefilled: bool
+    reason: Literal["not_held", "not_shared"] | None
+    source: Source | None
+
+
+class LicenceView(BaseModel):
+    master_id: str | None
+    identifier: str | None
+    type_code: str | None
+    type_name: str | None
+    number: str | None
+    issuer_name: str | None
+    issuer_code: str | None
+    issue_date: str | None
+    valid_from: str | None
+    valid_to: str | None
+    status: str
+
+
+class LicenceType(BaseModel):
+    code: str
+    name: str
+
+
+class MaterialStatus(BaseModel):
+    code: str
+    material: str
+    licence_types: list[LicenceType]
+    holder: Literal["applicant", "legal_rep"]
+    status: Literal["held", "to_upload"]
+    reason: Literal["applicant_document", "no_licence", "no_valid_licence"] | None
+    licence: LicenceView | None
+    note: str | None
+
+
+class Summary(BaseModel):
+    fields: int
+    prefilled: int
+    materials: int
+    held: int
+    to_upload: int
+
+
+class ItemSummary(BaseModel):
+    code: str
+    name: str
+    power_class: str
+    department: str
+    target: Literal["person", "entity"]
+
+
+class Applicant(BaseModel):
+    kind: Literal["person", "entity"]
+    master_id: str
+    name: str | None
+    acting_person_master_id: str
+
+
+class Autofill(BaseModel):
+    application_id: str
+    status: str
+    service_item: ItemSummary
+    applicant: Applicant
+    fields: list[FieldValue]
+    materials: list[MaterialStatus]
+    summary: Summary
+    as_of: str
+    build_id: str
+    consent_url: str
+
+
+class ConsentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agree: bool = Field(description="true: pass the application to the approving department; false: withdraw")
+
+
+class ConsentResponse(BaseModel):
+    application_id: str
+    status: Literal["consented", "withdrawn"]
+    consent_at: str
+    department: str
+
+
+class Delivered(BaseModel):
+    application_id: str
+    status: str
+    consent_at: str | None
+    application: Autofill
+
+
+class Withheld(BaseModel):
+    element: str
+    reason: Literal["not_shared", "no_grant", "above_clearance"]
+
+
+class MasterRecord(BaseModel):
+    master: Literal["person", "entity", "licence"]
+    master_id: str
+    fields: dict[str, Any]
+    withheld: list[Withheld]
+    purpose: str
+    grants: list[str]
+
+
+class LicenceRow(BaseModel):
+    master_id: str
+    fields: dict[str, Any]
+
+
+class LicenceList(BaseModel):
+    holder: Literal["person", "entity"]
+    holder_master_id: str
+    licences: list[LicenceRow]
+    withheld: list[Withheld]
+    purpose: str
+    grants: list[str]
+
+
+class PersonSearch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    birth_date: date
+    limit: int = Field(10, ge=1, le=50)
+
+
+class EntitySearch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    limit: int = Field(10, ge=1, le=50)
+
+
+class SearchHit(BaseModel):
+    master_id: str
+    score: float
+    match: Literal["exact", "homophone", "similar"]
+    fields: dict[str, Any]
+
+
+class SearchResult(BaseModel):
+    master: Literal["person", "entity"]
+    results: list[SearchHit]
+    withheld: list[Withheld]
+    purpose: str
+    grants: list[str]
+
+
+class MaterialOut(BaseModel):
+    code: str
+    material: str
+    licence_types: list[str]
+    holder: str
+
+
+class ServiceItemOut(ItemSummary):
+    materials: list[MaterialOut]
+    fields: list[str]
+
+
+class ServiceItems(BaseModel):
+    count: int
+    items: list[ItemSummary]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    build_id: str | None
+    snapshot_built_at: str | None
+    error: str | None

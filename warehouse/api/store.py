@@ -1,0 +1,388 @@
+"""The serving layer's own store (SQLite, WAL): callers and API keys, applicant sessions,
+applications with their consent, and the audit log.  Never the gold file.
+
+SQLite because several server processes write it at once (each request appends an audit entry):
+SQLite serialises writers across processes with a file lock, DuckDB allows one writing process.
+
+Secrets are stored hashed: an API key ``mdk_<key id>_<secret>`` is kept as the SHA-256 of the whole
+key and shown once, when created; an applicant session token likewise.  Nothing here prints a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS callers (
+    key_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, department TEXT,
+    key_hash TEXT NOT NULL, rate REAL NOT NULL, burst INTEGER NOT NULL,
+    created_at TEXT NOT NULL, revoked_at TEXT);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, id_number TEXT NOT NULL, person_master_id TEXT NOT NULL,
+    issued_by TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS applications (
+    application_id TEXT PRIMARY KEY, item TEXT NOT NULL, department TEXT NOT NULL,
+    applicant_master_id TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_master_id TEXT NOT NULL,
+    hall_caller TEXT NOT NULL, created_at TEXT NOT NULL, payload TEXT NOT NULL, payload_hash TEXT NOT NULL,
+    status TEXT NOT NULL, consent_at TEXT, delivered_at TEXT);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, caller TEXT NOT NULL, caller_kind TEXT NOT NULL,
+    department TEXT, purpose TEXT, action TEXT NOT NULL, subject TEXT NOT NULL, fields TEXT NOT NULL,
+    status INTEGER NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+GENESIS = "0" * 64
+KINDS = ("hall", "department", "identity")
+#: default per-caller rate limits (requests per second, burst), per kind
+DEFAULT_RATES = {"hall": (2000.0, 4000), "department": (50.0, 100), "identity": (500.0, 1000)}
+AUDIT_COLUMNS = ("at", "caller", "caller_kind", "department", "purpose", "action", "subject", "fields", "status",
+                 "detail")
+
+
+class StoreError(ValueError):
+    """A bad request to the store (one line)."""
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: str
+    name: str
+    kind: str
+    department: str | None
+    rate: float
+    burst: int
+    revoked: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.key_id}:{self.name}"
+
+
+def audit_body(entry: dict[str, Any]) -> str:
+    """The canonical text an audit entry's hash covers (everything but seq and the hashes)."""
+    return json.dumps([entry[c] for c in AUDIT_COLUMNS], ensure_ascii=False, separators=(",", ":"))
+
+
+def chain_hash(key: bytes, prev_hash: str, body: str) -> str:
+    return hmac.new(key, (prev_hash + "\n" + body).encode(), hashlib.sha256).hexdigest()
+
+
+def load_audit_key(path: Path, create: bool = True) -> bytes:
+    """The secret that keys the audit chain (so an edit cannot be re-hashed by whoever edits)."""
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    if not create:
+        raise StoreError(f"no audit key at {path}: the chain cannot be verified without it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+class Store:
+    """One connection to the serving store (use from one thread at a time; a lock guards it)."""
+
+    def __init__(self, path: Path, audit_key: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.con.execute("PRAGMA journal_mode = WAL")
+        self.con.execute("PRAGMA synchronous = NORMAL")
+        self.con.executescript(SCHEMA)
+        # SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries: fine for batch jobs,
+        # a long tail for a server whose writers hold the lock ~0.1 ms.  Writers here retry themselves
+        # every 0.1 ms instead, and checkpoints run in the background, not inside a request.
+        self.con.execute("PRAGMA busy_timeout = 0")
+        self.con.execute("PRAGMA wal_autocheckpoint = 0")
+        self.key = load_audit_key(audit_key)
+        self.lock = threading.Lock()
+        self._checkpointer: threading.Thread | None = None
+        self._closed = threading.Event()
+        self._sessions_made = 0
+
+    def start_checkpoints(self, every: float = 1.0) -> None:
+        """Checkpoint the WAL from a background thread (its own connection), so no request pays it."""
+        if self._checkpointer is not None:
+            return
+
+        def loop() -> None:
+            con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5)
+            while not self._closed.wait(every):
+                try:
+                    con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.OperationalError:
+                    pass
+            con.close()
+
+        self._checkpointer = threading.Thread(target=loop, name="serving-store-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _begin(self) -> None:
+        """BEGIN IMMEDIATE, retried at a fine grain while another process holds the write lock."""
+        deadline = time.monotonic() + 30
+        pause = 0.0001
+        while True:
+            try:
+                self.con.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 1.5, 0.002)
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+        """One write statement in its own transaction (caller holds ``self.lock``); rows changed."""
+        self._begin()
+        try:
+            n = self.con.execute(sql, args).rowcount
+            self.con.execute("COMMIT")
+            return n
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._closed.set()
+        self.con.close()
+
+    # callers / keys ------------------------------------------------------------------------------
+    def create_key(self, name: str, kind: str, department: str | None = None, rate: float | None = None,
+                   burst: int | None = None) -> tuple[Caller, str]:
+        if kind not in KINDS:
+            raise StoreError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        if kind == "department" and not department:
+            raise StoreError("a department key needs --department (a department key such as market_regulation)")
+        if kind != "department" and department:
+            raise StoreError(f"only department keys name a department (this is a {kind} key)")
+        if not name.strip():
+            raise StoreError("a key needs a name (which system uses it)")
+        r, b = DEFAULT_RATES[kind]
+        rate = float(rate if rate is not None else r)
+        burst = int(burst if burst is not None else max(b, int(rate)))
+        if rate <= 0 or burst < 1:
+            raise StoreError("rate must be > 0 and burst >= 1")
+        key_id = secrets.token_hex(4)
+        key = f"mdk_{key_id}_{secrets.token_urlsafe(32)}"
+        with self.lock:
+            self._write("INSERT INTO callers VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                        (key_id, name, kind, department, sha256(key), rate, burst, iso(now_utc())))
+        return Caller(key_id, name, kind, department, rate, burst), key
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        with self.lock:
+            cur = self.con.execute("SELECT key_id, name, kind, department, rate, burst, created_at, revoked_at "
+                                   "FROM callers ORDER BY created_at")
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def revoke_key(self, key_id: str) -> bool:
+        with self.lock:
+            return self._write("UPDATE callers SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                               (iso(now_utc()), key_id)) > 0
+
+    def active_keys(self) -> int:
+        with self.lock:
+            return int(self.con.execute("SELECT count(*) FROM callers WHERE revoked_at IS NULL").fetchone()[0])
+
+    def caller_for(self, key: str) -> Caller | None:
+        """The caller a presented key belongs to (None if unknown, malformed or revoked)."""
+        parts = key.split("_", 2)
+        if len(parts) != 3 or parts[0] != "mdk" or not parts[1]:
+            return None
+        with self.lock:
+            row = self.con.execute("SELECT key_id, name, kind, department, rate, burst, key_hash, revoked_at "
+                                   "FROM callers WHERE key_id = ?", (parts[1],)).fetchone()
+        if row is None or not hmac.compare_digest(row[6], sha256(key)):
+            return None
+        return Caller(row[0], row[1], row[2], row[3], float(row[4]), int(row[5]), row[7] is not None)
+
+    # applicant sessions --------------------------------------------------------------------------
+    def create_session(self, id_number: str, person_master_id: str, issued_by: str, minutes: int
+                       ) -> tuple[str, datetime]:
+        token = f"mds_{secrets.token_urlsafe(32)}"
+        t = now_utc()
+        expires = t + timedelta(minutes=minutes)
+        with self.lock:
+            self._sessions_made += 1
+            if self._sessions_made % 500 == 1:  # now and then, forget the expired ones
+                self._write("DELETE FROM sessions WHERE expires_at < ?", (iso(t),))
+            self._write("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?)",
+                        (sha256(token), id_number, person_master_id, issued_by, iso(t), iso(expires)))
+        return token, expires
+
+    def session(self, token: str) -> tuple[str, str, str] | None:
+        """(id_number, person master id, expires_at) of a live session token."""
+        with self.lock:
+            row = self.con.execute("SELECT id_number, person_master_id, expires_at FROM sessions WHERE token_hash = ?",
+                                   (sha256(token),)).fetchone()
+        if row is None or row[2] < iso(now_utc()):
+            return None
+        return row[0], row[1], row[2]
+
+    # applications --------------------------------------------------------------------------------
+    def application(self, application_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            cur = self.con.execute("SELECT * FROM applications WHERE application_id = ?", (application_id,))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            return dict(zip([c[0] for c in cur.description], row))
+
+    def set_application(self, application_id: str, **values: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.lock:
+            self._write(f"UPDATE applications SET {sets} WHERE application_id = ?",
+                        (*values.values(), application_id))
+
+    # audit ---------------------------------------------------------------------------------------
+    def record(self, entry: dict[str, Any], application: dict[str, Any] | None = None,
+               update: tuple[str, dict[str, Any]] | None = None) -> int:
+        """Append one audit entry (hash-chained) - with an application row written or updated in the
+        same transaction, so nothing is stored without its audit entry.  Returns the entry's seq."""
+        e = {c: entry.get(c) for c in AUDIT_COLUMNS}
+        e["at"] = e["at"] or iso(now_utc())
+        e["subject"] = json.dumps(e["subject"] or [], ensure_ascii=False, separators=(",", ":"))
+        e["fields"] = json.dumps(e["fields"] or [], ensure_ascii=False, separators=(",", ":"))
+        e["detail"] = json.dumps(e["detail"] or {}, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        e["status"] = int(e["status"] or 0)
+        body = audit_body(e)
+        with self.lock:
+            con = self.con
+            self._begin()
+            try:
+                head = con.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+                seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+                h = chain_hash(self.key, prev, body)
+                con.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (seq, *(e[c] for c in AUDIT_COLUMNS), prev, h))
+                con.execute("INSERT INTO audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, "
+                            "hash = excluded.hash", (seq, h))
+                if application is not None:
+                    cols = list(application)
+                    con.execute(f"INSERT INTO applications ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                tuple(application.values()))
+                if update is not None:
+                    app_id, values = update
+                    sets = ", ".join(f"{k} = ?" for k in values)
+                    con.execute(f"UPDATE applications SET {sets} WHERE application_id = ?", (*values.values(), app_id))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return seq
+
+    def audit_entries(self, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM audit ORDER BY seq" + (f" DESC LIMIT {int(limit)}" if limit else "")
+        with self.lock:
+            cur = self.con.execute(sql)
+            cols = [c[0] for c in cur.description]
+            rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+        return sorted(rows, key=lambda r: r["seq"])
+
+
+# --------------------------------------------------------------------------------------------------
+# verification
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Finding:
+    seq: int | None
+    problem: str  # changed | inserted | deleted | truncated | head
+    message: str
+
+
+def verify_chain(store_path: Path, key_path: Path) -> tuple[int, list[Finding]]:
+    """Walk the audit chain; returns (entries checked, findings).  No findings: intact.
+
+    Each entry's hash is an HMAC (with the audit key) over the previous entry's hash and its own
+    content, so an entry whose content was edited no longer matches its hash (``changed``); an entry
+    slipped in cannot carry a valid hash and the next entry still links past it (``inserted``); an
+    entry removed leaves the next one pointing at a hash that is not its predecessor's and a gap in
+    the sequence (``deleted``); entries cut off the end no longer reach the head (``truncated``).
+    """
+    if not store_path.exists():
+        raise StoreError(f"no serving store at {store_path}")
+    key = load_audit_key(key_path, create=False)
+    con = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
+    try:
+        head = con.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        cur = con.execute("SELECT * FROM audit ORDER BY seq")
+        cols = [c[0] for c in cur.description]
+        findings: list[Finding] = []
+        last_hash, last_seq, n = GENESIS, 0, 0
+        rows = (dict(zip(cols, row)) for row in cur)  # streamed: the log may be long
+        r = next(rows, None)
+        while r is not None:
+            n += 1
+            nxt = next(rows, None)
+            valid = hmac.compare_digest(chain_hash(key, r["prev_hash"], audit_body(r)), r["hash"])
+            if not valid:
+                # inserted: the chain does not go through it - the next entry links to the one before,
+                # or, at the end, the head does not name it
+                links_past = nxt is not None and nxt["prev_hash"] == last_hash
+                forged_tail = nxt is None and (r["prev_hash"] != last_hash or head is None
+                                               or (head[0], head[1]) != (r["seq"], r["hash"]))
+                if links_past or forged_tail:
+                    findings.append(Finding(r["seq"], "inserted",
+                                            f"entry {r['seq']} was inserted: it is not part of the chain (its hash "
+                                            f"is invalid and the entry after it links to entry {last_seq})"))
+                else:  # the chain goes on from this entry's stored hash
+                    findings.append(Finding(r["seq"], "changed",
+                                            f"entry {r['seq']} was changed: its content no longer matches its hash"))
+                    last_hash, last_seq = r["hash"], r["seq"]
+                r = nxt
+                continue
+            if r["prev_hash"] != last_hash:
+                gap = (last_seq + 1, r["seq"] - 1)
+                what = ("entries deleted (and the rest renumbered)" if gap[0] > gap[1] else
+                        f"entry {gap[0]} deleted" if gap[0] == gap[1] else f"entries {gap[0]}..{gap[1]} deleted")
+                findings.append(Finding(gap[0] if gap[0] <= gap[1] else r["seq"], "deleted",
+                                        f"{what}: entry {r['seq']} links to a predecessor that is no longer there"))
+            last_hash, last_seq = r["hash"], r["seq"]
+            r = nxt
+    finally:
+        con.close()
+    if head is not None and head[1] != last_hash:  # (compared by hash: renumbering alone is harmless)
+        if head[0] > last_seq:
+            findings.append(Finding(last_seq + 1, "truncated",
+                                    f"entries {last_seq + 1}..{head[0]} deleted from the end of the log "
+                                    f"(the head records entry {head[0]})"))
+        else:
+            findings.append(Finding(head[0], "head", f"the head records entry {head[0]} but the log ends at {last_seq}"))
+    elif head is None and n:
+        findings.append(Finding(None, "head", "the log has entries but no head record"))
+    return n, findings

@@ -1,0 +1,212 @@
+"""Command-line group of the serving layer: ``serve``, ``keys``, ``audit``, ``once-only``.
+
+Registered on the ``masterdata`` app by :mod:`pipelines.cli` (``register(app)``).  Cheap to import:
+FastAPI, uvicorn and DuckDB are imported inside the commands.  Bad input or state ends in one red
+line (exit 2), never a traceback; an API key is printed once, when created, and never again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from warehouse.api.settings import Settings
+
+    return Settings.from_env()
+
+
+def _store():  # type: ignore[no-untyped-def]
+    from warehouse.api.store import Store
+
+    s = _settings()
+    return Store(s.store, s.audit_key)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="server processes (one per core is a good start)")] = 2,
+    access_log: Annotated[bool, typer.Option(help="log every request line (paths can hold ID numbers: off by "
+                                             "default; the audit log records every access)")] = False,
+) -> None:
+    """Serve the hall auto-fill and department queries over the gold masters (HTTP, OpenAPI at /docs).
+
+    Reads the gold file (MASTERDATA_GOLD or $MASTERDATA_HOME/warehouse/gold.duckdb) read-only and
+    follows new builds; keeps keys, sessions, applications and the audit log in
+    $MASTERDATA_HOME/warehouse/serving.sqlite (MASTERDATA_SERVING). Refuses to start without API keys.
+    """
+    from warehouse.api.catalogue import CatalogueError, catalogue
+    from warehouse.api.grants import GrantsError, load_policy
+    from warehouse.api.index import IndexError_, ensure_snapshot
+
+    if workers < 1:
+        _fail("--workers must be at least 1")
+    s = _settings()
+    try:
+        load_policy(s.grants)
+        catalogue()
+    except (GrantsError, CatalogueError) as exc:
+        _fail(str(exc))
+    store = _store()
+    if store.active_keys() == 0:
+        _fail("no API keys: the server has no default credentials. Create one per calling system, e.g. "
+              "`masterdata keys create --name hall-web --kind hall` or "
+              "`masterdata keys create --name scjg --kind department --department market_regulation`")
+    store.close()
+    try:
+        path = ensure_snapshot(s.gold, s.index_dir, lambda m: console.print(f"  read model: {m}", highlight=False))
+    except IndexError_ as exc:
+        _fail(str(exc))
+        return
+    console.print(f"[bold]serving[/] {s.gold} (read model {path.name}) on http://{host}:{port} "
+                  f"with {workers} worker(s); OpenAPI at /docs", highlight=False)
+    os.environ["MASTERDATA_SERVE_WORKERS"] = str(workers)
+    import uvicorn
+
+    uvicorn.run("warehouse.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=access_log, log_level="info", loop="uvloop", http="httptools",
+                timeout_graceful_shutdown=5)
+
+
+def once_only(
+    applications: Annotated[int, typer.Option(help="simulated applications (the seed city gets 1,000+ a day)")] = 1000,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same day)")] = 7,
+    as_of: Annotated[Optional[str], typer.Option(help="day licences must be valid on (YYYY-MM-DD; default today)")]
+    = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the figures as JSON")] = None,
+) -> None:
+    """Simulate a day of hall applications: share of materials no longer uploaded, of fields pre-filled."""
+    from datetime import date
+
+    from warehouse.api.catalogue import CatalogueError, catalogue
+    from warehouse.api.index import IndexError_, ReadModel, ensure_snapshot
+    from warehouse.api.once_only import report_json, simulate
+
+    if applications < 1:
+        _fail("--applications must be at least 1")
+    s = _settings()
+    try:
+        day = date.fromisoformat(as_of) if as_of else s.today()
+    except ValueError:
+        _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+        return
+    try:
+        cat = catalogue()
+        model = ReadModel(ensure_snapshot(s.gold, s.index_dir, lambda m: console.print(f"  read model: {m}")))
+    except (IndexError_, CatalogueError) as exc:
+        _fail(str(exc))
+        return
+    report = simulate(model, cat, applications, seed, day)
+    store = _store()
+    store.record({"caller": "operator:once-only", "caller_kind": "operator", "purpose": "statistics",
+                  "action": "once_only", "subject": [], "fields": ["aggregate"], "status": 0,
+                  "detail": {"applications": applications, "seed": seed, "as_of": day.isoformat()}})
+    print(report.render())
+    if report.skipped:
+        console.print(f"[yellow]{report.skipped} application(s) skipped: not enough applicants in the masters")
+    if json_out:
+        json_out.write_text(report_json(report), encoding="utf-8")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``once-only`` and the ``keys`` and ``audit`` groups to ``masterdata``."""
+    app.command("serve")(serve)
+    app.command("once-only")(once_only)
+
+    keys = typer.Typer(help="API keys of the calling systems (hall, departments, identity platform).",
+                       no_args_is_help=True)
+    app.add_typer(keys, name="keys")
+
+    @keys.command("create")
+    def keys_create(
+        name: Annotated[str, typer.Option(help="the calling system, e.g. hall-web or scjg-approval")],
+        kind: Annotated[str, typer.Option(help="hall | department | identity")],
+        department: Annotated[Optional[str], typer.Option(help="for a department key: its department key "
+                                                          "(e.g. market_regulation)")] = None,
+        rate: Annotated[Optional[float], typer.Option(help="requests per second (default by kind)")] = None,
+        burst: Annotated[Optional[int], typer.Option(help="burst size (default by kind)")] = None,
+    ) -> None:
+        """Create a key; it is printed once (stdout) and stored only as a hash."""
+        from standards.codetables import load_code_table
+        from warehouse.api.store import StoreError
+
+        if department is not None:
+            known = set(load_code_table("departments").column("key").to_pylist())
+            if department not in known:
+                _fail(f"--department {department!r} is not a department key; known: {', '.join(sorted(known))}")
+        store = _store()
+        try:
+            caller, key = store.create_key(name, kind, department, rate, burst)
+        except StoreError as exc:
+            _fail(str(exc))
+            return
+        console.print(f"created key {caller.key_id} for {caller.name} ({caller.kind}"
+                      f"{', ' + caller.department if caller.department else ''}; {caller.rate:g} req/s, burst "
+                      f"{caller.burst}). Store it now: it is not shown again.", highlight=False)
+        print(key)
+
+    @keys.command("list")
+    def keys_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False) -> None:
+        """List keys (id, caller, kind, department, limits, created, revoked) - never the secrets."""
+        rows = _store().list_keys()
+        if as_json:
+            for r in rows:
+                print(json.dumps(r, ensure_ascii=False))
+            return
+        if not rows:
+            console.print("no keys (create one with `masterdata keys create`)")
+        for r in rows:
+            state = f"revoked {r['revoked_at']}" if r["revoked_at"] else "active"
+            print(f"{r['key_id']}  {r['name']:24} {r['kind']:10} {r['department'] or '-':22} "
+                  f"{r['rate']:>7g}/s burst {r['burst']:<6} created {r['created_at']}  {state}")
+
+    @keys.command("revoke")
+    def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key id (from keys list)")]) -> None:
+        """Revoke a key (effective within seconds on running servers)."""
+        if not _store().revoke_key(key_id):
+            _fail(f"no active key {key_id!r}")
+        console.print(f"revoked {key_id}")
+
+    audit = typer.Typer(help="The hash-chained audit log of every access.", no_args_is_help=True)
+    app.add_typer(audit, name="audit")
+
+    @audit.command("verify")
+    def audit_verify() -> None:
+        """Check the chain: names every changed, inserted or deleted entry (exit 1 if any)."""
+        from warehouse.api.store import StoreError, verify_chain
+
+        s = _settings()
+        try:
+            n, findings = verify_chain(s.store, s.audit_key)
+        except StoreError as exc:
+            _fail(str(exc))
+            return
+        if not findings:
+            print(f"audit log intact: {n:,} entries, chain and head verified ({s.store})")
+            return
+        for f in findings:
+            console.print(f"[bold red]{f.problem.upper()}[/] {f.message}", highlight=False)
+        _fail(f"audit log TAMPERED: {len(findings)} finding(s) in {n:,} entries", code=1)
+
+    @audit.command("show")
+    def audit_show(last: Annotated[int, typer.Option(help="how many of the latest entries")] = 20) -> None:
+        """Print the latest entries (JSON lines)."""
+        for r in _store().audit_entries(last):
+            r = {k: v for k, v in r.items() if k not in ("prev_hash",)}
+            for k in ("subject", "fields", "detail"):
+                r[k] = json.loads(r[k])
+            print(json.dumps(r, ensure_ascii=False))
