@@ -154,12 +154,18 @@ def _key(ctx: DemoContext, name: str, kind: str) -> str:
     return res.stdout.strip().splitlines()[-1]
 
 
-def _free_port() -> int:
+def _free_port(preferred: int = 8000) -> int:
+    """8000 (what the README's curl lines use) when it is free, else any free port."""
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise DemoError("no free port for the API server")
 
 
 def serve(ctx: DemoContext) -> None:
