@@ -27,8 +27,24 @@ def _ddl(table: Table, types: dict[str, str], quote: str) -> str:
     return f"CREATE TABLE {quote}{table.name}{quote} ({cols})"
 
 
-class PgSource:
-    """A spec's database on the real PostgreSQL, with helpers to change it between runs."""
+class _Source:
+    """A spec's database on a real server, with helpers to change it between runs."""
+
+    quote = '"'
+
+    def execute(self, sql: str, rows: list[tuple] | None = None) -> None:  # type: ignore[type-arg]
+        raise NotImplementedError
+
+    def insert(self, table: str, rows: list[dict]) -> None:  # type: ignore[type-arg]
+        cols = list(rows[0])
+        qt = self.quote
+        names = ", ".join(f"{qt}{c}{qt}" for c in cols)
+        sql = f"INSERT INTO {qt}{table}{qt} ({names}) VALUES ({', '.join(['%s'] * len(cols))})"
+        self.execute(sql, [tuple(r[c] for c in cols) for r in rows])
+
+
+class PgSource(_Source):
+    """A spec's database on the real PostgreSQL."""
 
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
@@ -47,17 +63,16 @@ class PgSource:
                 else:
                     cur.executemany(sql, rows)
 
-    def insert(self, table: str, rows: list[dict]) -> None:  # type: ignore[type-arg]
-        cols = list(rows[0])
-        sql = f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in cols)}) VALUES ({", ".join(["%s"] * len(cols))})'
-        self.execute(sql, [tuple(r[c] for c in cols) for r in rows])
-
     def drop(self) -> None:
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
 
 
-class MySource:
+class MySource(_Source):
+    """A spec's database on the real MariaDB."""
+
+    quote = "`"
+
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
         self.db = PREFIX + (spec.connection.database or "")
@@ -77,11 +92,6 @@ class MySource:
                 cur.execute(sql)
             else:
                 cur.executemany(sql, rows)
-
-    def insert(self, table: str, rows: list[dict]) -> None:  # type: ignore[type-arg]
-        cols = list(rows[0])
-        sql = f"INSERT INTO `{table}` ({', '.join('`' + c + '`' for c in cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
-        self.execute(sql, [tuple(r[c] for c in cols) for r in rows])
 
     def drop(self) -> None:
         with self._conn(None) as c, c.cursor() as cur:
