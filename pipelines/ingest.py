@@ -109,8 +109,11 @@ def _bronze_sql(table: Table, staged: Path, batch: RawBatch, source: str, extrac
 
 
 def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, bronze: Path,
-                      lake: Lake, batch: RawBatch) -> tuple[dict[str, int], int]:
-    """Write silver files (per master) and quarantine; return (rows per master, quarantined rows)."""
+                      lake: Lake, batch: RawBatch) -> tuple[int, int, dict[str, str]]:
+    """Write silver (one file per master) and quarantine.
+
+    Returns (standardised source rows, quarantined rows, silver file per master relative to the lake).
+    """
     d = dictionary()
     elems = table_elements(spec, table, d, ref=lambda n: q("r:" + n))
     names = list(elems)
@@ -147,7 +150,6 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
         f"list_filter([{', '.join(_issue_items(names))}], lambda x: x IS NOT NULL) AS _issues FROM s2"
     )
 
-    counts: dict[str, int] = {}
     silver_files: dict[str, str] = {}
     for m in masters:
         select = _silver_select(m, names, d)
@@ -155,7 +157,6 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
         with atomic_path(path) as tmp:
             con.execute(f"COPY (SELECT {select} FROM s3 WHERE len(_hard) = 0 ORDER BY {LINE}) "
                         f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
-        counts[m] = con.execute("SELECT count(*) FROM s3 WHERE len(_hard) = 0").fetchone()[0]  # type: ignore[index]
         silver_files[m] = str(path.relative_to(lake.root))
 
     raw_json = "CAST(to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in table.columns) + ")) AS VARCHAR)"
@@ -179,9 +180,7 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
         with atomic_path(qpath) as tmp:
             con.execute(f"COPY (SELECT * FROM qrows ORDER BY {LINE}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
     good = con.execute("SELECT count(*) FROM s3 WHERE len(_hard) = 0").fetchone()[0]  # type: ignore[index]
-    counts["_rows"] = good
-    counts["_files"] = silver_files  # type: ignore[assignment]
-    return counts, quarantined
+    return int(good), int(quarantined), silver_files
 
 
 def _issue_items(names: list[str]) -> list[str]:
@@ -229,13 +228,11 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
                 with atomic_path(bronze) as tmp:
                     con.execute(f"COPY ({_bronze_sql(table, batch.staged, batch, spec.source, extracted_at)}) "
                                 f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
-                counts, quarantined = standardise_batch(con, spec, table, bronze, lake, batch)
-                good = int(counts.pop("_rows"))
-                files = counts.pop("_files")
+                good, quarantined, files = standardise_batch(con, spec, table, bronze, lake, batch)
                 record = BatchRecord(
                     source=spec.source, table=table.name, batch_id=batch.batch_id, load_date=load_date,
                     extracted_at=extracted_at, watermark_from=batch.watermark_from, watermark_to=batch.watermark_to,
-                    extracted=batch.extracted, standardised=good, quarantined=int(quarantined),
+                    extracted=batch.extracted, standardised=good, quarantined=quarantined,
                     files={"bronze": str(bronze.relative_to(lake.root)), "silver": files,
                            "quarantine": str(lake.quarantine_path(spec.source, table.name, batch.batch_id)
                                              .relative_to(lake.root)) if quarantined else None,
@@ -244,7 +241,7 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
                 lake.commit_batch(record)
                 _advance(lake, spec, table, batch, state)
                 outcomes.append(BatchOutcome(spec.source, table.name, batch.batch_id, batch.extracted, good,
-                                             int(quarantined)))
+                                             quarantined))
     finally:
         if own:
             con.close()
