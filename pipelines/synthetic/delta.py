@@ -62,6 +62,14 @@ PERSONAL_TYPES = ("004", "006", "007", "008", "021", "025", "050", "051", "057")
 ENDED = "终止参保"
 
 
+def _moved_text(col: Col, moved: np.ndarray, current: pa.Array, previous: pa.Array) -> Col:
+    """A text column where the rows in ``moved`` take their new value; the outdated one stays as ``alt``
+    (what departments that were not told still hold)."""
+    mask = pa.array(moved)
+    return Col("text", pc.if_else(mask, current, col.values), role=col.role,
+               alt=pc.if_else(mask, previous, col.alt) if col.alt is not None else None)
+
+
 @dataclass
 class Change:
     native: pa.Table
@@ -657,24 +665,14 @@ class Day2:
                 if m.any():
                     cur = strs.take(w2.addresses, np.where(who >= 0, p.res_address[safe], -1))
                     old = strs.take(w2.addresses, np.where(who >= 0, p.old_res_address[safe], -1))
-                    ex.cols[f.column] = Col(
-                        "text",
-                        pc.if_else(pa.array(m), cur, col.values),
-                        role=col.role,
-                        alt=pc.if_else(pa.array(m), old, col.alt) if col.alt is not None else None,
-                    )
+                    ex.cols[f.column] = _moved_text(col, m, cur, old)
                     changed |= m
             elif el == "person.phone" and col.kind == "text":
                 m = np.isin(who, self.phone_changed)
                 if m.any():
                     ph = strs.to_arrow(p.phone[safe].astype(str), mask=p.phone[safe] == 0)
                     old = strs.to_arrow(p.old_phone[safe].astype(str), mask=p.old_phone[safe] == 0)
-                    ex.cols[f.column] = Col(
-                        "text",
-                        pc.if_else(pa.array(m), ph, col.values),
-                        role=col.role,
-                        alt=pc.if_else(pa.array(m), old, col.alt) if col.alt is not None else None,
-                    )
+                    ex.cols[f.column] = _moved_text(col, m, ph, old)
                     changed |= m
             elif el == "person.death_date" and col.kind == "date":
                 m = np.isin(who, self.deaths)
