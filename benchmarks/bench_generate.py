@@ -23,7 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines.synthetic import generate_city  # noqa: E402
+from pipelines.synthetic import generate_city
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,12 +26,13 @@ def main() -> None:
     lake_dir = args.lake or args.city / "lake"
     shutil.rmtree(lake_dir, ignore_errors=True)
 
+    from dataclasses import replace
+
+    from core.db import connect
     from pipelines.connections import SourceEnvironment
-    from pipelines.ingest import connect, ingest_table
+    from pipelines.ingest import ingest_table
     from pipelines.lake import Lake
     from pipelines.registry import registry
-
-    from dataclasses import replace
 
     env = replace(SourceEnvironment.from_env(), sources_dir=args.city / "sources", db_mode=args.mode)
     lake = Lake(lake_dir)

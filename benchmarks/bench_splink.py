@@ -47,7 +47,7 @@ FROM person_src
 
 
 def load(city: Path):  # type: ignore[no-untyped-def]
-    from pipelines.ingest import connect
+    from core.db import connect
     from pipelines.lake import Lake
     from pipelines.masters.records import committed_files, load_records
     from pipelines.resolve.macros import install_resolve_macros

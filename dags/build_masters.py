@@ -14,7 +14,6 @@ or entities), each publishing its gold asset for the quality and serving DAGs.
 
 from __future__ import annotations
 
-
 import pendulum
 from airflow.sdk import AssetAny, dag, task
 

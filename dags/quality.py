@@ -46,15 +46,12 @@ def quality_dag() -> None:
 
     @task(execution_timeout=timedelta(minutes=30))
     def report(run: dict) -> str:  # type: ignore[type-arg]
-        import os
-        from pathlib import Path
-
+        from core.settings import settings
         from quality.gxrun import validate_batches
-        from quality.paths import default_report_dir
         from quality.report import render
         from quality.store import QualityStore
 
-        out = Path(os.environ.get("MASTERDATA_QUALITY_REPORT") or default_report_dir())
+        out = settings().quality_report
         outcome = validate_batches(out, progress=print)
         for f in outcome.failures()[:20]:
             print(f.line())

@@ -27,13 +27,14 @@ def default_args(retries: int = 3, delay_s: float = 30.0) -> dict[str, Any]:
     ``MASTERDATA_RETRY_DELAY_S`` shortens the first delay for one-off local runs (the demo, tests),
     where a scheduler is not there to wait for.
     """
-    import os
     from datetime import timedelta
+
+    from core.settings import settings
 
     return {
         "owner": "data-office",
         "retries": retries,
-        "retry_delay": timedelta(seconds=float(os.environ.get("MASTERDATA_RETRY_DELAY_S", delay_s))),
+        "retry_delay": timedelta(seconds=settings().retry_delay_s or delay_s),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
     }

@@ -108,9 +108,10 @@ def ingest(
     The same steps the Airflow DAGs run, without Airflow. Where the sources and the lake are is
     read from MASTERDATA_HOME / MASTERDATA_SOURCES / MASTERDATA_LAKE / MASTERDATA_DB_MODE.
     """
+    from core.db import connect
     from pipelines.connections import SourceEnvironment
     from pipelines.extract import SchemaChanged, SourceUnavailable
-    from pipelines.ingest import connect, ingest_source
+    from pipelines.ingest import ingest_source
     from pipelines.lake import Lake
     from pipelines.registry import RegistryError, registry
 
@@ -167,9 +168,17 @@ def _register_plugins() -> None:
 _register_plugins()
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def main() -> None:
+    """Console entry point: any expected failure (:class:`core.errors.MasterdataError`) that a
+    command did not report itself ends as one line and its exit code, never a traceback."""
+    from core.errors import MasterdataError
+
+    try:
+        app()
+    except MasterdataError as exc:
+        console.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()

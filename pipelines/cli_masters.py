@@ -8,7 +8,6 @@ function in :mod:`pipelines.masters` / :mod:`pipelines.resolve`; bad input is a 
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
@@ -26,9 +25,9 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _default_truth() -> Path:
-    if os.environ.get("MASTERDATA_SOURCES"):
-        return Path(os.environ["MASTERDATA_SOURCES"]).parent / "truth"
-    return Path(os.environ.get("MASTERDATA_HOME") or "var") / "city" / "truth"
+    from core.settings import settings
+
+    return settings().truth
 
 
 def build_cmd(

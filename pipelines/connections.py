@@ -15,11 +15,11 @@ URIs) and no credentials ever live in the specs:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from core.settings import settings
 from pipelines.registry import SourceSpec, Table
 
 DEFAULT_SOURCES = Path("var/city/sources")
@@ -34,16 +34,10 @@ class SourceEnvironment:
     db_prefix: str = ""
 
     @classmethod
-    def from_env(cls) -> "SourceEnvironment":
-        home = os.environ.get("MASTERDATA_HOME")
-        default_sources = Path(home) / "city" / "sources" if home else DEFAULT_SOURCES
-        return cls(
-            sources_dir=Path(os.environ.get("MASTERDATA_SOURCES", default_sources)),
-            db_mode=os.environ.get("MASTERDATA_DB_MODE", "embedded"),
-            pg_url=os.environ.get("MASTERDATA_PG_URL", cls.pg_url).rstrip("/"),
-            mysql_url=os.environ.get("MASTERDATA_MYSQL_URL", cls.mysql_url).rstrip("/"),
-            db_prefix=os.environ.get("MASTERDATA_DB_PREFIX", ""),
-        )
+    def from_env(cls) -> SourceEnvironment:
+        s = settings()
+        return cls(sources_dir=s.sources, db_mode=s.db_mode, pg_url=s.pg_url, mysql_url=s.mysql_url,
+                   db_prefix=s.db_prefix)
 
     def sqlite_file(self, database: str) -> Path:
         name = database if database.endswith(".sqlite") else f"{database}.sqlite"

@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import RunFailed
+from core.settings import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -57,7 +60,7 @@ class DemoContext:
         return env
 
 
-class DemoError(RuntimeError):
+class DemoError(RunFailed):
     """A stage failed; the message names it and where its log is."""
 
 
@@ -111,8 +114,9 @@ def lake_summary(ctx: DemoContext) -> str:
 
 def ingest_direct(ctx: DemoContext) -> None:
     """The same ``ingest_table`` the DAG tasks run, in this process (no Airflow start-up per DAG)."""
+    from core.db import connect
     from pipelines.connections import SourceEnvironment
-    from pipelines.ingest import connect, ingest_table
+    from pipelines.ingest import ingest_table
     from pipelines.lake import Lake
     from pipelines.registry import registry
 
@@ -175,7 +179,7 @@ def serve(ctx: DemoContext) -> None:
 
     identity_key = _key(ctx, "demo-identity-platform", "identity")
     hall_key = _key(ctx, "demo-hall-web", "hall")
-    port = int(os.environ.get("MASTERDATA_DEMO_PORT") or _free_port())
+    port = settings().demo_port or _free_port()
     log = (ctx.home / "logs" / "serve.log").open("w", encoding="utf-8")
     exe = str(Path(sys.executable).with_name("masterdata"))
     proc = subprocess.Popen([exe, "serve", "--port", str(port), "--workers", "1"], env=ctx.env(), cwd=ROOT,

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 import sqlglot
 import sqlglot.expressions as exp
 
+from core.errors import RunFailed, UnavailableError
 from pipelines.connections import SourceEnvironment
 from pipelines.lake import Lake
 from pipelines.registry import SourceSpec, Table
@@ -44,11 +45,11 @@ CONNECT_ATTEMPTS = 3
 CONNECT_TIMEOUT_S = 5.0
 
 
-class SourceUnavailable(RuntimeError):
+class SourceUnavailable(UnavailableError):
     """The source could not be reached (retryable); the message names the source and where it is."""
 
 
-class SchemaChanged(RuntimeError):
+class SchemaChanged(RunFailed):
     """The source's columns no longer match its spec: the batch is refused, never silently trimmed."""
 
 

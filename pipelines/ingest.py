@@ -10,16 +10,16 @@ duplicate rows.
 
 from __future__ import annotations
 
-import os
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from core.db import connect
+from core.sqltext import lit, q
 from pipelines.connections import SourceEnvironment
 from pipelines.extract import LINE, RawBatch, pending_batches
 from pipelines.lake import BatchRecord, Lake, atomic_path
@@ -28,39 +28,12 @@ from pipelines.standardise import (
     IDENTIFIER_RULES,
     SQL_TYPES,
     identity_sql,
-    lit,
-    q,
     table_elements,
 )
 from standards.dictionary import dictionary
 from standards.reasons import Reason
 
 LINEAGE = ("_source", "_table", "_record_key", "_batch_id", "_extracted_at", "_row_hash")
-_SETUP_LOCK = threading.Lock()
-
-
-def connect() -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the standard's code tables and macros installed."""
-    from standards.codetables import register_code_tables
-    from standards.identifiers import install_identifier_macros
-    from standards.text import install_text_macros
-
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    # bounded memory: DuckDB spills to disk past this instead of growing with the largest batch
-    con.execute(f"SET memory_limit = '{os.environ.get('MASTERDATA_DUCKDB_MEMORY', '4GB')}'")
-    spill = Path(os.environ.get("MASTERDATA_TMP", tempfile.gettempdir())) / "masterdata-duckdb"
-    con.execute(f"SET temp_directory = {lit(str(spill))}")  # not ./.tmp in whatever folder we run from
-    with _SETUP_LOCK:
-        register_code_tables(con)
-        install_identifier_macros(con)
-        install_text_macros(con)
-    for (name,) in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'code\\_%\\_alias' ESCAPE '\\'"
-    ).fetchall():
-        base = name[len("code_"):-len("_alias")]
-        con.execute(f"CREATE OR REPLACE VIEW std_alias_{base} AS SELECT alias AS std_alias, code AS std_code FROM {name}")
-    return con
 
 
 @dataclass
@@ -210,7 +183,7 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
     """Extract, land and standardise everything new in one table; returns one outcome per batch."""
     env = env or SourceEnvironment.from_env()
     lake = lake or Lake()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     extracted_at = now.strftime("%Y-%m-%d %H:%M:%S")
     load_date = now.strftime("%Y-%m-%d")
     own = con is None

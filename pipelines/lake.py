@@ -29,16 +29,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.settings import settings
+
 DEFAULT_LAKE = Path("var/lake")
 
 
 def lake_root() -> Path:
     """The lake root: ``$MASTERDATA_LAKE``, else ``$MASTERDATA_HOME/lake``, else ``var/lake``."""
-    if os.environ.get("MASTERDATA_LAKE"):
-        return Path(os.environ["MASTERDATA_LAKE"])
-    if os.environ.get("MASTERDATA_HOME"):
-        return Path(os.environ["MASTERDATA_HOME"]) / "lake"
-    return DEFAULT_LAKE
+    return settings().lake
 
 
 @contextmanager

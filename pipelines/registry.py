@@ -17,6 +17,7 @@ import sqlglot
 import sqlglot.expressions as exp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.errors import ConfigurationError
 from standards.codetables import load_code_table
 from standards.dictionary import SHARING_ORDER, Dictionary, dictionary
 from standards.yamlfile import read_yaml_mapping, validate_model
@@ -41,7 +42,7 @@ REQUIRED_FOR_MASTER: dict[str, tuple[str, ...]] = {
 }
 
 
-class RegistryError(ValueError):
+class RegistryError(ConfigurationError):
     """One line naming the spec file and the field that is wrong."""
 
 

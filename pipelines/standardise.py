@@ -27,6 +27,7 @@ from functools import lru_cache
 import sqlglot
 import sqlglot.expressions as exp
 
+from core.sqltext import lit, q
 from pipelines.registry import SourceSpec, Table
 from standards.dictionary import Dictionary, Element, dictionary
 from standards.reasons import Reason
@@ -42,15 +43,6 @@ PLACEHOLDER_DATES = ("1900-01-01", "1899-12-31", "1970-01-01", "0001-01-01", "99
 #: Dummy phones: 13800000000, 12345678901, one digit repeated, or a run of zeros in front (RE2 has
 #: no back-references, so "one digit repeated" is spelled out).
 PLACEHOLDER_PHONE_RX = "13800000000|1380000000[0-9]|12345678901?|000.*|" + "|".join(f"{d}+" for d in range(10))
-
-
-def q(name: str) -> str:
-    """Quote an identifier for DuckDB."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 @lru_cache(maxsize=512)

@@ -30,12 +30,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     from pipelines.registry import RegistryError
     from quality.run import QualityError
-    from quality.store import StoreError
+    from quality.store import QualityStoreError
     from quality.suites import SuiteError
     from standards.codetables import CodeTableError
     from standards.dictionary import DictionaryError
 
-    return (QualityError, StoreError, SuiteError, RegistryError, DictionaryError, CodeTableError, duckdb.IOException,
+    return (QualityError, QualityStoreError, SuiteError, RegistryError, DictionaryError, CodeTableError, duckdb.IOException,
             duckdb.InvalidInputException, FileNotFoundError, PermissionError, NotADirectoryError)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from quality.rules import lit, q
+from core.sqltext import lit, q
 from quality.suites import DUP_KEYS, Suite
 
 LINEAGE = ("_source", "_table", "_record_key", "_batch_id", "_extracted_at", "_updated_at")
@@ -27,7 +27,7 @@ def connect(codes: dict[str, list[str]], threads: int | None = None) -> duckdb.D
     """
     import pyarrow as pa
 
-    from pipelines.ingest import connect as std_connect
+    from core.db import connect as std_connect
 
     con = std_connect()
     if threads:
@@ -68,7 +68,7 @@ def columns_of(con: duckdb.DuckDBPyConnection, relation_sql: str) -> dict[str, s
 
 def base_columns(suite: Suite) -> dict[str, str]:
     """The columns the suite's SQL reads from the input, with the type to use if one is absent."""
-    out = {c: "VARCHAR" for c in ("_source", "_table", "_record_key", "_batch_id")}
+    out = dict.fromkeys(("_source", "_table", "_record_key", "_batch_id"), "VARCHAR")
     out.update({"_extracted_at": "TIMESTAMP", "_updated_at": "TIMESTAMP"})
     out.update(suite.base_types)
     return out

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from quality.rules import lit, q
+from core.sqltext import lit, q
 
 ALIAS = "quality_gold"
 SOURCE_COLS = ("_source", "source", "source_name")

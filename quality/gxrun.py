@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.sqltext import q
 from pipelines.lake import Lake
 from quality.frame import checked_sql, columns_of, gx_columns, parquet_source
-from quality.rules import q
 from quality.scorecard import discover_feeds
 from quality.suites import Suite, code_values, feed_suite, master_suite
 from standards.dictionary import Dictionary

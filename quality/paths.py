@@ -7,15 +7,16 @@ is only ever opened read-only here.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from core.settings import settings
 
 DEFAULT_HOME = Path("var")
 
 
 def home() -> Path:
     """``$MASTERDATA_HOME`` or ``var`` (what ``masterdata`` uses everywhere)."""
-    return Path(os.environ.get("MASTERDATA_HOME") or DEFAULT_HOME)
+    return settings().home
 
 
 def warehouse_dir(root: Path | None = None) -> Path:
@@ -24,20 +25,16 @@ def warehouse_dir(root: Path | None = None) -> Path:
 
 def quality_store_dir(root: Path | None = None) -> Path:
     """The run history: ``warehouse/quality`` (``$MASTERDATA_QUALITY_STORE`` overrides it)."""
-    if root is None and os.environ.get("MASTERDATA_QUALITY_STORE"):
-        return Path(os.environ["MASTERDATA_QUALITY_STORE"])
-    return warehouse_dir(root) / "quality"
+    return settings().quality_store if root is None else warehouse_dir(root) / "quality"
 
 
 def gold_path(root: Path | None = None) -> Path:
     """The master build's store (``$MASTERDATA_GOLD`` overrides it)."""
-    if root is None and os.environ.get("MASTERDATA_GOLD"):
-        return Path(os.environ["MASTERDATA_GOLD"])
-    return warehouse_dir(root) / "gold.duckdb"
+    return settings().gold if root is None else warehouse_dir(root) / "gold.duckdb"
 
 
 def default_report_dir(root: Path | None = None) -> Path:
-    return (root or home()) / "reports" / "quality"
+    return settings().quality_report if root is None else root / "reports" / "quality"
 
 
 def city_tz():  # type: ignore[no-untyped-def]
@@ -45,7 +42,7 @@ def city_tz():  # type: ignore[no-untyped-def]
     update times in local time, while extraction times in the lake are UTC."""
     from zoneinfo import ZoneInfo
 
-    return ZoneInfo(os.environ.get("MASTERDATA_TZ", "Asia/Shanghai"))
+    return ZoneInfo(settings().tz)
 
 
 def local_now():  # type: ignore[no-untyped-def]
@@ -61,4 +58,4 @@ def utc_to_local(t):  # type: ignore[no-untyped-def]
 
     if t is None:
         return None
-    return t.replace(tzinfo=dt.timezone.utc).astimezone(city_tz()).replace(tzinfo=None)
+    return t.replace(tzinfo=dt.UTC).astimezone(city_tz()).replace(tzinfo=None)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from core.sqltext import lit, q
 from pipelines.standardise import HOLDER_ID_MACROS, IDENTIFIER_RULES, PLACEHOLDER_PHONE_RX
 from standards.dictionary import Element
 from standards.reasons import REPAIR_REASONS, Reason
@@ -56,15 +57,6 @@ DEFECT_TEXT: dict[str, str] = {**{r.value: r.text for r in Reason}, **QUALITY_DE
 
 _NOT_GIVEN = (Reason.PLACEHOLDER.value, Reason.MISSING.value)
 _REPAIRS = tuple(sorted(r.value for r in REPAIR_REASONS))
-
-
-def q(name: str) -> str:
-    """Quote an identifier for DuckDB."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _in(values: tuple[str, ...]) -> str:

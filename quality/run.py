@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import InputError
 from pipelines.lake import Lake
 from quality.gold import GoldStat
 from quality.scorecard import (
@@ -34,7 +35,7 @@ from standards.dictionary import Dictionary
 DIMENSION_ORDER = {"completeness": 0, "validity": 1, "membership": 2, "consistency": 3, "uniqueness": 4}
 
 
-class QualityError(ValueError):
+class QualityError(InputError):
     """A one-line reason the run cannot go ahead (empty lake, unknown source...)."""
 
 
@@ -114,7 +115,7 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
     from standards.dictionary import dictionary as default_dictionary
 
     t0 = time.perf_counter()
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     from quality.paths import local_now, utc_to_local
 
     as_of = as_of or local_now()

@@ -29,9 +29,9 @@ from typing import Any
 
 import duckdb
 
+from core.sqltext import q
 from pipelines.lake import BatchRecord, Lake
 from quality.frame import checked_sql, columns_of, parquet_source, snapshot_sql
-from quality.rules import q
 from quality.suites import Check, Suite
 
 SAMPLES = 5

@@ -26,12 +26,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.errors import InputError
 from quality.paths import quality_store_dir
 
 TABLES = ("scores", "checks", "quarantine", "gold")
 
 
-class StoreError(ValueError):
+class QualityStoreError(InputError):
     """A one-line problem with the quality store (e.g. no run recorded yet)."""
 
 
@@ -75,19 +76,19 @@ class QualityStore:
     def latest(self) -> str:
         ids = self.run_ids()
         if not ids:
-            raise StoreError(f"no quality run recorded in {self.root}; run `masterdata quality run` first")
+            raise QualityStoreError(f"no quality run recorded in {self.root}; run `masterdata quality run` first")
         return ids[-1]
 
     def meta(self, run_id: str) -> dict[str, Any]:
         p = self.run_dir(run_id) / "run.json"
         if not p.exists():
-            raise StoreError(f"no quality run {run_id!r} in {self.root}")
+            raise QualityStoreError(f"no quality run {run_id!r} in {self.root}")
         return json.loads(p.read_text(encoding="utf-8"))
 
     def read(self, name: str, run_id: str | None = None) -> list[dict[str, Any]]:
         """Rows of one table, of one run (default: the latest) or of all runs (``run_id='*'``)."""
         if name not in TABLES:
-            raise StoreError(f"unknown quality table {name!r}; known: {', '.join(TABLES)}")
+            raise QualityStoreError(f"unknown quality table {name!r}; known: {', '.join(TABLES)}")
         ids = self.run_ids() if run_id == "*" else [run_id or self.latest()]
         out: list[dict[str, Any]] = []
         for rid in ids:

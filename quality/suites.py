@@ -24,6 +24,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.errors import ConfigurationError
 from pipelines.registry import SourceSpec, Table
 from quality.rules import (
     DATE_ORDER,
@@ -45,7 +46,7 @@ DUP_KEYS = "__quality_dup_keys"
 DIMENSIONS = ("completeness", "validity", "membership", "uniqueness", "consistency")
 
 
-class SuiteError(ValueError):
+class SuiteError(ConfigurationError):
     """A one-line problem building a suite (e.g. a rule naming a code table that does not exist)."""
 
 

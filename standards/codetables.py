@@ -14,16 +14,18 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from core.errors import ConfigurationError
+
 CODES_DIR = Path(__file__).resolve().parent / "codes"
 
 
-class CodeTableError(ValueError):
+class CodeTableError(ConfigurationError):
     """A code table file is malformed; the message is one line: ``file:line: problem``."""
 
     def __init__(self, path: Path | str, line: int | None, problem: str) -> None:
@@ -201,7 +203,7 @@ def read_code_csv(path: Path | str, name: str | None = None) -> pa.Table:
     return pa.table(columns)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str, codes_dir: str) -> pa.Table:
     return read_code_csv(Path(codes_dir) / f"{name}.csv", name)
 
@@ -211,7 +213,7 @@ def load_code_table(name: str, codes_dir: Path | str | None = None) -> pa.Table:
     return _load(name, str(codes_dir or CODES_DIR))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _code_map(name: str, codes_dir: str) -> dict[str, str]:
     path = Path(codes_dir) / f"{name}.csv"
     spec, header, rows = _parse(path, name)

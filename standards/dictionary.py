@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.errors import ConfigurationError
 from standards.yamlfile import read_yaml_mapping, validate_model
 
 ELEMENTS_FILE = Path(__file__).with_name("elements.yaml")
@@ -28,7 +29,7 @@ FORMAT_RULES = frozenset(
 TYPES = frozenset({"varchar", "date", "timestamp", "decimal", "integer", "boolean"})
 
 
-class DictionaryError(ValueError):
+class DictionaryError(ConfigurationError):
     """A one-line error naming the dictionary file and the offending place."""
 
 

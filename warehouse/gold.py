@@ -30,6 +30,9 @@ from pathlib import Path
 
 import duckdb
 
+from core.errors import RunFailed
+from core.settings import settings
+
 DEFAULT_HOME = Path("var")
 GOLD_FILE = "gold.duckdb"
 STEWARD_FILE = "steward_decisions.jsonl"
@@ -41,22 +44,18 @@ SHARED_TABLES = ("master_events", "attribute_lineage", "id_registry", "review_qu
 
 
 def warehouse_dir() -> Path:
-    home = Path(os.environ.get("MASTERDATA_HOME") or DEFAULT_HOME)
-    return home / "warehouse"
+    return settings().warehouse
 
 
 def gold_path() -> Path:
     """The gold file: ``$MASTERDATA_GOLD``, else ``$MASTERDATA_HOME/warehouse/gold.duckdb``."""
-    if os.environ.get("MASTERDATA_GOLD"):
-        return Path(os.environ["MASTERDATA_GOLD"])
-    return warehouse_dir() / GOLD_FILE
+    return settings().gold
 
 
 def steward_path(gold: Path | None = None) -> Path:
     """The steward decision log: ``$MASTERDATA_STEWARD``, else beside the gold file."""
-    if os.environ.get("MASTERDATA_STEWARD"):
-        return Path(os.environ["MASTERDATA_STEWARD"])
-    return (gold or gold_path()).parent / STEWARD_FILE
+    s = settings()
+    return s.steward or (gold or s.gold).parent / STEWARD_FILE
 
 
 def open_gold(path: Path | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -103,7 +102,7 @@ class GoldBuild:
         """Atomically replace the gold file by the finished build (call after DETACH)."""
         wal = self.path.with_name(self.path.name + ".wal")
         if wal.exists():
-            raise RuntimeError(f"{self.path}: still open (WAL present); detach before commit")
+            raise RunFailed(f"{self.path}: still open (WAL present); detach before commit")
         os.replace(self.path, self.final)
         self.done = True
 
@@ -112,7 +111,7 @@ class GoldBuild:
             if p.exists():
                 p.unlink()
 
-    def __enter__(self) -> "GoldBuild":
+    def __enter__(self) -> GoldBuild:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
+from core.db import connect
+from core.errors import InputError
+from core.settings import settings
+from core.sqltext import lit, q
 from pipelines.lake import Lake
 from pipelines.masters.licences import link_holders, link_legal_reps, mint_identifiers, status_sql
 from pipelines.masters.records import committed_files, load_records
@@ -38,11 +42,11 @@ from pipelines.masters.store import (
     write_steward_decisions,
 )
 from pipelines.masters.survivorship import attribute_change_sql, build_golden, lineage_view_sql
-from pipelines.resolve.macros import install_resolve_macros
 from pipelines.resolve.comparisons import tf_features
 from pipelines.resolve.config import MASTERS, ResolveConfig, master_config
 from pipelines.resolve.engine import Resolution, resolve
-from pipelines.resolve.sql import Sql, lit, q
+from pipelines.resolve.macros import install_resolve_macros
+from pipelines.resolve.sql import Sql
 from pipelines.resolve.stable_ids import IdStats, assign_ids
 from pipelines.resolve.steward import StewardLog
 from warehouse.gold import GoldBuild, build_lock, gold_path, steward_path
@@ -52,7 +56,7 @@ ORDER = MASTERS  # person, entity, licence
 ENTITY_KEY_OF_HOLDER_TYPE = {"001": "uscc", "002": "org_code", "003": "reg_no"}
 
 
-class BuildError(RuntimeError):
+class BuildError(InputError):
     """A build that cannot run (one line for the command line)."""
 
 
@@ -107,21 +111,11 @@ class Context:
         return master_config(master, self.config_dir)
 
 
-#: DuckDB memory for a build (``$MASTERDATA_BUILD_MEMORY``); beyond it, DuckDB spills to disk.
-DEFAULT_MEMORY = "8GB"
-
-
 def work_connection() -> duckdb.DuckDBPyConnection:
-    """In-memory work database with the standard's macros; insertion order is not preserved (no
-    statement of the build relies on it, and dropping it lets DuckDB write in parallel)."""
-    import os
-
-    from pipelines.ingest import connect
-
-    con = connect()
-    con.execute(f"SET memory_limit = {lit(os.environ.get('MASTERDATA_BUILD_MEMORY', DEFAULT_MEMORY))}")
-    con.execute("SET preserve_insertion_order = false")
-    return con
+    """In-memory work database with the standard's macros, bounded by ``$MASTERDATA_BUILD_MEMORY``;
+    insertion order is not preserved (no statement of the build relies on it, and dropping it lets
+    DuckDB write in parallel)."""
+    return connect(settings().build_memory, preserve_order=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -493,7 +487,7 @@ def build(masters: list[str] | None = None, *, lake: Lake | None = None, gold: P
         raise BuildError(f"unknown master(s) {', '.join(unknown)}; known: {', '.join(ORDER)}")
     lake = lake or Lake()
     gold = gold or gold_path()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     build_id = "B" + started.strftime("%Y%m%dT%H%M%S%f")[:-3]
     report = BuildReport(build_id, gold)
     t0 = time.perf_counter()

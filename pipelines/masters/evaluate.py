@@ -21,12 +21,13 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.resolve.sql import lit
+from core.errors import InputError
+from core.sqltext import lit
 
 TRUE_ID = {"person": "true_person_id", "entity": "true_entity_id", "licence": "true_licence_id"}
 
 
-class EvaluateError(ValueError):
+class EvaluateError(InputError):
     """Missing truth or gold (one line for the command line)."""
 
 
@@ -41,7 +42,7 @@ class Scores:
     tp_pairs: int
 
     @classmethod
-    def of(cls, tp: int, pred: int, true: int, records: int) -> "Scores":
+    def of(cls, tp: int, pred: int, true: int, records: int) -> Scores:
         p = tp / pred if pred else 1.0
         r = tp / true if true else 1.0
         f = 2 * p * r / (p + r) if p + r else 0.0

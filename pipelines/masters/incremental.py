@@ -26,6 +26,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from core.errors import RunFailed
+from core.sqltext import q
 from pipelines.masters.records import load_records
 from pipelines.resolve.blocking import candidate_pairs
 from pipelines.resolve.clustering import cluster, mark_ambiguous, node_edges, review_items
@@ -34,7 +36,7 @@ from pipelines.resolve.config import ResolveConfig
 from pipelines.resolve.deterministic import det_key_sql, features_sql
 from pipelines.resolve.engine import Resolution, empty_edges
 from pipelines.resolve.macros import install_resolve_macros
-from pipelines.resolve.sql import Sql, q
+from pipelines.resolve.sql import Sql
 from pipelines.resolve.stable_ids import assign_ids
 
 
@@ -65,7 +67,7 @@ def _delta_nodes(sql: Sql, cfg: ResolveConfig, m: str) -> None:
     sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_dfeat0 AS {features_sql(cfg, f'{m}_dsrcx')}")
     clash = sql.one(f"SELECT count(*) FROM {m}_dfeat0 AS d JOIN gold.state.{m}_rec AS r ON r.rid = d.rid")
     if clash:
-        raise RuntimeError(f"{m}: {clash} record-number collision(s) with existing records")
+        raise RunFailed(f"{m}: {clash} record-number collision(s) with existing records")
     if not cfg.deterministic:
         sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_dfeat AS SELECT f.*, f.rid AS node, FALSE AS anchored, "
                 f"CAST(NULL AS VARCHAR) AS det_key FROM {m}_dfeat0 AS f")

@@ -25,9 +25,11 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
+from core.sqltext import lit
 from pipelines.resolve.macros import RID_ALPHABET, USCC_ALPHABET
-from pipelines.resolve.sql import Sql, lit
+from pipelines.resolve.sql import Sql
 from standards.identifiers import LICENCE_PREFIX, licence_check_chars
+
 
 def link_holders(sql: Sql, src: str, person_records: str, person_ids: str, entity_records: str,
                  entity_keys: str, out: str, key_kinds: dict[str, str]) -> dict[str, int]:

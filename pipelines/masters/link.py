@@ -18,13 +18,15 @@ from pathlib import Path
 
 import duckdb
 
+from core.errors import InputError
+from core.sqltext import lit, q
 from pipelines.lake import atomic_path
 from pipelines.resolve.config import ResolveConfig, TrainingSession, load_config
 from pipelines.resolve.engine import resolve
-from pipelines.resolve.sql import Sql, lit, q
+from pipelines.resolve.sql import Sql
 
 
-class LinkError(ValueError):
+class LinkError(InputError):
     """Bad input for a link job (one line for the command line)."""
 
 
@@ -89,7 +91,7 @@ def link(config: Path, inputs: list[Path], out: Path) -> LinkReport:
     if not 1 <= len(inputs) <= 2:
         raise LinkError(f"give one input (deduplicate) or two (link), not {len(inputs)}")
     cfg = _with_defaults(load_config(config), len(inputs) == 2)
-    from pipelines.ingest import connect
+    from core.db import connect
 
     con = connect()
     sql = Sql(con)

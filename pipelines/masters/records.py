@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.sqltext import lit
 from pipelines.lake import Lake
-from pipelines.resolve.sql import Sql, lit
+from pipelines.resolve.sql import Sql
 from pipelines.standardise import IDENTIFIER_RULES, SQL_TYPES
 from standards.dictionary import dictionary
 

@@ -7,15 +7,15 @@ append-only log beside the gold file and take effect on the next ``masterdata bu
 
 from __future__ import annotations
 
-
 import duckdb
 
+from core.errors import InputError
 from pipelines.resolve.config import MASTERS, master_config
 from pipelines.resolve.steward import Decision, StewardError, StewardLog
 from warehouse.gold import gold_path, open_gold, steward_path
 
 
-class StewardCliError(ValueError):
+class StewardCliError(InputError):
     """One line for the command line."""
 
 

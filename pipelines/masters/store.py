@@ -16,7 +16,8 @@ from dataclasses import asdict
 
 import pyarrow as pa
 
-from pipelines.resolve.sql import Sql, lit, q
+from core.sqltext import lit, q
+from pipelines.resolve.sql import Sql
 from pipelines.resolve.steward import Decision
 
 SHARED_DDL = {

@@ -25,8 +25,9 @@ same ranking.
 
 from __future__ import annotations
 
+from core.sqltext import lit, q
 from pipelines.resolve.config import Attribute, ResolveConfig
-from pipelines.resolve.sql import Sql, lit, q
+from pipelines.resolve.sql import Sql
 
 
 def _srank(a: Attribute) -> str:

@@ -13,8 +13,9 @@ Pairs within one node are skipped (already together).
 
 from __future__ import annotations
 
+from core.sqltext import q
 from pipelines.resolve.config import BlockingRule, ResolveConfig
-from pipelines.resolve.sql import Sql, q
+from pipelines.resolve.sql import Sql
 
 
 def _side(rule: BlockingRule, exprs: list[str], where: str, rec: str, extra: list[str]) -> str:

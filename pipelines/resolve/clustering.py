@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from core.sqltext import q
 from pipelines.resolve.comparisons import Params, weight_of
 from pipelines.resolve.config import ResolveConfig
-from pipelines.resolve.sql import Sql, q
+from pipelines.resolve.sql import Sql
 
 
 @dataclass
@@ -288,7 +289,7 @@ def review_items(sql: Sql, cfg: ResolveConfig, edges: str, clusters: str, nodema
     return int(sql.one(f"SELECT count(*) FROM {out}") or 0)
 
 
-def conflict_review_items(sql: Sql, cfg: ResolveConfig, params: "Params", rec: str, clusters: str, review: str) -> int:
+def conflict_review_items(sql: Sql, cfg: ResolveConfig, params: Params, rec: str, clusters: str, review: str) -> int:
     """Queue pairs of clusters with different keys that agree on everything else (``conflict_review``).
 
     Both sides are anchored records; the pair's weight leaves out the ``ignore`` comparisons (the

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 import sqlglot
 import sqlglot.expressions as exp
 
+from core.sqltext import q
 from pipelines.resolve.config import Comparison, ResolveConfig
-from pipelines.resolve.sql import Sql, q
+from pipelines.resolve.sql import Sql
 
 
 def gamma_sql(c: Comparison) -> str:
@@ -74,7 +75,7 @@ class Params:
         return out
 
     @classmethod
-    def from_rows(cls, rows: list[dict[str, object]]) -> "Params":
+    def from_rows(cls, rows: list[dict[str, object]]) -> Params:
         m: dict[str, list[float]] = {}
         u: dict[str, list[float]] = {}
         trained: dict[str, bool] = {}

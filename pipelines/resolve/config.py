@@ -32,6 +32,7 @@ import sqlglot
 import sqlglot.expressions as exp
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.errors import ConfigurationError
 from standards.yamlfile import read_yaml_mapping, validate_model
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -42,7 +43,7 @@ SurvivorshipRule = Literal["source_priority", "most_recent", "most_frequent", "v
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError):
     """One line naming the configuration file and the field that is wrong."""
 
 
@@ -97,7 +98,7 @@ class BlockingRule(_Strict):
     scope: Literal["rest", "all"] = "rest"
 
     @model_validator(mode="after")
-    def _sides(self) -> "BlockingRule":
+    def _sides(self) -> BlockingRule:
         if self.keys and (self.left or self.right):
             raise ValueError("give either 'keys' or 'left' + 'right', not both")
         if not self.keys and not (self.left and self.right):
@@ -120,7 +121,7 @@ class ConflictReview(_Strict):
     a new ID number): never merged automatically, but queued for a steward when their weight,
     without the ``ignore`` comparisons, reaches the match threshold."""
 
-    rules: list["BlockingRule"] = Field(min_length=1)
+    rules: list[BlockingRule] = Field(min_length=1)
     ignore: list[str] = Field(default_factory=list)
 
 
@@ -174,7 +175,7 @@ class Thresholds(_Strict):
     ambiguity_bits: float = Field(default=3.0, ge=0)
 
     @model_validator(mode="after")
-    def _order(self) -> "Thresholds":
+    def _order(self) -> Thresholds:
         if self.review > self.match:
             raise ValueError(f"review ({self.review}) must not exceed match ({self.match})")
         return self
@@ -194,7 +195,7 @@ class Attribute(_Strict):
     validated_only: bool = False
 
     @model_validator(mode="after")
-    def _rules_need(self) -> "Attribute":
+    def _rules_need(self) -> Attribute:
         if "source_priority" in self.rules and not self.sources:
             raise ValueError("rule 'source_priority' needs 'sources'")
         if ("validated_first" in self.rules or self.validated_only) and not self.validated:

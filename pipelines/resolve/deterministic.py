@@ -13,8 +13,10 @@ Nodes are added to the feature table in the same pass (no second join of million
 
 from __future__ import annotations
 
+from core.errors import InputError
+from core.sqltext import lit, q
 from pipelines.resolve.config import ResolveConfig
-from pipelines.resolve.sql import Sql, lit, q
+from pipelines.resolve.sql import Sql
 
 
 def features_sql(cfg: ResolveConfig, source: str, where: str | None = None) -> str:
@@ -39,7 +41,7 @@ def check_rids(sql: Sql, table: str) -> None:
     """Fail loudly on a record-number collision (~1e-6 probability at five million records)."""
     dup = sql.one(f"SELECT count(*) - count(DISTINCT rid) FROM {table}")
     if dup:
-        raise RuntimeError(f"{table}: {dup} record-number collision(s); rename the colliding record ids")
+        raise InputError(f"{table}: {dup} record-number collision(s); rename the colliding record ids")
 
 
 def det_key_sql(cfg: ResolveConfig, feat: str, alias: str = "f") -> tuple[list[str], str, str]:

@@ -19,22 +19,6 @@ import pyarrow as pa
 _RECORDER: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("sql_recorder", default=None)
 
 
-def q(name: str) -> str:
-    """Quote an identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: object) -> str:
-    """A SQL literal for a str / int / float / bool / None."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 @contextlib.contextmanager
 def recording() -> Iterator[list[str]]:
     """Collect every statement :class:`Sql` runs inside the block."""

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from pipelines.resolve.sql import Sql, lit
+from core.sqltext import lit
+from pipelines.resolve.sql import Sql
 
 SEQ_DIGITS = 10
 

@@ -23,17 +23,18 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from core.errors import InputError
 from pipelines.resolve.engine import Constraints
 
 Kind = Literal["match", "no_match", "split"]
 KINDS: tuple[str, ...] = ("match", "no_match", "split")
 
 
-class StewardError(ValueError):
+class StewardError(InputError):
     """A decision that cannot be recorded (one line for the command line)."""
 
 
@@ -59,7 +60,7 @@ class Decision:
         if self.kind == "split" and not self.records:
             raise StewardError("a split names at least one record to split off")
         if not self.at:
-            self.at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            self.at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         if not self.by:
             self.by = os.environ.get("USER", "steward")
         if not self.decision_id:

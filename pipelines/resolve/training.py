@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.sqltext import q
 from pipelines.resolve.comparisons import Params, comparison_features, gamma_columns, gammas_sql
 from pipelines.resolve.config import ResolveConfig, TrainingSession
-from pipelines.resolve.sql import Sql, q
+from pipelines.resolve.sql import Sql
 
 DEFAULT_TOP_M = 0.9
 
@@ -185,7 +186,7 @@ def train(sql: Sql, cfg: ResolveConfig, rec: str) -> Params:
     names = [c.name for c in cfg.comparisons]
     u_list = [np.array(u_map[c]) for c in names]
     sums = {c: np.zeros_like(m_init[c]) for c in names}
-    counts = {c: 0 for c in names}
+    counts = dict.fromkeys(names, 0)
     lam_estimates: list[float] = []
     for s in cfg.training.sessions:
         block = set(s.block)

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pyarrow as pa
 
+from core.errors import InputError
 from pipelines.registry import RegistryError, SourceSpec, registry
 from pipelines.synthetic import truth as tr
 from pipelines.synthetic import writers
@@ -41,7 +42,7 @@ from pipelines.synthetic.world import build_world, rng_for, truth_tables
 MAX_PERSONS = 20_000_000
 
 
-class GenerateError(ValueError):
+class GenerateError(InputError):
     """A one-line, user-facing reason the city could not be generated."""
 
 

@@ -583,7 +583,7 @@ class Day2:
         )
         ins_ex = BUILDERS[source](ctx)
         ins_r = Renderer(self.w2, spec, prof, rng, {}, name_tables)
-        clean = replace(prof, defects={k: 0.0 for k in prof.defects}, duplicate=0.0, copy_from={})
+        clean = replace(prof, defects=dict.fromkeys(prof.defects, 0.0), duplicate=0.0, copy_from={})
         upd_r = Renderer(self.w2, spec, clean, rng, {}, name_tables)
         out = []
         for t, r1 in zip(spec.tables, rendered):

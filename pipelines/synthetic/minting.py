@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.errors import RunFailed
 from pipelines.synthetic import strs
 from standards.identifiers import (
     ORG_CODE_ALPHABET,
@@ -79,7 +80,7 @@ def unique_sequences(
         if redo.size == 0:
             return seq
         seq[redo] = 2 * rng.integers(0, 500, redo.size) + (sex[redo] == 1)
-    raise RuntimeError("could not make resident id sequences unique")
+    raise RunFailed("could not make resident id sequences unique")
 
 
 def rid_strings(digits: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from core.errors import RunFailed
 from pipelines.registry import SourceSpec, Table
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -38,7 +39,7 @@ SQLITE_BATCH = 100_000
 MYSQL_BATCH = 50_000
 
 
-class WriteError(RuntimeError):
+class WriteError(RunFailed):
     """A sink could not be written (unreachable server, refused login ...): one line, names the place."""
 
 
@@ -408,9 +409,8 @@ EXCEL_STAMP = (2026, 11, 25, 0, 0, 0)
 
 def _fixed_zip(path: Path) -> None:
     """Rewrite a zip with fixed entry times (openpyxl stamps the wall clock into every entry)."""
-    import zipfile
-
     import re
+    import zipfile
 
     stamp = "%04d-%02d-%02dT%02d:%02d:%02dZ" % EXCEL_STAMP
     with zipfile.ZipFile(path) as src:

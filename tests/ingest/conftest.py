@@ -3,6 +3,7 @@ named ``test_<spec database>``, created from a source spec's columns and dropped
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pipelines.registry import SourceSpec, Table
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 MY = "mysql://root@127.0.0.1:3306"
-PREFIX = "test_"
+PREFIX = os.environ.get("MASTERDATA_TEST_DB_PREFIX", "test_")
 PG_TYPES = {"varchar": "TEXT", "integer": "INTEGER", "bigint": "BIGINT", "decimal": "NUMERIC(18,2)",
             "date": "DATE", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"}
 MY_TYPES = {**PG_TYPES, "varchar": "VARCHAR(255)", "timestamp": "DATETIME"}

@@ -4,12 +4,12 @@ rows that changed."""
 
 from __future__ import annotations
 
-
 import duckdb
 import pytest
 
+from core.db import connect
 from pipelines.connections import SourceEnvironment
-from pipelines.ingest import connect, ingest_table
+from pipelines.ingest import ingest_table
 from pipelines.lake import Lake
 from pipelines.registry import registry
 from pipelines.synthetic.city import generate_city

@@ -96,8 +96,9 @@ def test_a_changed_csv_header_fails_the_source(env: SourceEnvironment, tmp_path:
 
 
 def test_excel_source(env: SourceEnvironment, tmp_path: Path) -> None:
-    from pipelines.synthetic.writers import write_excel
     import pyarrow as pa
+
+    from pipelines.synthetic.writers import write_excel
 
     spec = registry()["trade_unions"]
     cols = spec.tables[0].columns

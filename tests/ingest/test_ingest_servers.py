@@ -3,7 +3,7 @@ re-runs, a killed run, schema changes and an unreachable server."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -15,8 +15,8 @@ from pipelines.extract import SchemaChanged, SourceUnavailable
 from pipelines.ingest import ingest_table
 from pipelines.lake import Lake
 
-NOW1 = datetime(2026, 11, 25, 22, 0, tzinfo=timezone.utc)
-NOW2 = datetime(2026, 11, 26, 22, 0, tzinfo=timezone.utc)
+NOW1 = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+NOW2 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 
 
 def person(n: int, gxsj: str, **kw: object) -> dict:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipelines.ingest import connect
+from core.db import connect
 from pipelines.resolve.engine import Constraints, resolve
 from pipelines.resolve.sql import Sql
 from tests.masters.helpers import handmade_params, load_people, person_config, rid

@@ -112,8 +112,8 @@ def test_errors_are_one_line(tmp_path: Path, config: Path, monkeypatch: pytest.M
 
 
 def test_steward_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelines.masters.build import build
     from pipelines.lake import Lake
+    from pipelines.masters.build import build
     from tests.masters.test_build_tiny import AS_OF, day1
     from tests.masters.tiny_lake import fixed_configs
 

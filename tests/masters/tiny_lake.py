@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from pipelines.ingest import connect
+from core.db import connect
 from pipelines.lake import BatchRecord, Lake
 from pipelines.masters.records import LINEAGE_TYPES, silver_columns
 from pipelines.resolve.config import MASTERS_DIR

@@ -146,7 +146,7 @@ def defective_person_rows() -> list[dict[str, Any]]:
     * 19    an ID with a lowercase x (accepted after repair: valid, but not conforming)
     """
     rows = person_rows(100)
-    for i in range(0, 7):
+    for i in range(7):
         raw = bad_check(rows[i]["id_number"])
         rows[i].update(id_number=None, id_number_raw=raw,
                        _issues=[{"element": "person.id_number", "reason": "BAD_CHECK", "value": raw}])

@@ -27,8 +27,9 @@ import logging
 import math
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -244,7 +245,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                f"({exc.reason_text})", "malformed-identifier", reason=exc.reason,
                                reason_text=exc.reason_text, element=exc.element) from None
 
-    def rid(value: str, element: str = "person.id_number"):  # noqa: ANN202
+    def rid(value: str, element: str = "person.id_number"):
         return checked(ids.resident_id, ids.fast_resident_id, value, element)
 
     # -- shaping by grant ------------------------------------------------------------------------------

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from core.errors import ConfigurationError
 from standards.codetables import CODES_DIR, CodeTableError, load_code_table
 from standards.dictionary import dictionary
 
 POWER_CLASSES = ("行政审批", "行政确认", "行政备案", "行政给付", "审核转报", "公共服务")
 
 
-class CatalogueError(ValueError):
+class CatalogueError(ConfigurationError):
     """A catalogue file is inconsistent (one line: file:row: problem)."""
 
 

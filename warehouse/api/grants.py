@@ -27,13 +27,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.errors import ConfigurationError
 from standards.dictionary import GRADE_ORDER, Element, dictionary
 
 PURPOSE_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 Grade = Literal["general", "important", "core"]
 
 
-class GrantsError(ValueError):
+class GrantsError(ConfigurationError):
     """The grants file is invalid (one line naming the file and the place)."""
 
 

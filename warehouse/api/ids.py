@@ -14,6 +14,7 @@ import re
 from datetime import date
 from functools import lru_cache
 
+from core.errors import InputError
 from standards.identifiers import (
     MIN_BIRTH_YEAR,
     PLACEHOLDER_TOKENS,
@@ -37,7 +38,10 @@ _DESC = "9876543210" * 3
 MAX_LEN = 128
 
 
-class IdentifierRejected(ValueError):
+class IdentifierRejected(InputError):
+    status = 422
+    title = "Identifier rejected"
+
     def __init__(self, element: str, value: str, reason: str) -> None:
         self.element = element
         self.value = value

@@ -35,13 +35,15 @@ from typing import Any
 
 import duckdb
 
+from core.errors import RunFailed
+
 INDEX_VERSION = "5"
 BATCH = 50_000
 #: an entity name's registration prefixes (province, city, county) and the long company suffix
 ENTITY_PREFIX_RE = r"^(安徽省|安徽)?(亳州市|亳州)?(谯城区|涡阳县|蒙城县|利辛县)?"
 
 
-class IndexError_(RuntimeError):
+class IndexError_(RunFailed):
     """The read model cannot be built or opened (one line)."""
 
 

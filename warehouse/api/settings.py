@@ -16,12 +16,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from warehouse.gold import gold_path, warehouse_dir
+from core.settings import settings
 
 REPO = Path(__file__).resolve().parents[2]
 GRANTS_FILE = REPO / "schemas" / "grants.yaml"
@@ -49,17 +48,7 @@ class Settings:
         return self.as_of or date.today()
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        store = Path(os.environ["MASTERDATA_SERVING"]) if os.environ.get("MASTERDATA_SERVING") else (
-            warehouse_dir() / "serving.sqlite")
-        as_of = os.environ.get("MASTERDATA_AS_OF")
-        return cls(
-            gold=gold_path(),
-            store=store,
-            index_dir=Path(os.environ["MASTERDATA_SERVING_INDEX"]) if os.environ.get("MASTERDATA_SERVING_INDEX")
-            else store.parent / "serving_index",
-            grants=Path(os.environ.get("MASTERDATA_GRANTS") or GRANTS_FILE),
-            workers=max(1, int(os.environ.get("MASTERDATA_SERVE_WORKERS") or 1)),
-            as_of=date.fromisoformat(as_of) if as_of else None,
-            watch_interval=float(os.environ.get("MASTERDATA_SERVE_WATCH") or 2.0),
-        )
+    def from_env(cls) -> Settings:
+        s = settings()
+        return cls(gold=s.gold, store=s.serving, index_dir=s.serving_index, grants=s.grants,
+                   workers=s.serve_workers, as_of=s.as_of, watch_interval=s.serve_watch)

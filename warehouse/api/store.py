@@ -19,9 +19,11 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from core.errors import InputError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS callers (
@@ -56,16 +58,16 @@ AUDIT_COLUMNS = ("at", "caller", "caller_kind", "department", "purpose", "action
                  "detail")
 
 
-class StoreError(ValueError):
+class StoreError(InputError):
     """A bad request to the store (one line)."""
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def sha256(text: str) -> str:

@@ -1,0 +1,82 @@
+"""One error base class for everything the platform refuses.
+
+A :class:`MasterdataError` is an expected failure - bad input, a missing file, a source that is
+down - never a bug.  The CLI prints :meth:`MasterdataError.one_line` (no traceback) and exits with
+:attr:`exit_code`; the API renders :meth:`MasterdataError.problem` as ``application/problem+json``
+with :attr:`status`.  Subclasses only set class attributes (status, title, exit code): adding a kind
+of failure is a declaration, not a branch in the handlers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+
+class MasterdataError(Exception):
+    """An expected failure, explained in one line that names what was wrong."""
+
+    #: HTTP status when the error reaches the API
+    status: ClassVar[int] = 400
+    #: short human title of the problem type
+    title: ClassVar[str] = "Bad request"
+    #: process exit code when the error reaches the CLI (2 = bad input, 1 = the run failed)
+    exit_code: ClassVar[int] = 2
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = {k: v for k, v in extra.items() if v is not None}
+
+    def one_line(self) -> str:
+        """The message on one line (embedded newlines folded), as the CLI prints it."""
+        return " ".join(self.message.split())
+
+    @classmethod
+    def slug(cls) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", cls.title.lower()).strip("-")
+
+    def problem(self) -> dict[str, Any]:
+        """RFC 9457 problem details for the API."""
+        body: dict[str, Any] = {"type": f"/problems/{self.slug()}", "title": self.title, "status": self.status,
+                                "detail": self.one_line()}
+        body.update(self.extra)
+        return body
+
+
+class InputError(MasterdataError):
+    """A file, option or request the platform cannot accept (names the file/field/value)."""
+
+    title = "Invalid input"
+
+
+class ConfigurationError(InputError):
+    """A configuration or declaration file (spec, master config, code table, grants) is wrong."""
+
+    title = "Invalid configuration"
+
+
+class NotFoundError(MasterdataError):
+    status = 404
+    title = "Not found"
+
+
+class ConflictError(MasterdataError):
+    status = 409
+    title = "Conflict"
+
+
+class UnavailableError(MasterdataError):
+    """Something the run depends on (a source server, the gold store) cannot be reached now."""
+
+    status = 503
+    title = "Unavailable"
+    exit_code = 1
+
+
+class RunFailed(MasterdataError):
+    """A run that started and could not finish (names the step that failed)."""
+
+    status = 500
+    title = "Run failed"
+    exit_code = 1

@@ -1,0 +1,149 @@
+"""Every ``MASTERDATA_*`` environment variable, read in one place.
+
+Call :func:`settings` wherever a location or a knob is needed; nothing else in the platform reads
+the environment for its own configuration.  The object is rebuilt only when a ``MASTERDATA_*``
+variable changed (tests and the demo set them per run), so it is cheap to call anywhere.
+
+The README's configuration table lists the same variables; ``tests/core/test_settings.py`` keeps the
+two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from core.errors import ConfigurationError
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_HOME = Path("var")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where everything lives and the knobs an operator may turn (env var in each field's doc)."""
+
+    #: MASTERDATA_HOME - root of the city, lake and warehouse
+    home: Path
+    #: MASTERDATA_SOURCES - folder with db/ (SQLite sources) and files/ (landing area)
+    sources: Path
+    #: MASTERDATA_LAKE - the lake root
+    lake: Path
+    #: MASTERDATA_GOLD - the gold store
+    gold: Path
+    #: MASTERDATA_STEWARD - the steward decision log; None: beside whichever gold store is built
+    steward: Path | None
+    #: MASTERDATA_QUALITY_STORE - the quality run history
+    quality_store: Path
+    #: MASTERDATA_QUALITY_REPORT - where the quality DAG writes the analysts' report
+    quality_report: Path
+    #: MASTERDATA_TRUTH - a synthetic city's ground truth (for ``evaluate``)
+    truth: Path
+    #: MASTERDATA_DB_MODE - ``embedded`` (server sources read from SQLite files) or ``servers``
+    db_mode: str
+    #: MASTERDATA_PG_URL - departmental PostgreSQL server
+    pg_url: str
+    #: MASTERDATA_MYSQL_URL - departmental MariaDB server
+    mysql_url: str
+    #: MASTERDATA_DB_PREFIX - prefix of server database names (``staging_``, ``test_``)
+    db_prefix: str
+    #: MASTERDATA_DUCKDB_MEMORY - DuckDB memory limit of ingest, quality and link (spills past it)
+    duckdb_memory: str
+    #: MASTERDATA_BUILD_MEMORY - DuckDB memory limit of the master build
+    build_memory: str
+    #: MASTERDATA_TMP - parent of DuckDB's spill folder
+    tmp: Path
+    #: MASTERDATA_TZ - the city's time zone (source update stamps are local time)
+    tz: str
+    #: MASTERDATA_RETRY_DELAY_S - first retry delay of Airflow tasks (seconds)
+    retry_delay_s: float | None
+    #: MASTERDATA_DEMO_PORT - port of the demo's HTTP service (a free one if unset)
+    demo_port: int | None
+    #: MASTERDATA_SERVING - the serving store (keys, sessions, applications, audit)
+    serving: Path
+    #: MASTERDATA_SERVING_INDEX - the serving read model's folder
+    serving_index: Path
+    #: MASTERDATA_GRANTS - the departments' grants
+    grants: Path
+    #: MASTERDATA_SERVE_WORKERS - HTTP worker processes
+    serve_workers: int
+    #: MASTERDATA_SERVE_WATCH - seconds between checks for a rebuilt gold store
+    serve_watch: float
+    #: MASTERDATA_AS_OF - fixes "today" (YYYY-MM-DD) for licence validity (tests, replays)
+    as_of: date | None
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse"
+
+    def today(self) -> date:
+        return self.as_of or date.today()
+
+
+#: field name -> environment variable, in the order of the README's table
+ENV_VARS = {f.name: f"MASTERDATA_{f.name.upper()}" for f in fields(Settings)}
+
+
+def _number(env: dict[str, str], name: str, kind: type) -> object:
+    raw = env.get(name)
+    if not raw:
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a {kind.__name__}") from None
+
+
+@lru_cache(maxsize=8)
+def _load(snapshot: tuple[tuple[str, str], ...]) -> Settings:
+    env = dict(snapshot)
+    home = Path(env.get("MASTERDATA_HOME") or DEFAULT_HOME)
+    warehouse = home / "warehouse"
+    gold = Path(env.get("MASTERDATA_GOLD") or warehouse / "gold.duckdb")
+    sources = Path(env.get("MASTERDATA_SOURCES") or home / "city" / "sources")
+    serving = Path(env.get("MASTERDATA_SERVING") or warehouse / "serving.sqlite")
+    mode = env.get("MASTERDATA_DB_MODE") or "embedded"
+    if mode not in ("embedded", "servers"):
+        raise ConfigurationError(f"MASTERDATA_DB_MODE={mode!r}: must be 'embedded' or 'servers'")
+    as_of = env.get("MASTERDATA_AS_OF")
+    try:
+        as_of_date = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise ConfigurationError(f"MASTERDATA_AS_OF={as_of!r} is not a date (YYYY-MM-DD)") from None
+    import tempfile
+
+    return Settings(
+        home=home,
+        sources=sources,
+        lake=Path(env.get("MASTERDATA_LAKE") or home / "lake"),
+        gold=gold,
+        steward=Path(env["MASTERDATA_STEWARD"]) if env.get("MASTERDATA_STEWARD") else None,
+        quality_store=Path(env.get("MASTERDATA_QUALITY_STORE") or warehouse / "quality"),
+        quality_report=Path(env.get("MASTERDATA_QUALITY_REPORT") or home / "reports" / "quality"),
+        truth=Path(env.get("MASTERDATA_TRUTH") or sources.parent / "truth"),
+        db_mode=mode,
+        pg_url=(env.get("MASTERDATA_PG_URL") or "postgresql://postgres@127.0.0.1:5432").rstrip("/"),
+        mysql_url=(env.get("MASTERDATA_MYSQL_URL") or "mysql://root@127.0.0.1:3306").rstrip("/"),
+        db_prefix=env.get("MASTERDATA_DB_PREFIX") or "",
+        duckdb_memory=env.get("MASTERDATA_DUCKDB_MEMORY") or "4GB",
+        build_memory=env.get("MASTERDATA_BUILD_MEMORY") or "8GB",
+        tmp=Path(env.get("MASTERDATA_TMP") or tempfile.gettempdir()),
+        tz=env.get("MASTERDATA_TZ") or "Asia/Shanghai",
+        retry_delay_s=_number(env, "MASTERDATA_RETRY_DELAY_S", float),  # type: ignore[arg-type]
+        demo_port=_number(env, "MASTERDATA_DEMO_PORT", int),  # type: ignore[arg-type]
+        serving=serving,
+        serving_index=Path(env.get("MASTERDATA_SERVING_INDEX") or serving.parent / "serving_index"),
+        grants=Path(env.get("MASTERDATA_GRANTS") or REPO / "schemas" / "grants.yaml"),
+        serve_workers=max(1, int(_number(env, "MASTERDATA_SERVE_WORKERS", int) or 1)),  # type: ignore[call-overload]
+        serve_watch=float(_number(env, "MASTERDATA_SERVE_WATCH", float) or 2.0),  # type: ignore[arg-type]
+        as_of=as_of_date,
+    )
+
+
+def settings() -> Settings:
+    """The current settings (rebuilt only when a ``MASTERDATA_*`` variable changed)."""
+    snapshot = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("MASTERDATA_")))
+    return _load(snapshot)
