@@ -2,7 +2,9 @@
 
 Registered on the ``masterdata`` app by :mod:`pipelines.cli` (``register(app)``).  Cheap to import:
 FastAPI, uvicorn and DuckDB are imported inside the commands.  Bad input or state ends in one red
-line (exit 2), never a traceback; an API key is printed once, when created, and never again.
+line, never a traceback: a :class:`core.errors.MasterdataError` raised by the serving code reaches
+``pipelines.cli.main``, which prints its one line and exits with its code.  An API key is printed
+once, when created, and never again.
 """
 
 from __future__ import annotations
@@ -10,30 +12,38 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
 
+if TYPE_CHECKING:
+    from warehouse.api.settings import Settings
+    from warehouse.api.store import Store
+
 console = Console(stderr=True, soft_wrap=True)
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from warehouse.api.settings import Settings
 
     return Settings.from_env()
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store() -> Store:
     from warehouse.api.store import Store
 
     s = _settings()
     return Store(s.store, s.audit_key)
+
+
+def _progress(message: str) -> None:
+    console.print(f"  read model: {message}", highlight=False)
 
 
 def serve(
@@ -49,29 +59,22 @@ def serve(
     follows new builds; keeps keys, sessions, applications and the audit log in
     $MASTERDATA_HOME/warehouse/serving.sqlite (MASTERDATA_SERVING). Refuses to start without API keys.
     """
-    from warehouse.api.catalogue import CatalogueError, catalogue
-    from warehouse.api.grants import GrantsError, load_policy
-    from warehouse.api.index import IndexError_, ensure_snapshot
+    from warehouse.api.catalogue import catalogue
+    from warehouse.api.grants import load_policy
+    from warehouse.api.index import ensure_snapshot
 
     if workers < 1:
         _fail("--workers must be at least 1")
     s = _settings()
-    try:
-        load_policy(s.grants)
-        catalogue()
-    except (GrantsError, CatalogueError) as exc:
-        _fail(str(exc))
+    load_policy(s.grants)
+    catalogue()
     store = _store()
     if store.active_keys() == 0:
         _fail("no API keys: the server has no default credentials. Create one per calling system, e.g. "
               "`masterdata keys create --name hall-web --kind hall` or "
               "`masterdata keys create --name scjg --kind department --department market_regulation`")
     store.close()
-    try:
-        path = ensure_snapshot(s.gold, s.index_dir, lambda m: console.print(f"  read model: {m}", highlight=False))
-    except IndexError_ as exc:
-        _fail(str(exc))
-        return
+    path = ensure_snapshot(s.gold, s.index_dir, _progress)
     console.print(f"[bold]serving[/] {s.gold} (read model {path.name}) on http://{host}:{port} "
                   f"with {workers} worker(s); OpenAPI at /docs", highlight=False)
     os.environ["MASTERDATA_SERVE_WORKERS"] = str(workers)
@@ -92,9 +95,10 @@ def once_only(
     """Simulate a day of hall applications: share of materials no longer uploaded, of fields pre-filled."""
     from datetime import date
 
-    from warehouse.api.catalogue import CatalogueError, catalogue
-    from warehouse.api.index import IndexError_, ReadModel, ensure_snapshot
+    from warehouse.api.catalogue import catalogue
+    from warehouse.api.index import ReadModel, ensure_snapshot
     from warehouse.api.once_only import report_json, simulate
+    from warehouse.api.service import audit
 
     if applications < 1:
         _fail("--applications must be at least 1")
@@ -104,17 +108,11 @@ def once_only(
     except ValueError:
         _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
         return
-    try:
-        cat = catalogue()
-        model = ReadModel(ensure_snapshot(s.gold, s.index_dir, lambda m: console.print(f"  read model: {m}")))
-    except (IndexError_, CatalogueError) as exc:
-        _fail(str(exc))
-        return
-    report = simulate(model, cat, applications, seed, day)
-    store = _store()
-    store.record({"caller": "operator:once-only", "caller_kind": "operator", "purpose": "statistics",
-                  "action": "once_only", "subject": [], "fields": ["aggregate"], "status": 0,
-                  "detail": {"applications": applications, "seed": seed, "as_of": day.isoformat()}})
+    report = simulate(ReadModel(ensure_snapshot(s.gold, s.index_dir, _progress)), catalogue(), applications, seed,
+                      day)
+    access = audit.Access.operator("once-only", "once_only", "statistics")
+    access.detail = {"applications": applications, "seed": seed, "as_of": day.isoformat()}
+    audit.record(_store(), access, 0, ["aggregate"])
     print(report.render())
     if report.skipped:
         console.print(f"[yellow]{report.skipped} application(s) skipped: not enough applicants in the masters")
@@ -142,18 +140,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a key; it is printed once (stdout) and stored only as a hash."""
         from standards.codetables import load_code_table
-        from warehouse.api.store import StoreError
 
         if department is not None:
             known = set(load_code_table("departments").column("key").to_pylist())
             if department not in known:
                 _fail(f"--department {department!r} is not a department key; known: {', '.join(sorted(known))}")
-        store = _store()
-        try:
-            caller, key = store.create_key(name, kind, department, rate, burst)
-        except StoreError as exc:
-            _fail(str(exc))
-            return
+        caller, key = _store().create_key(name, kind, department, rate, burst)
         console.print(f"created key {caller.key_id} for {caller.name} ({caller.kind}"
                       f"{', ' + caller.department if caller.department else ''}; {caller.rate:g} req/s, burst "
                       f"{caller.burst}). Store it now: it is not shown again.", highlight=False)
@@ -187,14 +179,10 @@ def register(app: typer.Typer) -> None:
     @audit.command("verify")
     def audit_verify() -> None:
         """Check the chain: names every changed, inserted or deleted entry (exit 1 if any)."""
-        from warehouse.api.store import StoreError, verify_chain
+        from warehouse.api.store import verify_chain
 
         s = _settings()
-        try:
-            n, findings = verify_chain(s.store, s.audit_key)
-        except StoreError as exc:
-            _fail(str(exc))
-            return
+        n, findings = verify_chain(s.store, s.audit_key)
         if not findings:
             print(f"audit log intact: {n:,} entries, chain and head verified ({s.store})")
             return

@@ -102,7 +102,8 @@ def licence_view(lic: dict[str, Any], cat: Catalogue, state: str) -> dict[str, A
 
 def _best(lics: list[dict[str, Any]], today: str) -> tuple[dict[str, Any] | None, list[tuple[dict[str, Any], str]]]:
     """The valid licence to use (longest validity; permanent first) and the invalid ones seen."""
-    valid, invalid = [], []
+    valid: list[tuple[dict[str, Any], str]] = []
+    invalid: list[tuple[dict[str, Any], str]] = []
     for lic in lics:
         st = licence_state(lic, today)
         (valid if st == "valid" else invalid).append((lic, st))
@@ -120,10 +121,9 @@ def _source(cat: Catalogue, lin: tuple[str, str | None, str | None] | None) -> d
     return {"department": src, "department_name": dep["name"] if dep else None, "table": table, "updated_at": at}
 
 
-def fill(model: ReadModel, cat: Catalogue, item: ServiceItem, person: Row, entity: Row | None,
-         today: date) -> dict[str, Any]:
-    """The auto-filled form and material list (``fields``, ``materials``, ``summary``)."""
-    rows = {"person": person, "entity": entity}
+def form_fields(model: ReadModel, cat: Catalogue, item: ServiceItem, rows: dict[str, Row | None]
+                ) -> list[dict[str, Any]]:
+    """Each form field of ``item`` with its golden value and where it came from (or why it is empty)."""
     # lineage: one lookup per master for every value used
     wanted: dict[str, set[int]] = {"person": set(), "entity": set()}
     plan = []
@@ -139,53 +139,57 @@ def fill(model: ReadModel, cat: Catalogue, item: ServiceItem, person: Row, entit
                 wanted[master].add(rec)
         plan.append((q, master, label, sharing, value, rec))
     lineage = {m: model.lineage(m, nos) for m, nos in wanted.items() if nos}
-    fields = []
-    prefilled = 0
+    fields: list[dict[str, Any]] = []
     for q, master, label, sharing, value, rec in plan:
-        if sharing == "not_shared":
+        if sharing == "not_shared" or value is None:
             fields.append({"element": q, "label": label, "value": None, "display": None, "prefilled": False,
-                           "reason": "not_shared", "source": None})
-        elif value is None:
-            fields.append({"element": q, "label": label, "value": None, "display": None, "prefilled": False,
-                           "reason": "not_held", "source": None})
+                           "reason": "not_shared" if sharing == "not_shared" else "not_held", "source": None})
         else:
-            prefilled += 1
             src = _source(cat, lineage.get(master, {}).get(rec)) if rec is not None else None
             fields.append({"element": q, "label": label, "value": value, "display": display(q, value),
                            "prefilled": True, "reason": None, "source": src})
-    # materials: licences of the applicant (entity or person) and of the legal representative
+    return fields
+
+
+def material_status(model: ReadModel, cat: Catalogue, item: ServiceItem, person: Row, entity: Row | None,
+                    today: date) -> list[dict[str, Any]]:
+    """Each required material: held (the valid licence that satisfies it) or to upload, and why."""
     today_s = today.isoformat()
     held_by: dict[str, list[dict[str, Any]]] = {}
-
-    def licences(holder: str) -> list[dict[str, Any]]:
-        if holder not in held_by:
-            held_by[holder] = model.licences_of(holder)
-        return held_by[holder]
-
     materials = []
-    held = 0
     for m in item.materials:
         types = [{"code": t, "name": cat.licence_types[t]["name"]} for t in m.licence_types]
         out: dict[str, Any] = {"code": m.code, "material": m.name, "licence_types": types, "holder": m.holder,
                                "status": "to_upload", "reason": None, "licence": None, "note": None}
+        materials.append(out)
         if not m.licence_backed:
             out["reason"] = "applicant_document"
+            continue
+        # the applicant's licences (entity or person), or the legal representative's
+        holder = person.master_id if (m.holder == "legal_rep" or entity is None) else entity.master_id
+        if holder not in held_by:
+            held_by[holder] = model.licences_of(holder)
+        best, invalid = _best([lc for lc in held_by[holder] if lc.get("type_code") in m.licence_types], today_s)
+        if best is not None:
+            out["status"] = "held"
+            out["licence"] = licence_view(best, cat, "valid")
+        elif invalid:
+            out["reason"] = "no_valid_licence"
+            lic, st = invalid[0]
+            when = lic.get("valid_to") if st == "expired" else None
+            out["note"] = f"licence {lic.get('identifier')} is {st}" + (f" (valid to {when})" if when else "")
         else:
-            holder = person.master_id if (m.holder == "legal_rep" or entity is None) else entity.master_id
-            lics = [lc for lc in licences(holder) if lc.get("type_code") in m.licence_types]
-            best, invalid = _best(lics, today_s)
-            if best is not None:
-                held += 1
-                out["status"] = "held"
-                out["licence"] = licence_view(best, cat, "valid")
-            elif invalid:
-                out["reason"] = "no_valid_licence"
-                lic, st = invalid[0]
-                when = lic.get("valid_to") if st == "expired" else None
-                out["note"] = f"licence {lic.get('identifier')} is {st}" + (f" (valid to {when})" if when else "")
-            else:
-                out["reason"] = "no_licence"
-        materials.append(out)
+            out["reason"] = "no_licence"
+    return materials
+
+
+def fill(model: ReadModel, cat: Catalogue, item: ServiceItem, person: Row, entity: Row | None,
+         today: date) -> dict[str, Any]:
+    """The auto-filled form and material list (``fields``, ``materials``, ``summary``)."""
+    fields = form_fields(model, cat, item, {"person": person, "entity": entity})
+    materials = material_status(model, cat, item, person, entity, today)
+    prefilled = sum(1 for f in fields if f["prefilled"])
+    held = sum(1 for m in materials if m["status"] == "held")
     return {
         "fields": fields,
         "materials": materials,

@@ -58,12 +58,25 @@ class ServiceItem:
         return {"code": self.code, "name": self.name, "power_class": self.power_class,
                 "department": self.department, "target": self.target}
 
+    def describe(self) -> dict[str, object]:
+        """The summary with the form's fields and the required materials (the catalogue entry)."""
+        return {**self.summary(), "fields": list(self.fields),
+                "materials": [{"code": m.code, "material": m.name, "licence_types": list(m.licence_types),
+                               "holder": m.holder} for m in self.materials]}
+
 
 @dataclass(frozen=True)
 class Catalogue:
     items: dict[str, ServiceItem]
     licence_types: dict[str, dict[str, str | None]]
     departments: dict[str, dict[str, str | None]]
+
+    def select(self, target: str | None = None, department: str | None = None,
+               power_class: str | None = None) -> list[ServiceItem]:
+        """The items matching every filter given (None: any)."""
+        return [i for i in self.items.values()
+                if (target is None or i.target == target) and (department is None or i.department == department)
+                and (power_class is None or i.power_class == power_class)]
 
     def department_by_uscc(self, uscc: str | None) -> dict[str, str | None] | None:
         if not uscc:
@@ -85,8 +98,8 @@ def _rows(name: str, codes_dir: Path) -> list[dict[str, str | None]]:
 def catalogue(codes_dir: Path = CODES_DIR) -> Catalogue:
     """Load and cross-check the catalogue (cached)."""
     d = dictionary()
-    departments = {r["key"]: r for r in _rows("departments", codes_dir)}
-    ltypes = {r["code"]: r for r in _rows("licence_types", codes_dir)}
+    departments = {str(r["key"]): r for r in _rows("departments", codes_dir)}
+    ltypes = {str(r["code"]): r for r in _rows("licence_types", codes_dir)}
     items_file = codes_dir / "service_items.csv"
     mats_file = codes_dir / "service_item_materials.csv"
     forms_file = codes_dir / "service_item_forms.csv"

@@ -17,6 +17,7 @@ reason when it may not (``not_shared``, ``no_grant``, ``above_clearance``).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from core.errors import ConfigurationError
 from standards.dictionary import GRADE_ORDER, Element, dictionary
+
+log = logging.getLogger("masterdata.serve")
 
 PURPOSE_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 Grade = Literal["general", "important", "core"]
@@ -103,8 +106,8 @@ class Policy:
         granted: dict[str, str] = {}
         for g in self.spec.grants:
             if g.department == department and g.purpose == purpose and g.in_force(today):
-                for e in g.elements:
-                    granted.setdefault(e, g.id)
+                for name in g.elements:
+                    granted.setdefault(name, g.id)
         out: dict[str, Decision] = {}
         for q, e in self.elements.items():
             if e.sharing == "not_shared":
@@ -190,3 +193,34 @@ def _cached(path: str, mtime_ns: int) -> Policy:
 def policy(path: Path) -> Policy:
     """The policy of a grants file, reloaded when the file changes (grants are edited while serving)."""
     return _cached(str(path), path.stat().st_mtime_ns if path.exists() else 0)
+
+
+class GrantsInForce:
+    """The grants a running service applies: re-read when the file changes; a file edited into an
+    invalid state keeps the last valid grants in force, and :attr:`error` says why (``/health``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._policy: Policy | None = None
+        self.error: str | None = None
+
+    def policy(self) -> Policy:
+        """The policy in force (raises only when no valid grants file was ever read)."""
+        try:
+            self._policy = policy(self.path)
+            self.error = None
+        except (GrantsError, OSError) as exc:
+            if self.error != str(exc):
+                log.error("grants file invalid, the previous grants stay in force: %s", exc)
+            self.error = str(exc)
+            if self._policy is None:
+                raise
+        return self._policy
+
+    def check(self) -> str | None:
+        """Re-read the file if it changed; the error that keeps the last valid grants in force, if any."""
+        try:
+            self.policy()
+        except (GrantsError, OSError):
+            pass
+        return self.error

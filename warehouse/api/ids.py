@@ -14,7 +14,6 @@ import re
 from datetime import date
 from functools import lru_cache
 
-from core.errors import InputError
 from standards.identifiers import (
     MIN_BIRTH_YEAR,
     PLACEHOLDER_TOKENS,
@@ -30,6 +29,7 @@ from standards.identifiers import (
     validate_usccs,
 )
 from standards.reasons import Reason
+from warehouse.api.errors import MalformedIdentifier
 
 _RID_RE = re.compile(r"[0-9]{17}[0-9X]")
 _USCC_RE = re.compile(f"[{USCC_ALPHABET}]{{18}}")
@@ -38,9 +38,8 @@ _DESC = "9876543210" * 3
 MAX_LEN = 128
 
 
-class IdentifierRejected(InputError):
-    status = 422
-    title = "Identifier rejected"
+class IdentifierRejected(MalformedIdentifier):
+    """The validator's verdict on one value: a 422 problem naming the element and the reason code."""
 
     def __init__(self, element: str, value: str, reason: str) -> None:
         self.element = element
@@ -50,7 +49,8 @@ class IdentifierRejected(InputError):
             self.reason_text = Reason(reason).text
         except ValueError:
             self.reason_text = reason
-        super().__init__(f"{element} {value!r} rejected: {reason} ({self.reason_text})")
+        super().__init__(f"{element} {value!r} rejected: {reason} ({self.reason_text})", reason=reason,
+                         reason_text=self.reason_text, element=element)
 
 
 def _placeholder(c: str) -> bool:

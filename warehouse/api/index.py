@@ -256,7 +256,7 @@ def build_snapshot(gold: Path, out: Path, progress: Callable[[str], None] | None
         )
         build = None
         if "builds" in tables:
-            build = con.execute("SELECT max(build_id) FROM gold.builds").fetchone()[0]
+            build = (con.execute("SELECT max(build_id) FROM gold.builds").fetchone() or (None,))[0]
         meta = {"gold": str(gold), "fingerprint": fingerprint, "build_id": build or "",
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "version": INDEX_VERSION,
                 "common_syllables": json.dumps(common), "counts": json.dumps(counts)}

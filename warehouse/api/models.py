@@ -1,12 +1,22 @@
-"""Request and response shapes of the HTTP API (they document the OpenAPI spec; the hot paths build
-their JSON directly and return it as is)."""
+"""Request and response shapes of the HTTP API: every response is validated against its model, so
+the OpenAPI document says what the service really returns.
+
+The fields of a department's answer depend on its grants: :func:`fields_model` makes one model per
+master from the element dictionary (every element optional, typed as the dictionary types it, no
+other key allowed) and the department endpoints serialise with ``exclude_unset`` - an element
+*absent* from ``fields`` is withheld (``withheld`` says why), an element present with ``null`` is
+allowed but not held.  The element dictionary is data, so these models follow it.
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from standards.dictionary import dictionary
 
 
 class Problem(BaseModel):
@@ -168,55 +178,80 @@ class Withheld(BaseModel):
     reason: Literal["not_shared", "no_grant", "above_clearance"]
 
 
-class MasterRecord(BaseModel):
-    master: Literal["person", "entity", "licence"]
-    master_id: str
-    fields: dict[str, Any]
-    withheld: list[Withheld]
-    purpose: str
-    grants: list[str]
+class SearchRequest(BaseModel):
+    """A search: the filters (every field but ``limit``) and how many hits at most."""
 
-
-class LicenceRow(BaseModel):
-    master_id: str
-    fields: dict[str, Any]
-
-
-class LicenceList(BaseModel):
-    holder: Literal["person", "entity"]
-    holder_master_id: str
-    licences: list[LicenceRow]
-    withheld: list[Withheld]
-    purpose: str
-    grants: list[str]
-
-
-class PersonSearch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=64)
+    limit: int = Field(10, ge=1, le=50)
+
+    def filters(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"limit"})
+
+
+class PersonSearch(SearchRequest):
+    name: str = Field(min_length=1, max_length=64, description="the name (homophones and traditional "
+                      "characters match)")
     birth_date: date
-    limit: int = Field(10, ge=1, le=50)
 
 
-class EntitySearch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
-    limit: int = Field(10, ge=1, le=50)
+class EntitySearch(SearchRequest):
+    name: str = Field(min_length=1, max_length=100, description="the name, with or without the registration "
+                      "prefix (安徽省亳州市...)")
 
 
-class SearchHit(BaseModel):
-    master_id: str
-    score: float
-    match: Literal["exact", "homophone", "similar"]
-    fields: dict[str, Any]
+SEARCH_REQUESTS: dict[str, type[SearchRequest]] = {"person": PersonSearch, "entity": EntitySearch}
 
 
-class SearchResult(BaseModel):
-    master: Literal["person", "entity"]
-    results: list[SearchHit]
+#: JSON type of each dictionary type (dates and timestamps travel as ISO 8601 text)
+JSON_TYPES: dict[str, Any] = {"varchar": str, "date": str, "timestamp": str, "decimal": float, "integer": int,
+                              "boolean": bool}
+
+
+@cache
+def fields_model(master: str) -> type[BaseModel]:
+    """The fields a department may receive of ``master``: each element of the dictionary, optional."""
+    elements = dictionary().masters[master].elements
+    spec: dict[str, Any] = {
+        name: (JSON_TYPES[e.type] | None,
+               Field(None, description=f"{e.label} ({e.sharing}, {e.grade})",
+                     json_schema_extra={"format": "date"} if e.type == "date" else None))
+        for name, e in elements.items()}
+    return create_model(f"{master.title()}Fields", __config__=ConfigDict(extra="forbid", strict=True),
+                        __doc__=f"Fields of one {master} master: only the elements the caller may receive "
+                                f"for the purpose (absent: withheld).", **spec)
+
+
+class Shared(BaseModel):
+    """How a department answer was shaped: what was withheld and why, for which purpose, under which grants."""
+
     withheld: list[Withheld]
     purpose: str
-    grants: list[str]
+    grants: list[str] = Field(description="ids of the grants that allowed conditional elements")
+
+
+@cache
+def record_model(master: str) -> type[BaseModel]:
+    """One master record as a department receives it."""
+    return create_model(f"{master.title()}Record", __base__=Shared,
+                        master=(Literal["person", "entity", "licence"], ...), master_id=(str, ...),
+                        fields=(fields_model(master), ...))
+
+
+@cache
+def licence_list_model() -> type[BaseModel]:
+    """The licences a person or entity holds, as a department receives them."""
+    row = create_model("LicenceRow", master_id=(str, ...), fields=(fields_model("licence"), ...))
+    return create_model("LicenceList", __base__=Shared, holder=(Literal["person", "entity"], ...),
+                        holder_master_id=(str, ...), licences=(list[row], ...))  # type: ignore[valid-type]
+
+
+@cache
+def search_result_model(master: str) -> type[BaseModel]:
+    """The hits of a search, best first, each shaped like a record."""
+    hit = create_model(f"{master.title()}SearchHit", master_id=(str, ...), score=(float, ...),
+                       match=(Literal["exact", "homophone", "similar"], ...), fields=(fields_model(master), ...))
+    return create_model(f"{master.title()}SearchResult", __base__=Shared,
+                        master=(Literal["person", "entity"], ...), results=(list[hit], ...))  # type: ignore[valid-type]
 
 
 class MaterialOut(BaseModel):

@@ -1,0 +1,19 @@
+"""The HTTP routers, one per audience; each handler is one call to the service layer.
+
+* :mod:`.identity` - the identity platform opens applicant sessions;
+* :mod:`.hall` - the online service hall: auto-fill, the applicant's preview and consent;
+* :mod:`.departments` - lookups, licence lists and search within grants; consented applications;
+* :mod:`.service_items` - the service-item catalogue (any caller);
+* :mod:`.health` - liveness for the operator's monitoring (no key).
+
+``create_app`` includes :data:`ROUTERS` in this order.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from warehouse.api.routers import departments, hall, health, identity, service_items
+
+ROUTERS: tuple[APIRouter, ...] = (health.router, service_items.router, identity.router, hall.router,
+                                  departments.router)

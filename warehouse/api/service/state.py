@@ -1,0 +1,65 @@
+"""The state a server process opens once and every request uses (the app-state object)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from standards.dictionary import dictionary
+from warehouse.api.auth import Authenticator, RateLimiter
+from warehouse.api.catalogue import Catalogue, catalogue
+from warehouse.api.grants import GrantsInForce, Policy
+from warehouse.api.index import ReadModel, Snapshots
+from warehouse.api.settings import Settings
+from warehouse.api.store import Store
+
+
+class ServingState:
+    """The serving store, the read model of the current gold build, the grants and the catalogue.
+
+    One per process (each uvicorn worker makes its own in ``create_app``); a console or a command
+    may open one over the same settings and call the service functions with it.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.store, settings.audit_key)
+        self.snapshots = Snapshots(settings.gold, settings.index_dir, settings.watch_interval)
+        self.auth = Authenticator(self.store)
+        self.limiter = RateLimiter(settings.workers)
+        self.catalogue: Catalogue = catalogue()
+        self.grants = GrantsInForce(settings.grants)
+        #: element names of each master, in the dictionary's order (the order fields are shaped in)
+        self.elements = {m: tuple(d.elements) for m, d in dictionary().masters.items()}
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> ServingState:
+        """Open everything a request needs, failing now (not on the first request) if anything is
+        missing: the read model is built if need be, the grants file must be valid."""
+        state = cls(settings or Settings.from_env())
+        state.store.start_checkpoints()
+        state.snapshots.open()
+        state.grants.policy()
+        return state
+
+    def close(self) -> None:
+        self.store.close()
+
+    def model(self) -> ReadModel:
+        """The read model of the current gold build (a newer build is swapped in as it appears)."""
+        return self.snapshots.get()
+
+    def policy(self) -> Policy:
+        return self.grants.policy()
+
+    def today(self) -> date:
+        return self.settings.today()
+
+    def health(self) -> dict[str, Any]:
+        """``ok``, or ``degraded`` with the reason (a read model that cannot follow the gold file, an
+        invalid grants file - the service goes on with the last good one of each)."""
+        snap = self.snapshots.current
+        error = self.grants.check()
+        error = self.snapshots.error or error
+        return {"status": "degraded" if error else "ok", "build_id": snap.build_id if snap else None,
+                "snapshot_built_at": snap.meta.get("built_at") if snap else None, "error": error}
