@@ -120,81 +120,84 @@ def once_only(
         json_out.write_text(report_json(report), encoding="utf-8")
 
 
+def keys_create(
+    name: Annotated[str, typer.Option(help="the calling system, e.g. hall-web or scjg-approval")],
+    kind: Annotated[str, typer.Option(help="hall | department | identity")],
+    department: Annotated[Optional[str], typer.Option(help="for a department key: its department key "
+                                                      "(e.g. market_regulation)")] = None,
+    rate: Annotated[Optional[float], typer.Option(help="requests per second (default by kind)")] = None,
+    burst: Annotated[Optional[int], typer.Option(help="burst size (default by kind)")] = None,
+) -> None:
+    """Create a key; it is printed once (stdout) and stored only as a hash."""
+    from standards.codetables import load_code_table
+
+    if department is not None:
+        known = set(load_code_table("departments").column("key").to_pylist())
+        if department not in known:
+            _fail(f"--department {department!r} is not a department key; known: {', '.join(sorted(known))}")
+    caller, key = _store().create_key(name, kind, department, rate, burst)
+    console.print(f"created key {caller.key_id} for {caller.name} ({caller.kind}"
+                  f"{', ' + caller.department if caller.department else ''}; {caller.rate:g} req/s, burst "
+                  f"{caller.burst}). Store it now: it is not shown again.", highlight=False)
+    print(key)
+
+
+def keys_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False) -> None:
+    """List keys (id, caller, kind, department, limits, created, revoked) - never the secrets."""
+    rows = _store().list_keys()
+    if as_json:
+        for r in rows:
+            print(json.dumps(r, ensure_ascii=False))
+        return
+    if not rows:
+        console.print("no keys (create one with `masterdata keys create`)")
+    for r in rows:
+        state = f"revoked {r['revoked_at']}" if r["revoked_at"] else "active"
+        print(f"{r['key_id']}  {r['name']:24} {r['kind']:10} {r['department'] or '-':22} "
+              f"{r['rate']:>7g}/s burst {r['burst']:<6} created {r['created_at']}  {state}")
+
+
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key id (from keys list)")]) -> None:
+    """Revoke a key (effective within seconds on running servers)."""
+    if not _store().revoke_key(key_id):
+        _fail(f"no active key {key_id!r}")
+    console.print(f"revoked {key_id}")
+
+
+def audit_verify() -> None:
+    """Check the chain: names every changed, inserted or deleted entry (exit 1 if any)."""
+    from warehouse.api.store import verify_chain
+
+    s = _settings()
+    n, findings = verify_chain(s.store, s.audit_key)
+    if not findings:
+        print(f"audit log intact: {n:,} entries, chain and head verified ({s.store})")
+        return
+    for f in findings:
+        console.print(f"[bold red]{f.problem.upper()}[/] {f.message}", highlight=False)
+    _fail(f"audit log TAMPERED: {len(findings)} finding(s) in {n:,} entries", code=1)
+
+
+def audit_show(last: Annotated[int, typer.Option(help="how many of the latest entries")] = 20) -> None:
+    """Print the latest entries (JSON lines)."""
+    for r in _store().audit_entries(last):
+        r = {k: v for k, v in r.items() if k not in ("prev_hash",)}
+        for k in ("subject", "fields", "detail"):
+            r[k] = json.loads(r[k])
+        print(json.dumps(r, ensure_ascii=False))
+
+
 def register(app: typer.Typer) -> None:
     """Add ``serve``, ``once-only`` and the ``keys`` and ``audit`` groups to ``masterdata``."""
     app.command("serve")(serve)
     app.command("once-only")(once_only)
-
     keys = typer.Typer(help="API keys of the calling systems (hall, departments, identity platform).",
                        no_args_is_help=True)
     app.add_typer(keys, name="keys")
-
-    @keys.command("create")
-    def keys_create(
-        name: Annotated[str, typer.Option(help="the calling system, e.g. hall-web or scjg-approval")],
-        kind: Annotated[str, typer.Option(help="hall | department | identity")],
-        department: Annotated[Optional[str], typer.Option(help="for a department key: its department key "
-                                                          "(e.g. market_regulation)")] = None,
-        rate: Annotated[Optional[float], typer.Option(help="requests per second (default by kind)")] = None,
-        burst: Annotated[Optional[int], typer.Option(help="burst size (default by kind)")] = None,
-    ) -> None:
-        """Create a key; it is printed once (stdout) and stored only as a hash."""
-        from standards.codetables import load_code_table
-
-        if department is not None:
-            known = set(load_code_table("departments").column("key").to_pylist())
-            if department not in known:
-                _fail(f"--department {department!r} is not a department key; known: {', '.join(sorted(known))}")
-        caller, key = _store().create_key(name, kind, department, rate, burst)
-        console.print(f"created key {caller.key_id} for {caller.name} ({caller.kind}"
-                      f"{', ' + caller.department if caller.department else ''}; {caller.rate:g} req/s, burst "
-                      f"{caller.burst}). Store it now: it is not shown again.", highlight=False)
-        print(key)
-
-    @keys.command("list")
-    def keys_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False) -> None:
-        """List keys (id, caller, kind, department, limits, created, revoked) - never the secrets."""
-        rows = _store().list_keys()
-        if as_json:
-            for r in rows:
-                print(json.dumps(r, ensure_ascii=False))
-            return
-        if not rows:
-            console.print("no keys (create one with `masterdata keys create`)")
-        for r in rows:
-            state = f"revoked {r['revoked_at']}" if r["revoked_at"] else "active"
-            print(f"{r['key_id']}  {r['name']:24} {r['kind']:10} {r['department'] or '-':22} "
-                  f"{r['rate']:>7g}/s burst {r['burst']:<6} created {r['created_at']}  {state}")
-
-    @keys.command("revoke")
-    def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key id (from keys list)")]) -> None:
-        """Revoke a key (effective within seconds on running servers)."""
-        if not _store().revoke_key(key_id):
-            _fail(f"no active key {key_id!r}")
-        console.print(f"revoked {key_id}")
-
+    keys.command("create")(keys_create)
+    keys.command("list")(keys_list)
+    keys.command("revoke")(keys_revoke)
     audit = typer.Typer(help="The hash-chained audit log of every access.", no_args_is_help=True)
     app.add_typer(audit, name="audit")
-
-    @audit.command("verify")
-    def audit_verify() -> None:
-        """Check the chain: names every changed, inserted or deleted entry (exit 1 if any)."""
-        from warehouse.api.store import verify_chain
-
-        s = _settings()
-        n, findings = verify_chain(s.store, s.audit_key)
-        if not findings:
-            print(f"audit log intact: {n:,} entries, chain and head verified ({s.store})")
-            return
-        for f in findings:
-            console.print(f"[bold red]{f.problem.upper()}[/] {f.message}", highlight=False)
-        _fail(f"audit log TAMPERED: {len(findings)} finding(s) in {n:,} entries", code=1)
-
-    @audit.command("show")
-    def audit_show(last: Annotated[int, typer.Option(help="how many of the latest entries")] = 20) -> None:
-        """Print the latest entries (JSON lines)."""
-        for r in _store().audit_entries(last):
-            r = {k: v for k, v in r.items() if k not in ("prev_hash",)}
-            for k in ("subject", "fields", "detail"):
-                r[k] = json.loads(r[k])
-            print(json.dumps(r, ensure_ascii=False))
+    audit.command("verify")(audit_verify)
+    audit.command("show")(audit_show)

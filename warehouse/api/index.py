@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 
 from core.errors import RunFailed
+from core.sqltext import lit
 
 INDEX_VERSION = "5"
 BATCH = 50_000
@@ -130,130 +131,161 @@ def syllables(text: str | None) -> list[str]:
     return [py for ch in text if (py := table.get(ord(ch)))]
 
 
-def build_snapshot(gold: Path, out: Path, progress: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Build the read model of ``gold`` into ``out`` (atomically); returns row counts."""
+SNAPSHOT_SCHEMA = (
+    "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 8192;"
+    "PRAGMA cache_size = -200000; PRAGMA locking_mode = EXCLUSIVE;"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE sources (id INTEGER PRIMARY KEY, source TEXT, table_name TEXT);"
+    "CREATE TABLE person (master_id TEXT PRIMARY KEY, id_number TEXT, birth_date TEXT, name_norm TEXT, "
+    "  name_py TEXT, data TEXT) WITHOUT ROWID;"
+    "CREATE TABLE entity (rowid INTEGER PRIMARY KEY, master_id TEXT UNIQUE, uscc TEXT, org_code TEXT, "
+    "  reg_no TEXT, rep_id TEXT, rep_master TEXT, name_key TEXT, name_py TEXT, data TEXT);"
+    "CREATE TABLE licence (master_id TEXT PRIMARY KEY, identifier TEXT, holder TEXT, type_code TEXT, "
+    "  data TEXT) WITHOUT ROWID;"
+    "CREATE TABLE person_lin (record_no INTEGER PRIMARY KEY, src INTEGER, at TEXT);"
+    "CREATE TABLE entity_lin (record_no INTEGER PRIMARY KEY, src INTEGER, at TEXT);"
+    "CREATE VIRTUAL TABLE entity_fts USING fts5(py, content='', columnsize=0, detail=none);"
+)
+SNAPSHOT_INDEXES = (
+    "CREATE INDEX person_id ON person (id_number);"
+    "CREATE INDEX person_birth ON person (birth_date);"
+    "CREATE INDEX entity_uscc ON entity (uscc);"
+    "CREATE INDEX entity_org ON entity (org_code);"
+    "CREATE INDEX entity_reg ON entity (reg_no);"
+    "CREATE INDEX entity_py ON entity (name_py);"
+    "CREATE INDEX licence_holder ON licence (holder, type_code);"
+    "CREATE INDEX licence_ident ON licence (identifier);"
+)
+
+
+def _open_gold(gold: Path) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
+    """An in-memory DuckDB with the gold file attached read-only, and the gold tables."""
+    from core.db import connect
     from standards.text import install_text_macros
 
-    say = progress or (lambda _m: None)
-    if not gold.exists():
-        raise IndexError_(f"no gold store at {gold}: run `masterdata build` first")
-    t0 = time.perf_counter()
-    fingerprint = gold_fingerprint(gold)
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    con = connect(standard=False)  # bounded memory; only the text macros are needed here
     install_text_macros(con)
     try:
-        con.execute(f"ATTACH '{gold}' AS gold (READ_ONLY)")
+        con.execute(f"ATTACH {lit(str(gold))} AS gold (READ_ONLY)")
     except duckdb.Error as exc:
+        con.close()
         raise IndexError_(f"cannot open the gold store {gold} read-only: {str(exc).splitlines()[0]}") from None
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'gold' "
                                         "AND schema_name = 'main'").fetchall()}
     missing = [t for t in ("person_master", "entity_master", "licence_master") if t not in tables]
     if missing:
+        con.close()
         raise IndexError_(f"{gold}: not a complete gold store (no {', '.join(missing)}): run `masterdata build`")
+    return con, tables
+
+
+def _copy_persons(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection) -> int:
+    """Persons with their search keys: the normalised name, its pinyin and the birth date searched on."""
+    pc = _columns(con, "person_master")
+    # the birth date searched on: the golden one, else the one the (validated) ID number embeds
+    birth = (f"coalesce({_col(pc, 'birth_date')}, CASE WHEN length(t.id_number) = 18 THEN "
+             f"strftime(try_strptime(substr(t.id_number, 7, 8), '%Y%m%d'), '%Y-%m-%d') END)"
+             if "id_number" in pc else _col(pc, "birth_date"))
+    # (the text macros expand textually: nesting them in one expression multiplies their size)
+    con.execute("CREATE TEMP TABLE pname AS SELECT master_id, name_norm(name) AS nn FROM gold.person_master")
+    con.execute("CREATE TEMP TABLE pkey AS SELECT master_id, nn, pinyin_key(nn) AS py FROM pname")
+    return _copy(
+        con, lite,
+        f"SELECT t.master_id, {_col(pc, 'id_number')}, {birth}, k.nn, k.py, {_row_json(pc, 'person_master')} "
+        f"FROM gold.person_master AS t JOIN pkey AS k ON k.master_id = t.master_id",
+        "INSERT INTO person VALUES (?, ?, ?, ?, ?, ?)")
+
+
+def _copy_lineage(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str) -> int:
+    """Record number -> (source number, update time) of every cross-referenced record of ``master``."""
+    xc = _columns(con, f"{master}_xref")
+    at = ("coalesce(x.updated_at, x.extracted_at)" if "updated_at" in xc else "x.extracted_at")
+    return _copy(
+        con, lite,
+        f"SELECT x.record_no, s.id, strftime({at}, '%Y-%m-%dT%H:%M:%S') FROM gold.{master}_xref AS x "
+        f"JOIN src AS s ON s.source = x.source AND s.table_name IS NOT DISTINCT FROM x.table_name "
+        f"WHERE x.record_no IS NOT NULL",
+        f"INSERT OR IGNORE INTO {master}_lin VALUES (?, ?, ?)")
+
+
+def _copy_entities(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, tables: set[str]
+                   ) -> tuple[int, list[str]]:
+    """Entities with their name keys and the FTS index of their pinyin syllables; returns the count
+    and the syllables so common (有限公司 you xian gong si) that they select half the library."""
+    ec = _columns(con, "entity_master")
+    rep_master = "t.legal_rep_master_id" if "legal_rep_master_id" in ec else (
+        "(SELECT min(r.person_master_id) FROM gold.entity_legal_rep AS r WHERE r.entity_master_id = t.master_id)"
+        if "entity_legal_rep" in tables else "CAST(NULL AS VARCHAR)")
+    rows = con.execute(
+        f"SELECT t.master_id, {_col(ec, 'uscc')}, {_col(ec, 'org_code')}, {_col(ec, 'reg_no')}, "
+        f"{_col(ec, 'legal_rep_id_number')}, {rep_master}, t.name, {_row_json(ec, 'entity_master')} "
+        f"FROM gold.entity_master AS t ORDER BY t.master_id").fetchall()
+    ents = []
+    fts = []
+    for i, (mid, uscc, org, reg, rep_id, rep_m, name, data) in enumerate(rows, start=1):
+        key = entity_name_key(name)
+        syl = syllables(key)
+        ents.append((i, mid, uscc, org, reg, rep_id, rep_m, key, "".join(syl), data))
+        fts.append((i, " ".join(syl)))
+    lite.executemany("INSERT INTO entity VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ents)
+    lite.executemany("INSERT INTO entity_fts (rowid, py) VALUES (?, ?)", fts)
+    df: dict[str, int] = {}
+    for _i, s in fts:
+        for tok in set(s.split()):
+            df[tok] = df.get(tok, 0) + 1
+    return len(ents), sorted(t for t, n in df.items() if n > max(50, len(fts) // 50))
+
+
+def _copy_licences(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection) -> int:
+    lc = _columns(con, "licence_master")
+    return _copy(
+        con, lite,
+        f"SELECT t.master_id, {_col(lc, 'identifier')}, {_col(lc, 'holder_master_id')}, {_col(lc, 'type_code')}, "
+        f"{_row_json(lc, 'licence_master', ('lineage',))} FROM gold.licence_master AS t",
+        "INSERT INTO licence VALUES (?, ?, ?, ?, ?)")
+
+
+def _fill(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, tables: set[str],
+          say: Callable[[str], None]) -> tuple[dict[str, int], list[str]]:
+    """Copy every table of the read model; returns the row counts and the common entity syllables."""
+    lite.executescript(SNAPSHOT_SCHEMA)
+    # sources of every cross-referenced record: one small table, referenced by number
+    con.execute(
+        "CREATE TEMP TABLE src AS SELECT row_number() OVER (ORDER BY source, table_name) AS id, source, table_name "
+        "FROM (SELECT DISTINCT source, table_name FROM gold.person_xref UNION "
+        "SELECT DISTINCT source, table_name FROM gold.entity_xref)"
+    )
+    _copy(con, lite, "SELECT id, source, table_name FROM src", "INSERT INTO sources VALUES (?, ?, ?)")
+    counts: dict[str, int] = {}
+    say("persons")
+    counts["person"] = _copy_persons(con, lite)
+    for m in ("person", "entity"):
+        say(f"{m} lineage")
+        counts[f"{m}_lin"] = _copy_lineage(con, lite, m)
+    say("entities")
+    counts["entity"], common = _copy_entities(con, lite, tables)
+    say("licences")
+    counts["licence"] = _copy_licences(con, lite)
+    say("indexes")
+    lite.executescript(SNAPSHOT_INDEXES)
+    return counts, common
+
+
+def build_snapshot(gold: Path, out: Path, progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Build the read model of ``gold`` into ``out`` (atomically); returns row counts."""
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
+    if not gold.exists():
+        raise IndexError_(f"no gold store at {gold}: run `masterdata build` first")
+    fingerprint = gold_fingerprint(gold)  # of the version about to be opened (a newer one gets its own)
+    con, tables = _open_gold(gold)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".building", dir=out.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    counts: dict[str, int] = {}
     try:
         lite = sqlite3.connect(tmp)
-        lite.executescript(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 8192;"
-            "PRAGMA cache_size = -200000; PRAGMA locking_mode = EXCLUSIVE;"
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
-            "CREATE TABLE sources (id INTEGER PRIMARY KEY, source TEXT, table_name TEXT);"
-            "CREATE TABLE person (master_id TEXT PRIMARY KEY, id_number TEXT, birth_date TEXT, name_norm TEXT, "
-            "  name_py TEXT, data TEXT) WITHOUT ROWID;"
-            "CREATE TABLE entity (rowid INTEGER PRIMARY KEY, master_id TEXT UNIQUE, uscc TEXT, org_code TEXT, "
-            "  reg_no TEXT, rep_id TEXT, rep_master TEXT, name_key TEXT, name_py TEXT, data TEXT);"
-            "CREATE TABLE licence (master_id TEXT PRIMARY KEY, identifier TEXT, holder TEXT, type_code TEXT, "
-            "  data TEXT) WITHOUT ROWID;"
-            "CREATE TABLE person_lin (record_no INTEGER PRIMARY KEY, src INTEGER, at TEXT);"
-            "CREATE TABLE entity_lin (record_no INTEGER PRIMARY KEY, src INTEGER, at TEXT);"
-            "CREATE VIRTUAL TABLE entity_fts USING fts5(py, content='', columnsize=0, detail=none);"
-        )
-        # sources of every cross-referenced record: one small table, referenced by number
-        con.execute(
-            "CREATE TEMP TABLE src AS SELECT row_number() OVER (ORDER BY source, table_name) AS id, source, table_name "
-            "FROM (SELECT DISTINCT source, table_name FROM gold.person_xref UNION "
-            "SELECT DISTINCT source, table_name FROM gold.entity_xref)"
-        )
-        _copy(con, lite, "SELECT id, source, table_name FROM src", "INSERT INTO sources VALUES (?, ?, ?)")
-
-        say("persons")
-        pc = _columns(con, "person_master")
-        # the birth date searched on: the golden one, else the one the (validated) ID number embeds
-        birth = (f"coalesce({_col(pc, 'birth_date')}, CASE WHEN length(t.id_number) = 18 THEN "
-                 f"strftime(try_strptime(substr(t.id_number, 7, 8), '%Y%m%d'), '%Y-%m-%d') END)"
-                 if "id_number" in pc else _col(pc, "birth_date"))
-        # (the text macros expand textually: nesting them in one expression multiplies their size)
-        con.execute("CREATE TEMP TABLE pname AS SELECT master_id, name_norm(name) AS nn FROM gold.person_master")
-        con.execute("CREATE TEMP TABLE pkey AS SELECT master_id, nn, pinyin_key(nn) AS py FROM pname")
-        counts["person"] = _copy(
-            con, lite,
-            f"SELECT t.master_id, {_col(pc, 'id_number')}, {birth}, k.nn, k.py, "
-            f"{_row_json(pc, 'person_master')} "
-            f"FROM gold.person_master AS t JOIN pkey AS k ON k.master_id = t.master_id",
-            "INSERT INTO person VALUES (?, ?, ?, ?, ?, ?)")
-        for m in ("person", "entity"):
-            xc = _columns(con, f"{m}_xref")
-            at = ("coalesce(x.updated_at, x.extracted_at)" if "updated_at" in xc else "x.extracted_at")
-            say(f"{m} lineage")
-            counts[f"{m}_lin"] = _copy(
-                con, lite,
-                f"SELECT x.record_no, s.id, strftime({at}, '%Y-%m-%dT%H:%M:%S') FROM gold.{m}_xref AS x "
-                f"JOIN src AS s ON s.source = x.source AND s.table_name IS NOT DISTINCT FROM x.table_name "
-                f"WHERE x.record_no IS NOT NULL",
-                f"INSERT OR IGNORE INTO {m}_lin VALUES (?, ?, ?)")
-
-        say("entities")
-        ec = _columns(con, "entity_master")
-        rep_master = "t.legal_rep_master_id" if "legal_rep_master_id" in ec else (
-            "(SELECT min(r.person_master_id) FROM gold.entity_legal_rep AS r WHERE r.entity_master_id = t.master_id)"
-            if "entity_legal_rep" in tables else "CAST(NULL AS VARCHAR)")
-        rows = con.execute(
-            f"SELECT t.master_id, {_col(ec, 'uscc')}, {_col(ec, 'org_code')}, {_col(ec, 'reg_no')}, "
-            f"{_col(ec, 'legal_rep_id_number')}, {rep_master}, t.name, {_row_json(ec, 'entity_master')} "
-            f"FROM gold.entity_master AS t "
-            f"ORDER BY t.master_id").fetchall()
-        ents = []
-        fts = []
-        for i, (mid, uscc, org, reg, rep_id, rep_m, name, data) in enumerate(rows, start=1):
-            key = entity_name_key(name)
-            syl = syllables(key)
-            ents.append((i, mid, uscc, org, reg, rep_id, rep_m, key, "".join(syl), data))
-            fts.append((i, " ".join(syl)))
-        lite.executemany("INSERT INTO entity VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ents)
-        lite.executemany("INSERT INTO entity_fts (rowid, py) VALUES (?, ?)", fts)
-        counts["entity"] = len(ents)
-        # syllables so common (有限公司 you xian gong si) that they select half the library
-        df: dict[str, int] = {}
-        for _i, s in fts:
-            for tok in set(s.split()):
-                df[tok] = df.get(tok, 0) + 1
-        common = sorted(t for t, n in df.items() if n > max(50, len(fts) // 50))
-        del rows, ents, fts
-
-        say("licences")
-        lc = _columns(con, "licence_master")
-        counts["licence"] = _copy(
-            con, lite,
-            f"SELECT t.master_id, {_col(lc, 'identifier')}, {_col(lc, 'holder_master_id')}, {_col(lc, 'type_code')}, "
-            f"{_row_json(lc, 'licence_master', ('lineage',))} FROM gold.licence_master AS t",
-            "INSERT INTO licence VALUES (?, ?, ?, ?, ?)")
-
-        say("indexes")
-        lite.executescript(
-            "CREATE INDEX person_id ON person (id_number);"
-            "CREATE INDEX person_birth ON person (birth_date);"
-            "CREATE INDEX entity_uscc ON entity (uscc);"
-            "CREATE INDEX entity_org ON entity (org_code);"
-            "CREATE INDEX entity_reg ON entity (reg_no);"
-            "CREATE INDEX entity_py ON entity (name_py);"
-            "CREATE INDEX licence_holder ON licence (holder, type_code);"
-            "CREATE INDEX licence_ident ON licence (identifier);"
-        )
+        counts, common = _fill(con, lite, tables, say)
         build = None
         if "builds" in tables:
             build = (con.execute("SELECT max(build_id) FROM gold.builds").fetchone() or (None,))[0]
