@@ -1,10 +1,32 @@
 """The serving layer: hall auto-fill and department queries over the gold masters (HTTP).
 
-Modules: :mod:`~warehouse.api.app` (FastAPI app, ``create_app``), :mod:`~warehouse.api.index` (the
-read model built from the read-only gold file), :mod:`~warehouse.api.autofill`,
-:mod:`~warehouse.api.search`, :mod:`~warehouse.api.grants` (sharing grants from
-``schemas/grants.yaml``), :mod:`~warehouse.api.catalogue` (service items from ``standards/codes``),
-:mod:`~warehouse.api.store` (keys, sessions, applications, the hash-chained audit log),
-:mod:`~warehouse.api.auth`, :mod:`~warehouse.api.ids`, :mod:`~warehouse.api.once_only`.
+Three layers, each importing only the ones below it:
+
+1. **Domain** - plain modules over the data: :mod:`~warehouse.api.index` (the read model built from
+   the read-only gold file), :mod:`~warehouse.api.store` (keys, sessions, applications, the
+   hash-chained audit log), :mod:`~warehouse.api.grants` (sharing grants from ``schemas/grants.yaml``),
+   :mod:`~warehouse.api.catalogue` (service items from ``standards/codes``),
+   :mod:`~warehouse.api.autofill`, :mod:`~warehouse.api.search`, :mod:`~warehouse.api.ids`,
+   :mod:`~warehouse.api.auth` (key cache, rate limits), :mod:`~warehouse.api.once_only`.
+2. **Service** - :mod:`warehouse.api.service`: what each caller may do, without HTTP (the app-state
+   object, caller resolution, grant shaping, audit writes, lookups and search, hall applications).
+   It raises :mod:`warehouse.api.errors` (``core.errors.MasterdataError``); the console and the CLI
+   call it as the routers do.
+3. **HTTP** - :mod:`~warehouse.api.app` (``create_app``), :mod:`~warehouse.api.routers` (one router
+   per audience, one service call per handler), :mod:`~warehouse.api.deps` (``Depends``: state,
+   caller, applicant, purpose), :mod:`~warehouse.api.models` (response models, validated on the way
+   out), :mod:`~warehouse.api.problems` (every error as ``application/problem+json``).
+
+Adding an audience or a feature (e.g. evidence documents for the approving department):
+
+* the logic in a new ``service/<feature>.py``: functions taking ``(state, access, ...)`` that
+  return plain dicts, raise an :mod:`~warehouse.api.errors` class (declare a new one there for a new
+  kind of refusal) and call :func:`~warehouse.api.service.audit.record` for what they return;
+* its request and response models in :mod:`~warehouse.api.models`;
+* a ``routers/<feature>.py`` with an ``APIRouter(tags=[...])`` whose handlers take the caller
+  dependency of their audience (``Department``, ``Hall`` + ``ApplicantOf``, ``Identity``) and
+  ``State``, and return the service's answer under ``response_model``;
+* the router appended to :data:`warehouse.api.routers.ROUTERS`.
+
 Commands: ``masterdata serve | keys | audit | once-only`` (:mod:`warehouse.cli`).
 """

@@ -27,9 +27,10 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    reason: str | None = Field(None, description="for a rejected identifier: the validator's reason code")
+    reason: str | None = Field(None, description="for a rejected identifier: the validator's reason code; for "
+                               "an element not granted: why it is withheld")
     reason_text: str | None = None
-    element: str | None = None
+    element: str | None = Field(None, description="the element the problem is about (person.id_number ...)")
 
 
 PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
@@ -42,7 +43,8 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of an operation: the refusals every operation may give, and ``codes``."""
     out = dict(COMMON_ERRORS)
     for c in codes:
         out[c] = {**PROBLEM, "description": {404: "not found", 409: "not in a state that allows it"}.get(c, "error")}

@@ -26,7 +26,7 @@ Ident = Annotated[str, Path(min_length=1, max_length=128,
                                         "organisation code, registration number, licence identifier)")]
 
 
-@router.get("/v1/applications/{application_id}", response_model=models.Delivered, responses=models.errors(404, 409))
+@router.get("/v1/applications/{application_id}", response_model=models.Delivered, responses=models.problem_responses(404, 409))
 def delivered(application_id: ApplicationId, purpose: Purpose, access: Department, state: State) -> dict[str, Any]:
     """A consented application, for the department that approves its item."""
     return applications.delivered(state, access, application_id, purpose)
@@ -56,7 +56,7 @@ def _add(path: str, name: str, handler: Callable[..., dict[str, Any]], model: ty
          method: str = "GET") -> None:
     router.add_api_route(path, handler, methods=[method], name=name, response_model=model,
                          response_model_exclude_unset=True, summary=summary,
-                         responses=models.errors() if method == "POST" else models.errors(404),
+                         responses=models.problem_responses() if method == "POST" else models.problem_responses(404),
                          description="Fields the department may not receive for the purpose are absent from "
                                      "`fields` and listed in `withheld` with the reason.")
 

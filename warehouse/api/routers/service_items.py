@@ -13,7 +13,7 @@ from warehouse.api.service.applications import service_item as find_item
 router = APIRouter(tags=["catalogue"])
 
 
-@router.get("/v1/service-items", response_model=models.ServiceItems, responses=models.errors())
+@router.get("/v1/service-items", response_model=models.ServiceItems, responses=models.problem_responses())
 def service_items(
     state: State,
     _caller: AnyCaller,
@@ -27,7 +27,7 @@ def service_items(
     return models.ServiceItems(count=len(items), items=items)
 
 
-@router.get("/v1/service-items/{code}", response_model=models.ServiceItemOut, responses=models.errors(404))
+@router.get("/v1/service-items/{code}", response_model=models.ServiceItemOut, responses=models.problem_responses(404))
 def service_item(state: State, _caller: AnyCaller, code: Annotated[str, Path(max_length=10)]) -> models.ServiceItemOut:
     """One item with its form's fields and required materials."""
     return models.ServiceItemOut.model_validate(find_item(state, code).describe())
