@@ -67,7 +67,7 @@ for _kind in masters.KINDS.values():
          f"One {_m} master by master id or identifier")
     if _kind.holds_licences:
         _add(f"/v1/{_p}/{{ident}}/licences", f"{_m}_licences", _licences(_kind), models.licence_list_model(),
-             f"The licences a {_m} holds")
+             f"The licences held by the {_m}")
     if _kind.search is not None:
         _add(f"/v1/{_p}/search", f"{_m}_search", _search(_kind), models.search_result_model(_m),
              f"Search {_p} by {', '.join(_kind.search_filters)}", method="POST")
