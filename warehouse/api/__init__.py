@@ -28,5 +28,6 @@ Adding an audience or a feature (e.g. evidence documents for the approving depar
   ``State``, and return the service's answer under ``response_model``;
 * the router appended to :data:`warehouse.api.routers.ROUTERS`.
 
-Commands: ``masterdata serve | keys | audit | once-only`` (:mod:`warehouse.cli`).
+Commands: ``masterdata serve | keys | audit | once-only`` (:mod:`warehouse.cli`).  Where the serving
+layer sits among the platform's layers: ``docs/ARCHITECTURE.md``.
 """
