@@ -85,11 +85,11 @@ def evaluate_cmd(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the scores as JSON")] = None,
 ) -> None:
     """Score the gold masters against the synthetic city's ground truth (pairwise P/R/F1, per defect)."""
+    from core.settings import settings
     from pipelines.masters.evaluate import EvaluateError, evaluate
-    from warehouse.gold import gold_path
 
     try:
-        ev = evaluate(gold_path(), truth or _default_truth())
+        ev = evaluate(settings().gold, truth or _default_truth())
     except EvaluateError as exc:
         _fail(str(exc))
         return

@@ -1,6 +1,6 @@
 """Identifier validation, repair and minting for the unified data standard.
 
-Four identifiers key the three base libraries (STANDARDS.md has the algorithms and test values):
+Four identifiers key the three base libraries (docs/STANDARD.md has the algorithms and test values):
 
 * resident identity number, GB 11643-1999 (18 characters, ISO 7064 MOD 11-2; legacy 15 digits);
 * unified social credit code (USCC), GB 32100-2015 (18 characters from a 31-character alphabet);
@@ -15,7 +15,7 @@ The module has two audiences, hence two implementations of each check that tests
    DuckDB, so :func:`install_identifier_macros` creates SQL scalar macros whose check sums are generated
    here as explicit weighted sums (no Python UDF, so nothing leaves the engine). The macro bodies are
    plain DuckDB SQL that sqlglot parses, so the same text can be transpiled when a deployment outgrows
-   one machine (ARCHITECTURE.md: "SQL is written once, in one dialect").
+   one machine (docs/ARCHITECTURE.md: "SQL is written once, in one dialect").
 
 Each ``*_check(x)`` macro returns ``STRUCT(value VARCHAR, reason VARCHAR)``: the canonical identifier (or
 NULL when it cannot be made valid) and a :class:`~standards.reasons.Reason` code: NULL for a value that
@@ -80,14 +80,14 @@ __all__ = [
 ]
 
 # ----------------------------------------------------------------------------------------------------
-# Constants (STANDARDS.md)
+# Constants (docs/STANDARD.md)
 # ----------------------------------------------------------------------------------------------------
 
 #: GB 11643 / ISO 7064 MOD 11-2 weights for the first 17 digits (2^(17-i) mod 11).
 RID_WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 #: Check character indexed by (weighted sum mod 11).
 RID_CHECK_CHARS = "10X98765432"
-#: Birth dates before this year are data errors, not centenarians (STANDARDS.md).
+#: Birth dates before this year are data errors, not centenarians (docs/STANDARD.md).
 MIN_BIRTH_YEAR = 1890
 
 #: GB 32100 alphabet: digits and upper-case letters without I, O, S, V, Z; a character's value is its index.
@@ -95,7 +95,7 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 #: W_i = 3^(i-1) mod 31.
 USCC_WEIGHTS: tuple[int, ...] = tuple(pow(3, i, 31) for i in range(17))
 
-#: GB 32100 registration-authority + organisation-category pairs (positions 1-2). STANDARDS.md lists the
+#: GB 32100 registration-authority + organisation-category pairs (positions 1-2). docs/STANDARD.md lists the
 #: common ones (1x, 5x, 9x, Y1) and notes that A… and N… codes exist; the full table below is the one
 #: published with GB 32100 (authorities 2-4, 6-8, A and N included) so real codes are not rejected.
 USCC_CATEGORIES: dict[str, str] = {

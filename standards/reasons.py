@@ -1,7 +1,7 @@
 """Reason codes for values the platform rejects or repairs.
 
 Every rejected row goes to quarantine with a reason code and every repaired value is flagged, so that
-nothing a source sent changes or disappears silently (see ARCHITECTURE.md). The codes are plain
+nothing a source sent changes or disappears silently (see docs/ARCHITECTURE.md). The codes are plain
 strings (a ``StrEnum``) because they are written by SQL macros into VARCHAR columns and compared
 there; the Python enum is the single list of the values those macros may produce.
 

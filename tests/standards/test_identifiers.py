@@ -1,4 +1,4 @@
-"""Identifier validation, repair and minting: STANDARDS.md values, python-stdnum agreement, properties.
+"""Identifier validation, repair and minting: docs/STANDARD.md values, python-stdnum agreement, properties.
 
 The SQL macros are the production path, so most assertions go through them (batched: one query per
 hypothesis example); numpy and scalar check characters are compared with them on the same inputs.
@@ -57,7 +57,7 @@ TODAY = dt.date.today()
 LATEST_BIRTH = TODAY - dt.timedelta(days=1)  # keep clear of time-zone edges of current_date
 
 # Public examples of e-licence identifiers (GB/T 36904 as used by the national platform), each
-# verified against the MOD 37,36 description in STANDARDS.md.
+# verified against the MOD 37,36 description in docs/STANDARD.md.
 REAL_LICENCE_IDS = [
     "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.002.S",
     "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U",
@@ -169,7 +169,7 @@ BOZHOU_HISTORY = [("342124", 1950, 1996), ("341223", 1996, 2000), ("341602", 200
 
 
 # ---------------------------------------------------------------------------------------------------
-# STANDARDS.md test values
+# docs/STANDARD.md test values
 # ---------------------------------------------------------------------------------------------------
 
 
