@@ -6,7 +6,7 @@ attributes and a ``<title>`` tooltip), so the page stays readable and testable a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
 GOOD, FAIR, POOR, NEUTRAL = "#2e7d32", "#f9a825", "#c62828", "#1565c0"
@@ -58,7 +58,7 @@ def hbar(items: Sequence[tuple[str, float | None]], *, chart: str, title: str = 
     return "".join(out)
 
 
-def line(series: dict[str, Sequence[float | None]], x_labels: Sequence[str], *, chart: str, title: str = "",
+def line(series: Mapping[str, Sequence[float | None]], x_labels: Sequence[str], *, chart: str, title: str = "",
          y_min: float | None = None, y_max: float | None = None, fmt: Callable[[float | None], str] = pct,
          width: int = 720, height: int = 260) -> str:
     """One polyline per series over shared x labels (runs, oldest first); gaps where a value is None."""

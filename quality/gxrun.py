@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from core.sqltext import q
 from pipelines.lake import Lake
 from quality.frame import checked_sql, columns_of, gx_columns, parquet_source
@@ -168,6 +170,10 @@ def _failures(suite: Suite, res: Any, df: Any) -> tuple[int, int, list[GxFailure
     return evaluated, successful, out
 
 
+#: One suite to validate: the suite, the SQL relation it reads, its columns, the batch (None for gold).
+Job = tuple[Suite, str, list[str], str | None]
+
+
 def validate_batches(out_dir: Path, lake: Lake | None = None, dictionary: Dictionary | None = None,
                      specs: dict[str, Any] | None = None, sample: int = DEFAULT_SAMPLE,
                      gold_path: Path | None = None, sources: Iterable[str] | None = None,
@@ -177,71 +183,28 @@ def validate_batches(out_dir: Path, lake: Lake | None = None, dictionary: Dictio
     current standard derives)."""
     t0 = time.perf_counter()
     gx = _gx()
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
     from pipelines.registry import registry
     from quality import frame, gold
     from quality.paths import gold_path as default_gold
     from standards.dictionary import dictionary as default_dictionary
 
-    lake = lake or Lake()
     d = dictionary or default_dictionary()
-    specs = specs if specs is not None else registry()
     as_of = as_of or dt.date.today()
     say = progress or (lambda _m: None)
-    project = out_dir / "gx"
-    if project.exists():
-        shutil.rmtree(project)
-    project.mkdir(parents=True)
-    ctx = gx.get_context(mode="file", project_root_dir=str(project))
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    ctx.variables.save()
+    ctx = _fresh_context(gx, out_dir / "gx")
     codes = code_values(d)
     con = frame.connect(codes)
     outcome = GxOutcome(None, [], 0.0)
     try:
         ds = ctx.data_sources.add_pandas("lake")
-        jobs: list[tuple[Suite, str, list[str], str | None]] = []
-        for feed in discover_feeds(lake, sources):
-            spec = specs.get(feed.source)
-            if spec is None or feed.table not in {t.name for t in spec.tables}:
-                continue
-            table = spec.table(feed.table)
-            if feed.master not in table.feeds:
-                continue
-            # the newest batch that brought rows (an empty daily delta has nothing to validate)
-            batch, path = next(((b, p) for b, p in zip(reversed(feed.batches), reversed(feed.files))
-                                if b.standardised > 0), feed.latest)
-            rel = f"SELECT * FROM {parquet_source([path])} WHERE NOT coalesce(_deleted, FALSE)"
-            cols = list(columns_of(con, f"SELECT * FROM {parquet_source([path])}"))
-            jobs.append((feed_suite(d, spec, table, feed.master, as_of, codes, columns=set(cols)), rel, cols,
-                         batch.batch_id))
+        jobs = _feed_jobs(con, lake or Lake(), d, specs if specs is not None else registry(), sources, as_of, codes)
         why = gold.attach(con, gold_path or default_gold())
         if why:
             outcome.notes.append(why)
         else:
-            for m in d.masters:
-                lay = gold.layout(con, m)
-                if isinstance(lay, str):
-                    outcome.notes.append(lay)
-                    continue
-                jobs.append((master_suite(d, m, set(lay.columns), as_of, codes), gold.master_relation(lay),
-                             gold.relation_columns(lay), None))
-        for suite, rel, cols, batch_id in jobs:
-            try:
-                df = _frame(con, suite, rel, cols, sample)
-                asset = ds.add_dataframe_asset(name=suite.name)
-                bd = asset.add_batch_definition_whole_dataframe("latest_batch" if suite.kind == "feed" else "sample")
-                gsuite = ctx.suites.add(gx_suite(suite))
-                vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=bd, suite=gsuite))
-                res = vd.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT)
-            except Exception as exc:  # one suite GX cannot run must not cost the other suites and the report
-                outcome.notes.append(f"{suite.name}: not validated: {type(exc).__name__}: {str(exc).splitlines()[0]}")
-                continue
-            evaluated, successful, fails = _failures(suite, res, df)
-            outcome.results.append(GxSuiteResult(suite.name, suite.kind, suite.source, suite.table, suite.master,
-                                                 batch_id, len(df), evaluated, successful, fails))
-            say(f"gx {suite.name:50} {len(df):>6,} rows  {successful}/{evaluated} expectations met")
+            jobs += _gold_jobs(con, d, as_of, codes, outcome.notes)
+        for job in jobs:
+            _validate(gx, ctx, ds, con, job, sample, outcome, say)
         if jobs:
             sites = ctx.build_data_docs()
             url = next(iter(sites.values()), None)
@@ -252,3 +215,73 @@ def validate_batches(out_dir: Path, lake: Lake | None = None, dictionary: Dictio
         con.close()
     outcome.seconds = time.perf_counter() - t0
     return outcome
+
+
+def _fresh_context(gx: Any, project: Path) -> Any:
+    """A file-backed GX context in an emptied ``project`` folder, progress bars off."""
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    if project.exists():
+        shutil.rmtree(project)
+    project.mkdir(parents=True)
+    ctx = gx.get_context(mode="file", project_root_dir=str(project))
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    ctx.variables.save()
+    return ctx
+
+
+def _feed_jobs(con: duckdb.DuckDBPyConnection, lake: Lake, d: Dictionary, specs: dict[str, Any],
+               sources: Iterable[str] | None, as_of: dt.date, codes: dict[str, list[str]]) -> list[Job]:
+    """One job per feed whose spec still maps it: its newest batch that brought rows."""
+    jobs: list[Job] = []
+    for feed in discover_feeds(lake, sources):
+        spec = specs.get(feed.source)
+        if spec is None or feed.table not in {t.name for t in spec.tables}:
+            continue
+        table = spec.table(feed.table)
+        if feed.master not in table.feeds:
+            continue
+        # the newest batch that brought rows (an empty daily delta has nothing to validate)
+        batch, path = next(((b, p) for b, p in zip(reversed(feed.batches), reversed(feed.files))
+                            if b.standardised > 0), feed.latest)
+        rel = f"SELECT * FROM {parquet_source([path])} WHERE NOT coalesce(_deleted, FALSE)"
+        cols = list(columns_of(con, f"SELECT * FROM {parquet_source([path])}"))
+        jobs.append((feed_suite(d, spec, table, feed.master, as_of, codes, columns=set(cols)), rel, cols,
+                     batch.batch_id))
+    return jobs
+
+
+def _gold_jobs(con: duckdb.DuckDBPyConnection, d: Dictionary, as_of: dt.date, codes: dict[str, list[str]],
+               notes: list[str]) -> list[Job]:
+    """One job per gold master the attached store holds; a missing one is a note, not an error."""
+    from quality import gold
+
+    jobs: list[Job] = []
+    for m in d.masters:
+        lay = gold.layout(con, m)
+        if isinstance(lay, str):
+            notes.append(lay)
+            continue
+        jobs.append((master_suite(d, m, set(lay.columns), as_of, codes), gold.master_relation(lay),
+                     gold.relation_columns(lay), None))
+    return jobs
+
+
+def _validate(gx: Any, ctx: Any, ds: Any, con: duckdb.DuckDBPyConnection, job: Job, sample: int,
+              outcome: GxOutcome, say: Callable[[str], None]) -> None:
+    """Run one suite through GX and record its result (or why GX could not run it)."""
+    suite, rel, cols, batch_id = job
+    try:
+        df = _frame(con, suite, rel, cols, sample)
+        asset = ds.add_dataframe_asset(name=suite.name)
+        bd = asset.add_batch_definition_whole_dataframe("latest_batch" if suite.kind == "feed" else "sample")
+        gsuite = ctx.suites.add(gx_suite(suite))
+        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=bd, suite=gsuite))
+        res = vd.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT)
+    except Exception as exc:  # one suite GX cannot run must not cost the other suites and the report
+        outcome.notes.append(f"{suite.name}: not validated: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return
+    evaluated, successful, fails = _failures(suite, res, df)
+    outcome.results.append(GxSuiteResult(suite.name, suite.kind, suite.source, suite.table, suite.master,
+                                         batch_id, len(df), evaluated, successful, fails))
+    say(f"gx {suite.name:50} {len(df):>6,} rows  {successful}/{evaluated} expectations met")

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 from collections import defaultdict
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -142,107 +143,161 @@ def _run_label(meta: dict[str, Any]) -> str:
         return str(meta.get("run_id", "?"))[:13]
 
 
+@dataclass
+class _Run:
+    """One recorded run as the report reads it: its tables, scores by level, and the trend window."""
+
+    store: QualityStore
+    run_id: str
+    meta: dict[str, Any]
+    checks: list[dict[str, Any]]
+    quarantine: list[dict[str, Any]]
+    gold: list[dict[str, Any]]
+    ids: list[str]
+    by_level: dict[str, list[dict[str, Any]]]
+
+    @classmethod
+    def read(cls, store: QualityStore, run_id: str) -> _Run:
+        by_level: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in store.read("scores", run_id):
+            by_level[r["level"]].append(r)
+        return cls(store, run_id, store.meta(run_id), store.read("checks", run_id),
+                   store.read("quarantine", run_id), store.read("gold", run_id),
+                   [i for i in store.run_ids() if i <= run_id][-TREND_RUNS:], by_level)
+
+    @property
+    def failing(self) -> list[dict[str, Any]]:
+        return [c for c in self.checks if int(c["failed"] or 0) > 0]
+
+
 def render(store: QualityStore, out_dir: Path, run_id: str | None = None, gx: GxOutcome | None = None) -> Path:
     """Write ``out_dir/index.html`` for ``run_id`` (default: the latest run); returns its path."""
-    run_id = run_id or store.latest()
-    meta = store.meta(run_id)
-    scores = store.read("scores", run_id)
-    checks = store.read("checks", run_id)
-    quarantine = store.read("quarantine", run_id)
-    gold = store.read("gold", run_id)
-    ids = [i for i in store.run_ids() if i <= run_id][-TREND_RUNS:]
-    by_level: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in scores:
-        by_level[r["level"]].append(r)
+    run = _Run.read(store, run_id or store.latest())
+    body = [_summary(run), _masters(run), _sources(run), _trends(run), _defects(run), _quarantine(run),
+            _source_tables(run), _great_expectations(gx, out_dir), DEFINITIONS]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "index.html"
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(_head(run) + "".join(body) + "</main></body></html>", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
-    body: list[str] = []
-    total_rows = sum(int(r["rows"] or 0) for r in by_level["source"])
-    total_q = sum(int(r["quarantined"] or 0) for r in by_level["source"])
-    total_x = sum(int(r["extracted"] or 0) for r in by_level["source"])
-    failing = [c for c in checks if int(c["failed"] or 0) > 0]
-    body.append('<section id="summary"><div class="cards"><div class="card">'
-                f'<span class="kpi"><b>{len(by_level["source"])}</b>sources</span>'
-                f'<span class="kpi"><b>{len(by_level["feed"])}</b>source tables × masters</span>'
-                f'<span class="kpi"><b>{total_rows:,}</b>silver rows scored</span>'
-                f'<span class="kpi"><b>{pct(total_q / total_x if total_x else None, 2)}</b>quarantined '
-                f'({total_q:,} of {total_x:,})</span>'
-                f'<span class="kpi"><b>{len(failing)}</b>failing checks of {len(checks)}</span>'
-                f'<span class="kpi"><b>{float(meta.get("seconds", 0)):.1f} s</b>to score</span></div></div>')
-    if meta.get("notes"):
-        body.append("<p class=warn>" + "<br>".join(escape(n) for n in meta["notes"]) + "</p>")
-    body.append("</section>")
 
-    # -- masters ---------------------------------------------------------------------------------
-    body.append('<h2 id="masters">Masters</h2><div class="cards">')
-    gold_by = {g["master"]: g for g in gold}
-    gold_scores = {r["master"]: r for r in by_level["gold"]}
-    for r in sorted(by_level["master"], key=lambda x: x["master"]):
+def _head(run: _Run) -> str:
+    title = "Data quality report"
+    meta = run.meta
+    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head><body>'
+            f'<header><h1>{title} · 数据质量报告</h1><div class="sub">Run {escape(run.run_id)} · '
+            f'{escape(str(meta.get("started_at", ""))[:19])} UTC · as of {escape(str(meta.get("as_of", ""))[:19])} · '
+            f'lake {escape(str(meta.get("lake", "")))} · dictionary {escape(str(meta.get("dictionary_version", "")))}'
+            f'</div></header><main><nav><a href="#masters">Masters</a><a href="#sources">Sources</a>'
+            f'<a href="#trends">Trends</a><a href="#defects">Defects</a><a href="#quarantine">Quarantine</a>'
+            f'<a href="#tables">Source tables</a><a href="#gx">Great Expectations</a><a href="#defs">Definitions</a>'
+            f'</nav>')
+
+
+def _summary(run: _Run) -> str:
+    sources = run.by_level["source"]
+    total_rows = sum(int(r["rows"] or 0) for r in sources)
+    total_q = sum(int(r["quarantined"] or 0) for r in sources)
+    total_x = sum(int(r["extracted"] or 0) for r in sources)
+    html = ('<section id="summary"><div class="cards"><div class="card">'
+            f'<span class="kpi"><b>{len(sources)}</b>sources</span>'
+            f'<span class="kpi"><b>{len(run.by_level["feed"])}</b>source tables × masters</span>'
+            f'<span class="kpi"><b>{total_rows:,}</b>silver rows scored</span>'
+            f'<span class="kpi"><b>{pct(total_q / total_x if total_x else None, 2)}</b>quarantined '
+            f'({total_q:,} of {total_x:,})</span>'
+            f'<span class="kpi"><b>{len(run.failing)}</b>failing checks of {len(run.checks)}</span>'
+            f'<span class="kpi"><b>{float(run.meta.get("seconds", 0)):.1f} s</b>to score</span></div></div>')
+    if run.meta.get("notes"):
+        html += "<p class=warn>" + "<br>".join(escape(n) for n in run.meta["notes"]) + "</p>"
+    return html + "</section>"
+
+
+def _gold_card(g: dict[str, Any], gs: dict[str, Any]) -> str:
+    if not g.get("available"):
+        return f'<p class="muted">Gold: {escape(g.get("note") or "not available")}</p>'
+    queue = "–" if g.get("review_queue") is None else f"{int(g['review_queue']):,}"
+    return (f'<span class="kpi"><b>{int(g.get("golden_records") or 0):,}</b>golden records</span>'
+            f'<span class="kpi"><b>{pct(_f(g.get("match_rate")))}</b>match rate</span>'
+            f'<span class="kpi"><b>{queue}</b>in review queue</span>'
+            f'<span class="kpi"><b>{pct(_f(g.get("conflict_rate")), 2)}</b>conflicting values</span>'
+            f'<span class="kpi"><b>{pct(_f(gs.get("score")), 2)}</b>golden-record checks</span>'
+            + (f'<div class="muted">{escape(g["note"])}</div>' if g.get("note") else ""))
+
+
+def _masters(run: _Run) -> str:
+    body = ['<h2 id="masters">Masters</h2><div class="cards">']
+    gold_by = {g["master"]: g for g in run.gold}
+    gold_scores = {r["master"]: r for r in run.by_level["gold"]}
+    for r in sorted(run.by_level["master"], key=lambda x: x["master"]):
         m = r["master"]
         items = [(lab, _f(r.get(k))) for k, lab in DIMS]
         items += [("Unique keys", None if r.get("duplicate_rate") is None else 1 - float(r["duplicate_rate"])),
                   ("Not quarantined", None if r.get("quarantine_rate") is None else 1 - float(r["quarantine_rate"]))]
-        g = gold_by.get(m) or {}
-        if g.get("available"):
-            gs = gold_scores.get(m, {})
-            queue = "–" if g.get("review_queue") is None else f"{int(g['review_queue']):,}"
-            gold_html = (f'<span class="kpi"><b>{int(g.get("golden_records") or 0):,}</b>golden records</span>'
-                         f'<span class="kpi"><b>{pct(_f(g.get("match_rate")))}</b>match rate</span>'
-                         f'<span class="kpi"><b>{queue}</b>in review queue</span>'
-                         f'<span class="kpi"><b>{pct(_f(g.get("conflict_rate")), 2)}</b>conflicting values</span>'
-                         f'<span class="kpi"><b>{pct(_f(gs.get("score")), 2)}</b>golden-record checks</span>'
-                         + (f'<div class="muted">{escape(g["note"])}</div>' if g.get("note") else ""))
-        else:
-            gold_html = f'<p class="muted">Gold: {escape(g.get("note") or "not available")}</p>'
         body.append(f'<div class="card"><h3>{escape(m)} <span class="muted">{int(r["rows"] or 0):,} silver rows · '
                     f'score {pct(_f(r.get("score")), 2)}</span></h3>'
                     + charts.hbar(items, chart=f"master-{m}", max_value=1.0, colour=score_colour, width=520,
                                   label_width=130)
-                    + gold_html + "</div>")
+                    + _gold_card(gold_by.get(m) or {}, gold_scores.get(m, {})) + "</div>")
     body.append("</div>")
-    if any(g.get("available") for g in gold):
-        body.append(charts.hbar([(g["master"], _f(g.get("match_rate"))) for g in gold if g.get("available")],
+    available = [g for g in run.gold if g.get("available")]
+    if available:
+        body.append(charts.hbar([(g["master"], _f(g.get("match_rate"))) for g in available],
                                 chart="match-rate", title="Match rate per master (linked records whose golden "
                                 "record another source also feeds)", max_value=1.0))
-        body.append(charts.hbar([(g["master"], _f(g.get("review_queue"))) for g in gold if g.get("available")],
+        body.append(charts.hbar([(g["master"], _f(g.get("review_queue"))) for g in available],
                                 chart="review-queue", title="Open review-queue items per master", fmt=count_fmt))
+    return "".join(body)
 
-    # -- sources ---------------------------------------------------------------------------------
-    body.append('<h2 id="sources">Scorecards per source</h2>')
-    src_rows = sorted(by_level["source"], key=lambda r: (_f(r.get("score")) or 0.0, r["source"]))
-    body.append(charts.hbar([(r["source"], _f(r.get("score"))) for r in src_rows], chart="source-scores",
-                            title="Score per source (mean of the dimensions; worst first)", max_value=1.0,
-                            colour=score_colour))
-    hist: dict[str, list[float | None]] = defaultdict(list)
-    for rid in ids:
-        got = {r["source"]: _f(r.get("score")) for r in store.read("scores", rid) if r.get("level") == "source"}
-        for s in {r["source"] for r in src_rows}:
-            hist[s].append(got.get(s))
-    body.append(_table(SCORE_HEAD + ["Trend"], [_score_row(r, sparkline(hist[r["source"]], chart=f"trend-{r['source']}"))
-                                                for r in src_rows], numeric={1}))
 
-    # -- trends ----------------------------------------------------------------------------------
-    body.append('<h2 id="trends">Trends across runs</h2>')
-    labels, series = _combine_runs(store, ids)
-    body.append(charts.line(series, labels, chart="trend-dimensions", title=f"All sources, last {len(ids)} run(s)",
-                            y_max=1.0))
-    mseries: dict[str, list[float | None]] = defaultdict(list)
-    for rid in ids:
-        got = {r["master"]: _f(r.get("score")) for r in store.read("scores", rid) if r.get("level") == "master"}
-        for m in sorted({r["master"] for r in by_level["master"]}):
-            mseries[m].append(got.get(m))
-    body.append(charts.line(dict(mseries), labels, chart="trend-masters", title="Score per master", y_max=1.0))
-    if len(ids) < 2:
-        body.append('<p class="muted">One run recorded so far: the lines grow as runs accumulate '
-                    "(every <code>masterdata quality run</code> and every scheduled DAG run adds one).</p>")
+def _history(run: _Run, level: str, key: str, names: set[str]) -> dict[str, list[float | None]]:
+    """Score of each named source or master in every run of the trend window (None where absent)."""
+    series: dict[str, list[float | None]] = defaultdict(list)
+    for rid in run.ids:
+        got = {r[key]: _f(r.get("score")) for r in run.store.read("scores", rid) if r.get("level") == level}
+        for name in sorted(names):
+            series[name].append(got.get(name))
+    return series
 
-    # -- defects ---------------------------------------------------------------------------------
-    body.append('<h2 id="defects">Top defect types</h2>')
+
+def _sources(run: _Run) -> str:
+    src_rows = sorted(run.by_level["source"], key=lambda r: (_f(r.get("score")) or 0.0, r["source"]))
+    hist = _history(run, "source", "source", {r["source"] for r in src_rows})
+    return ('<h2 id="sources">Scorecards per source</h2>'
+            + charts.hbar([(r["source"], _f(r.get("score"))) for r in src_rows], chart="source-scores",
+                          title="Score per source (mean of the dimensions; worst first)", max_value=1.0,
+                          colour=score_colour)
+            + _table(SCORE_HEAD + ["Trend"],
+                     [_score_row(r, sparkline(hist[r["source"]], chart=f"trend-{r['source']}")) for r in src_rows],
+                     numeric={1}))
+
+
+def _trends(run: _Run) -> str:
+    labels, series = _combine_runs(run.store, run.ids)
+    mseries = _history(run, "master", "master", {r["master"] for r in run.by_level["master"]})
+    html = ('<h2 id="trends">Trends across runs</h2>'
+            + charts.line(series, labels, chart="trend-dimensions", title=f"All sources, last {len(run.ids)} run(s)",
+                          y_max=1.0)
+            + charts.line(dict(mseries), labels, chart="trend-masters", title="Score per master", y_max=1.0))
+    if len(run.ids) < 2:
+        html += ('<p class="muted">One run recorded so far: the lines grow as runs accumulate '
+                 "(every <code>masterdata quality run</code> and every scheduled DAG run adds one).</p>")
+    return html
+
+
+def _reasons(c: dict[str, Any]) -> dict[str, int]:
+    return {k: int(v) for k, v in json.loads(c["reasons"] or "{}").items()}
+
+
+def _defects(run: _Run) -> str:
+    body = ['<h2 id="defects">Top defect types</h2>']
     kinds: dict[tuple[str, str], int] = defaultdict(int)
-    for c in failing:
-        if c["kind"] != "feed":
-            continue
-        for k, v in json.loads(c["reasons"] or "{}").items():
-            kinds[(c["dimension"], k)] += int(v)
+    for c in run.failing:
+        if c["kind"] == "feed":
+            for k, v in _reasons(c).items():
+                kinds[(c["dimension"], k)] += v
     top_kinds = sorted(kinds.items(), key=lambda kv: -kv[1])[:15]
     if not top_kinds:
         body.append('<p class="ok">Every check passes on every source table.</p>')
@@ -253,19 +308,20 @@ def render(store: QualityStore, out_dir: Path, run_id: str | None = None, gx: Gx
                        [[escape(f"{d} · {k}"), f"{v:,}", escape(DEFECT_TEXT.get(k, ""))] for (d, k), v in top_kinds],
                        numeric={1}))
     body.append("<h3>Failing checks, with example rows</h3>")
-    worst = sorted(failing, key=lambda c: (-int(c["failed"]), c["suite"]))[:40]
+    worst = sorted(run.failing, key=lambda c: (-int(c["failed"]), c["suite"]))[:40]
     body.append(_table(["Where", "Element", "Check", "Failed", "Rate", "Defects", "Examples (record key = value)"], [
         [escape(f"{c['source']}.{c['table']}" if c["kind"] == "feed" else f"gold {c['master']}"),
          f"<code>{escape(c['element'])}</code>", escape(f"{c['dimension']} ({c['rule']})"),
          f"{int(c['failed']):,} / {int(c['scope']):,}", pct(_f(c["rate"]), 2),
-         escape(", ".join(f"{k} {v:,}" for k, v in sorted(json.loads(c["reasons"] or "{}").items(),
-                                                            key=lambda kv: -kv[1])[:3])),
+         escape(", ".join(f"{k} {v:,}" for k, v in sorted(_reasons(c).items(), key=lambda kv: -kv[1])[:3])),
          f'<span class="eg">{_samples(c["samples"])}</span>'] for c in worst], numeric={3, 4}))
+    return "".join(body)
 
-    # -- quarantine ------------------------------------------------------------------------------
-    body.append('<h2 id="quarantine">Quarantine: rejected rows and why</h2>')
+
+def _quarantine(run: _Run) -> str:
+    body = ['<h2 id="quarantine">Quarantine: rejected rows and why</h2>']
     qagg: dict[str, int] = defaultdict(int)
-    for x in quarantine:
+    for x in run.quarantine:
         qagg[x["reason"]] += int(x["rows"])
     if qagg:
         body.append(charts.hbar(sorted(((k, float(v)) for k, v in qagg.items()), key=lambda kv: -kv[1])[:12],
@@ -276,54 +332,38 @@ def render(store: QualityStore, out_dir: Path, run_id: str | None = None, gx: Gx
     body.append(_table(["Source table", "Element", "Reason", "Rows", "Examples (record key = value)"], [
         [escape(f"{x['source']}.{x['table']}"), f"<code>{escape(str(x['element']))}</code>", escape(x["reason"]),
          f"{int(x['rows']):,}", f'<span class="eg">{_samples(x["samples"])}</span>']
-        for x in sorted(quarantine, key=lambda x: -int(x["rows"]))[:30]], numeric={3}))
+        for x in sorted(run.quarantine, key=lambda x: -int(x["rows"]))[:30]], numeric={3}))
+    return "".join(body)
 
-    # -- source tables -----------------------------------------------------------------------------
-    body.append('<h2 id="tables">Scorecards per source table and master</h2>')
-    body.append(_table(SCORE_HEAD, [_score_row(r) for r in sorted(by_level["feed"], key=lambda r: (r["source"],
-                                                                                                  r["table"], r["master"]))],
-                       numeric={1}))
-    nprov = {k: v["not_provided"] for k, v in (meta.get("suites") or {}).items() if v.get("not_provided")}
+
+def _source_tables(run: _Run) -> str:
+    feeds = sorted(run.by_level["feed"], key=lambda r: (r["source"], r["table"], r["master"]))
+    html = '<h2 id="tables">Scorecards per source table and master</h2>' + _table(
+        SCORE_HEAD, [_score_row(r) for r in feeds], numeric={1})
+    nprov = {k: v["not_provided"] for k, v in (run.meta.get("suites") or {}).items() if v.get("not_provided")}
     if nprov:
-        body.append("<p class=muted>Required elements a source table does not map at all (not counted as missing): "
-                    + "; ".join(escape(f"{k}: {', '.join(v)}") for k, v in sorted(nprov.items())) + "</p>")
+        html += ("<p class=muted>Required elements a source table does not map at all (not counted as missing): "
+                 + "; ".join(escape(f"{k}: {', '.join(v)}") for k, v in sorted(nprov.items())) + "</p>")
+    return html
 
-    # -- great expectations -----------------------------------------------------------------------
-    body.append('<h2 id="gx">Great Expectations: latest batch of every source table</h2>')
+
+def _great_expectations(gx: GxOutcome | None, out_dir: Path) -> str:
+    body = ['<h2 id="gx">Great Expectations: latest batch of every source table</h2>']
     if gx is None:
-        body.append('<p class="muted">Not run for this report (<code>--no-gx</code>).</p>')
-    else:
-        if gx.docs_index:
-            rel = os.path.relpath(gx.docs_index, out_dir)
-            body.append(f'<p>Data Docs: <a href="{escape(rel)}">{escape(rel)}</a> '
-                        f'({len(gx.results)} suites validated in {gx.seconds:.1f} s).</p>')
-        ok = sum(1 for r in gx.results if r.success)
-        body.append(f"<p>{ok} of {len(gx.results)} batches meet every expectation.</p>")
-        body.append(_table(["Suite", "Batch", "Rows", "Met", "Failed expectations (source, element, sample rows)"], [
-            [escape(r.suite), f"<code>{escape(r.batch_id or 'sample')}</code>", f"{r.rows:,}",
-             f"{r.successful}/{r.evaluated}",
-             "<br>".join(escape(f.line()) for f in r.failures)]
-            for r in gx.results if not r.success], numeric={2}))
-        for n in gx.notes:
-            body.append(f'<p class="muted">{escape(n)}</p>')
-
-    body.append(DEFINITIONS)
-    title = "Data quality report"
-    head = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head><body>'
-            f'<header><h1>{title} · 数据质量报告</h1><div class="sub">Run {escape(run_id)} · '
-            f'{escape(str(meta.get("started_at", ""))[:19])} UTC · as of {escape(str(meta.get("as_of", ""))[:19])} · '
-            f'lake {escape(str(meta.get("lake", "")))} · dictionary {escape(str(meta.get("dictionary_version", "")))}'
-            f'</div></header><main><nav><a href="#masters">Masters</a><a href="#sources">Sources</a>'
-            f'<a href="#trends">Trends</a><a href="#defects">Defects</a><a href="#quarantine">Quarantine</a>'
-            f'<a href="#tables">Source tables</a><a href="#gx">Great Expectations</a><a href="#defs">Definitions</a>'
-            f'</nav>')
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "index.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(head + "".join(body) + "</main></body></html>", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+        return body[0] + '<p class="muted">Not run for this report (<code>--no-gx</code>).</p>'
+    if gx.docs_index:
+        rel = os.path.relpath(gx.docs_index, out_dir)
+        body.append(f'<p>Data Docs: <a href="{escape(rel)}">{escape(rel)}</a> '
+                    f'({len(gx.results)} suites validated in {gx.seconds:.1f} s).</p>')
+    ok = sum(1 for r in gx.results if r.success)
+    body.append(f"<p>{ok} of {len(gx.results)} batches meet every expectation.</p>")
+    body.append(_table(["Suite", "Batch", "Rows", "Met", "Failed expectations (source, element, sample rows)"], [
+        [escape(r.suite), f"<code>{escape(r.batch_id or 'sample')}</code>", f"{r.rows:,}",
+         f"{r.successful}/{r.evaluated}",
+         "<br>".join(escape(f.line()) for f in r.failures)]
+        for r in gx.results if not r.success], numeric={2}))
+    body.extend(f'<p class="muted">{escape(n)}</p>' for n in gx.notes)
+    return "".join(body)
 
 
 DEFINITIONS = """
