@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from core.errors import InputError
 from pipelines.lake import Lake
-from quality.gold import GoldStat
+from pipelines.registry import Table
+from quality.gold import GoldLayout, GoldStat
 from quality.scorecard import (
     CheckResult,
+    Feed,
     QuarantineStat,
     Score,
     combine,
@@ -110,14 +115,13 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
     not exceed.
     """
     from pipelines.registry import registry
-    from quality import frame, gold
+    from quality import frame
     from quality.paths import gold_path as default_gold
+    from quality.paths import local_now
     from standards.dictionary import dictionary as default_dictionary
 
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    from quality.paths import local_now, utc_to_local
-
     as_of = as_of or local_now()
     lake = lake or Lake()
     d = dictionary or default_dictionary()
@@ -129,135 +133,181 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
             raise QualityError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(specs))}")
     res = RunResult(new_run_id(started), started, as_of, str(lake.root), dictionary_version=d.version,
                     sources=wanted)
-    say = progress or (lambda _m: None)
-
     feeds = discover_feeds(lake, wanted)
     if not feeds:
         raise QualityError(f"no committed batches in the lake at {lake.root}; run `masterdata ingest` first")
-    loads = table_loads(lake, wanted)
     try:
         codes = code_values(d)
     except SuiteError as exc:
         raise QualityError(str(exc)) from None
     con = frame.connect(codes, threads)
+    run = _Scoring(con, d, as_of, codes, res, table_loads(lake, wanted), progress or (lambda _m: None))
     res.timings["setup_s"] = round(time.perf_counter() - t0, 3)
     try:
-        # -- feeds: full current snapshot of every source table, per master --------------------------
-        t = time.perf_counter()
-        feed_scores: list[Score] = []
-        relations: dict[str, str] = {}
-        for feed in feeds:
-            spec = specs.get(feed.source)
-            if spec is None:
-                res.notes.append(f"{feed.source}: in the lake but not in the source registry; not scored")
-                continue
-            try:
-                table = spec.table(feed.table)
-            except KeyError:
-                res.notes.append(f"{feed.source}.{feed.table}: in the lake but not in its spec; not scored")
-                continue
-            if feed.master not in table.feeds:
-                res.notes.append(f"{feed.name}: the spec no longer feeds {feed.master}; not scored")
-                continue
-            ft = time.perf_counter()
-            rel, cols = feed_relation(con, feed)
-            suite = feed_suite(d, spec, table, feed.master, as_of.date(), codes, columns=set(cols))
-            score, results = evaluate(con, suite, rel, as_of, present=cols)
-            score.newest_extract = utc_to_local(score.newest_extract)
-            ld = loads.get((feed.source, feed.table), {})
-            score.extracted, score.quarantined = ld.get("extracted", 0), ld.get("quarantined", 0)
-            score.batches = ld.get("batches", 0)
-            res.suites.append(suite)
-            res.checks.extend(results)
-            feed_scores.append(score)
-            relations[feed.name] = rel
-            res.feed_seconds[feed.name] = round(time.perf_counter() - ft, 3)
-            say(f"{feed.name:52} {score.rows:>10,} rows  {len(suite.checks):>2} checks  "
-                f"{score.failed_checks:>2} failing  {res.feed_seconds[feed.name]:5.1f}s")
-        res.timings["feeds_s"] = round(time.perf_counter() - t, 3)
-
-        # -- gold: golden records, links, review queue, conflicts, the master suites -----------------
-        t = time.perf_counter()
-        gpath = gold_path or default_gold()
-        why = gold.attach(con, gpath)
-        masters = sorted({f.master for f in feeds} | set(d.masters))
-        gold_scores: list[Score] = []
-        if why:
-            res.gold = [GoldStat(m, False, why) for m in masters]
-        else:
-            try:
-                for m in masters:
-                    lay = gold.layout(con, m)
-                    if isinstance(lay, str):
-                        res.gold.append(GoldStat(m, False, lay))
-                        continue
-                    tg = time.perf_counter()
-                    st = gold.master_figures(con, lay)
-                    suite = master_suite(d, m, set(lay.columns), as_of.date(), codes)
-                    gscore, gresults = evaluate(con, suite, gold.master_relation(lay), as_of,
-                                              present=gold.relation_columns(lay))
-                    gscore.level = "gold"
-                    res.suites.append(suite)
-                    res.checks.extend(gresults)
-                    res.timings[f"gold_{m}_checks_s"] = round(time.perf_counter() - tg, 3)
-                    tg = time.perf_counter()
-                    mine = [fs for fs in feed_scores if fs.master == m]
-                    inputs = []
-                    for fs in mine:
-                        fsuite = next(x for x in res.suites if x.name == f"{fs.source}.{fs.table}.{m}")
-                        shared = {e.split(".", 1)[1]: d.element(e).type for e in fsuite.elements
-                                  if e.split(".", 1)[1] in lay.columns and e.split(".", 1)[1] != lay.id_col}
-                        inputs.append((relations[f"{fs.source}.{fs.table}.{m}"], shared))
-                    built = gold.conflict_sql(lay, inputs)
-                    if built is not None:
-                        sql, cols = built
-                        by_table = {(fs.source, fs.table): fs for fs in mine}
-                        for row in con.execute(sql).fetchall():
-                            fs = by_table[(row[0], row[1])]
-                            for i, col in enumerate(cols):
-                                c_, d_ = int(row[2 + 2 * i] or 0), int(row[3 + 2 * i] or 0)
-                                fs.compared += c_
-                                fs.conflicts += d_
-                                acc = st.conflict_by_element.setdefault(col, [0, 0])
-                                acc[0] += c_
-                                acc[1] += d_
-                    res.timings[f"gold_{m}_conflicts_s"] = round(time.perf_counter() - tg, 3)
-                    st.compared = sum(v[0] for v in st.conflict_by_element.values())
-                    st.conflicts = sum(v[1] for v in st.conflict_by_element.values())
-                    gscore.compared, gscore.conflicts = st.compared, st.conflicts
-                    gold_scores.append(gscore)
-                    res.gold.append(st)
-                    say(f"gold {m:47} {st.golden_records or 0:>10,} golden  match {st.match_rate or 0:.1%}  "
-                        f"review {st.review_queue if st.review_queue is not None else '-'}")
-            except Exception as exc:  # a gold layout we misread must not cost the silver scorecards
-                res.notes.append(f"gold store: {type(exc).__name__}: {str(exc).splitlines()[0]}")
-                res.gold = [g for g in res.gold if g.available] + [
-                    GoldStat(m, False, "gold store could not be read (see run notes)") for m in masters
-                    if m not in {g.master for g in res.gold}]
-            finally:
-                gold.detach(con)
-        res.timings["gold_s"] = round(time.perf_counter() - t, 3)
-
-        # -- quarantine -----------------------------------------------------------------------------
-        t = time.perf_counter()
-        qfiles = [p for p in lake.quarantine_files() if not wanted or p.parent.parent.name in wanted]
-        res.quarantine = quarantine_stats(con, qfiles)
-        res.timings["quarantine_s"] = round(time.perf_counter() - t, 3)
+        with run.timed("feeds_s"):
+            run.score_feeds(feeds, specs)
+        with run.timed("gold_s"):
+            run.score_gold(gold_path or default_gold(), sorted({f.master for f in feeds} | set(d.masters)))
+        with run.timed("quarantine_s"):
+            qfiles = [p for p in lake.quarantine_files() if not wanted or p.parent.parent.name in wanted]
+            res.quarantine = quarantine_stats(con, qfiles)
     finally:
         con.close()
-
-    # -- roll-ups: tables, sources, masters ----------------------------------------------------------
-    res.scores.extend(feed_scores)
-    for key in sorted({(s.source, s.table) for s in feed_scores}):
-        res.scores.append(combine("table", [s for s in feed_scores if (s.source, s.table) == key], loads,
-                                  source=key[0], table=key[1]))
-    for src in sorted({s.source for s in feed_scores if s.source}):
-        res.scores.append(combine("source", [s for s in feed_scores if s.source == src], loads, source=src))
-    for m in sorted({s.master for s in feed_scores if s.master}):
-        res.scores.append(combine("master", [s for s in feed_scores if s.master == m], loads, master=m))
-    res.scores.extend(gold_scores)
+    run.roll_up()
     res.seconds = time.perf_counter() - t0
     res.timings["total_s"] = round(res.seconds, 3)
     if record:
         res.stored_at = (store or QualityStore()).write(res.run_id, res.meta(), res.tables())
     return res
+
+
+@dataclass
+class _Scoring:
+    """The state one run's steps share: the connection, the standard, and what was scored so far."""
+
+    con: duckdb.DuckDBPyConnection
+    d: Dictionary
+    as_of: dt.datetime
+    codes: dict[str, list[str]]
+    res: RunResult
+    loads: dict[tuple[str, str], dict[str, int]]
+    say: Callable[[str], None]
+    feed_scores: list[Score] = field(default_factory=list)
+    gold_scores: list[Score] = field(default_factory=list)
+    relations: dict[str, str] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, key: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.res.timings[key] = round(time.perf_counter() - t, 3)
+
+    def score_feeds(self, feeds: list[Feed], specs: dict[str, Any]) -> None:
+        """The full current snapshot of every source table, per master it feeds."""
+        from quality.paths import utc_to_local
+
+        res = self.res
+        for feed in feeds:
+            table = self._table_of(feed, specs)
+            if table is None:
+                continue
+            ft = time.perf_counter()
+            rel, cols = feed_relation(self.con, feed)
+            suite = feed_suite(self.d, specs[feed.source], table, feed.master, self.as_of.date(), self.codes,
+                               columns=set(cols))
+            score, results = evaluate(self.con, suite, rel, self.as_of, present=cols)
+            score.newest_extract = utc_to_local(score.newest_extract)
+            ld = self.loads.get((feed.source, feed.table), {})
+            score.extracted, score.quarantined = ld.get("extracted", 0), ld.get("quarantined", 0)
+            score.batches = ld.get("batches", 0)
+            res.suites.append(suite)
+            res.checks.extend(results)
+            self.feed_scores.append(score)
+            self.relations[feed.name] = rel
+            res.feed_seconds[feed.name] = round(time.perf_counter() - ft, 3)
+            self.say(f"{feed.name:52} {score.rows:>10,} rows  {len(suite.checks):>2} checks  "
+                     f"{score.failed_checks:>2} failing  {res.feed_seconds[feed.name]:5.1f}s")
+
+    def _table_of(self, feed: Feed, specs: dict[str, Any]) -> Table | None:
+        """The spec's table a feed comes from, or None (with a run note) when the spec no longer maps it."""
+        spec = specs.get(feed.source)
+        if spec is None:
+            self.res.notes.append(f"{feed.source}: in the lake but not in the source registry; not scored")
+            return None
+        try:
+            table: Table = spec.table(feed.table)
+        except KeyError:
+            self.res.notes.append(f"{feed.source}.{feed.table}: in the lake but not in its spec; not scored")
+            return None
+        if feed.master not in table.feeds:
+            self.res.notes.append(f"{feed.name}: the spec no longer feeds {feed.master}; not scored")
+            return None
+        return table
+
+    def score_gold(self, path: Path, masters: list[str]) -> None:
+        """Golden records, links, review queue, conflicts and the master suites of each gold master."""
+        from quality import gold
+
+        res = self.res
+        why = gold.attach(self.con, path)
+        if why:
+            res.gold = [GoldStat(m, False, why) for m in masters]
+            return
+        try:
+            for m in masters:
+                lay = gold.layout(self.con, m)
+                if isinstance(lay, str):
+                    res.gold.append(GoldStat(m, False, lay))
+                else:
+                    self._score_master(m, lay)
+        except Exception as exc:  # a gold layout we misread must not cost the silver scorecards
+            res.notes.append(f"gold store: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            res.gold = [g for g in res.gold if g.available] + [
+                GoldStat(m, False, "gold store could not be read (see run notes)") for m in masters
+                if m not in {g.master for g in res.gold}]
+        finally:
+            gold.detach(self.con)
+
+    def _score_master(self, m: str, lay: GoldLayout) -> None:
+        from quality import gold
+
+        res = self.res
+        tg = time.perf_counter()
+        st = gold.master_figures(self.con, lay)
+        suite = master_suite(self.d, m, set(lay.columns), self.as_of.date(), self.codes)
+        gscore, gresults = evaluate(self.con, suite, gold.master_relation(lay), self.as_of,
+                                    present=gold.relation_columns(lay))
+        gscore.level = "gold"
+        res.suites.append(suite)
+        res.checks.extend(gresults)
+        res.timings[f"gold_{m}_checks_s"] = round(time.perf_counter() - tg, 3)
+        with self.timed(f"gold_{m}_conflicts_s"):
+            self._count_conflicts(m, lay, st)
+        st.compared = sum(v[0] for v in st.conflict_by_element.values())
+        st.conflicts = sum(v[1] for v in st.conflict_by_element.values())
+        gscore.compared, gscore.conflicts = st.compared, st.conflicts
+        self.gold_scores.append(gscore)
+        res.gold.append(st)
+        self.say(f"gold {m:47} {st.golden_records or 0:>10,} golden  match {st.match_rate or 0:.1%}  "
+                 f"review {st.review_queue if st.review_queue is not None else '-'}")
+
+    def _count_conflicts(self, m: str, lay: GoldLayout, st: GoldStat) -> None:
+        """Values each feed sends that differ from the golden record it is linked to, per element."""
+        from quality import gold
+
+        mine = [fs for fs in self.feed_scores if fs.master == m]
+        inputs = []
+        for fs in mine:
+            fsuite = next(x for x in self.res.suites if x.name == f"{fs.source}.{fs.table}.{m}")
+            shared = {e.split(".", 1)[1]: self.d.element(e).type for e in fsuite.elements
+                      if e.split(".", 1)[1] in lay.columns and e.split(".", 1)[1] != lay.id_col}
+            inputs.append((self.relations[f"{fs.source}.{fs.table}.{m}"], shared))
+        built = gold.conflict_sql(lay, inputs)
+        if built is None:
+            return
+        sql, cols = built
+        by_table = {(fs.source, fs.table): fs for fs in mine}
+        for row in self.con.execute(sql).fetchall():
+            fs = by_table[(row[0], row[1])]
+            for i, col in enumerate(cols):
+                c_, d_ = int(row[2 + 2 * i] or 0), int(row[3 + 2 * i] or 0)
+                fs.compared += c_
+                fs.conflicts += d_
+                acc = st.conflict_by_element.setdefault(col, [0, 0])
+                acc[0] += c_
+                acc[1] += d_
+
+    def roll_up(self) -> None:
+        """Feed scores, then tables, sources and masters adding their feeds' counts, then gold."""
+        feed_scores, res, loads = self.feed_scores, self.res, self.loads
+        res.scores.extend(feed_scores)
+        for key in sorted({(s.source, s.table) for s in feed_scores}):
+            res.scores.append(combine("table", [s for s in feed_scores if (s.source, s.table) == key], loads,
+                                      source=key[0], table=key[1]))
+        for src in sorted({s.source for s in feed_scores if s.source}):
+            res.scores.append(combine("source", [s for s in feed_scores if s.source == src], loads, source=src))
+        for m in sorted({s.master for s in feed_scores if s.master}):
+            res.scores.append(combine("master", [s for s in feed_scores if s.master == m], loads, master=m))
+        res.scores.extend(self.gold_scores)
