@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -67,7 +68,7 @@ def ingest(city: Path, pythonpath: str | None) -> float:
     return wall
 
 
-def build(city: Path, full: bool) -> dict:  # type: ignore[type-arg]
+def build(city: Path, full: bool) -> dict[str, Any]:
     wall, peak, out = child([sys.executable, "-c", BUILD, str(city / "lake"), str(city / "gold" / "gold.duckdb"),
                              "full" if full else "auto"])
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
@@ -76,7 +77,7 @@ def build(city: Path, full: bool) -> dict:  # type: ignore[type-arg]
     return res
 
 
-def evaluate(city: Path) -> dict:  # type: ignore[type-arg]
+def evaluate(city: Path) -> dict[str, Any]:
     from pipelines.masters.evaluate import evaluate as ev
 
     e = ev(city / "gold" / "gold.duckdb", city / "truth")
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def render(res: dict) -> str:  # type: ignore[type-arg]
+def render(res: dict[str, Any]) -> str:
     lines = [f"N = {res['persons']:,} persons (seed {res['seed']}), {res['cpus']} CPUs"]
     for phase in ("full", "delta"):
         b = res[phase]

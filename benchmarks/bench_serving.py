@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, TypedDict
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -236,7 +237,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def prepare(gold: Path, index_dir: Path, work: Path, applicants: int, seed: int) -> dict[str, object]:
+class Prepared(TypedDict):
+    """What the load generator needs: the hall's key and one plan (service item, applicant token) each."""
+
+    hall_key: str
+    plans: list[dict[str, str]]
+    counts: dict[str, Any]
+    build_id: str
+
+
+def prepare(gold: Path, index_dir: Path, work: Path, applicants: int, seed: int) -> Prepared:
     from warehouse.api.catalogue import catalogue
     from warehouse.api.index import ReadModel, ensure_snapshot
     from warehouse.api.store import Store
@@ -252,7 +262,7 @@ def prepare(gold: Path, index_dir: Path, work: Path, applicants: int, seed: int)
     cat = catalogue()
     p_items = [c for c, i in cat.items.items() if i.target == "person"]
     e_items = [c for c, i in cat.items.items() if i.target == "entity"]
-    plans = []
+    plans: list[dict[str, str]] = []
     pids = model.person_ids()
     eids = model.represented_entity_ids()
     n_ent = applicants * 3 // 10

@@ -27,6 +27,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from pipelines.resolve.sql import Sql
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,7 +52,7 @@ FROM person_src
 """
 
 
-def load(city: Path):  # type: ignore[no-untyped-def]
+def load(city: Path) -> tuple[duckdb.DuckDBPyConnection, Sql, int]:
     from core.db import connect
     from pipelines.lake import Lake
     from pipelines.masters.records import committed_files, load_records
@@ -62,7 +68,7 @@ def load(city: Path):  # type: ignore[no-untyped-def]
     return con, sql, n
 
 
-def run_ours(city: Path) -> dict:  # type: ignore[type-arg]
+def run_ours(city: Path) -> dict[str, Any]:
     from pipelines.resolve.config import master_config
     from pipelines.resolve.engine import resolve
 
@@ -77,7 +83,7 @@ def run_ours(city: Path) -> dict:  # type: ignore[type-arg]
             **score(con, city, "out")}
 
 
-def run_splink(city: Path) -> dict:  # type: ignore[type-arg]
+def run_splink(city: Path) -> dict[str, Any]:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
@@ -130,7 +136,7 @@ def run_splink(city: Path) -> dict:  # type: ignore[type-arg]
     return {"records": n, "load_s": t_load, "wall_s": wall, **score(con, city, "out")}
 
 
-def score(con, city: Path, out: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def score(con: duckdb.DuckDBPyConnection, city: Path, out: str) -> dict[str, Any]:
     """Pairwise precision / recall / F1 of (record_id, cluster) against the city's truth."""
     from pipelines.masters.evaluate import Scores, _truth_view
 
@@ -141,14 +147,14 @@ def score(con, city: Path, out: str) -> dict:  # type: ignore[no-untyped-def,typ
 
     def pairs(g: str) -> int:
         return int(con.execute(f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM ev "
-                               f"GROUP BY {g})").fetchone()[0])
+                               f"GROUP BY {g})").fetchall()[0][0])
 
-    n = int(con.execute("SELECT count(*) FROM ev").fetchone()[0])
+    n = int(con.execute("SELECT count(*) FROM ev").fetchall()[0][0])
     s = Scores.of(pairs("c, tid"), pairs("c"), pairs("tid"), n)
     return {"precision": s.precision, "recall": s.recall, "f1": s.f1, "scored_records": n}
 
 
-def child(tool: str, city: Path) -> dict:  # type: ignore[type-arg]
+def child(tool: str, city: Path) -> dict[str, Any]:
     res = subprocess.run([sys.executable, "-m", "benchmarks.bench_splink", "--city", str(city), "--tool", tool],
                          cwd=ROOT, capture_output=True, text=True)
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT")), None)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from core.errors import ConfigurationError
 
@@ -87,7 +88,10 @@ class Settings:
 ENV_VARS = {f.name: f"MASTERDATA_{f.name.upper()}" for f in fields(Settings)}
 
 
-def _number(env: dict[str, str], name: str, kind: type) -> object:
+N = TypeVar("N", int, float)
+
+
+def _number(env: dict[str, str], name: str, kind: type[N]) -> N | None:
     raw = env.get(name)
     if not raw:
         return None
@@ -132,13 +136,13 @@ def _load(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         build_memory=env.get("MASTERDATA_BUILD_MEMORY") or "8GB",
         tmp=Path(env.get("MASTERDATA_TMP") or tempfile.gettempdir()),
         tz=env.get("MASTERDATA_TZ") or "Asia/Shanghai",
-        retry_delay_s=_number(env, "MASTERDATA_RETRY_DELAY_S", float),  # type: ignore[arg-type]
-        demo_port=_number(env, "MASTERDATA_DEMO_PORT", int),  # type: ignore[arg-type]
+        retry_delay_s=_number(env, "MASTERDATA_RETRY_DELAY_S", float),
+        demo_port=_number(env, "MASTERDATA_DEMO_PORT", int),
         serving=serving,
         serving_index=Path(env.get("MASTERDATA_SERVING_INDEX") or serving.parent / "serving_index"),
         grants=Path(env.get("MASTERDATA_GRANTS") or REPO / "schemas" / "grants.yaml"),
-        serve_workers=max(1, int(_number(env, "MASTERDATA_SERVE_WORKERS", int) or 1)),  # type: ignore[call-overload]
-        serve_watch=float(_number(env, "MASTERDATA_SERVE_WATCH", float) or 2.0),  # type: ignore[arg-type]
+        serve_workers=max(1, _number(env, "MASTERDATA_SERVE_WORKERS", int) or 1),
+        serve_watch=_number(env, "MASTERDATA_SERVE_WATCH", float) or 2.0,
         as_of=as_of_date,
     )
 

@@ -14,8 +14,10 @@ or entities), each publishing its gold asset for the quality and serving DAGs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
-from airflow.sdk import AssetAny, dag, task
+from airflow.sdk import AssetAny, XComArg, dag, task
 
 from pipelines.assets import default_args, gold_asset, silver_asset, source_names
 
@@ -35,9 +37,9 @@ DEFAULT_ARGS = default_args(retries=2, delay_s=60)
     doc_md=__doc__,
 )
 def build_masters() -> None:
-    def make(master: str):  # type: ignore[no-untyped-def]
+    def make(master: str) -> XComArg:
         @task(task_id=f"build_{master}", outlets=[gold_asset(master)])
-        def build_one() -> dict:  # type: ignore[type-arg]
+        def build_one() -> dict[str, Any]:
             from pipelines.masters.build import build
 
             report = build([master])

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from core.errors import RunFailed
 from core.settings import settings
@@ -233,7 +234,7 @@ def _item_needing(ctx: DemoContext, licence_type: str) -> str:
     return items[0] if items else sorted(persons)[0]
 
 
-def _say_autofill(ctx: DemoContext, body: dict) -> None:  # type: ignore[type-arg]
+def _say_autofill(ctx: DemoContext, body: dict[str, Any]) -> None:
     if "fields" not in body:
         raise DemoError(f"the auto-fill call failed: {body.get('title')}: {body.get('detail')}")
     fields = body["fields"]

@@ -209,7 +209,7 @@ def _db_batches(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: La
         # SQLite columns hold any type whatever they declare (a NUMERIC column with REAL values breaks
         # connectorx's typed reader), and text is what bronze keeps anyway: read every column as text,
         # plus the watermark column as it is so an id watermark compares as a number.
-        cols: list[exp.Expression] = [
+        cols: list[exp.Expr] = [
             exp.alias_(exp.cast(exp.column(c, quoted=True), "TEXT"), c, quoted=True) for c in table.columns
         ]
         if wm_col:

@@ -9,9 +9,10 @@ silently producing empty columns downstream.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 import sqlglot
 import sqlglot.expressions as exp
@@ -40,6 +41,10 @@ REQUIRED_FOR_MASTER: dict[str, tuple[str, ...]] = {
     "entity": ("entity.name",),
     "licence": ("licence.type_code", "licence.number", "licence.holder_id", "licence.holder_id_type"),
 }
+
+
+#: Raises a :class:`RegistryError` naming the spec file, the place in it (``loc``) and the problem.
+Fail = Callable[[str, str], NoReturn]
 
 
 class RegistryError(ConfigurationError):
@@ -139,12 +144,12 @@ class SourceSpec(_Strict):
         raise KeyError(f"source {self.source!r} has no table {name!r}")
 
 
-def _columns_in(expr: exp.Expression) -> set[str]:
+def _columns_in(expr: exp.Expr) -> set[str]:
     return {c.name for c in expr.find_all(exp.Column)}
 
 
 def _check_semantics(spec: SourceSpec, path: Path, d: Dictionary) -> None:
-    def fail(loc: str, msg: str) -> None:
+    def fail(loc: str, msg: str) -> NoReturn:
         raise RegistryError(f"{path}: {loc}: {msg}")
 
     if spec.source != path.stem:
@@ -214,7 +219,7 @@ def _check_semantics(spec: SourceSpec, path: Path, d: Dictionary) -> None:
                     fail(f"{where}.feeds", f"a table feeding {master} must map {req}")
 
 
-def _check_element(fail, loc: str, name: str, t: Table, d: Dictionary) -> None:  # type: ignore[no-untyped-def]
+def _check_element(fail: Fail, loc: str, name: str, t: Table, d: Dictionary) -> None:
     if not d.has(name):
         fail(loc, f"unknown element {name!r}")
     master = name.split(".", 1)[0]
@@ -222,12 +227,11 @@ def _check_element(fail, loc: str, name: str, t: Table, d: Dictionary) -> None: 
         fail(loc, f"{name!r} belongs to {master!r}, which the table does not feed ({t.feeds})")
 
 
-def _check_expr(fail, loc: str, sql: str, dialect: str, cols: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _check_expr(fail: Fail, loc: str, sql: str, dialect: str, cols: list[str]) -> None:
     try:
         parsed = sqlglot.parse_one(sql, read=dialect)
     except sqlglot.errors.ParseError as exc:
         fail(loc, f"not valid {dialect} SQL: {str(exc).splitlines()[0]}")
-        return
     unknown = sorted(_columns_in(parsed) - set(cols))
     if unknown:
         fail(loc, f"refers to {unknown[0]!r}, which is not a column of the table")

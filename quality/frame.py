@@ -118,6 +118,6 @@ def gx_columns(suite: Suite) -> list[str]:
             if isinstance(v, str):
                 cols.append(v)
     seen: dict[str, None] = {}
-    for c in cols:
-        seen.setdefault(c, None)
+    for col in cols:
+        seen.setdefault(col, None)
     return list(seen)

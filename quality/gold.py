@@ -155,21 +155,21 @@ def layout(con: duckdb.DuckDBPyConnection, master: str) -> GoldLayout | str:
 def master_figures(con: duckdb.DuckDBPyConnection, lay: GoldLayout) -> GoldStat:
     """Golden records, links, match rate and open review items of one master."""
     st = GoldStat(lay.master, True)
-    st.golden_records = con.execute(f"SELECT count(*) FROM {lay.relation}").fetchone()[0]  # type: ignore[index]
+    st.golden_records = con.execute(f"SELECT count(*) FROM {lay.relation}").fetchall()[0][0]
     notes = []
     if lay.linkable:
         x = lay.xref_cols
         row = con.execute(
             f"SELECT sum(n), count(*), count_if(ns >= 2), coalesce(sum(n) FILTER (WHERE ns >= 2), 0) FROM ("
             f"SELECT {q(x['id'])}, count(*) AS n, count(DISTINCT {q(x['source'])}) AS ns "
-            f"FROM {ALIAS}.{q(lay.xref or '')} GROUP BY 1)").fetchone()
+            f"FROM {ALIAS}.{q(lay.xref or '')} GROUP BY 1)").fetchall()[0]
         st.xref_records, st.linked_masters, st.multi_source_masters, st.matched_records = (
-            int(v or 0) for v in row)  # type: ignore[union-attr]
+            int(v or 0) for v in row)
     else:
         notes.append(f"no usable {lay.master}_xref (need master id, source, table and record key columns)")
     if lay.queue:
         st.review_queue = con.execute(
-            f"SELECT count(*) FROM {ALIAS}.{q(lay.queue)} WHERE {lay.queue_filter}").fetchone()[0]  # type: ignore[index]
+            f"SELECT count(*) FROM {ALIAS}.{q(lay.queue)} WHERE {lay.queue_filter}").fetchall()[0][0]
     else:
         notes.append("no review_queue table")
     st.note = "; ".join(notes)

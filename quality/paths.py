@@ -7,7 +7,9 @@ is only ever opened read-only here.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from core.settings import settings
 
@@ -37,25 +39,19 @@ def default_report_dir(root: Path | None = None) -> Path:
     return settings().quality_report if root is None else root / "reports" / "quality"
 
 
-def city_tz():  # type: ignore[no-untyped-def]
+def city_tz() -> ZoneInfo:
     """The city's time zone (``$MASTERDATA_TZ``, default Asia/Shanghai): departments stamp their
     update times in local time, while extraction times in the lake are UTC."""
-    from zoneinfo import ZoneInfo
-
     return ZoneInfo(settings().tz)
 
 
-def local_now():  # type: ignore[no-untyped-def]
+def local_now() -> dt.datetime:
     """Now, as a naive date-time in the city's time zone (how source update stamps are written)."""
-    import datetime as dt
-
     return dt.datetime.now(city_tz()).replace(tzinfo=None)
 
 
-def utc_to_local(t):  # type: ignore[no-untyped-def]
+def utc_to_local(t: dt.datetime | None) -> dt.datetime | None:
     """A naive UTC date-time (lake extraction stamps) as naive city-local time."""
-    import datetime as dt
-
     if t is None:
         return None
     return t.replace(tzinfo=dt.UTC).astimezone(city_tz()).replace(tzinfo=None)

@@ -25,6 +25,7 @@ Cross-field rules are declared once, by rule, in :data:`EMBEDDED` (what an ident
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from core.sqltext import lit, q
@@ -101,7 +102,7 @@ class Derivation:
 
     element: Element
     stages: list[dict[str, str]] = field(default_factory=lambda: [{}, {}, {}])
-    validity: tuple[str, str, dict[str, object], str] | None = None  # (dimension, gx type, kwargs, text)
+    validity: tuple[str, str, Mapping[str, object], str] | None = None  # (dimension, gx type, kwargs, text)
     types: dict[str, str] = field(default_factory=dict)  # column -> DuckDB type (for empty frames)
 
     def col(self, suffix: str) -> str:
@@ -137,7 +138,7 @@ def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str,
     reason_sql = "CAST(NULL AS VARCHAR)"
     repaired_sql = "FALSE"
     fam = rule_family(e)
-    gx_reason_null = ("expect_column_values_to_be_null", {"column": d.col("reason")})
+    gx_reason_null: tuple[str, Mapping[str, object]] = ("expect_column_values_to_be_null", {"column": d.col("reason")})
 
     if fam == "identifier":
         macro = IDENTIFIER_RULES[e.rule]
@@ -189,7 +190,7 @@ def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str,
         reason_sql = (f"CASE WHEN {std} IS NULL OR {std} NOT IN (SELECT __code FROM {q('quality_codes_' + table)}) "
                       f"THEN '{Reason.UNMAPPED_CODE}' END")
         if len(codes) <= GX_MAX_VALUE_SET:
-            gx = ("expect_column_values_to_be_in_set", {"column": d.col("std"), "value_set": list(codes)})
+            gx: tuple[str, Mapping[str, object]] = ("expect_column_values_to_be_in_set", {"column": d.col("std"), "value_set": list(codes)})
         else:
             gx = gx_reason_null
         d.validity = ("membership", *gx, f"code:{table}: one of the {len(codes)} codes of {table}")

@@ -248,8 +248,8 @@ def combine(level: str, parts: list[Score], loads: dict[tuple[str, str], dict[st
         for f in ("newest_update", "newest_extract"):
             a, b = getattr(out, f), getattr(p, f)
             setattr(out, f, b if a is None else (a if b is None else max(a, b)))
-    for key in sorted({(p.source, p.table) for p in parts}):
-        ld = loads.get(key)  # type: ignore[arg-type]
+    for key in sorted({(p.source, p.table) for p in parts if p.source is not None and p.table is not None}):
+        ld = loads.get(key)
         if ld:
             out.extracted += ld["extracted"]
             out.quarantined += ld["quarantined"]
@@ -308,7 +308,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, suite: Suite, relation_sql: str, as
     sql = aggregate_sql(suite, checked_sql(suite, relation_sql, present), samples)
     cur = con.execute(sql)
     names = [d[0] for d in cur.description]
-    row = dict(zip(names, cur.fetchone(), strict=True))  # type: ignore[arg-type]
+    [values] = cur.fetchall()  # an aggregate without GROUP BY: exactly one row
+    row = dict(zip(names, values, strict=True))
     level = "feed" if suite.kind == "feed" else "master"
     score = Score(level, suite.source, suite.table, suite.master, rows=row["n_rows"], incomplete=row["incomplete"],
                   invalid=row["invalid"], inconsistent=row["inconsistent"], nonconforming=row["nonconforming"],

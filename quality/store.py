@@ -100,7 +100,7 @@ class QualityStore:
     def trend(self, level: str, limit: int = 30) -> list[dict[str, Any]]:
         """Scorecards of one level across the last ``limit`` runs, oldest first."""
         ids = self.run_ids()[-limit:]
-        rows = []
+        rows: list[dict[str, Any]] = []
         for rid in ids:
             p = self.run_dir(rid) / "scores.parquet"
             if p.exists():

@@ -16,8 +16,8 @@ import io
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from core.errors import ConfigurationError
@@ -31,9 +31,10 @@ class CodeTableError(ConfigurationError):
     def __init__(self, path: Path | str, line: int | None, problem: str) -> None:
         self.path = str(path)
         self.line = line
-        self.problem = " ".join(str(problem).split())  # force a single line
+        # ``what`` rather than ``problem``: MasterdataError.problem() renders the API's problem+json
+        self.what = " ".join(str(problem).split())  # force a single line
         where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: {self.problem}")
+        super().__init__(f"{where}: {self.what}")
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ def code_map(name: str, codes_dir: Path | str | None = None) -> dict[str, str]:
     return dict(_code_map(name, str(codes_dir or CODES_DIR)))
 
 
-def register_code_tables(con: Any, names: tuple[str, ...] | None = None) -> list[str]:
+def register_code_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] | None = None) -> list[str]:
     """Create ``code_{name}`` tables (and ``code_{name}_alias(alias, code)``) in a DuckDB connection.
 
     The alias tables hold the full :func:`code_map`, so SQL pipelines can standardise a column with a
@@ -261,6 +262,11 @@ def _column(tbl: pa.Table, col: str) -> list[str | None]:
     return tbl.column(col).to_pylist()
 
 
+def _values(tbl: pa.Table, col: str) -> list[str]:
+    """The non-empty cells of a column (key columns have no empty cells: the loader checks)."""
+    return [v for v in _column(tbl, col) if v is not None]
+
+
 def _cross_check(name: str, tbl: pa.Table, col: str, allowed: set[str], what: str) -> None:
     """Raise naming the first row whose ``col`` is not in ``allowed`` (line = row index + 2)."""
     for i, value in enumerate(_column(tbl, col)):
@@ -277,7 +283,7 @@ def validate_all_tables() -> dict[str, int]:
     """
     counts = {name: load_code_table(name).num_rows for name in TABLES}
     deps = load_code_table("departments")
-    dep_keys = set(_column(deps, "key"))
+    dep_keys = set(_values(deps, "key"))
     if len(dep_keys) != 32:
         raise CodeTableError(
             CODES_DIR / "departments.csv", None, f"expected 32 departments, got {len(dep_keys)}"
@@ -298,9 +304,9 @@ def validate_all_tables() -> dict[str, int]:
         {"行政审批", "行政确认", "行政备案", "行政给付", "审核转报", "公共服务"}, "a power class",
     )
     cats = load_code_table("uscc_category")
-    auths = set(_column(load_code_table("uscc_authority"), "code"))
+    auths = set(_values(load_code_table("uscc_authority"), "code"))
     _cross_check("uscc_category", cats, "authority", auths, "a USCC registration authority")
-    pairs = {a + c for a, c in zip(_column(cats, "authority"), _column(cats, "code"), strict=True)}
+    pairs = {a + c for a, c in zip(_values(cats, "authority"), _values(cats, "code"), strict=True)}
     ent = load_code_table("entity_types")
     ent_pairs = zip(_column(ent, "uscc_authority"), _column(ent, "uscc_category"), strict=True)
     for i, (a, c) in enumerate(ent_pairs):
@@ -309,7 +315,7 @@ def validate_all_tables() -> dict[str, int]:
                 CODES_DIR / "entity_types.csv", i + 2, f"USCC category {a}{c} not in uscc_category"
             )
     gb = load_code_table("gb2260")
-    codes = set(_column(gb, "code"))
+    codes = set(_values(gb, "code"))
     _cross_check("gb2260", gb, "parent_code", codes, "a gb2260 code")
     _cross_check("gb2260", gb, "level", {"province", "prefecture", "county"}, "province|prefecture|county")
     return counts

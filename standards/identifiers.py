@@ -297,7 +297,7 @@ def _to_unicode_array(values: Any) -> np.ndarray:
         values = values.to_numpy()
     arr = np.asarray(values)
     if arr.dtype.kind != "U":
-        if arr.dtype.kind == "O" and bool(np.equal(arr, None).any()):
+        if arr.dtype.kind == "O" and bool(np.equal(arr, np.array(None, dtype=object)).any()):
             raise ValueError("values must not contain nulls")
         arr = arr.astype(str)
     return arr.reshape(-1)
@@ -429,7 +429,7 @@ def upgrade_15_to_18_array(values: Any) -> np.ndarray | pa.Array:
     arr = _to_unicode_array(values)
     n = arr.shape[0]
     if n == 0:
-        out = np.empty(0, dtype="<U18")
+        out: np.ndarray = np.empty(0, dtype="<U18")
     else:
         if arr.dtype.itemsize // 4 != 15:
             raise ValueError("every value must be exactly 15 digits")

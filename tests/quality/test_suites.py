@@ -60,7 +60,7 @@ def test_entity_suite_checks_the_uscc_embeds_the_org_code() -> None:
     s = _suite(dictionary(), "statistics", "jbdw_ml", "entity")
     c = s.check("entity.org_code:consistency:uscc_embeds_org_code")
     assert c.gx_type == "expect_column_pair_values_to_be_equal"
-    assert "uscc_org_code" in dict((col, sql) for col, sql, _ in s.derived)["org_code__from_uscc"]
+    assert "uscc_org_code" in {col: sql for col, sql, _ in s.derived}["org_code__from_uscc"]
 
 
 def test_a_source_without_the_key_gets_no_uniqueness_check() -> None:
@@ -99,7 +99,7 @@ def test_a_new_phone_rule_changes_what_is_valid(tmp_path: Path) -> None:
     def edit(raw: dict) -> None:  # type: ignore[type-arg]
         raw["masters"]["person"]["elements"]["household_no"]["rule"] = "phone"
 
-    kw = dict(store=QualityStore(tmp_path / "store"), gold_path=tmp_path / "none", record=False)
+    kw = {"store": QualityStore(tmp_path / "store"), "gold_path": tmp_path / "none", "record": False}
     plain = run_quality(lake, dictionary=dictionary(), **kw).scores_at("feed")[0]
     strict = run_quality(lake, dictionary=load_dictionary(_modified(tmp_path, edit)), **kw)
     assert plain.invalid == 0 and strict.scores_at("feed")[0].invalid == 20

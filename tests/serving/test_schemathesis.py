@@ -6,6 +6,9 @@ Skipped, with the reason, when schemathesis is not installed (``uv add --dev sch
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 schemathesis = pytest.importorskip(
@@ -45,12 +48,26 @@ def headers_for(path: str, server: Server, token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {server.keys['civil_affairs']}"}
 
 
+def _operation_run(op: Any, mode: GenerationMode, hdrs: dict[str, str]) -> Callable[[], None]:
+    """One Hypothesis run of one operation in one generation mode."""
+    from hypothesis import given
+
+    # (negative_data_rejection is not among the checks: it flags absent optional query parameters
+    # as "schema-violating" and 200 responses to them as accepted bad data)
+    @given(case=op.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+              derandomize=True, database=None)
+    def run(case: Any) -> None:
+        case.call_and_validate(headers=hdrs, checks=CHECKS, timeout=30)
+
+    return run
+
+
 def test_no_server_errors(api_schema, server: Server, applicant_token: str) -> None:  # type: ignore[no-untyped-def]
     """Every operation, with generated (valid and invalid) parameters and bodies.
 
     (schemathesis' own pytest plugin does not run under pytest 9 - ``Function._nodeid`` is gone - so
     the operations are driven here through its Python API, one Hypothesis run per operation.)"""
-    from hypothesis import given
     from hypothesis.errors import Unsatisfiable
 
     failures: list[str] = []
@@ -60,16 +77,7 @@ def test_no_server_errors(api_schema, server: Server, applicant_token: str) -> N
         operations += 1
         hdrs = headers_for(op.path, server, applicant_token)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            # (negative_data_rejection is not among the checks: it flags absent optional query
-            # parameters as "schema-violating" and 200 responses to them as accepted bad data)
-            checks = CHECKS
-
-            @given(case=op.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-                      derandomize=True, database=None)
-            def run(case) -> None:  # type: ignore[no-untyped-def]
-                case.call_and_validate(headers=hdrs, checks=checks, timeout=30)
-
+            run = _operation_run(op, mode, hdrs)
             try:
                 run()
             except Unsatisfiable:

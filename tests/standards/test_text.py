@@ -30,7 +30,7 @@ NAMES = [
 def test_macro_bodies_parse_and_transpile_to_spark() -> None:
     defs = T.macro_definitions()
     assert {"fw2hw", "t2s", "name_norm", "is_placeholder", "pinyin_key", "parse_address"} <= set(defs)
-    for name, (params, body) in defs.items():
+    for name, (_params, body) in defs.items():
         expr = sqlglot.parse_one(body, read="duckdb")
         assert expr is not None, name
         spark = sqlglot.transpile(body, read="duckdb", write="spark")
@@ -147,7 +147,7 @@ def test_parse_address_null_and_column(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute(
         "SELECT a, parse_address(a).county_code FROM (SELECT unnest($1) AS a) ORDER BY a", [list(ADDRESSES)]
     ).fetchall()
-    assert {a: c for a, c in rows} == {a: v[-1] for a, v in ADDRESSES.items()}
+    assert dict(rows) == {a: v[-1] for a, v in ADDRESSES.items()}
 
 
 def test_argument_named_like_macro_internals(con: duckdb.DuckDBPyConnection) -> None:
