@@ -29,7 +29,7 @@ print("RESULT" + json.dumps(out))
 
 
 @pytest.fixture(scope="module")
-def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict:
     home = tmp_path_factory.mktemp("airflow")
     res = subprocess.run([sys.executable, "-c", PROBE % str(ROOT / "dags")], env=airflow_env(home),
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
@@ -38,24 +38,24 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[ty
     return json.loads(line[len("RESULT"):])
 
 
-def test_no_import_errors(dagbag: dict) -> None:  # type: ignore[type-arg]
+def test_no_import_errors(dagbag: dict) -> None:
     assert dagbag["import_errors"] == {}
 
 
-def test_one_ingestion_dag_per_source(dagbag: dict) -> None:  # type: ignore[type-arg]
+def test_one_ingestion_dag_per_source(dagbag: dict) -> None:
     sources = sorted(p.stem for p in (ROOT / "schemas" / "sources").glob("*.yaml"))
     assert len(sources) == 32
     for s in sources:
         assert f"ingest_{s}" in dagbag["dags"], s
 
 
-def test_every_dag_is_tagged_and_retries(dagbag: dict) -> None:  # type: ignore[type-arg]
+def test_every_dag_is_tagged_and_retries(dagbag: dict) -> None:
     for dag_id, d in dagbag["dags"].items():
         assert d["tags"], f"{dag_id} has no tags"
         assert d["retries"] >= 1 and min(d["retries_per_task"]) >= 1, f"{dag_id} does not retry"
 
 
-def test_folder_parses_fast(dagbag: dict) -> None:  # type: ignore[type-arg]
+def test_folder_parses_fast(dagbag: dict) -> None:
     # the DAG files themselves (Airflow's own import is measured apart and not counted)
     assert dagbag["parse_s"] < 5.0, dagbag["parse_s"]
 

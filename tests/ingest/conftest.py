@@ -33,10 +33,10 @@ class _Source:
 
     quote = '"'
 
-    def execute(self, sql: str, rows: list[tuple] | None = None) -> None:  # type: ignore[type-arg]
+    def execute(self, sql: str, rows: list[tuple] | None = None) -> None:
         raise NotImplementedError
 
-    def insert(self, table: str, rows: list[dict]) -> None:  # type: ignore[type-arg]
+    def insert(self, table: str, rows: list[dict]) -> None:
         cols = list(rows[0])
         qt = self.quote
         names = ", ".join(f"{qt}{c}{qt}" for c in cols)
@@ -56,7 +56,7 @@ class PgSource(_Source):
         for t in spec.tables:
             self.execute(_ddl(t, PG_TYPES, '"'))
 
-    def execute(self, sql: str, rows: list[tuple] | None = None) -> None:  # type: ignore[type-arg]
+    def execute(self, sql: str, rows: list[tuple] | None = None) -> None:
         with psycopg.connect(f"{PG}/{self.db}", autocommit=True) as c:
             with c.cursor() as cur:
                 if rows is None:
@@ -87,7 +87,7 @@ class MySource(_Source):
         return pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database=db,
                                charset="utf8mb4", autocommit=True)
 
-    def execute(self, sql: str, rows: list[tuple] | None = None) -> None:  # type: ignore[type-arg]
+    def execute(self, sql: str, rows: list[tuple] | None = None) -> None:
         with self._conn(self.db) as c, c.cursor() as cur:
             if rows is None:
                 cur.execute(sql)

@@ -28,7 +28,7 @@ def ingest_all(env: SourceEnvironment, lake: Lake) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+def city(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("city")
     generate_city(PERSONS, SEED, out, day2=False)
     env = SourceEnvironment(sources_dir=out / "sources", db_mode="embedded")
@@ -39,7 +39,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type
     return {"out": out, "lake": lake, "day1": day1, "day2": day2}
 
 
-def test_every_source_lands_and_reconciles(city: dict) -> None:  # type: ignore[type-arg]
+def test_every_source_lands_and_reconciles(city: dict) -> None:
     lake: Lake = city["lake"]
     batches = lake.committed_batches()
     assert {b.source for b in batches} == set(registry())
@@ -49,12 +49,12 @@ def test_every_source_lands_and_reconciles(city: dict) -> None:  # type: ignore[
     assert quarantined / extracted < 0.01, "the generator's non-defective rows must standardise"
 
 
-def test_every_silver_record_is_in_the_truth(city: dict) -> None:  # type: ignore[type-arg]
+def test_every_silver_record_is_in_the_truth(city: dict) -> None:
     lake: Lake = city["lake"]
     truth = str(city["out"] / "truth" / "records" / "*.parquet")
     for master in ("person", "entity", "licence"):
         files = [str(p) for p in lake.silver_files(master)]
-        missing = duckdb.sql(
+        missing = duckdb.execute(
             f"SELECT s._source, s._table, s._record_key FROM read_parquet({files!r}, union_by_name=true) s "
             f"ANTI JOIN (SELECT DISTINCT regexp_extract(filename, '([a-z_]+)__([a-z_]+?)(__day2)?\\.parquet$', 1) AS src, "
             f"regexp_extract(filename, '([a-z_]+)__([a-z_]+?)(__day2)?\\.parquet$', 2) AS tbl, record_key "
@@ -64,7 +64,7 @@ def test_every_silver_record_is_in_the_truth(city: dict) -> None:  # type: ignor
         assert missing == [], master
 
 
-def test_day2_picks_up_exactly_the_changed_rows(city: dict) -> None:  # type: ignore[type-arg]
+def test_day2_picks_up_exactly_the_changed_rows(city: dict) -> None:
     truth = city["out"] / "truth" / "records"
     expected = {p.name.removesuffix("__day2.parquet"): duckdb.execute(f"SELECT count(*) FROM '{p}'").fetchall()[0][0]
                 for p in truth.glob("*__day2.parquet")}
@@ -73,7 +73,7 @@ def test_day2_picks_up_exactly_the_changed_rows(city: dict) -> None:  # type: ig
     assert sum(got.values()) > 0
 
 
-def test_rerunning_everything_changes_nothing(city: dict) -> None:  # type: ignore[type-arg]
+def test_rerunning_everything_changes_nothing(city: dict) -> None:
     env = SourceEnvironment(sources_dir=city["out"] / "sources", db_mode="embedded")
     before = len(city["lake"].committed_batches())
     assert sum(ingest_all(env, city["lake"]).values()) == 0

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.lake import Lake
 from tests.airflow_env import dags_test, migrate
-from tests.ingest.conftest import MY, PG, PREFIX
+from tests.ingest.conftest import MY, PG, PREFIX, MySource, PgSource
 
 
 @pytest.mark.slow
@@ -17,7 +17,7 @@ from tests.ingest.conftest import MY, PG, PREFIX
 @pytest.mark.mariadb
 @pytest.mark.parametrize("pg_source", ["hrss"], indirect=True)
 @pytest.mark.parametrize("my_source", ["tobacco"], indirect=True)
-def test_dags_ingest_real_servers(pg_source, my_source, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_dags_ingest_real_servers(pg_source: PgSource, my_source: MySource, tmp_path: Path) -> None:
     pg_source.insert("si_cbry", [
         {"grbh": f"G{i}", "shbzhm": "34160219800101019X", "xm": "李强", "xb": "1" if i % 2 else "0",
          "csrq": "19800101", "dwxydm": None, "cbzt": "参保缴费", "sjhm": "13912345678", "jzdz": "亳州市谯城区",

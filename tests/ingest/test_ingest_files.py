@@ -33,9 +33,9 @@ def land(env: SourceEnvironment, rel: str, data: bytes) -> Path:
     return p
 
 
-def quarantine(lake: Lake, source: str) -> list[tuple]:  # type: ignore[type-arg]
+def quarantine(lake: Lake, source: str) -> list[tuple]:
     files = [str(p) for p in lake.quarantine_files() if f"/{source}/" in str(p)]
-    return duckdb.sql(f"SELECT _line, field, reason, value FROM read_parquet({files!r}) ORDER BY _line").fetchall()
+    return duckdb.execute(f"SELECT _line, field, reason, value FROM read_parquet({files!r}) ORDER BY _line").fetchall()
 
 
 def test_gbk_csv_bad_rows_are_quarantined_with_reasons(env: SourceEnvironment, tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_gbk_csv_bad_rows_are_quarantined_with_reasons(env: SourceEnvironment, t
         (None, "BAD_ENCODING", "bytes not valid gbk"),
     ], key=str)
     silver = lake.silver_files("person")[0]
-    name, idn = duckdb.sql(f"SELECT name, id_number FROM '{silver}'").fetchall()[0]
+    name, idn = duckdb.execute(f"SELECT name, id_number FROM '{silver}'").fetchall()[0]
     assert (name, idn) == ("张伟", "34160219800101019X")  # traditional -> simplified, lowercase x repaired
 
 
@@ -109,5 +109,5 @@ def test_excel_source(env: SourceEnvironment, tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
     [o] = ingest_table(spec, spec.tables[0], env, lake)
     assert (o.extracted, o.standardised, o.quarantined) == (2, 2, 0)
-    eth = duckdb.sql(f"SELECT DISTINCT ethnicity FROM '{lake.silver_files('person')[0]}'").fetchall()
+    eth = duckdb.execute(f"SELECT DISTINCT ethnicity FROM '{lake.silver_files('person')[0]}'").fetchall()
     assert eth == [("01",)]

@@ -14,13 +14,14 @@ from pipelines.connections import SourceEnvironment
 from pipelines.extract import SchemaChanged, SourceUnavailable
 from pipelines.ingest import ingest_table
 from pipelines.lake import Lake
+from tests.ingest.conftest import MySource, PgSource
 
 NOW1 = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
 NOW2 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 
 
-def person(n: int, gxsj: str, **kw: object) -> dict:  # type: ignore[type-arg]
-    base = {"rkbh": f"R{n:05d}", "gmsfhm": "370802199402210029" if n == 1 else f"34160219800101{n:03d}",
+def person(n: int, gxsj: str, **kw: object) -> dict[str, object]:
+    base: dict[str, object] = {"rkbh": f"R{n:05d}", "gmsfhm": "370802199402210029" if n == 1 else f"34160219800101{n:03d}",
             "xm": f"张{'伟芳娜'[n % 3]}", "cym": None, "xb": "1", "mz": "01", "csrq": date(1980, 1, 1),
             "hjqh": "341602", "hjdz": "安徽省亳州市谯城区", "hh": f"H{n}", "yhzgx": "户主", "hyzk": "20",
             "swrq": None, "gxsj": gxsj}
@@ -28,11 +29,11 @@ def person(n: int, gxsj: str, **kw: object) -> dict:  # type: ignore[type-arg]
     return base
 
 
-def silver(lake: Lake, master: str) -> list[tuple]:  # type: ignore[type-arg]
+def silver(lake: Lake, master: str) -> list[tuple]:
     files = [str(p) for p in lake.silver_files(master)]
     if not files:
         return []
-    return duckdb.sql(f"SELECT _record_key, name, id_number, _batch_id FROM read_parquet({files!r}, union_by_name=true) "
+    return duckdb.execute(f"SELECT _record_key, name, id_number, _batch_id FROM read_parquet({files!r}, union_by_name=true) "
                       "ORDER BY _record_key, _extracted_at").fetchall()
 
 
@@ -44,7 +45,7 @@ def lake_snapshot(lake: Lake) -> dict[str, bytes]:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("pg_source", ["public_security"], indirect=True)
-def test_postgres_full_then_incremental(pg_source, servers_env: SourceEnvironment, lake: Lake) -> None:  # type: ignore[no-untyped-def]
+def test_postgres_full_then_incremental(pg_source: PgSource, servers_env: SourceEnvironment, lake: Lake) -> None:
     spec = pg_source.spec
     table = spec.tables[0]
     pg_source.insert(table.name, [person(i, f"2026-11-2{i % 5} 10:00:00") for i in range(1, 41)])
@@ -69,7 +70,8 @@ def test_postgres_full_then_incremental(pg_source, servers_env: SourceEnvironmen
 
 @pytest.mark.mariadb
 @pytest.mark.parametrize("my_source", ["traffic_police"], indirect=True)
-def test_mariadb_rows_are_standardised_or_quarantined_with_reasons(my_source, servers_env, lake) -> None:  # type: ignore[no-untyped-def]
+def test_mariadb_rows_are_standardised_or_quarantined_with_reasons(my_source: MySource, servers_env: SourceEnvironment,
+                                                                  lake: Lake) -> None:
     spec = my_source.spec
     t = spec.tables[0]
     row = {"dabh": "340100000001", "xm": "王 芳", "sfzmhm": "34160219800101019x", "xb": "女", "csrq": "1980-01-01",
@@ -83,11 +85,11 @@ def test_mariadb_rows_are_standardised_or_quarantined_with_reasons(my_source, se
     my_source.insert(t.name, rows)
     [o] = ingest_table(spec, t, servers_env, lake, NOW1)
     assert (o.extracted, o.standardised, o.quarantined) == (5, 3, 2)
-    q = duckdb.sql(f"SELECT _record_key, field, reason, value FROM '{lake.quarantine_path(spec.source, t.name, o.batch_id)}' "
+    q = duckdb.execute(f"SELECT _record_key, field, reason, value FROM '{lake.quarantine_path(spec.source, t.name, o.batch_id)}' "
                    "ORDER BY 1").fetchall()
     assert q == [("340100000002", "person.birth_date", "BAD_DATE", "1980-02-30"),
                  ("340100000003", "person.sex", "UNMAPPED_CODE", "3")]
-    s = duckdb.sql(f"SELECT _record_key, id_number, id_number_raw, name, phone, sex, "
+    s = duckdb.execute(f"SELECT _record_key, id_number, id_number_raw, name, phone, sex, "
                    f"list_transform(_issues, lambda i: i.element || ':' || i.reason) "
                    f"FROM '{lake.silver_path('person', spec.source, t.name, o.batch_id)}' ORDER BY 1").fetchall()
     # the repaired ID (lowercase x) is normalised, and the source's own code 女 became GB/T 2261.1 code 2
@@ -95,14 +97,14 @@ def test_mariadb_rows_are_standardised_or_quarantined_with_reasons(my_source, se
     assert "person.id_number:REPAIRED_CASE" in s[0][6]
     assert s[1][1] is None and "person.id_number:PLACEHOLDER" in s[1][6]
     assert s[2][4] is None and "person.phone:PLACEHOLDER" in s[2][6]
-    lic = duckdb.sql(f"SELECT type_code, holder_id, status, valid_to FROM "
+    lic = duckdb.execute(f"SELECT type_code, holder_id, status, valid_to FROM "
                      f"'{lake.silver_path('licence', spec.source, t.name, o.batch_id)}' ORDER BY _record_key").fetchall()
     assert lic[0] == ("004", "34160219800101019X", "1", date(2030, 5, 1))
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("pg_source", ["public_security"], indirect=True)
-def test_a_killed_run_rerun_leaves_the_same_lake(pg_source, servers_env, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_a_killed_run_rerun_leaves_the_same_lake(pg_source: PgSource, servers_env: SourceEnvironment, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     spec = pg_source.spec
     t = spec.tables[0]
@@ -129,7 +131,8 @@ def test_a_killed_run_rerun_leaves_the_same_lake(pg_source, servers_env, tmp_pat
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("pg_source", ["public_security"], indirect=True)
-def test_a_schema_change_fails_the_source_with_a_clear_message(pg_source, servers_env, lake) -> None:  # type: ignore[no-untyped-def]
+def test_a_schema_change_fails_the_source_with_a_clear_message(pg_source: PgSource, servers_env: SourceEnvironment,
+                                                              lake: Lake) -> None:
     spec = pg_source.spec
     t = spec.tables[0]
     pg_source.insert(t.name, [person(1, "2026-11-20 10:00:00")])

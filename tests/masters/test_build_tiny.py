@@ -117,7 +117,7 @@ def masters(root: Path, master: str = "person") -> dict[str, str]:
         return dict(con.execute(f"SELECT record_id, master_id FROM {master}_xref").fetchall())
 
 
-def q(root: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+def q(root: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(root / "gold" / "gold.duckdb"), read_only=True) as con:
         return con.execute(sql).fetchall()
 

@@ -38,7 +38,7 @@ def test_the_three_masters_load() -> None:
     ({"surprise": 1}, "surprise", "Extra inputs are not permitted"),
     ({"blocking": [{"name": "x"}]}, "blocking[0]", "needs 'keys'"),
 ])
-def test_bad_config_is_one_line(tmp_path: Path, change: dict, where: str, message: str) -> None:  # type: ignore[type-arg]
+def test_bad_config_is_one_line(tmp_path: Path, change: dict, where: str, message: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({**BASE, **change}, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ConfigError) as err:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.db import connect
-from pipelines.resolve.engine import Constraints, resolve
+from pipelines.resolve.engine import Constraints, Resolution, resolve
 from pipelines.resolve.sql import Sql
 from tests.masters.helpers import handmade_params, load_people, person_config, rid
 
@@ -35,7 +35,7 @@ def sql() -> Iterator[Sql]:
     con.close()
 
 
-def clusters(sql: Sql, rows: list[dict], constraints: Constraints | None = None) -> tuple[dict[str, int], object]:
+def clusters(sql: Sql, rows: list[dict], constraints: Constraints | None = None) -> tuple[dict[str, int], Resolution]:
     cfg = person_config()
     load_people(sql, rows)
     res = resolve(sql, cfg, "people", params=handmade_params(cfg), constraints=constraints)
@@ -75,7 +75,7 @@ def test_homophone_traditional_and_transposed_id(sql: Sql) -> None:
         {"record_id": "fin:1", "name": "Zhang Wei", "birth_date": "1980-01-01", "phone": "13912345678"},
     ])
     assert together(got, "ps:1", "gs:1", "gs:2", "fin:1"), got
-    rules = dict(sql.rows(f"SELECT f.record_id, c.rule FROM {res.clusters} AS c JOIN {res.rec} AS f ON f.rid = c.rid"))
+    rules: dict[str, str] = dict(sql.rows(f"SELECT f.record_id, c.rule FROM {res.clusters} AS c JOIN {res.rec} AS f ON f.rid = c.rid"))
     assert rules["ps:1"] == "key" and rules["gs:1"] == "probabilistic"
 
 

@@ -51,7 +51,7 @@ ROWS = [
 ]
 
 
-def write(path: Path, rows: list[tuple]) -> Path:  # type: ignore[type-arg]
+def write(path: Path, rows: list[tuple]) -> Path:
     pq.write_table(pa.table({"cid": [r[0] for r in rows], "name": [r[1] for r in rows], "dob": [r[2] for r in rows],
                              "tel": [r[3] for r in rows], "city": [r[4] for r in rows]}), path)
     return path
@@ -69,8 +69,8 @@ def test_link_deduplicates_one_table(tmp_path: Path, config: Path) -> None:
     out = tmp_path / "out.parquet"
     res = CliRunner().invoke(app, ["link", "--config", str(config), str(inp), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    got = dict(duckdb.sql(f"SELECT record_id, cluster_id FROM '{out}'").fetchall())
-    assert list(duckdb.sql(f"DESCRIBE SELECT * FROM '{out}'").fetchall())[0][0] == "record_id"
+    got = dict(duckdb.execute(f"SELECT record_id, cluster_id FROM '{out}'").fetchall())
+    assert list(duckdb.execute(f"DESCRIBE SELECT * FROM '{out}'").fetchall())[0][0] == "record_id"
     assert got["c1"] == got["c2"] == got["c3"]
     assert len({got["c1"], got["c4"], got["c5"]}) == 3
 
@@ -81,7 +81,7 @@ def test_link_two_tables_compares_across_only(tmp_path: Path, config: Path) -> N
     out = tmp_path / "out.parquet"
     res = CliRunner().invoke(app, ["link", "--config", str(config), str(a), str(b), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    got = dict(duckdb.sql(f"SELECT record_id, cluster_id FROM '{out}'").fetchall())
+    got = dict(duckdb.execute(f"SELECT record_id, cluster_id FROM '{out}'").fetchall())
     assert got["c1"] == got["x1"] and got["x2"] not in (got["c1"], got["c4"])
 
 

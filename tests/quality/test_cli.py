@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from pipelines.cli import app
 from pipelines.lake import Lake
@@ -22,7 +22,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _invoke(home: Path, *args: str):  # type: ignore[no-untyped-def]
+def _invoke(home: Path, *args: str) -> Result:
     env = {"MASTERDATA_HOME": str(home), "MASTERDATA_LAKE": str(home / "lake"), "MASTERDATA_GOLD": "",
            "MASTERDATA_QUALITY_STORE": ""}
     return CliRunner().invoke(app, list(args), env=env)

@@ -35,9 +35,10 @@ class Page(HTMLParser):
         a = dict(attrs)
         if tag == "svg":
             self.svgs += 1
-            if a.get("data-chart"):
-                self._chart = a["data-chart"]
-                self.charts.setdefault(self._chart, [])
+            chart = a.get("data-chart")
+            if chart:
+                self._chart = chart
+                self.charts.setdefault(chart, [])
         elif tag in ("rect", "circle") and self._chart and a.get("data-value") not in (None, ""):
             self.charts[self._chart].append({k: v or "" for k, v in a.items()})
         elif tag in ("a", "link", "img", "script", "iframe"):
@@ -105,8 +106,8 @@ def report(city: dict[str, Path]) -> dict[str, object]:
     return {"out": out, "html": html, "page": page, "output": res.output, "store": store}
 
 
-def test_html_parses_and_holds_the_charts(report: dict) -> None:  # type: ignore[type-arg]
-    page: Page = report["page"]  # type: ignore[assignment]
+def test_html_parses_and_holds_the_charts(report: dict) -> None:
+    page: Page = report["page"]
     for chart in ("source-scores", "trend-dimensions", "trend-masters", "defect-types", "quarantine-reasons",
                   "master-person", "master-entity", "master-licence"):
         assert page.charts.get(chart), f"chart {chart} missing or without data"
@@ -118,27 +119,27 @@ def test_html_parses_and_holds_the_charts(report: dict) -> None:  # type: ignore
     assert page.svgs > 20 and page.tables >= 5
 
 
-def test_page_is_self_contained(report: dict) -> None:  # type: ignore[type-arg]
-    page: Page = report["page"]  # type: ignore[assignment]
+def test_page_is_self_contained(report: dict) -> None:
+    page: Page = report["page"]
     assert not page.scripts
     remote = [u for u in page.links if re.match(r"(https?:)?//", u)]
     assert remote == []
     assert "<link" not in report["html"] and "@import" not in report["html"]
 
 
-def test_quarantine_section_shows_the_rejected_row(report: dict) -> None:  # type: ignore[type-arg]
-    page: Page = report["page"]  # type: ignore[assignment]
+def test_quarantine_section_shows_the_rejected_row(report: dict) -> None:
+    page: Page = report["page"]
     reasons = {m["data-label"]: float(m["data-value"]) for m in page.charts["quarantine-reasons"]}
     assert reasons.get("UNMAPPED_CODE", 0) >= 1
     assert "QTEST0001" in "".join(page.text)
 
 
-def test_report_names_failures_with_example_rows(report: dict) -> None:  # type: ignore[type-arg]
-    store: QualityStore = report["store"]  # type: ignore[assignment]
+def test_report_names_failures_with_example_rows(report: dict) -> None:
+    store: QualityStore = report["store"]
     failing = [c for c in store.read("checks") if c["failed"] and c["kind"] == "feed"]
     assert failing, "the generated city always carries defects"
     worst = max(failing, key=lambda c: c["failed"])
-    text = "".join(report["page"].text)  # type: ignore[union-attr]
+    text = "".join(report["page"].text)
     assert f"{worst['source']}.{worst['table']}" in text and worst["element"] in text
     import json
 
@@ -146,21 +147,21 @@ def test_report_names_failures_with_example_rows(report: dict) -> None:  # type:
     assert str(sample["record_key"]) in text
 
 
-def test_gx_data_docs_are_linked(report: dict) -> None:  # type: ignore[type-arg]
-    out: Path = report["out"]  # type: ignore[assignment]
-    docs = [u for u in report["page"].links if u.endswith("index.html")]  # type: ignore[union-attr]
+def test_gx_data_docs_are_linked(report: dict) -> None:
+    out: Path = report["out"]
+    docs = [u for u in report["page"].links if u.endswith("index.html")]
     assert docs and (out / docs[0]).exists()
     assert "great expectations data docs:" in report["output"]
     validations = list((out / "gx").rglob("validations/**/*.json"))
     assert validations
 
 
-def test_gold_figures_when_masters_exist(city: dict[str, Path], report: dict) -> None:  # type: ignore[type-arg]
+def test_gold_figures_when_masters_exist(city: dict[str, Path], report: dict) -> None:
     if not city["gold"].exists():
         pytest.skip("masters not built in this checkout")
-    page: Page = report["page"]  # type: ignore[assignment]
+    page: Page = report["page"]
     assert {m["data-label"] for m in page.charts["match-rate"]} >= {"person"}
     assert page.charts.get("review-queue") is not None
-    gold = {g["master"]: g for g in report["store"].read("gold")}  # type: ignore[union-attr]
+    gold = {g["master"]: g for g in report["store"].read("gold")}
     assert gold["person"]["available"] and gold["person"]["golden_records"] > 0
     assert 0 <= gold["person"]["match_rate"] <= 1

@@ -9,6 +9,7 @@ import pytest
 
 from pipelines.lake import Lake
 from quality.run import QualityError, RunResult, run_quality
+from quality.scorecard import Score
 from quality.store import QualityStore
 from tests.quality.lakes import (
     add_batch,
@@ -21,8 +22,8 @@ from tests.quality.lakes import (
 AS_OF = dt.datetime(2026, 11, 20, 8, 0, 0)
 
 
-def _run(lake: Lake, tmp: Path, **kw) -> RunResult:  # type: ignore[no-untyped-def]
-    return run_quality(lake, QualityStore(tmp / "store"), gold_path=tmp / "no-gold.duckdb", as_of=AS_OF, **kw)
+def _run(lake: Lake, tmp: Path) -> RunResult:
+    return run_quality(lake, QualityStore(tmp / "store"), gold_path=tmp / "no-gold.duckdb", as_of=AS_OF)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     return _run(write_public_security(tmp / "lake"), tmp)
 
 
-def _feed(res: RunResult):  # type: ignore[no-untyped-def]
+def _feed(res: RunResult) -> Score:
     (s,) = [s for s in res.scores_at("feed") if s.source == "public_security"]
     return s
 

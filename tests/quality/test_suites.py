@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -13,21 +15,21 @@ from pipelines import standardise
 from pipelines.lake import Lake
 from pipelines.registry import registry
 from quality.rules import PHONE_RX
-from quality.run import QualityError, run_quality
+from quality.run import QualityError, RunResult, run_quality
 from quality.store import QualityStore
-from quality.suites import SuiteError, build_suites, code_values, feed_suite, master_suite
-from standards.dictionary import ELEMENTS_FILE, dictionary, load_dictionary
+from quality.suites import Suite, SuiteError, build_suites, code_values, feed_suite, master_suite
+from standards.dictionary import ELEMENTS_FILE, Dictionary, dictionary, load_dictionary
 from tests.quality.lakes import add_batch, person_rows
 
 TODAY = dt.date(2026, 11, 20)
 
 
-def _suite(d, source: str = "public_security", table: str = "hjxx_czrk", master: str = "person"):  # type: ignore[no-untyped-def]
+def _suite(d: Dictionary, source: str = "public_security", table: str = "hjxx_czrk", master: str = "person") -> Suite:
     spec = registry()[source]
     return feed_suite(d, spec, spec.table(table), master, TODAY)
 
 
-def _modified(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+def _modified(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
     raw = yaml.safe_load(ELEMENTS_FILE.read_text(encoding="utf-8"))
     edit(raw)
     p = tmp_path / "elements.yaml"
@@ -72,7 +74,7 @@ def test_a_source_without_the_key_gets_no_uniqueness_check() -> None:
 def test_changing_a_rule_in_the_dictionary_changes_the_suite(tmp_path: Path) -> None:
     base = _suite(dictionary())
 
-    def edit(raw: dict) -> None:  # type: ignore[type-arg]
+    def edit(raw: dict) -> None:
         person = raw["masters"]["person"]["elements"]
         person["household_no"]["rule"] = "code:gb2260"       # text -> a code table
         person["name"]["required"] = False                    # no longer required
@@ -96,19 +98,21 @@ def test_a_new_phone_rule_changes_what_is_valid(tmp_path: Path) -> None:
         r["household_no"] = "HH-5821"  # 4 digits: not a phone
     add_batch(lake, "public_security", "hjxx_czrk", "b1", {"person": rows})
 
-    def edit(raw: dict) -> None:  # type: ignore[type-arg]
+    def edit(raw: dict) -> None:
         raw["masters"]["person"]["elements"]["household_no"]["rule"] = "phone"
 
-    kw = {"store": QualityStore(tmp_path / "store"), "gold_path": tmp_path / "none", "record": False}
-    plain = run_quality(lake, dictionary=dictionary(), **kw).scores_at("feed")[0]
-    strict = run_quality(lake, dictionary=load_dictionary(_modified(tmp_path, edit)), **kw)
+    def score(d: Dictionary) -> RunResult:
+        return run_quality(lake, QualityStore(tmp_path / "store"), tmp_path / "none", dictionary=d, record=False)
+
+    plain = score(dictionary()).scores_at("feed")[0]
+    strict = score(load_dictionary(_modified(tmp_path, edit)))
     assert plain.invalid == 0 and strict.scores_at("feed")[0].invalid == 20
     (c,) = [c for c in strict.checks if c.check_id == "person.household_no:validity"]
     assert c.reasons == {"BAD_PHONE": 20}
 
 
 def test_an_unknown_code_table_is_a_one_line_error(tmp_path: Path) -> None:
-    def edit(raw: dict) -> None:  # type: ignore[type-arg]
+    def edit(raw: dict) -> None:
         raw["masters"]["person"]["elements"]["sex"]["rule"] = "code:no_such_table"
 
     d = load_dictionary(_modified(tmp_path, edit))

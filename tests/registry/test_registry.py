@@ -4,7 +4,9 @@ naming the file and the field (never a traceback)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlglot
@@ -35,7 +37,7 @@ def test_every_expression_parses_in_its_dialect_and_transpiles_to_duckdb() -> No
                 assert out and out[0]
 
 
-def _write(tmp: Path, name: str, mutate) -> Path:  # type: ignore[no-untyped-def]
+def _write(tmp: Path, name: str, mutate: Callable[[dict[str, Any]], object]) -> Path:
     raw = yaml.safe_load((SOURCES_DIR / "traffic_police.yaml").read_text(encoding="utf-8"))
     mutate(raw)
     p = tmp / f"{name}.yaml"
@@ -76,7 +78,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("label,mutate,expected", CASES, ids=[c[0] for c in CASES])
-def test_a_bad_spec_is_one_line_naming_file_and_field(tmp_path: Path, label: str, mutate, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_spec_is_one_line_naming_file_and_field(tmp_path: Path, label: str,
+                                                      mutate: Callable[[dict[str, Any]], object], expected: str) -> None:
     p = _write(tmp_path, "traffic_police", mutate)
     with pytest.raises(RegistryError) as info:
         load_spec(p)

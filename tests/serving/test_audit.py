@@ -35,7 +35,7 @@ def store_of(home: Path) -> Path:
     return home / "warehouse" / "serving.sqlite"
 
 
-def verify(home: Path) -> tuple[int, list]:  # type: ignore[type-arg]
+def verify(home: Path) -> tuple[int, list]:
     return verify_chain(store_of(home), home / "warehouse" / "serving.audit-key")
 
 

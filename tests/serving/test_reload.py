@@ -23,8 +23,8 @@ def test_new_gold_build_is_picked_up(city: Path, tmp_path: Path) -> None:
     srv = start_server(home, keys, tmp_path / "server.log")
     try:
         con = duckdb.connect(str(gold), read_only=True)
-        mid, name = con.execute("SELECT master_id, name FROM person_master WHERE name IS NOT NULL "
-                                "ORDER BY master_id LIMIT 1").fetchone()
+        [(mid, name)] = con.execute("SELECT master_id, name FROM person_master WHERE name IS NOT NULL "
+                                    "ORDER BY master_id LIMIT 1").fetchall()
         con.close()
         with srv.client("public_security") as c:
             q = {"purpose": "household_registration"}

@@ -21,7 +21,7 @@ def people(model: ReadModel) -> list[Row]:
     return out
 
 
-def search_person(server: Server, name: str, birth: str) -> list[dict]:  # type: ignore[type-arg]
+def search_person(server: Server, name: str, birth: str) -> list[dict]:
     with server.client("civil_affairs") as c:
         r = c.post("/v1/persons/search", params=PURPOSE, json={"name": name, "birth_date": birth})
     assert r.status_code == 200, r.text
@@ -72,14 +72,14 @@ def entities(model: ReadModel) -> list[Row]:
     return out
 
 
-def search_entity(server: Server, name: str) -> list[dict]:  # type: ignore[type-arg]
+def search_entity(server: Server, name: str) -> list[dict]:
     with server.client("statistics") as c:
         r = c.post("/v1/entities/search", params={"purpose": "enterprise_census"}, json={"name": name})
     assert r.status_code == 200, r.text
     return list(r.json()["results"])
 
 
-def found(hits: list[dict], mid: str) -> dict | None:  # type: ignore[type-arg]
+def found(hits: list[dict], mid: str) -> dict | None:
     return next((h for h in hits if h["master_id"] == mid), None)
 
 

@@ -139,7 +139,7 @@ def test_register_code_tables_in_duckdb() -> None:
     ).fetchall()
     assert ("崩龙族", "46") in rows
     assert con.execute("SELECT code FROM code_gb2261_sex_alias WHERE alias = '男'").fetchall() == [("1",)]
-    assert con.execute("SELECT count(*) FROM code_gb2260 WHERE code LIKE '3416%'").fetchone()[0] == 6
+    assert con.execute("SELECT count(*) FROM code_gb2260 WHERE code LIKE '3416%'").fetchall()[0][0] == 6
     if "code_licence_types_alias" in created:  # lookup tables for code/name-only tables too
         assert con.execute(
             "SELECT code FROM code_licence_types_alias WHERE alias = '机动车驾驶证'"

@@ -42,7 +42,7 @@ def test_sql_macros_agree_with_python(con: duckdb.DuckDBPyConnection, s: str | N
     got = con.execute(
         "SELECT fw2hw($1), t2s($1), name_norm($1), pinyin_key($1), pinyin_key_plain($1), is_placeholder($1)",
         [s],
-    ).fetchone()
+    ).fetchall()[0]
     want = (
         T.to_halfwidth(s),
         T.to_simplified(s, phrases=False),
@@ -96,7 +96,7 @@ def test_homophones_share_pinyin_key(con: duckdb.DuckDBPyConnection) -> None:
     sql = con.execute(
         "SELECT bool_and(pinyin_key(a) = pinyin_key(b)) FROM (SELECT unnest($1) AS a, unnest($2) AS b)",
         [[p[0] for p in pairs], [p[1] for p in pairs]],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     assert sql is True
     hom = T.homophones("伟")
     assert "为" in hom and "维" in hom and "伟" not in hom
@@ -110,13 +110,13 @@ def test_homophones_share_pinyin_key(con: duckdb.DuckDBPyConnection) -> None:
 )
 def test_placeholders(con: duckdb.DuckDBPyConnection, value: str | None) -> None:
     assert T.is_placeholder_text(value) is True
-    assert con.execute("SELECT is_placeholder($1)", [value]).fetchone()[0] is True
+    assert con.execute("SELECT is_placeholder($1)", [value]).fetchall()[0][0] is True
 
 
 @pytest.mark.parametrize("value", ["张三", "0551", "无锡市", "空港新区", "101", "Null Street 1", "男"])
 def test_not_placeholders(con: duckdb.DuckDBPyConnection, value: str) -> None:
     assert T.is_placeholder_text(value) is False
-    assert con.execute("SELECT is_placeholder($1)", [value]).fetchone()[0] is False
+    assert con.execute("SELECT is_placeholder($1)", [value]).fetchall()[0][0] is False
 
 
 ADDRESSES = {
@@ -139,7 +139,7 @@ ADDRESSES = {
 def test_parse_address(con: duckdb.DuckDBPyConnection, address: str) -> None:
     want = dict(zip((*T.ADDRESS_KEYS, "county_code"), ADDRESSES[address], strict=True))
     assert T.parse_address(address) == want
-    assert con.execute("SELECT parse_address($1)", [address]).fetchone()[0] == want
+    assert con.execute("SELECT parse_address($1)", [address]).fetchall()[0][0] == want
 
 
 def test_parse_address_null_and_column(con: duckdb.DuckDBPyConnection) -> None:
@@ -155,7 +155,7 @@ def test_argument_named_like_macro_internals(con: duckdb.DuckDBPyConnection) -> 
     got = con.execute(
         "SELECT pinyin_key(c), t2s(l), name_norm(s), parse_address(_ch).county_code "
         "FROM (SELECT '曾伟' AS c, '劉' AS l, '張 三' AS s, '利辛县' AS _ch)"
-    ).fetchone()
+    ).fetchall()[0]
     assert got == ("zengwei", "刘", "张三", "341623")
 
 
@@ -168,7 +168,7 @@ def test_pinyin_key_throughput(con: duckdb.DuckDBPyConnection) -> None:
         "FROM range(1300000) t(i)"
     )
     con.execute("CREATE OR REPLACE TEMP TABLE bench_names_1m AS SELECT name FROM bench_names LIMIT 1000000")
-    assert con.execute("SELECT count(DISTINCT name) FROM bench_names_1m").fetchone()[0] == 1_000_000
+    assert con.execute("SELECT count(DISTINCT name) FROM bench_names_1m").fetchall()[0][0] == 1_000_000
     start = time.perf_counter()
     con.execute(
         "CREATE OR REPLACE TEMP TABLE bench_keys AS SELECT name, pinyin_key(name) AS k FROM bench_names_1m"
@@ -196,7 +196,7 @@ _SETTINGS = settings(
 @_SETTINGS
 @given(_text)
 def test_fw2hw_matches_python(con: duckdb.DuckDBPyConnection, x: str) -> None:
-    assert con.execute("SELECT fw2hw($1)", [x]).fetchone()[0] == T.to_halfwidth(x)
+    assert con.execute("SELECT fw2hw($1)", [x]).fetchall()[0][0] == T.to_halfwidth(x)
 
 
 @_SETTINGS
@@ -204,12 +204,12 @@ def test_fw2hw_matches_python(con: duckdb.DuckDBPyConnection, x: str) -> None:
 def test_name_norm_idempotent(con: duckdb.DuckDBPyConnection, x: str) -> None:
     once = T.normalise_name(x)
     assert T.normalise_name(once) == once
-    sql_once = con.execute("SELECT name_norm($1)", [x]).fetchone()[0]
-    assert con.execute("SELECT name_norm($1)", [sql_once]).fetchone()[0] == sql_once
+    sql_once = con.execute("SELECT name_norm($1)", [x]).fetchall()[0][0]
+    assert con.execute("SELECT name_norm($1)", [sql_once]).fetchall()[0][0] == sql_once
 
 
 @_SETTINGS
 @given(_text)
 def test_placeholder_and_pinyin_agree(con: duckdb.DuckDBPyConnection, x: str) -> None:
-    got = con.execute("SELECT is_placeholder($1), pinyin_key($1), t2s($1)", [x]).fetchone()
+    got = con.execute("SELECT is_placeholder($1), pinyin_key($1), t2s($1)", [x]).fetchall()[0]
     assert tuple(got) == (T.is_placeholder_text(x), T.pinyin_key(x), T.to_simplified(x, phrases=False))

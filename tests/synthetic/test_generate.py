@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.registry import registry
+from pipelines.registry import FieldMap, SourceSpec, registry
 from pipelines.synthetic import GenerateError, generate_city
 from pipelines.synthetic.defects import ID_PLACEHOLDERS
 from pipelines.synthetic.extracts import BUILDERS, Ctx
@@ -65,7 +65,7 @@ def _sqlite_table(location: str) -> pa.Table:
     )
 
 
-def _file_table(path: str, spec) -> pa.Table:  # type: ignore[no-untyped-def]
+def _file_table(path: str, spec: SourceSpec) -> pa.Table:
     kind = spec.connection.kind
     if kind == "csv":
         cols = [f.column for f in spec.tables[0].fields]
@@ -172,7 +172,7 @@ def test_every_table_written_and_traceable(city: Path, manifest: dict) -> None:
             assert t1.column("true_licence_id").null_count < t1.num_rows
 
 
-def _code_values(field) -> set[str] | None:  # type: ignore[no-untyped-def]
+def _code_values(field: FieldMap) -> set[str] | None:
     elem = dictionary().element(field.element) if field.element else None
     if elem is None or not elem.code_table:
         return None
@@ -197,9 +197,9 @@ def test_rendered_values_round_trip_through_the_spec(city: Path, manifest: dict)
             vals = [values[i] for i in clean_rows if values[i] not in (None, "")]
             if f.codes:
                 assert set(vals) <= set(f.codes), f"{entry['table']}.{f.column}: {set(vals) - set(f.codes)}"
-            elif f.element and _code_values(f) is not None and f.element != "licence.type_code":
+            elif f.element and (known := _code_values(f)) is not None and f.element != "licence.type_code":
                 label = profile.of(spec.source).label(f.column)
-                allowed = _code_values(f) | (set(label.values()) if isinstance(label, dict) else set())
+                allowed = known | (set(label.values()) if isinstance(label, dict) else set())
                 assert set(map(str, vals)) <= allowed, f"{entry['table']}.{f.column}"
             if f.format and f.type == "varchar":
                 for v in vals:
@@ -249,6 +249,7 @@ def test_day2_has_only_newer_rows_and_new_files(city: Path, manifest: dict) -> N
         table = spec.table(entry["table"])
         t2 = _truth(city, entry, day2=True) if entry["day2_rows"] or entry["stored_as"] != "sqlite" else None
         if spec.connection.kind in ("csv", "excel", "jsonl"):
+            assert table.path is not None
             assert entry["day2_location"].endswith(Path(table.path.replace("*", "20261126")).name)
             assert Path(entry["day2_location"]).exists()
             continue
@@ -390,7 +391,7 @@ def test_servers_target_postgres(tmp_path: Path) -> None:
         for e in manifest["tables"]:
             col = registry()[e["source"]].table(e["table"]).incremental.column
             with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{e['database']}") as con:
-                n, newest = con.execute(f'SELECT count(*), max("{col}") FROM "{e["table"]}"').fetchone()
+                [(n, newest)] = con.execute(f'SELECT count(*), max("{col}") FROM "{e["table"]}"').fetchall()
             assert n == _expected_rows(tmp_path, e)
             assert (str(newest) >= "2026-11-26") == (e["day2_rows"] > 0)
     finally:
