@@ -8,10 +8,15 @@ setup:
 demo: setup
 	@uv run --frozen masterdata demo
 
-## The test suite, against the real PostgreSQL and MariaDB on this machine.
+## Lint, types, then the test suite against the real PostgreSQL and MariaDB on this machine.
+## All three always run (a type error does not hide a failing test); the target fails if any failed.
 test: setup
 	@bash scripts/start-services.sh
-	@uv run --frozen pytest
+	@status=0; \
+	  uv run --frozen ruff check . || status=1; \
+	  uv run --frozen mypy || status=1; \
+	  uv run --frozen pytest || status=1; \
+	  exit $$status
 
 ## The Airflow UI for stewards, on the demo's metadata and lake (http://localhost:8080).
 airflow-ui: setup
