@@ -167,6 +167,16 @@ def _error(path: Path, name: str | None = None) -> str:
     return msg
 
 
+def test_a_bad_table_renders_as_problem_json_too(tmp_path: Path) -> None:
+    """A code table error is a MasterdataError like any other: the API can render it."""
+    path = _copy(tmp_path, "gb2261_sex", "code,name,aliases\n1,男,M\n1,女,F\n")
+    with pytest.raises(CodeTableError) as exc:
+        ct.read_code_csv(path)
+    body = exc.value.problem()
+    assert body["status"] == 400 and body["detail"] == str(exc.value) and f"{path}:3:" in body["detail"]
+    assert exc.value.line == 3 and "duplicate code '1'" in exc.value.what
+
+
 def test_duplicate_code_error_names_file_and_line(tmp_path: Path) -> None:
     path = _copy(tmp_path, "gb2261_sex", "code,name,aliases\n1,男,M\n2,女,F\n1,男性,\n")
     msg = _error(path)
