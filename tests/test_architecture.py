@@ -3,10 +3,10 @@
 The layers (docs/ARCHITECTURE.md, "Layers") from the bottom up: ``core`` (connection factory,
 quoting, settings, errors), ``standards`` (the standard as code), ``pipelines`` (extract,
 standardise, lake, resolve, masters), ``warehouse`` (gold store, serving), ``quality``, ``dags``;
-``benchmarks`` sit on top of everything. An import only points down - whether written as an import
-statement at module level, inside a function, or as a module name handed to importlib. The checks read the source
-with :mod:`ast` (nothing is imported), so a violation is reported with its file and line even when
-the import would fail.
+``benchmarks`` sit on top of everything. An import only points down, whether it is written at
+module level, inside a function, or as a module name handed to importlib. The checks read the
+source with :mod:`ast` (nothing is imported), so a violation is reported with its file and line
+even when the import would fail.
 
 What the code still does against a rule is listed in a ``PENDING`` set with who is changing it;
 the sets are to be emptied, never extended to make a test pass.
