@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from pipelines.synthetic import minting, places, strs
 from pipelines.synthetic.entities import KINDS, STATUS, Entities, assign_employers, build_entities
-from pipelines.synthetic.licences import PERSON, Licences, build_licences
+from pipelines.synthetic.licences import PERSON, Licences, Population, build_licences
 from pipelines.synthetic.names import NameModel, NameVariants, build_variants, load_name_model
 from pipelines.synthetic.population import (
     DAY1,
@@ -89,7 +89,7 @@ def build_world(n: int, seed: int, progress: Callable[[str], None] | None = None
     entities = build_entities(rng_for(seed, "entities"), n, persons, names, gaz, person_name)
     persons.employer = assign_employers(rng_for(seed, "employers"), persons, entities)
     addresses = pa.concat_arrays(book)
-    licences = build_licences(rng_for(seed, "licences"), persons, households, entities, addresses)
+    licences = build_licences(rng_for(seed, "licences"), Population(persons, households, entities, addresses, DAY1))
     say(f"world: {entities.n:,} legal entities, {licences.n:,} licences")
     return World(
         seed=seed,
