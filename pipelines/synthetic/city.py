@@ -34,7 +34,8 @@ from core.errors import InputError
 from pipelines.registry import RegistryError, SourceSpec, registry
 from pipelines.synthetic import truth as tr
 from pipelines.synthetic import writers
-from pipelines.synthetic.extracts import BUILDERS, Ctx
+from pipelines.synthetic.delta import Day2
+from pipelines.synthetic.extracts import Ctx, build_extracts
 from pipelines.synthetic.profile import load_profile
 from pipelines.synthetic.render import Rendered, Renderer, name_tables
 from pipelines.synthetic.world import build_world, rng_for, truth_tables
@@ -146,10 +147,10 @@ def _check_servers(specs: dict[str, SourceSpec], pg_dsn: str, mysql_url: str) ->
     kinds = {s.connection.kind for s in specs.values()}
     try:
         if "postgres" in kinds:
-            with writers._pg_connect(pg_dsn) as con:
+            with writers.pg_connect(pg_dsn) as con:
                 con.execute("SELECT 1")
         if "mariadb" in kinds:
-            writers._my_connect(mysql_url).close()
+            writers.my_connect(mysql_url).close()
     except writers.WriteError as exc:
         raise GenerateError(str(exc)) from None
 
@@ -283,8 +284,6 @@ def generate_city(
         _remove_day2(out, [specs[s] for s in chosen], batch2)
     delta = None
     if day2:
-        from pipelines.synthetic.delta import Day2
-
         delta = Day2(world, seed, profile)
         say(f"day 2: {delta.describe()}")
     sink = _Sink(out, target, pg_dsn, mysql_url, database_prefix)
@@ -299,8 +298,8 @@ def generate_city(
         enc = spec.connection.encoding if spec.connection.kind == "csv" else "utf-8"
         if enc not in nt_cache:
             nt_cache[enc] = name_tables(world, enc)
-        ctx = Ctx(world, prof, rng_for(seed, "extract", source), day=profile.day1)
-        extracts = BUILDERS[source](ctx)
+        ctx = Ctx(world, spec, prof, rng_for(seed, "extract", source), day=profile.day1)
+        extracts = build_extracts(ctx)
         renderer = Renderer(
             world,
             spec,
@@ -337,7 +336,7 @@ def generate_city(
                 order = np.argsort(pids, kind="stable")
                 donors[source] = (pids[order], vals.take(pa.array(order)))
         if delta is not None:
-            changes = delta.source_changes(spec, prof, extracts, rendered, renderer, nt_cache[enc])
+            changes = delta.source_changes(spec, prof, extracts, rendered, nt_cache[enc])
             for t, ch in zip(spec.tables, changes):
                 if ch is None:
                     continue

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.synthetic import strs
-from pipelines.synthetic.minting import _RID_CP, X
+from pipelines.synthetic.minting import RID_CP, X
 
 ID_DEFECTS = (
     "id_copied",
@@ -165,7 +165,7 @@ def apply_ids(
         if sel.any():
             d[sel] = alt[name][sel]
     cps = np.zeros((n, 20), dtype=np.uint32)
-    cps[:, :18] = _RID_CP[d]
+    cps[:, :18] = RID_CP[d]
     _typo(rng, cps, d, choice == ID_DEFECTS.index("id_typo"))
     _transpose(rng, cps, d, choice == ID_DEFECTS.index("id_transpose"))
     sel = choice == ID_DEFECTS.index("id_lower_x")
@@ -206,7 +206,7 @@ def _typo(rng: np.random.Generator, cps: np.ndarray, d: np.ndarray, sel_mask: np
     new = np.where(
         pos == 17, (cur + rng.integers(1, 11, sel.size)) % 11, (cur % 10 + rng.integers(1, 10, sel.size)) % 10
     )
-    cps[sel, pos] = _RID_CP[new]
+    cps[sel, pos] = RID_CP[new]
 
 
 def _transpose(rng: np.random.Generator, cps: np.ndarray, d: np.ndarray, sel_mask: np.ndarray) -> None:

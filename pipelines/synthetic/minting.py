@@ -24,7 +24,7 @@ from standards.identifiers import (
 )
 
 X = 10  # check value standing for 'X'
-_RID_CP = np.array([ord(c) for c in "0123456789X"], dtype=np.uint32)
+RID_CP = np.array([ord(c) for c in "0123456789X"], dtype=np.uint32)
 _ORG_VALUE = np.full(128, -1, dtype=np.int16)
 _ORG_VALUE[[ord(c) for c in ORG_CODE_ALPHABET]] = np.arange(36)
 _USCC_VALUE = np.full(128, -1, dtype=np.int16)
@@ -85,7 +85,7 @@ def unique_sequences(
 
 def rid_strings(digits: np.ndarray) -> np.ndarray:
     """``<U18`` strings from an (N, 18) digit matrix."""
-    return strs.cps_to_str(_RID_CP[digits])
+    return strs.cps_to_str(RID_CP[digits])
 
 
 def rid15_strings(digits: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from pipelines.registry import FieldMap
+
 PROFILE_FILE = Path(__file__).with_name("profiles.yaml")
 
 
@@ -28,8 +30,12 @@ class SourceProfile:
     def rate(self, defect: str) -> float:
         return float(self.defects.get(defect, 0.0))
 
-    def label(self, column: str) -> Any:
-        return (self.render.get("labels") or {}).get(column)
+    def label(self, field: FieldMap) -> Any:
+        """How a code column is written: ``name``, a code -> label map, or None (the code itself).
+        Labels are keyed by the element the column maps (by the column only where it maps none), so
+        they follow a column renamed in the source spec."""
+        labels = self.render.get("labels") or {}
+        return labels.get(field.element) if field.element in labels else labels.get(field.column)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from standards.dictionary import dictionary
 ADDRESS_PREFIX = {"full": places.PROVINCE + places.CITY, "city": places.CITY, "county": ""}
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
-#: Column roles whose defects are drawn per column; the first column of a group is untagged.
+#: Column kinds that form a defect group of their own (other columns are grouped by their role).
 _GROUP_OF_KIND = {"pid": "id", "pname": "name"}
 
 
@@ -112,6 +112,22 @@ def _typed(arr: pa.Array, field: FieldMap) -> pa.Array:
     return arr
 
 
+def defect_tags(table: Table, cols: dict[str, Col]) -> dict[str, tuple[str, str]]:
+    """Per column, its defect group ('' for none) and the tag its defect labels carry: none for the
+    first column of a group, ``@column`` for the others (a guardian's id beside the person's)."""
+    seen: set[str] = set()
+    out: dict[str, tuple[str, str]] = {}
+    for f in table.fields:
+        col = cols[f.column]
+        group = _GROUP_OF_KIND.get(col.kind) or col.role or ""
+        tag = ""
+        if group:
+            tag = "" if group not in seen else f"@{f.column}"
+            seen.add(group)
+        out[f.column] = (group, tag)
+    return out
+
+
 class Renderer:
     """Renders the extracts of one source (shared tables: name variants, donor ids)."""
 
@@ -150,20 +166,14 @@ class Renderer:
         if dup_rows.size:
             log.add("duplicate", np.arange(n0, n))
         rates = prof.defects
-        seen: dict[str, int] = {}
         out: dict[str, pa.Array] = {}
         wrong: tuple[np.ndarray, pa.Array] | None = None
         missing_empty = prof.render.get("missing") == "empty"
         style = ADDRESS_PREFIX[prof.render.get("address", "full")]
+        tags = defect_tags(table, ex.cols)
         for f in table.fields:
-            col = ex.cols.get(f.column)
-            if col is None:
-                raise KeyError(f"{self.spec.source}.{table.name}: the extract has no column {f.column!r}")
-            group = _GROUP_OF_KIND.get(col.kind) or col.role or ""
-            tag = ""
-            if group:
-                tag = "" if group not in seen else f"@{f.column}"
-                seen[group] = seen.get(group, 0) + 1
+            col = ex.cols[f.column]
+            tag = tags[f.column][1]
             in_pk = f.column in pk
             if col.kind == "key":
                 arr = col.values if isinstance(col.values, pa.Array) else pa.array(col.values)
@@ -192,7 +202,7 @@ class Renderer:
                     vals = dfx.apply_code_conflict(
                         rng, vals, col.role, rates.get(f"{col.role}_conflict", 0.0), log, tag
                     )
-                arr = render_codes(rng, vals, f, prof.label(f.column))
+                arr = render_codes(rng, vals, f, prof.label(f))
             elif col.kind == "stamp":
                 vals = col.values
                 arr = (
@@ -209,7 +219,7 @@ class Renderer:
                 arr = pc.fill_null(arr, "")
             out[f.column] = arr
         native = pa.table(out)
-        key = _record_key(native, pk)
+        key = record_key(native, pk)
         keep = ~pd.Series(np.asarray(key.to_numpy(zero_copy_only=False))).duplicated().to_numpy()
         rows = np.arange(n)
         if not keep.all():  # a defect made two keys equal: drop the later row, truth follows
@@ -306,7 +316,8 @@ def _with_duplicates(ex: Extract, dup_rows: np.ndarray, key_cols: list[str]) -> 
     return both
 
 
-def _record_key(native: pa.Table, pk: list[str]) -> pa.Array:
+def record_key(native: pa.Table, pk: list[str]) -> pa.Array:
+    """Each row's record key: its primary-key values joined by ``|`` (how the truth names a row)."""
     parts = [pc.cast(native.column(c), pa.string()).combine_chunks() for c in pk]
     if len(parts) == 1:
         return pc.fill_null(parts[0], "")
@@ -336,4 +347,13 @@ def name_tables(world, encoding: str) -> dfx.NameTables:
     )
 
 
-__all__ = ["Renderer", "Rendered", "name_tables", "render_codes", "render_dates", "native_labels"]
+__all__ = [
+    "Renderer",
+    "Rendered",
+    "defect_tags",
+    "name_tables",
+    "native_labels",
+    "record_key",
+    "render_codes",
+    "render_dates",
+]

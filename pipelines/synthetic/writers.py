@@ -184,7 +184,7 @@ _PG_TYPE = {
 }
 
 
-def _pg_connect(dsn: str, database: str | None = None, autocommit: bool = False):
+def pg_connect(dsn: str, database: str | None = None, autocommit: bool = False):
     import psycopg
 
     u = urlsplit(dsn)
@@ -197,7 +197,7 @@ def _pg_connect(dsn: str, database: str | None = None, autocommit: bool = False)
 
 
 def pg_ensure_database(dsn: str, database: str) -> None:
-    with _pg_connect(dsn, autocommit=True) as con:
+    with pg_connect(dsn, autocommit=True) as con:
         exists = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if not exists:
             con.execute(f'CREATE DATABASE "{database}"')
@@ -205,7 +205,7 @@ def pg_ensure_database(dsn: str, database: str) -> None:
 
 def write_postgres(dsn: str, database: str, tables: list[tuple[Table, pa.Table]]) -> None:
     pg_ensure_database(dsn, database)
-    with _pg_connect(dsn, database) as con:  # one transaction: drop, create, copy, commit
+    with pg_connect(dsn, database) as con:  # one transaction: drop, create, copy, commit
         with con.cursor() as cur:
             for table, data in tables:
                 cur.execute(f"DROP TABLE IF EXISTS {_q(table.name)}")
@@ -223,7 +223,7 @@ def upsert_postgres(dsn: str, database: str, table: Table, data: pa.Table) -> No
     cols = [f.column for f in table.fields]
     pk = table.primary_key
     tmp = f"{table.name}__delta"
-    with _pg_connect(dsn, database) as con:
+    with pg_connect(dsn, database) as con:
         with con.cursor() as cur:
             cur.execute(
                 f"CREATE TEMP TABLE {_q(tmp)} (LIKE {_q(table.name)} INCLUDING DEFAULTS) ON COMMIT DROP"
@@ -258,7 +258,7 @@ def _bq(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _my_connect(url: str, database: str | None = None, local_infile: bool = True):
+def my_connect(url: str, database: str | None = None, local_infile: bool = True):
     import pymysql
 
     u = urlsplit(url)
@@ -292,7 +292,7 @@ def _my_create(table: Table, name: str) -> str:
 
 
 def write_mariadb(url: str, database: str, tables: list[tuple[Table, pa.Table]]) -> None:
-    con = _my_connect(url)
+    con = my_connect(url)
     try:
         with con.cursor() as cur:
             cur.execute(f"CREATE DATABASE IF NOT EXISTS {_bq(database)} CHARACTER SET utf8mb4")
@@ -348,7 +348,7 @@ def _my_load(cur, name: str, table: Table, data: pa.Table) -> None:
 
 
 def upsert_mariadb(url: str, database: str, table: Table, data: pa.Table) -> None:
-    con = _my_connect(url, database)
+    con = my_connect(url, database)
     try:
         with con.cursor() as cur:
             cols = [f.column for f in table.fields]
