@@ -31,9 +31,10 @@ import numpy as np
 import pyarrow as pa
 
 from core.errors import InputError
-from pipelines.registry import RegistryError, SourceSpec, registry
+from pipelines.registry import RegistryError, SourceSpec, Table, registry
 from pipelines.synthetic import truth as tr
 from pipelines.synthetic import writers
+from pipelines.synthetic.defects import NameTables
 from pipelines.synthetic.delta import Day2
 from pipelines.synthetic.extracts import Ctx, build_extracts
 from pipelines.synthetic.profile import load_profile
@@ -206,7 +207,7 @@ class _Sink:
         except writers.WriteError as exc:
             raise GenerateError(str(exc)) from None
 
-    def upsert(self, spec: SourceSpec, table, data: pa.Table, batch: str) -> None:
+    def upsert(self, spec: SourceSpec, table: Table, data: pa.Table, batch: str) -> None:
         kind = self.stored_as(spec)
         db = self.database(spec)
         if data.num_rows == 0 and kind not in ("csv", "excel", "jsonl"):
@@ -290,7 +291,7 @@ def generate_city(
     donors: dict[str, tuple[np.ndarray, pa.Array]] = {}
     donor_names = {d for s in profile.sources.values() for d in s.copy_from}
     rates: dict[str, dict] = {}
-    nt_cache: dict[str, object] = {}
+    nt_cache: dict[str, NameTables] = {}
     for source in chosen:
         ts = time.perf_counter()
         spec = specs[source]

@@ -181,7 +181,7 @@ def build_entities(
     if established_on is not None:
         status[:] = 0
     status_date = np.where(
-        status > 0, established + ((DAY1 - established) * rng.uniform(0.3, 0.98, n)), np.datetime64("NaT")
+        status > 0, established + np.multiply(DAY1 - established, rng.uniform(0.3, 0.98, n)), np.datetime64("NaT")
     ).astype("datetime64[D]")
 
     # -- identifiers ----------------------------------------------------------------------------------
@@ -252,7 +252,19 @@ def build_entities(
     )
 
 
-def _names(rng, kind, industry, ind, level, county, rep, person_names, persons, names, gaz) -> pa.Array:
+def _names(
+    rng: np.random.Generator,
+    kind: np.ndarray,
+    industry: np.ndarray,
+    ind: Industries,
+    level: np.ndarray,
+    county: np.ndarray,
+    rep: np.ndarray,
+    person_names: pa.Array,
+    persons: Persons,
+    names: NameModel,
+    gaz: places.Gazetteer,
+) -> pa.Array:
     """Entity names by kind; duplicates get a town or an ordinal inserted until all are unique."""
     n = kind.shape[0]
     level_name = strs.take(LEVEL_NAMES, level)

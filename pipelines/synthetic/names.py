@@ -71,7 +71,7 @@ class NameModel:
         n = sex.shape[0]
         g1 = np.zeros(n, dtype=np.int32)
         g2 = np.zeros(n, dtype=np.int32)
-        u = rng.random(n)
+        u = np.asarray(rng.random(n))
         for s in (1, 2):
             for e, ename in enumerate(ERAS):
                 sel = np.flatnonzero((sex == s) & (era == e))
@@ -177,9 +177,9 @@ def build_variants(model: NameModel) -> NameVariants:
     width = max(1, max(len(a) for a in alt_lists))
     homophones = np.full((n, width), -1, dtype=np.int32)
     counts = np.zeros(n, dtype=np.int32)
-    for i, alts in enumerate(alt_lists):
-        homophones[i, : len(alts)] = alts
-        counts[i] = len(alts)
+    for i, alt_idx in enumerate(alt_lists):
+        homophones[i, : len(alt_idx)] = alt_idx
+        counts[i] = len(alt_idx)
     pinyin = _pinyin_syllables(model.vocab)
     return NameVariants(homophones=homophones, counts=counts, traditional=trad, pinyin=pinyin)
 

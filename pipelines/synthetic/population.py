@@ -108,7 +108,7 @@ def year_of(d: np.ndarray) -> np.ndarray:
     return d.astype("datetime64[Y]").astype(np.int64) + 1970
 
 
-def age_at(birth: np.ndarray, when: np.datetime64 = DAY1) -> np.ndarray:
+def age_at(birth: np.ndarray, when: np.datetime64 | np.ndarray = DAY1) -> np.ndarray:
     """Whole years of age at ``when``."""
     return ((when - birth).astype(np.int64) / YEAR).astype(np.int64)
 

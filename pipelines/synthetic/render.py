@@ -24,6 +24,7 @@ from pipelines.synthetic import places, strs
 from pipelines.synthetic.extracts import Col, Extract
 from pipelines.synthetic.population import age_at, year_of
 from pipelines.synthetic.profile import SourceProfile
+from pipelines.synthetic.world import World
 from standards.dictionary import dictionary
 
 ADDRESS_PREFIX = {"full": places.PROVINCE + places.CITY, "city": places.CITY, "county": ""}
@@ -133,7 +134,7 @@ class Renderer:
 
     def __init__(
         self,
-        world,
+        world: World,
         spec: SourceSpec,
         prof: SourceProfile,
         rng: np.random.Generator,
@@ -307,6 +308,8 @@ def _with_duplicates(ex: Extract, dup_rows: np.ndarray, key_cols: list[str]) -> 
     both = ex.take(np.concatenate([np.arange(ex.n), dup_rows]))
     for c in key_cols:
         col = ex.cols[c]
+        if col.dup_key is None:
+            raise ValueError(f"key column {c!r} has no maker for the keys of duplicates")
         fresh = col.dup_key(np.arange(dup_rows.size))
         if isinstance(col.values, pa.Array):
             vals = pa.concat_arrays([col.values.cast(pa.string()), strs.to_arrow(fresh).cast(pa.string())])
@@ -324,7 +327,7 @@ def record_key(native: pa.Table, pk: list[str]) -> pa.Array:
     return pc.binary_join_element_wise(*[pc.fill_null(p, "") for p in parts], "|")
 
 
-def name_tables(world, encoding: str) -> dfx.NameTables:
+def name_tables(world: World, encoding: str) -> dfx.NameTables:
     """Variant tables of the world's names, limited to characters ``encoding`` can write."""
     vocab = world.names.vocab
     v = world.variants

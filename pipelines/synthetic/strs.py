@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -23,7 +24,7 @@ _TOKEN_RE = re.compile(r"%[YmdHMSy%]")
 _TOKEN_WIDTH = {"%Y": 4, "%y": 2, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
 
 
-def digit_matrix(values: np.ndarray, width: int) -> np.ndarray:
+def digit_matrix(values: npt.ArrayLike, width: int) -> np.ndarray:
     """Decimal digits of non-negative ints as an ``(N, width)`` uint8 matrix (left zero-padded)."""
     v = np.asarray(values, dtype=np.int64)
     pow10 = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
@@ -64,7 +65,7 @@ def cat(*parts: pa.Array | np.ndarray | str) -> pa.Array:
     return pc.binary_join_element_wise(*conv, "")
 
 
-def take(vocab: Sequence[str] | pa.Array, idx: np.ndarray) -> pa.Array:
+def take(vocab: Sequence[str] | pa.Array, idx: npt.ArrayLike) -> pa.Array:
     """``vocab[idx]`` as an Arrow string array (idx < 0 gives null)."""
     voc = vocab if isinstance(vocab, pa.Array) else pa.array(list(vocab), type=pa.string())
     idx = np.asarray(idx)
@@ -135,6 +136,6 @@ def gbk_safe_chars(chars: Sequence[str], encoding: str) -> np.ndarray:
     return ok
 
 
-def num(values: np.ndarray) -> pa.Array:
+def num(values: npt.ArrayLike) -> pa.Array:
     """Integers as decimal strings (variable width)."""
     return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())

@@ -21,8 +21,9 @@ import io
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -31,7 +32,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core.errors import RunFailed
+from core.sqltext import q
 from pipelines.registry import SourceSpec, Table
+
+if TYPE_CHECKING:
+    import psycopg
+    import pymysql
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_MYSQL = "mysql://root@127.0.0.1:3306"
@@ -110,11 +116,9 @@ _SQLITE_TYPE = {
 }
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _create_sql(table: Table, types: dict[str, str], quote=_q, name: str | None = None) -> str:
+def _create_sql(
+    table: Table, types: dict[str, str], quote: Callable[[str], str] = q, name: str | None = None
+) -> str:
     cols = ", ".join(f"{quote(f.column)} {types[f.type]}" for f in table.fields)
     pk = ", ".join(quote(c) for c in table.primary_key)
     return f"CREATE TABLE {quote(name or table.name)} ({cols}, PRIMARY KEY ({pk}))"
@@ -137,7 +141,7 @@ def write_sqlite(path: Path, tables: list[tuple[Table, pa.Table]]) -> None:
         for table, data in tables:
             con.execute(_create_sql(table, _SQLITE_TYPE))
             marks = ", ".join("?" * len(table.fields))
-            sql = f"INSERT INTO {_q(table.name)} VALUES ({marks})"
+            sql = f"INSERT INTO {q(table.name)} VALUES ({marks})"
             for rows in _rows(data, SQLITE_BATCH):
                 con.executemany(sql, rows)
         con.execute("COMMIT")
@@ -154,13 +158,13 @@ def upsert_sqlite(path: Path, table: Table, data: pa.Table) -> None:
         cols = [f.column for f in table.fields]
         pk = table.primary_key
         sets = (
-            ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in cols if c not in pk)
-            or f"{_q(pk[0])} = excluded.{_q(pk[0])}"
+            ", ".join(f"{q(c)} = excluded.{q(c)}" for c in cols if c not in pk)
+            or f"{q(pk[0])} = excluded.{q(pk[0])}"
         )
         sql = (
-            f"INSERT INTO {_q(table.name)} ({', '.join(map(_q, cols))}) "
+            f"INSERT INTO {q(table.name)} ({', '.join(map(q, cols))}) "
             f"VALUES ({', '.join('?' * len(cols))}) "
-            f"ON CONFLICT ({', '.join(map(_q, pk))}) DO UPDATE SET {sets}"
+            f"ON CONFLICT ({', '.join(map(q, pk))}) DO UPDATE SET {sets}"
         )
         for rows in _rows(data, SQLITE_BATCH):
             con.executemany(sql, rows)
@@ -184,7 +188,7 @@ _PG_TYPE = {
 }
 
 
-def pg_connect(dsn: str, database: str | None = None, autocommit: bool = False):
+def pg_connect(dsn: str, database: str | None = None, autocommit: bool = False) -> psycopg.Connection:
     import psycopg
 
     u = urlsplit(dsn)
@@ -208,11 +212,11 @@ def write_postgres(dsn: str, database: str, tables: list[tuple[Table, pa.Table]]
     with pg_connect(dsn, database) as con:  # one transaction: drop, create, copy, commit
         with con.cursor() as cur:
             for table, data in tables:
-                cur.execute(f"DROP TABLE IF EXISTS {_q(table.name)}")
+                cur.execute(f"DROP TABLE IF EXISTS {q(table.name)}")
                 cur.execute(_create_sql(table, _PG_TYPE))
-                cols = ", ".join(_q(f.column) for f in table.fields)
+                cols = ", ".join(q(f.column) for f in table.fields)
                 payload = tsv_bytes(data)
-                with cur.copy(f"COPY {_q(table.name)} ({cols}) FROM STDIN") as cp:
+                with cur.copy(f"COPY {q(table.name)} ({cols}) FROM STDIN") as cp:
                     step = 8 << 20
                     for i in range(0, len(payload), step):
                         cp.write(payload[i : i + step])
@@ -226,15 +230,15 @@ def upsert_postgres(dsn: str, database: str, table: Table, data: pa.Table) -> No
     with pg_connect(dsn, database) as con:
         with con.cursor() as cur:
             cur.execute(
-                f"CREATE TEMP TABLE {_q(tmp)} (LIKE {_q(table.name)} INCLUDING DEFAULTS) ON COMMIT DROP"
+                f"CREATE TEMP TABLE {q(tmp)} (LIKE {q(table.name)} INCLUDING DEFAULTS) ON COMMIT DROP"
             )
-            with cur.copy(f"COPY {_q(tmp)} ({', '.join(map(_q, cols))}) FROM STDIN") as cp:
+            with cur.copy(f"COPY {q(tmp)} ({', '.join(map(q, cols))}) FROM STDIN") as cp:
                 cp.write(tsv_bytes(data))
-            sets = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in cols if c not in pk)
+            sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in cols if c not in pk)
             action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
             cur.execute(
-                f"INSERT INTO {_q(table.name)} SELECT * FROM {_q(tmp)} "
-                f"ON CONFLICT ({', '.join(map(_q, pk))}) {action}"
+                f"INSERT INTO {q(table.name)} SELECT * FROM {q(tmp)} "
+                f"ON CONFLICT ({', '.join(map(q, pk))}) {action}"
             )
         con.commit()
 
@@ -258,7 +262,7 @@ def _bq(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def my_connect(url: str, database: str | None = None, local_infile: bool = True):
+def my_connect(url: str, database: str | None = None, local_infile: bool = True) -> pymysql.connections.Connection:
     import pymysql
 
     u = urlsplit(url)
@@ -321,7 +325,7 @@ def write_mariadb(url: str, database: str, tables: list[tuple[Table, pa.Table]])
         con.close()
 
 
-def _my_load(cur, name: str, table: Table, data: pa.Table) -> None:
+def _my_load(cur: pymysql.cursors.Cursor, name: str, table: Table, data: pa.Table) -> None:
     import pymysql
 
     cols = ", ".join(_bq(f.column) for f in table.fields)
@@ -412,7 +416,7 @@ def _fixed_zip(path: Path) -> None:
     import re
     import zipfile
 
-    stamp = "%04d-%02d-%02dT%02d:%02d:%02dZ" % EXCEL_STAMP
+    stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*EXCEL_STAMP)
     with zipfile.ZipFile(path) as src:
         entries = [(i.filename, src.read(i.filename)) for i in src.infolist()]
     # openpyxl also writes the save time as dcterms:modified, whatever the workbook says

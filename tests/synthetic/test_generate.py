@@ -22,7 +22,7 @@ import pytest
 from pipelines.registry import FieldMap, SourceSpec, registry
 from pipelines.synthetic import GenerateError, generate_city
 from pipelines.synthetic.defects import ID_PLACEHOLDERS
-from pipelines.synthetic.extracts import BUILDERS, Ctx
+from pipelines.synthetic.extracts import Ctx, build_extracts
 from pipelines.synthetic.minting import rid15_strings, rid_strings
 from pipelines.synthetic.profile import load_profile
 from pipelines.synthetic.render import Renderer, name_tables
@@ -198,7 +198,7 @@ def test_rendered_values_round_trip_through_the_spec(city: Path, manifest: dict)
             if f.codes:
                 assert set(vals) <= set(f.codes), f"{entry['table']}.{f.column}: {set(vals) - set(f.codes)}"
             elif f.element and (known := _code_values(f)) is not None and f.element != "licence.type_code":
-                label = profile.of(spec.source).label(f.column)
+                label = profile.of(spec.source).label(f)
                 allowed = known | (set(label.values()) if isinstance(label, dict) else set())
                 assert set(map(str, vals)) <= allowed, f"{entry['table']}.{f.column}"
             if f.format and f.type == "varchar":
@@ -296,7 +296,7 @@ def test_defect_rates_match_the_profile_and_the_ids_themselves() -> None:
     prof = replace(prof, coverage={**prof.coverage, "records_per_person": 40.0})
     spec = registry()["grassroots_service"]
     table = spec.tables[0]
-    ex = BUILDERS["grassroots_service"](Ctx(world, prof, rng_for(1, "x"), day=profile.day1))["fwjl"]
+    ex = build_extracts(Ctx(world, spec, prof, rng_for(1, "x"), day=profile.day1))["fwjl"]
     r = Renderer(world, spec, prof, rng_for(1, "y"), {}, name_tables(world, "utf-8")).render(table, ex)
     rows = r.native.num_rows
     assert rows > 80_000

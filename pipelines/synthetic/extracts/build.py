@@ -47,30 +47,30 @@ REGISTERS: dict[str, Register] = {
     "water_resources": Register("qsxk", ("068",)),
 }
 
-BUILDERS: dict[str, Builder] = {
-    f.__name__: f
-    for f in (
-        persons.public_security,
-        persons.medical_security,
-        persons.hrss,
-        persons.provident_fund,
-        persons.education,
-        persons.finance,
-        persons.grassroots_service,
-        persons.trade_unions,
-        person_licences.exit_entry,
-        person_licences.civil_affairs,
-        person_licences.archives,
-        person_licences.health,
-        person_licences.disabled_federation,
-        person_licences.natural_resources,
-        entities.market_regulation,
-        entities.tax,
-        entities.statistics,
-        entities.staffing_office,
-        entities.development_reform,
-    )
-} | {source: partial(Register.build, r) for source, r in REGISTERS.items()}
+_BESPOKE: tuple[Builder, ...] = (
+    persons.public_security,
+    persons.medical_security,
+    persons.hrss,
+    persons.provident_fund,
+    persons.education,
+    persons.finance,
+    persons.grassroots_service,
+    persons.trade_unions,
+    person_licences.exit_entry,
+    person_licences.civil_affairs,
+    person_licences.archives,
+    person_licences.health,
+    person_licences.disabled_federation,
+    person_licences.natural_resources,
+    entities.market_regulation,
+    entities.tax,
+    entities.statistics,
+    entities.staffing_office,
+    entities.development_reform,
+)
+BUILDERS: dict[str, Builder] = {f.__name__: f for f in _BESPOKE} | {
+    source: partial(Register.build, r) for source, r in REGISTERS.items()
+}
 
 
 def build_extracts(ctx: Ctx) -> dict[str, Extract]:

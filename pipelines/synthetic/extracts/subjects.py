@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.synthetic import places, strs
+from pipelines.synthetic.entities import STATUS
 from pipelines.synthetic.extracts.columns import C, Col, D, Extract, K, N, P, S, T, V, extract
 from pipelines.synthetic.extracts.context import Ctx
-from pipelines.synthetic.entities import STATUS
 from pipelines.synthetic.licences import ENTITY, PERSON, licence_types
 from pipelines.synthetic.population import EDUCATION
 
