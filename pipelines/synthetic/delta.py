@@ -137,7 +137,7 @@ class Day2:
         rows, ex = rows[keep], ex.take(np.flatnonzero(keep))
         if rows.size == 0:
             return None
-        day1_rows = _rows_of(r1)
+        day1_rows = r1.rows
         pos = np.searchsorted(day1_rows, rows)
         found = (pos < day1_rows.size) & (day1_rows[np.minimum(pos, day1_rows.size - 1)] == rows)
         pos, ex = pos[found], ex.take(np.flatnonzero(found))
@@ -166,7 +166,7 @@ class Day2:
             | np.isin(ex1.entity, d.deregistered)
             | np.isin(ex1.licence, d.changed_licences)
         )
-        day1_rows = _rows_of(r1)
+        day1_rows = r1.rows
         defective = np.asarray(r1.truth.column("defects").combine_chunks().value_lengths()) > 0
         cand = day1_rows[defective & (day1_rows < n0)]
         corr = np.zeros(n0, bool)
@@ -211,86 +211,75 @@ class Day2:
 # -- how the day's events change a column -----------------------------------------------------------------
 
 Patch = Callable[[Day2World, Extract, Col], tuple[Col, np.ndarray]]
+Subjects = Callable[[Day2World], np.ndarray]
 
 
-def _moved_text(col: Col, moved: np.ndarray, current: pa.Array, previous: pa.Array) -> Col:
-    """A text column where the rows in ``moved`` take their new value; the outdated one stays as ``alt``
-    (what departments that were not told still hold)."""
-    mask = pa.array(moved)
-    return Col("text", pc.if_else(mask, current, col.values), role=col.role,
-               alt=pc.if_else(mask, previous, col.alt) if col.alt is not None else None)
+def _in_place(subject: str, changed: Subjects, value: Callable[[Day2World, np.ndarray, np.ndarray], np.ndarray]) -> Patch:
+    """Rows whose ``subject`` (person / entity / licence) is among ``changed`` take ``value(day, ids,
+    current values)``."""
 
-
-def _address(d: Day2World, ex: Extract, col: Col) -> tuple[Col, np.ndarray]:
-    p, who = d.world.persons, ex.person
-    m = np.isin(who, d.movers)
-    if not m.any():
+    def patch(d: Day2World, ex: Extract, col: Col) -> tuple[Col, np.ndarray]:
+        ids = getattr(ex, subject)
+        m = np.isin(ids, changed(d))
+        col.values[m] = value(d, ids[m], col.values[m])
         return col, m
-    safe = np.maximum(who, 0)
+
+    return patch
+
+
+def _moved(changed: Subjects, values: Callable[[Day2World, np.ndarray], tuple[pa.Array, pa.Array]]) -> Patch:
+    """Text of a person who moved or changed phone: the new value in place, the outdated one kept as
+    ``alt`` (what departments that were not told still hold)."""
+
+    def patch(d: Day2World, ex: Extract, col: Col) -> tuple[Col, np.ndarray]:
+        m = np.isin(ex.person, changed(d))
+        if not m.any():
+            return col, m
+        current, previous = values(d, ex.person)
+        mask = pa.array(m)
+        alt = pc.if_else(mask, previous, col.alt) if col.alt is not None else None
+        return Col("text", pc.if_else(mask, current, col.values), role=col.role, alt=alt), m
+
+    return patch
+
+
+def _addresses(d: Day2World, who: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    p, safe = d.world.persons, np.maximum(who, 0)
     cur = strs.take(d.world.addresses, np.where(who >= 0, p.res_address[safe], -1))
-    old = strs.take(d.world.addresses, np.where(who >= 0, p.old_res_address[safe], -1))
-    return _moved_text(col, m, cur, old), m
+    return cur, strs.take(d.world.addresses, np.where(who >= 0, p.old_res_address[safe], -1))
 
 
-def _phone(d: Day2World, ex: Extract, col: Col) -> tuple[Col, np.ndarray]:
-    p, who = d.world.persons, ex.person
-    m = np.isin(who, d.phone_changed)
-    if not m.any():
-        return col, m
-    safe = np.maximum(who, 0)
+def _phones(d: Day2World, who: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    p, safe = d.world.persons, np.maximum(who, 0)
     cur = strs.to_arrow(p.phone[safe].astype(str), mask=p.phone[safe] == 0)
-    old = strs.to_arrow(p.old_phone[safe].astype(str), mask=p.old_phone[safe] == 0)
-    return _moved_text(col, m, cur, old), m
+    return cur, strs.to_arrow(p.old_phone[safe].astype(str), mask=p.old_phone[safe] == 0)
 
 
-def _death_date(d: Day2World, ex: Extract, col: Col) -> tuple[Col, np.ndarray]:
-    m = np.isin(ex.person, d.deaths)
-    col.values[m] = d.world.persons.death[ex.person[m]]
-    return col, m
-
-
-def _marital_status(d: Day2World, ex: Extract, col: Col) -> tuple[Col, np.ndarray]:
-    m = np.isin(ex.person, d.marital_changed)
-    col.values[m] = np.array(MARITAL)[d.world.persons.marital[ex.person[m]]]
-    return col, m
-
-
-def _insurance_status(d: Day2World, ex: Extract, col: Col) -> tuple[Col, np.ndarray]:
+def _insurance_ended(d: Day2World, ex: Extract, col: Col) -> tuple[Col, np.ndarray]:
     m = np.isin(ex.person, d.deaths)
     if not m.any():
         return col, m
     return Col("text", pc.if_else(pa.array(m), ENDED, col.values), role=col.role), m
 
 
-def _licence_status(d: Day2World, ex: Extract, col: Col) -> tuple[Col, np.ndarray]:
-    m = np.isin(ex.licence, d.changed_licences)
-    col.values[m] = d.world.licences.status[ex.licence[m]]
-    return col, m
-
-
-def _entity_status(d: Day2World, ex: Extract, col: Col) -> tuple[Col, np.ndarray]:
-    m = np.isin(ex.entity, d.deregistered)
-    col.values[m] = np.where(np.isin(col.values[m], ("1", "2", "3")), "3", col.values[m])
-    return col, m
-
-
 #: (element, column kind) -> how day 2 changes such a column.
 _PATCHES: dict[tuple[str, str], Patch] = {
-    ("person.residential_address", "text"): _address,
-    ("person.phone", "text"): _phone,
-    ("person.death_date", "date"): _death_date,
-    ("person.marital_status", "code"): _marital_status,
-    ("person.insurance_status", "text"): _insurance_status,
-    ("licence.status", "code"): _licence_status,
-    ("entity.status", "code"): _entity_status,
+    ("person.residential_address", "text"): _moved(lambda d: d.movers, _addresses),
+    ("person.phone", "text"): _moved(lambda d: d.phone_changed, _phones),
+    ("person.death_date", "date"): _in_place(
+        "person", lambda d: d.deaths, lambda d, ids, cur: d.world.persons.death[ids]
+    ),
+    ("person.marital_status", "code"): _in_place(
+        "person", lambda d: d.marital_changed, lambda d, ids, cur: np.array(MARITAL)[d.world.persons.marital[ids]]
+    ),
+    ("person.insurance_status", "text"): _insurance_ended,
+    ("licence.status", "code"): _in_place(
+        "licence", lambda d: d.changed_licences, lambda d, ids, cur: d.world.licences.status[ids]
+    ),
+    ("entity.status", "code"): _in_place(  # a deregistered entity reads 注销 wherever it was registered
+        "entity", lambda d: d.deregistered, lambda d, ids, cur: np.where(np.isin(cur, ("1", "2", "3")), "3", cur)
+    ),
 }
-
-
-def _rows_of(r: Rendered) -> np.ndarray:
-    """The extract row of each rendered row (the renderer always records them)."""
-    if r.rows is None:  # pragma: no cover - Renderer.render sets rows
-        raise ValueError(f"{r.source}.{r.table}: rendered rows carry no extract rows")
-    return r.rows
 
 
 def _with_op(truth: pa.Table, op: str) -> pa.Table:

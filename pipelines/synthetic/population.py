@@ -181,10 +181,87 @@ def _bracket_draw(rng: np.random.Generator, n: int, edges: list[int], probs: lis
     return lo + rng.random(n) * (hi - lo)
 
 
+@dataclass
+class _Frame:
+    """The household skeleton: who lives where, in which role, and the heads' family timeline."""
+
+    n: int
+    nh: int  # households
+    hh: np.ndarray  # household of each person
+    start: np.ndarray  # first person (the head) of each household
+    role: np.ndarray
+    rank: np.ndarray  # a child's birth order (0 = first)
+    head_birth: np.ndarray  # per drawn household (h0 >= nh of them)
+    has_spouse: np.ndarray
+    kids: np.ndarray
+    first_gap: np.ndarray  # head's age at the first child
+    spacing: np.ndarray  # years between children
+    elder_birth: np.ndarray
+
+
 def build_persons(
     rng: np.random.Generator, n: int, names: NameModel, gaz: places.Gazetteer, address_book: list[pa.Array]
 ) -> tuple[Persons, Households]:
     """Households and their members; appends address texts to ``address_book`` (index = position)."""
+    f = _frame(rng, n)
+    sex, birth, twin_idx, head_male = _sex_and_birth(rng, f)
+    twin = np.zeros(n, dtype=bool)
+    twin[twin_idx] = True
+    twin[twin_idx - 1] = True
+    father, mother = _parents(f, head_male)
+    sur, g1, g2, fg1, fg2 = _person_names(rng, names, f, sex, birth, father, twin_idx)
+    eth = _ethnicity(rng, f)
+    age = (DAY1 - birth).astype(np.int64) / YEAR
+    death = _deaths(rng, f, birth, age)
+    spouse, marriage_date, m_idx = _marriages(rng, f, birth, death, age.astype(np.int64))
+    relation = np.select(
+        [f.role == HEAD, f.role == SPOUSE, f.role == CHILD],
+        [0, 1, np.where(sex == 1, 2, 3)],
+        np.where(sex == 1, 4, 5),
+    ).astype(np.int8)
+    households, res, old_res = _homes(rng, gaz, f, age.astype(np.int64), address_book)
+    county = households.county.astype(np.int64)[f.hh]
+    phone, old_phone = _phones(rng, age.astype(np.int64))
+    edu = _education(rng, birth, age.astype(np.int64))
+    area, elsewhere, reissued, id_digits, old_digits = _resident_ids(rng, f, sex, birth, county)
+    persons = Persons(
+        n=n,
+        household=f.hh.astype(np.int64),
+        role=f.role.astype(np.int8),
+        relation=relation,
+        sex=sex,
+        birth=birth,
+        death=death,
+        sur=sur,
+        g1=g1,
+        g2=g2,
+        former_g1=fg1,
+        former_g2=fg2,
+        ethnicity=eth,
+        id_digits=id_digits,
+        old_id_digits=old_digits,
+        reissued=reissued,
+        id_area=area.astype(np.int64),
+        born_elsewhere=elsewhere,
+        county=county.astype(np.int8),
+        hh_address=households.address[f.hh],
+        res_address=res,
+        old_res_address=old_res,
+        phone=phone.astype(np.int64),
+        old_phone=old_phone.astype(np.int64),
+        marital=m_idx,
+        spouse=spouse,
+        marriage_date=marriage_date,
+        mother=mother.astype(np.int64),
+        father=father.astype(np.int64),
+        twin=twin,
+        education=edu,
+    )
+    return persons, households
+
+
+def _frame(rng: np.random.Generator, n: int) -> _Frame:
+    """Households drawn until ``n`` persons: a head, maybe a spouse, children born by DAY1, an elder."""
     h0 = int(n / 2.7) + 64
     head_age = _bracket_draw(
         rng, h0, [20, 25, 30, 40, 50, 60, 70, 80, 96], [0.05, 0.08, 0.17, 0.20, 0.20, 0.16, 0.10, 0.04]
@@ -222,10 +299,16 @@ def build_persons(
     role = np.where(
         pos == 0, HEAD, np.where(pos < 1 + sp, SPOUSE, np.where(pos < 1 + sp + kids[hh], CHILD, ELDER))
     )
-    rank = pos - 1 - sp
+    return _Frame(n, nh, hh, start, role, pos - 1 - sp, head_birth, has_spouse, kids, first_gap, spacing, elder_birth)
 
-    # -- sex and birth ------------------------------------------------------------------------------
-    head_male = rng.random(nh) < np.where(has_spouse[:nh], 0.86, 0.62)
+
+def _sex_and_birth(
+    rng: np.random.Generator, f: _Frame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sex and birth date of everyone (spouses near the head's age, children spaced), the twins (each
+    a child born the same day as the previous one, ~0.3 % of persons) and whether heads are men."""
+    n, hh, role = f.n, f.hh, f.role
+    head_male = rng.random(f.nh) < np.where(f.has_spouse[: f.nh], 0.86, 0.62)
     u = rng.random(n)
     sex = np.where(
         role == HEAD,
@@ -236,39 +319,47 @@ def build_persons(
     birth = np.select(
         [role == HEAD, role == SPOUSE, role == CHILD],
         [
-            head_birth[hh],
-            head_birth[hh] + years(gap + rng.normal(0, 2.5, n)),
-            head_birth[hh] + years(first_gap[hh] + rank * spacing[hh] + rng.random(n) * 0.3),
+            f.head_birth[hh],
+            f.head_birth[hh] + years(gap + rng.normal(0, 2.5, n)),
+            f.head_birth[hh] + years(f.first_gap[hh] + f.rank * f.spacing[hh] + rng.random(n) * 0.3),
         ],
-        elder_birth[hh],
+        f.elder_birth[hh],
     ).astype("datetime64[D]")
     birth = np.clip(birth, EARLIEST_BIRTH, DAY1)
-    # twins: a later child born the same day as the previous one (~0.3 % of persons)
-    twin_next = (role == CHILD) & (rank >= 1) & (rng.random(n) < 0.014)
+    twin_next = (role == CHILD) & (f.rank >= 1) & (rng.random(n) < 0.014)
     twin_idx = np.flatnonzero(twin_next)
     birth[twin_idx] = birth[twin_idx - 1]
-    twin = np.zeros(n, dtype=bool)
-    twin[twin_idx] = True
-    twin[twin_idx - 1] = True
+    return sex, birth, twin_idx, head_male
 
-    # -- parents ------------------------------------------------------------------------------------
-    head_id = start
-    spouse_id = np.where(has_spouse[:nh], start + 1, -1)
-    father_of_kids = np.where(head_male, head_id, spouse_id)
-    mother_of_kids = np.where(head_male, spouse_id, head_id)
-    is_child = role == CHILD
-    father = np.where(is_child, father_of_kids[hh], -1)
-    mother = np.where(is_child, mother_of_kids[hh], -1)
+
+def _parents(f: _Frame, head_male: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Father and mother of each child (the head and spouse; -1 beyond the last household)."""
+    spouse_id = np.where(f.has_spouse[: f.nh], f.start + 1, -1)
+    father_of_kids = np.where(head_male, f.start, spouse_id)
+    mother_of_kids = np.where(head_male, spouse_id, f.start)
+    is_child = f.role == CHILD
+    father = np.where(is_child, father_of_kids[f.hh], -1)
+    mother = np.where(is_child, mother_of_kids[f.hh], -1)
     # a child's parent must exist in the truncated tail household
-    father = np.where(father >= n, -1, father)
-    mother = np.where(mother >= n, -1, mother)
+    return np.where(father >= f.n, -1, father), np.where(mother >= f.n, -1, mother)
 
-    # -- names --------------------------------------------------------------------------------------
+
+def _person_names(
+    rng: np.random.Generator,
+    names: NameModel,
+    f: _Frame,
+    sex: np.ndarray,
+    birth: np.ndarray,
+    father: np.ndarray,
+    twin_idx: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Surnames (children mostly the father's), given names by era, twins' names, former names."""
+    n, role = f.n, f.role
     sur = names.sample_surnames(rng, n)
     fam_sur = np.where(father >= 0, sur[np.maximum(father, 0)], sur)
-    sur = np.where(is_child & (rng.random(n) < 0.97), fam_sur, sur)
+    sur = np.where((role == CHILD) & (rng.random(n) < 0.97), fam_sur, sur)
     elder_same = (role == ELDER) & (rng.random(n) < 0.5)
-    sur = np.where(elder_same, sur[head_id[hh]], sur).astype(np.int32)
+    sur = np.where(elder_same, sur[f.start[f.hh]], sur).astype(np.int32)
     era = era_of(year_of(birth), rng)
     g1, g2 = names.sample_given(rng, sex, era)
     # twins: one-character names stay one-character (伟/强); two-character ones share the first
@@ -283,128 +374,140 @@ def build_persons(
     )
     former = rng.random(n) < 0.02
     fg1, fg2 = names.sample_given(rng, sex, era)
-    fg1 = np.where(former, fg1, 0).astype(np.int32)
-    fg2 = np.where(former, fg2, 0).astype(np.int32)
+    return sur, g1, g2, np.where(former, fg1, 0).astype(np.int32), np.where(former, fg2, 0).astype(np.int32)
 
-    # -- ethnicity ----------------------------------------------------------------------------------
+
+def _ethnicity(rng: np.random.Generator, f: _Frame) -> np.ndarray:
+    """A household's ethnicity (1 % minorities, mostly 回); some spouses are 汉 anyway."""
     codes = np.array([c for c, _ in MINORITIES])
     w = np.array([x for _, x in MINORITIES], dtype=float)
-    head_eth = np.where(rng.random(nh) < 0.99, 0, 1 + rng.choice(codes.size, nh, p=w / w.sum()))
-    eth = head_eth[hh]
-    eth = np.where((role == SPOUSE) & (rng.random(n) < 0.2), 0, eth).astype(np.int16)
+    head_eth = np.where(rng.random(f.nh) < 0.99, 0, 1 + rng.choice(codes.size, f.nh, p=w / w.sum()))
+    eth = head_eth[f.hh]
+    return np.where((f.role == SPOUSE) & (rng.random(f.n) < 0.2), 0, eth).astype(np.int16)
 
-    # -- deaths (Gompertz hazard over the last 12 years) ----------------------------------------------
-    age = (DAY1 - birth).astype(np.int64) / YEAR
+
+def _deaths(rng: np.random.Generator, f: _Frame, birth: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """Deaths over the last 12 years (Gompertz hazard); a parent dies after the youngest child's birth."""
+    n, hh, role, start = f.n, f.hh, f.role, f.start
     look = np.minimum(age, 12.0)
     hazard = 0.00003 * np.exp(0.095 * np.minimum(age, 105))
     dead = rng.random(n) < 1 - np.exp(-hazard * look)
     death = np.where(dead, DAY1 - years(rng.random(n) * look), np.datetime64("NaT")).astype("datetime64[D]")
     death = np.where(dead & (death <= birth), birth + np.timedelta64(1, "D"), death)
-    # a parent dies after the youngest child is born
     last_child = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     child_days = birth.astype(np.int64)
     for parent in (
         np.where(role == CHILD, start[hh], -1),
-        np.where(role == CHILD, np.where(has_spouse[hh], start[hh] + 1, -1), -1),
+        np.where(role == CHILD, np.where(f.has_spouse[hh], start[hh] + 1, -1), -1),
     ):
         ok = (parent >= 0) & (parent < n)
         np.maximum.at(last_child, parent[ok], child_days[ok])
     late = dead & (last_child > death.astype(np.int64))
-    death = np.where(late, np.minimum(last_child + 1, DAY1.astype(np.int64)).astype("datetime64[D]"), death)
+    return np.where(late, np.minimum(last_child + 1, DAY1.astype(np.int64)).astype("datetime64[D]"), death)
 
-    # -- marriage -----------------------------------------------------------------------------------
+
+def _marriages(
+    rng: np.random.Generator, f: _Frame, birth: np.ndarray, death: np.ndarray, age_i: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spouses (head and spouse of a household), wedding dates (before the first child and before
+    either dies) and marital status codes (indices into MARITAL)."""
+    n, hh, role, start = f.n, f.hh, f.role, f.start
     spouse = np.full(n, -1, dtype=np.int64)
-    hsel = np.flatnonzero((role == HEAD) & has_spouse[hh] & (start[hh] + 1 < n))
+    hsel = np.flatnonzero((role == HEAD) & f.has_spouse[hh] & (start[hh] + 1 < n))
     spouse[hsel] = hsel + 1
     spouse[hsel + 1] = hsel
-    first_kid = head_birth + years(first_gap)
+    h0 = f.head_birth.size
+    first_kid = f.head_birth + years(f.first_gap)
     wed = np.where(
-        kids > 0, first_kid - years(0.3 + rng.random(h0) * 2.5), head_birth + years(22 + rng.random(h0) * 8)
+        f.kids > 0, first_kid - years(0.3 + rng.random(h0) * 2.5), f.head_birth + years(22 + rng.random(h0) * 8)
     )
     wed = np.minimum(wed, DAY1 - np.timedelta64(1, "D"))
-    marriage_date = np.where(spouse >= 0, wed[hh], np.datetime64("NaT")).astype("datetime64[D]")
-    later_birth = np.maximum(birth, np.where(spouse >= 0, birth[np.maximum(spouse, 0)], birth))
-    marriage_date = np.where(spouse >= 0, np.maximum(marriage_date, later_birth + years(20)), marriage_date)
-    marriage_date = np.where(
-        spouse >= 0, np.minimum(marriage_date, DAY1 - np.timedelta64(1, "D")), marriage_date
-    )
+    married = spouse >= 0
+    other = np.maximum(spouse, 0)
+    marriage_date = np.where(married, wed[hh], np.datetime64("NaT")).astype("datetime64[D]")
+    later_birth = np.maximum(birth, np.where(married, birth[other], birth))
+    marriage_date = np.where(married, np.maximum(marriage_date, later_birth + years(20)), marriage_date)
+    marriage_date = np.where(married, np.minimum(marriage_date, DAY1 - np.timedelta64(1, "D")), marriage_date)
     # nobody marries after dying: pull the wedding before the first death of the couple
     first_death = np.minimum(
         np.where(np.isnat(death), DAY1, death),
-        np.where(
-            spouse >= 0,
-            np.where(np.isnat(death[np.maximum(spouse, 0)]), DAY1, death[np.maximum(spouse, 0)]),
-            DAY1,
-        ),
+        np.where(married, np.where(np.isnat(death[other]), DAY1, death[other]), DAY1),
     )
-    too_late = (spouse >= 0) & (marriage_date >= first_death)
+    too_late = married & (marriage_date >= first_death)
     marriage_date = np.where(too_late, first_death - np.timedelta64(30, "D"), marriage_date)
-    age_i = age.astype(np.int64)
     m_idx = np.full(n, 0, dtype=np.int8)  # 10 未婚
     married_kind = rng.choice([1, 2, 3, 4], size=n, p=[0.70, 0.22, 0.06, 0.02])
-    m_idx = np.where(spouse >= 0, married_kind, m_idx)
-    spouse_dead = (spouse >= 0) & ~np.isnat(death[np.maximum(spouse, 0)])
-    m_idx = np.where(spouse_dead, 5, m_idx)  # 30 丧偶
+    m_idx = np.where(married, married_kind, m_idx)
+    m_idx = np.where(married & ~np.isnat(death[other]), 5, m_idx)  # 30 丧偶
     lone_head = (role == HEAD) & (spouse < 0)
-    with_kids = kids[hh] > 0
     lone_status = np.where(
-        with_kids,
+        f.kids[hh] > 0,
         np.where((age_i > 45) & (rng.random(n) < 0.45), 5, 6),
         np.where(age_i < 30, 0, rng.choice([0, 6, 5], size=n, p=[0.4, 0.35, 0.25])),
     )
     m_idx = np.where(lone_head, lone_status, m_idx)
     m_idx = np.where(role == ELDER, np.where(rng.random(n) < 0.85, 5, 1), m_idx)
     m_idx = np.where((role == CHILD) & (age_i >= 22) & (rng.random(n) < 0.03), 7, m_idx)  # 90 未说明
-    m_idx = np.where(age_i < 20, 0, m_idx).astype(np.int8)
+    return spouse, marriage_date, np.where(age_i < 20, 0, m_idx).astype(np.int8)
 
-    # -- relation to head --------------------------------------------------------------------------
-    relation = np.select(
-        [role == HEAD, role == SPOUSE, role == CHILD],
-        [0, 1, np.where(sex == 1, 2, 3)],
-        np.where(sex == 1, 4, 5),
-    ).astype(np.int8)
 
-    # -- households: county, address, number --------------------------------------------------------
+def _homes(
+    rng: np.random.Generator, gaz: places.Gazetteer, f: _Frame, age_i: np.ndarray, address_book: list[pa.Array]
+) -> tuple[Households, np.ndarray, np.ndarray]:
+    """Households (county, urban, registered address, 户号) and each person's residence: some adults
+    moved within the city (the registered address is then their old one), some moved earlier."""
+    n, nh, hh = f.n, f.nh, f.hh
     county_h = rng.choice(4, size=nh, p=places.COUNTY_SHARE)
     urban_h = rng.random(nh) < 0.36
     addr_text, town_h = places.make_addresses(rng, gaz, county_h, urban_h)
-    base = sum(len(a) for a in address_book)
-    address_book.append(addr_text)
-    hh_addr = base + np.arange(nh)
+    hh_addr = _book(address_book, addr_text)
     hh_number = (county_h.astype(np.int64) + 1) * 10**8 + minting.sample_unique(rng, nh, 10**8)
-
     county = county_h[hh]
-    # moved within the city: current residence differs from the registered address
     moved = (rng.random(n) < 0.22) & (age_i >= 18)
     mv = np.flatnonzero(moved)
     mv_text, _ = places.make_addresses(rng, gaz, county[mv], rng.random(mv.size) < 0.7)
-    base = sum(len(a) for a in address_book)
-    address_book.append(mv_text)
     res = hh_addr[hh].copy()
-    res[mv] = base + np.arange(mv.size)
+    res[mv] = _book(address_book, mv_text)
     old_res = np.full(n, -1, dtype=np.int64)
     old_res[mv] = hh_addr[hh][mv]
-    # others moved house earlier: an outdated address some departments still hold
     earlier = np.flatnonzero(~moved & (age_i >= 18) & (rng.random(n) < 0.08))
     e_text, _ = places.make_addresses(rng, gaz, county[earlier], rng.random(earlier.size) < 0.5)
+    old_res[earlier] = _book(address_book, e_text)
+    households = Households(
+        n=nh,
+        number=hh_number,
+        county=county_h.astype(np.int8),
+        urban=urban_h,
+        town=town_h,
+        address=hh_addr,
+        head=f.start,
+    )
+    return households, res, old_res
+
+
+def _book(address_book: list[pa.Array], texts: pa.Array) -> np.ndarray:
+    """Append ``texts`` to the address book; their positions in it."""
     base = sum(len(a) for a in address_book)
-    address_book.append(e_text)
-    old_res[earlier] = base + np.arange(earlier.size)
+    address_book.append(texts)
+    return base + np.arange(len(texts))
 
-    # -- phones ---------------------------------------------------------------------------------------
+
+def _mobiles(rng: np.random.Generator, n: int) -> np.ndarray:
+    return MOBILE_PREFIXES[rng.integers(0, MOBILE_PREFIXES.size, n)] * 10**8 + rng.integers(0, 10**8, n)
+
+
+def _phones(rng: np.random.Generator, age_i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A mobile for most from 15 (fewer of the old), a quarter with an earlier number (0 = none)."""
+    n = age_i.shape[0]
     has_phone = np.where(age_i >= 75, rng.random(n) < 0.45, (age_i >= 15) & (rng.random(n) < 0.94))
-    phone = np.where(
-        has_phone,
-        MOBILE_PREFIXES[rng.integers(0, MOBILE_PREFIXES.size, n)] * 10**8 + rng.integers(0, 10**8, n),
-        0,
-    )
-    old_phone = np.where(
-        has_phone & (rng.random(n) < 0.25),
-        MOBILE_PREFIXES[rng.integers(0, MOBILE_PREFIXES.size, n)] * 10**8 + rng.integers(0, 10**8, n),
-        0,
-    )
+    phone = np.where(has_phone, _mobiles(rng, n), 0)
+    old_phone = np.where(has_phone & (rng.random(n) < 0.25), _mobiles(rng, n), 0)
+    return phone, old_phone
 
-    # -- education ------------------------------------------------------------------------------------
+
+def _education(rng: np.random.Generator, birth: np.ndarray, age_i: np.ndarray) -> np.ndarray:
+    """Highest education (index into EDUCATION) by birth cohort, capped by age; -1 under six."""
+    n = age_i.shape[0]
     by = year_of(birth)
     edu_p = np.select(
         [np.repeat((by < 1960)[:, None], 8, 1), np.repeat((by < 1985)[:, None], 8, 1)],
@@ -415,19 +518,19 @@ def build_persons(
         np.array([0.0, 0.04, 0.33, 0.16, 0.12, 0.18, 0.155, 0.015]),
     )
     edu = (rng.random(n)[:, None] > np.cumsum(edu_p, axis=1)).sum(axis=1).clip(0, 7)
-    edu = np.where(
-        age_i < 6,
-        -1,
-        np.where(
-            age_i < 12,
-            1,
-            np.where(age_i < 15, np.minimum(edu, 2), np.where(age_i < 22, np.minimum(edu, 5), edu)),
-        ),
-    ).astype(np.int8)
+    capped = np.where(age_i < 15, np.minimum(edu, 2), np.where(age_i < 22, np.minimum(edu, 5), edu))
+    return np.where(age_i < 6, -1, np.where(age_i < 12, 1, capped)).astype(np.int8)
 
-    # -- resident id numbers --------------------------------------------------------------------------
-    elsewhere = rng.random(n) < np.where(role == SPOUSE, 0.12, 0.03)
-    origin = np.where((role == SPOUSE) & (rng.random(n) < 0.15), rng.integers(0, 4, n), county)
+
+def _resident_ids(
+    rng: np.random.Generator, f: _Frame, sex: np.ndarray, birth: np.ndarray, county: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Resident id numbers: the area the id was issued under (historic codes, some spouses from
+    elsewhere), unique sequences by sex, and the earlier id of the few whose id was reissued."""
+    n = f.n
+    by = year_of(birth)
+    elsewhere = rng.random(n) < np.where(f.role == SPOUSE, 0.12, 0.03)
+    origin = np.where((f.role == SPOUSE) & (rng.random(n) < 0.15), rng.integers(0, 4, n), county)
     issue_year = np.where(by >= 1984, by, rng.integers(1985, 1996, n))
     area = area_at_issue(origin, issue_year)
     keep_hist = rng.random(n) < 0.7  # the rest re-registered and got a current-code number
@@ -450,50 +553,7 @@ def build_persons(
     id_digits = minting.rid_digits(minting.rid_body(area, birth, seq_all[:n]))
     old_digits = id_digits.copy()
     old_digits[rs] = minting.rid_digits(minting.rid_body(area[rs], old_birth[rs], seq_all[n:]))
-
-    persons = Persons(
-        n=n,
-        household=hh.astype(np.int64),
-        role=role.astype(np.int8),
-        relation=relation,
-        sex=sex,
-        birth=birth,
-        death=death,
-        sur=sur,
-        g1=g1,
-        g2=g2,
-        former_g1=fg1,
-        former_g2=fg2,
-        ethnicity=eth,
-        id_digits=id_digits,
-        old_id_digits=old_digits,
-        reissued=reissued,
-        id_area=area.astype(np.int64),
-        born_elsewhere=elsewhere,
-        county=county.astype(np.int8),
-        hh_address=hh_addr[hh],
-        res_address=res,
-        old_res_address=old_res,
-        phone=phone.astype(np.int64),
-        old_phone=old_phone.astype(np.int64),
-        marital=m_idx,
-        spouse=spouse,
-        marriage_date=marriage_date,
-        mother=mother.astype(np.int64),
-        father=father.astype(np.int64),
-        twin=twin,
-        education=edu,
-    )
-    households = Households(
-        n=nh,
-        number=hh_number,
-        county=county_h.astype(np.int8),
-        urban=urban_h,
-        town=town_h,
-        address=hh_addr,
-        head=head_id,
-    )
-    return persons, households
+    return area, elsewhere, reissued, id_digits, old_digits
 
 
 def area_at_issue(county: np.ndarray, issue_year: np.ndarray) -> np.ndarray:

@@ -41,8 +41,8 @@ class Rendered:
     native: pa.Table
     truth: pa.Table
     log: dfx.DefectLog
+    rows: np.ndarray  # extract row of each native row (duplicates index past the originals)
     wrong_ids: tuple[np.ndarray, pa.Array] | None = None
-    rows: np.ndarray | None = None  # extract row of each native row (duplicates index past the originals)
 
 
 @cache
@@ -242,7 +242,7 @@ class Renderer:
                 "batch": pa.array(np.full(native.num_rows, batch)),
             }
         )
-        return Rendered(self.spec.source, table.name, native, truth, log, wrong, rows)
+        return Rendered(self.spec.source, table.name, native, truth, log, rows, wrong)
 
     # -- columns ------------------------------------------------------------------------------------
     def _ids(self, col: Col, log: dfx.DefectLog, tag: str, in_pk: bool) -> tuple[pa.Array, np.ndarray]:
