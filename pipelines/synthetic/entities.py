@@ -131,87 +131,18 @@ def build_entities(
     """
     n = max(20, int(round(0.07 * n_persons))) if n is None else n
     ind = load_industries()
-    types = _entity_type_table()
-    kind = rng.choice(len(KINDS), size=n, p=KIND_SHARE / KIND_SHARE.sum())
-    # at least three of every kind even in a tiny city (every source table then has rows)
-    if established_on is None:
-        kind[: 3 * len(KINDS)] = np.tile(np.arange(len(KINDS)), 3)[:n]
-    else:  # a day's registrations are market entities
-        kind = rng.choice(3, size=n, p=[0.7, 0.26, 0.04])
-    industry = np.zeros(n, dtype=np.int64)
-    for k in range(len(KINDS)):
-        sel = np.flatnonzero(kind == k)
-        opts = np.flatnonzero(ind.kind == k)
-        w = ind.weight[opts]
-        industry[sel] = opts[rng.choice(opts.size, size=sel.size, p=w / w.sum())]
-    flags = ind.flags[industry]
-
-    # -- representatives and location -----------------------------------------------------------------
-    age = age_at(persons.birth)
-    adults = np.flatnonzero(persons.alive & (age >= 22) & (age <= 75))
-    rep = adults[rng.integers(0, adults.size, n)]
-    county = persons.county[rep].astype(np.int64)
-    moved = rng.random(n) < 0.15
-    county = np.where(moved, rng.integers(0, 4, n), county)
-    city_level = np.isin(kind, (1, 3, 5)) & (rng.random(n) < np.where(kind == 1, 0.4, 0.6))
-    city_level |= (kind == 6) & (rng.random(n) < 0.35)
-    level = np.where(city_level, 0, county + 1)
-    area = np.where(level == 0, 341600, np.array([int(c) for c in places.COUNTIES])[county])
-
-    # -- dates and status ---------------------------------------------------------------------------
-    y0 = np.where(kind == 6, 1950, np.where(np.isin(kind, CIVIL_KINDS), 1995, 1990))
-    span = 2026 - y0
-    growth = np.where(kind == 6, 0.0, 0.11)
-    # inverse-CDF of an exponential growth of registrations between y0 and DAY1
-    u = rng.random(n)
-    t = np.where(
-        growth > 0, np.log1p(u * np.expm1(growth * span)) / np.where(growth > 0, growth, 1), u * span
-    )
-    established = (np.datetime64("1950-01-01") + years(y0 - 1950 + t)).astype("datetime64[D]")
-    rep_birth = persons.birth[rep]
-    established = np.maximum(established, rep_birth + years(20))
-    established = np.minimum(established, DAY1 - np.timedelta64(1, "D"))
-    if established_on is not None:
-        established = np.full(n, established_on, dtype="datetime64[D]")
-    ent_age = (DAY1 - established).astype(np.int64) / 365.25
-    p_cancel = np.where(kind == 6, 0.0, np.where(kind == 0, 0.30, 0.18)) * (1 - np.exp(-ent_age / 8))
-    p_revoke = np.where(np.isin(kind, MARKET_KINDS) & (established < USCC_REFORM), 0.06, 0.0)
-    u = rng.random(n)
-    status = np.where(u < p_cancel, 2, np.where(u < p_cancel + p_revoke, 1, 0)).astype(np.int8)
-    if established_on is not None:
-        status[:] = 0
-    status_date = np.where(
-        status > 0, established + np.multiply(DAY1 - established, rng.uniform(0.3, 0.98, n)), np.datetime64("NaT")
-    ).astype("datetime64[D]")
-
-    # -- identifiers ----------------------------------------------------------------------------------
-    old = established < USCC_REFORM
-    org9 = minting.mint_org_codes(rng, n, modern=~old)
-    tcode = np.array([KIND_TYPE[KINDS[k]] for k in range(len(KINDS))])[kind]
-    auth = np.array([types[KIND_TYPE[k]][1] for k in KINDS])[kind]
-    cat = np.array([types[KIND_TYPE[k]][2] for k in KINDS])[kind]
-    tname = np.array([types[KIND_TYPE[k]][0] for k in KINDS])[kind]
-    uscc = minting.mint_usccs(auth, cat, area, org9)
-    org_code = np.where(old, minting.org_code_strings(org9), "")
-    reg_no = np.where(old & np.isin(kind, MARKET_KINDS), minting.mint_reg_nos(rng, area), "")
-
-    # -- names ----------------------------------------------------------------------------------------
+    kind, industry = _kinds(rng, n, ind, day_of_registrations=established_on is not None)
+    rep, county, level, area = _placement(rng, persons, kind)
+    established, status, status_date = _lifetimes(rng, kind, persons.birth[rep], established_on)
+    uscc, org_code, reg_no, tcode, tname = _identifiers(rng, kind, area, established)
     name = _names(rng, kind, industry, ind, level, county, rep, person_names, persons, names, gaz)
     if taken_names is not None and n:
         clash = np.asarray(pc.is_in(name, value_set=taken_names))
         if clash.any():  # a branch ordinal keeps a new registration distinct from the register
             name = pc.if_else(pa.array(clash), strs.cat(name, "（", strs.num(np.arange(n) + 2), "）"), name)
-
-    # -- the rest -------------------------------------------------------------------------------------
     on_road = ~np.isin(kind, (2,)) & (rng.random(n) < np.where(kind == 0, 0.6, 0.9))
     address = places.business_addresses(rng, gaz, county, on_road)
-    cap_mu = np.array([1.5, 5.0, 4.0, 2.0, 3.0, 6.0, 5.5])[kind]
-    capital = np.round(np.exp(rng.normal(cap_mu, 1.0)), 2)
-    capital = np.where(kind == 5, np.maximum(capital, 200.0), capital)
-    emp_mu = np.array([0.7, 2.3, 2.0, 1.0, 2.3, 1.0, 3.5])[kind]
-    employees = np.maximum(1, np.exp(rng.normal(emp_mu, 0.9))).astype(np.int64)
-    revenue = np.round(np.exp(rng.normal(np.array([2.5, 5.5, 4.0, 1.5, 3.5, 3.0, 5.0])[kind], 1.2)), 2)
-    tax_grade = np.array(list("ABMCD"))[rng.choice(5, size=n, p=[0.15, 0.45, 0.25, 0.10, 0.05])]
+    capital, employees, revenue, tax_grade = _business_figures(rng, kind)
     rep_phone = persons.phone[rep]
     landline = 5_000_000 + rng.integers(0, 5_000_000, n)
     use_mobile = (rep_phone > 0) & (rng.random(n) < 0.6)
@@ -221,7 +152,6 @@ def build_entities(
         strs.take(LEVEL_NAMES, level),
         strs.take(["市场监督管理局", "民政局", "机构编制委员会办公室"], auth_suffix),
     )
-    scope = strs.take(ind.scope, industry)
     return Entities(
         n=n,
         kind=kind.astype(np.int8),
@@ -229,7 +159,7 @@ def build_entities(
         type_name=tname,
         industry=industry,
         industry_name=strs.take(ind.tail, industry),
-        flags=flags,
+        flags=ind.flags[industry],
         name=name,
         uscc=uscc,
         org_code=org_code,
@@ -243,13 +173,116 @@ def build_entities(
         established=established,
         status=status,
         status_date=status_date,
-        scope=scope,
+        scope=strs.take(ind.scope, industry),
         phone=phone,
         employees=employees,
         revenue=revenue,
         tax_grade=tax_grade,
         authority=authority,
     )
+
+
+def _kinds(
+    rng: np.random.Generator, n: int, ind: Industries, day_of_registrations: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kind and industry of each entity: at least three of every kind even in a tiny city (every
+    source table then has rows); a day's registrations are market entities."""
+    kind = rng.choice(len(KINDS), size=n, p=KIND_SHARE / KIND_SHARE.sum())
+    if not day_of_registrations:
+        kind[: 3 * len(KINDS)] = np.tile(np.arange(len(KINDS)), 3)[:n]
+    else:
+        kind = rng.choice(3, size=n, p=[0.7, 0.26, 0.04])
+    industry = np.zeros(n, dtype=np.int64)
+    for k in range(len(KINDS)):
+        sel = np.flatnonzero(kind == k)
+        opts = np.flatnonzero(ind.kind == k)
+        w = ind.weight[opts]
+        industry[sel] = opts[rng.choice(opts.size, size=sel.size, p=w / w.sum())]
+    return kind, industry
+
+
+def _placement(
+    rng: np.random.Generator, persons: Persons, kind: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Legal representative (a living adult), county (mostly the representative's), registering
+    level (city or county) and the registering area code."""
+    n = kind.shape[0]
+    age = age_at(persons.birth)
+    adults = np.flatnonzero(persons.alive & (age >= 22) & (age <= 75))
+    rep = adults[rng.integers(0, adults.size, n)]
+    county = persons.county[rep].astype(np.int64)
+    moved = rng.random(n) < 0.15
+    county = np.where(moved, rng.integers(0, 4, n), county)
+    city_level = np.isin(kind, (1, 3, 5)) & (rng.random(n) < np.where(kind == 1, 0.4, 0.6))
+    city_level |= (kind == 6) & (rng.random(n) < 0.35)
+    level = np.where(city_level, 0, county + 1)
+    area = np.where(level == 0, 341600, np.array([int(c) for c in places.COUNTIES])[county])
+    return rep, county, level, area
+
+
+def _lifetimes(
+    rng: np.random.Generator, kind: np.ndarray, rep_birth: np.ndarray, established_on: np.datetime64 | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Establishment (registrations growing exponentially since the kind's first year, after the
+    representative turned 20) and status: some deregistered or, before the reform, revoked."""
+    n = kind.shape[0]
+    y0 = np.where(kind == 6, 1950, np.where(np.isin(kind, CIVIL_KINDS), 1995, 1990))
+    span = 2026 - y0
+    growth = np.where(kind == 6, 0.0, 0.11)
+    # inverse-CDF of an exponential growth of registrations between y0 and DAY1
+    u = rng.random(n)
+    t = np.where(
+        growth > 0, np.log1p(u * np.expm1(growth * span)) / np.where(growth > 0, growth, 1), u * span
+    )
+    established = (np.datetime64("1950-01-01") + years(y0 - 1950 + t)).astype("datetime64[D]")
+    established = np.maximum(established, rep_birth + years(20))
+    established = np.minimum(established, DAY1 - np.timedelta64(1, "D"))
+    if established_on is not None:
+        established = np.full(n, established_on, dtype="datetime64[D]")
+    ent_age = (DAY1 - established).astype(np.int64) / 365.25
+    p_cancel = np.where(kind == 6, 0.0, np.where(kind == 0, 0.30, 0.18)) * (1 - np.exp(-ent_age / 8))
+    p_revoke = np.where(np.isin(kind, MARKET_KINDS) & (established < USCC_REFORM), 0.06, 0.0)
+    u = rng.random(n)
+    status = np.where(u < p_cancel, 2, np.where(u < p_cancel + p_revoke, 1, 0)).astype(np.int8)
+    if established_on is not None:
+        status[:] = 0
+    lived = np.multiply(DAY1 - established, rng.uniform(0.3, 0.98, n))
+    status_date = np.where(status > 0, established + lived, np.datetime64("NaT")).astype("datetime64[D]")
+    return established, status, status_date
+
+
+def _identifiers(
+    rng: np.random.Generator, kind: np.ndarray, area: np.ndarray, established: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """USCC (authority and category of the entity type), the organisation code and 15-digit
+    registration number of entities founded before the reform, and the type's code and name."""
+    types = _entity_type_table()
+    n = kind.shape[0]
+    old = established < USCC_REFORM
+    org9 = minting.mint_org_codes(rng, n, modern=~old)
+    tcode = np.array([KIND_TYPE[KINDS[k]] for k in range(len(KINDS))])[kind]
+    auth = np.array([types[KIND_TYPE[k]][1] for k in KINDS])[kind]
+    cat = np.array([types[KIND_TYPE[k]][2] for k in KINDS])[kind]
+    tname = np.array([types[KIND_TYPE[k]][0] for k in KINDS])[kind]
+    uscc = minting.mint_usccs(auth, cat, area, org9)
+    org_code = np.where(old, minting.org_code_strings(org9), "")
+    reg_no = np.where(old & np.isin(kind, MARKET_KINDS), minting.mint_reg_nos(rng, area), "")
+    return uscc, org_code, reg_no, tcode, tname
+
+
+def _business_figures(
+    rng: np.random.Generator, kind: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Registered capital (万元), employees, annual revenue and tax credit grade, log-normal by kind."""
+    n = kind.shape[0]
+    cap_mu = np.array([1.5, 5.0, 4.0, 2.0, 3.0, 6.0, 5.5])[kind]
+    capital = np.round(np.exp(rng.normal(cap_mu, 1.0)), 2)
+    capital = np.where(kind == 5, np.maximum(capital, 200.0), capital)
+    emp_mu = np.array([0.7, 2.3, 2.0, 1.0, 2.3, 1.0, 3.5])[kind]
+    employees = np.maximum(1, np.exp(rng.normal(emp_mu, 0.9))).astype(np.int64)
+    revenue = np.round(np.exp(rng.normal(np.array([2.5, 5.5, 4.0, 1.5, 3.5, 3.0, 5.0])[kind], 1.2)), 2)
+    tax_grade = np.array(list("ABMCD"))[rng.choice(5, size=n, p=[0.15, 0.45, 0.25, 0.10, 0.05])]
+    return capital, employees, revenue, tax_grade
 
 
 def _names(

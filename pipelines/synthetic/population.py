@@ -517,7 +517,7 @@ def _education(rng: np.random.Generator, birth: np.ndarray, age_i: np.ndarray) -
         ],
         np.array([0.0, 0.04, 0.33, 0.16, 0.12, 0.18, 0.155, 0.015]),
     )
-    edu = (rng.random(n)[:, None] > np.cumsum(edu_p, axis=1)).sum(axis=1).clip(0, 7)
+    edu = (np.asarray(rng.random(n))[:, None] > np.cumsum(edu_p, axis=1)).sum(axis=1).clip(0, 7)
     capped = np.where(age_i < 15, np.minimum(edu, 2), np.where(age_i < 22, np.minimum(edu, 5), edu))
     return np.where(age_i < 6, -1, np.where(age_i < 12, 1, capped)).astype(np.int8)
 
