@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numbers
 import resource
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,9 +38,9 @@ from pipelines.synthetic import writers
 from pipelines.synthetic.defects import NameTables
 from pipelines.synthetic.delta import Day2
 from pipelines.synthetic.extracts import Ctx, build_extracts
-from pipelines.synthetic.profile import load_profile
+from pipelines.synthetic.profile import Profile, SourceProfile, load_profile
 from pipelines.synthetic.render import Rendered, Renderer, name_tables
-from pipelines.synthetic.world import build_world, rng_for, truth_tables
+from pipelines.synthetic.world import World, build_world, rng_for, truth_tables
 
 MAX_PERSONS = 20_000_000
 
@@ -225,6 +226,86 @@ class _Sink:
             raise GenerateError(str(exc)) from None
 
 
+class _Run:
+    """One generation: renders and writes each source's day 1 (and day 2), keeping what sources share
+    (donors of copied ids, name variant tables per encoding) and what the summary and truth collect."""
+
+    def __init__(
+        self,
+        world: World,
+        seed: int,
+        profile: Profile,
+        out: Path,
+        sink: _Sink,
+        summary: CitySummary,
+        delta: Day2 | None,
+    ) -> None:
+        self.world, self.seed, self.profile, self.out, self.sink = world, seed, profile, out, sink
+        self.summary, self.delta = summary, delta
+        self.batch1 = str(profile.day1).replace("-", "")
+        self.batch2 = str(profile.day2).replace("-", "")
+        self.donors: dict[str, tuple[np.ndarray, pa.Array]] = {}
+        self.donor_names = {d for s in profile.sources.values() for d in s.copy_from}
+        self.rates: dict[str, dict] = {}
+        self._name_tables: dict[str, NameTables] = {}
+
+    def name_tables(self, spec: SourceSpec) -> NameTables:
+        """Name variants limited to what the source's file encoding can write (shared per encoding)."""
+        enc = spec.connection.encoding if spec.connection.kind == "csv" else "utf-8"
+        if enc not in self._name_tables:
+            self._name_tables[enc] = name_tables(self.world, enc)
+        return self._name_tables[enc]
+
+    def source(self, spec: SourceSpec) -> None:
+        prof = self.profile.of(spec.source)
+        ctx = Ctx(self.world, spec, prof, rng_for(self.seed, "extract", spec.source), day=self.profile.day1)
+        extracts = build_extracts(ctx)
+        renderer = Renderer(
+            self.world,
+            spec,
+            prof,
+            rng_for(self.seed, "render", spec.source),
+            self.donors,
+            self.name_tables(spec),
+            is_donor=spec.source in self.donor_names,
+        )
+        rendered = [renderer.render(t, extracts[t.name], batch="day1") for t in spec.tables]
+        self.sink.write(spec, [(t, r.native) for t, r in zip(spec.tables, rendered)], self.batch1)
+        for t, r in zip(spec.tables, rendered):
+            self._day1_table(spec, prof, t, r, extracts[t.name].n)
+        if self.delta is not None:
+            changes = self.delta.source_changes(spec, prof, extracts, rendered, self.name_tables(spec))
+            for t, ch in zip(spec.tables, changes):
+                self.sink.upsert(spec, t, ch.native, self.batch2)
+                tr.write_parquet(tr.records_path(self.out, spec.source, t.name, day2=True), ch.truth)
+                res = self.summary.tables[-len(spec.tables) + spec.tables.index(t)]
+                res.day2_rows = ch.native.num_rows
+                res.day2_location = self.sink.location(spec, t.name, self.batch2)
+
+    def _day1_table(self, spec: SourceSpec, prof: SourceProfile, t: Table, r: Rendered, originals: int) -> None:
+        """Truth, defect rates and summary row of one written table; a donor's wrong ids for others."""
+        source, rows = spec.source, r.native.num_rows
+        tr.write_parquet(tr.records_path(self.out, source, t.name), r.truth)
+        self.rates[f"{source}.{t.name}"] = {"rows": rows, "defects": tr.rate_report(r.log, prof, rows, originals)}
+        defective = np.asarray(r.truth.column("defects").combine_chunks().value_lengths()) > 0
+        self.summary.tables.append(
+            TableResult(
+                source=source,
+                table=t.name,
+                kind=spec.connection.kind,
+                stored_as=self.sink.stored_as(spec),
+                location=self.sink.location(spec, t.name, self.batch1),
+                rows=rows,
+                database=self.sink.database(spec) or None,
+                defect_rows=int(defective.sum()),
+            )
+        )
+        if r.wrong_ids is not None:
+            pids, vals = r.wrong_ids
+            order = np.argsort(pids, kind="stable")
+            self.donors[source] = (pids[order], vals.take(pa.array(order)))
+
+
 def generate_city(
     persons: int,
     seed: int,
@@ -279,80 +360,22 @@ def generate_city(
         tr.write_parquet(out / "truth" / f"{name}.parquet", table)
     say("truth: world tables written")
 
-    batch1 = str(profile.day1).replace("-", "")
-    batch2 = str(profile.day2).replace("-", "")
     if not day2:  # a day-1-only run must not leave an older run's day-2 files and truth behind
-        _remove_day2(out, [specs[s] for s in chosen], batch2)
+        _remove_day2(out, [specs[s] for s in chosen], str(profile.day2).replace("-", ""))
     delta = None
     if day2:
         delta = Day2(world, seed, profile)
         say(f"day 2: {delta.describe()}")
-    sink = _Sink(out, target, pg_dsn, mysql_url, database_prefix)
-    donors: dict[str, tuple[np.ndarray, pa.Array]] = {}
-    donor_names = {d for s in profile.sources.values() for d in s.copy_from}
-    rates: dict[str, dict] = {}
-    nt_cache: dict[str, NameTables] = {}
+    run = _Run(world, seed, profile, out, _Sink(out, target, pg_dsn, mysql_url, database_prefix), summary, delta)
     for source in chosen:
         ts = time.perf_counter()
-        spec = specs[source]
-        prof = profile.of(source)
-        enc = spec.connection.encoding if spec.connection.kind == "csv" else "utf-8"
-        if enc not in nt_cache:
-            nt_cache[enc] = name_tables(world, enc)
-        ctx = Ctx(world, spec, prof, rng_for(seed, "extract", source), day=profile.day1)
-        extracts = build_extracts(ctx)
-        renderer = Renderer(
-            world,
-            spec,
-            prof,
-            rng_for(seed, "render", source),
-            donors,
-            nt_cache[enc],
-            is_donor=source in donor_names,
-        )
-        rendered: list[Rendered] = [renderer.render(t, extracts[t.name], batch="day1") for t in spec.tables]
-        sink.write(spec, [(t, r.native) for t, r in zip(spec.tables, rendered)], batch1)
-        for t, r in zip(spec.tables, rendered):
-            tr.write_parquet(tr.records_path(out, source, t.name), r.truth)
-            rates[f"{source}.{t.name}"] = {
-                "rows": r.native.num_rows,
-                "defects": tr.rate_report(r.log, prof, r.native.num_rows, extracts[t.name].n),
-            }
-            summary.tables.append(
-                TableResult(
-                    source=source,
-                    table=t.name,
-                    kind=spec.connection.kind,
-                    stored_as=sink.stored_as(spec),
-                    location=sink.location(spec, t.name, batch1),
-                    rows=r.native.num_rows,
-                    database=sink.database(spec) or None,
-                    defect_rows=int(
-                        (np.asarray(r.truth.column("defects").combine_chunks().value_lengths()) > 0).sum()
-                    ),
-                )
-            )
-            if r.wrong_ids is not None:
-                pids, vals = r.wrong_ids
-                order = np.argsort(pids, kind="stable")
-                donors[source] = (pids[order], vals.take(pa.array(order)))
-        if delta is not None:
-            changes = delta.source_changes(spec, prof, extracts, rendered, nt_cache[enc])
-            for t, ch in zip(spec.tables, changes):
-                if ch is None:
-                    continue
-                sink.upsert(spec, t, ch.native, batch2)
-                tr.write_parquet(tr.records_path(out, source, t.name, day2=True), ch.truth)
-                res = summary.tables[-len(spec.tables) + spec.tables.index(t)]
-                res.day2_rows = ch.native.num_rows
-                res.day2_location = sink.location(spec, t.name, batch2)
-        del extracts, rendered
+        run.source(specs[source])
         say(
             f"{source}: {', '.join(f'{t.table} {t.rows:,}' for t in summary.tables if t.source == source)} "
             f"rows ({time.perf_counter() - ts:.1f} s)"
         )
 
-    tr.write_json(out / "truth" / "defect_rates.json", rates)
+    tr.write_json(out / "truth" / "defect_rates.json", run.rates)
     if delta is not None:
         delta.write_truth(out)
     _write_manifest(out, summary)
@@ -363,8 +386,6 @@ def generate_city(
 
 
 def _remove_day2(out: Path, specs: list[SourceSpec], batch2: str) -> None:
-    import shutil
-
     for spec in specs:
         for t in spec.tables:
             if t.path:

@@ -153,84 +153,91 @@ class Renderer:
     def render(
         self, table: Table, ex: Extract, allow_duplicates: bool = True, batch: str = "day1"
     ) -> Rendered:
-        rng, prof = self.rng, self.prof
-        pk = table.primary_key
-        key_cols = [c for c in pk if ex.cols[c].kind == "key"]
-        n0 = ex.n
-        dup_rows = np.empty(0, np.int64)
-        if allow_duplicates and key_cols and prof.duplicate > 0 and n0:
-            k = int(rng.binomial(n0, prof.duplicate))
-            dup_rows = np.sort(rng.choice(n0, size=k, replace=False))
-            ex = _with_duplicates(ex, dup_rows, key_cols)
-        n = ex.n
-        log = dfx.DefectLog(n)
-        if dup_rows.size:
-            log.add("duplicate", np.arange(n0, n))
-        rates = prof.defects
+        """The table in the department's native form, defects applied, and the truth of every row."""
+        ex, log = self._with_duplicates(table, ex, allow_duplicates)
+        missing_empty = self.prof.render.get("missing") == "empty"
+        style = ADDRESS_PREFIX[self.prof.render.get("address", "full")]
+        tags = defect_tags(table, ex.cols)
         out: dict[str, pa.Array] = {}
         wrong: tuple[np.ndarray, pa.Array] | None = None
-        missing_empty = prof.render.get("missing") == "empty"
-        style = ADDRESS_PREFIX[prof.render.get("address", "full")]
-        tags = defect_tags(table, ex.cols)
         for f in table.fields:
             col = ex.cols[f.column]
             tag = tags[f.column][1]
-            in_pk = f.column in pk
-            if col.kind == "key":
-                arr = col.values if isinstance(col.values, pa.Array) else pa.array(col.values)
-            elif col.kind == "pid":
+            in_pk = f.column in table.primary_key
+            if col.kind == "pid":
                 arr, choice = self._ids(col, log, tag, in_pk)
-                if self.is_donor and not tag:
+                if self.is_donor and not tag:  # the wrong ids a copying source may take over
                     bad = np.isin(choice, [dfx.ID_DEFECTS.index(d) for d in dfx.WRONG_ID_DEFECTS])
                     wrong = (col.values[bad], arr.filter(pa.array(bad)))
-            elif col.kind == "pname":
-                idx = np.stack([self.w.persons.sur, self.w.persons.g1, self.w.persons.g2], axis=1)[
-                    np.maximum(col.values, 0)
-                ]
-                arr = dfx.apply_names(rng, idx, col.values >= 0, rates, self.names, log, tag)
-                if col.fallback is not None:
-                    arr = pc.if_else(pa.array(col.values < 0), col.fallback, arr)
-            elif col.kind == "text":
-                arr = self._text(col, log, tag, in_pk, style)
-            elif col.kind == "date":
-                vals = col.values
-                if col.role == "birth":
-                    vals = dfx.apply_birth(rng, vals, rates, log, tag)
-                arr = render_dates(vals, f)
-            elif col.kind == "code":
-                vals = col.values
-                if col.role in ("sex", "ethnicity"):
-                    vals = dfx.apply_code_conflict(
-                        rng, vals, col.role, rates.get(f"{col.role}_conflict", 0.0), log, tag
-                    )
-                arr = render_codes(rng, vals, f, prof.label(f))
-            elif col.kind == "stamp":
-                vals = col.values
-                arr = (
-                    pa.array(vals, type=pa.timestamp("s"), mask=np.isnat(vals))
-                    if f.type == "timestamp"
-                    else strs.to_arrow(strs.format_dates(vals, f.format or STAMP_FORMAT), mask=np.isnat(vals))
-                )
-            elif col.kind == "num":
-                arr = pa.array(col.values)
-            else:  # pragma: no cover - constructors only make the kinds above
-                raise ValueError(col.kind)
+            else:
+                arr = self._column(f, col, log, tag, in_pk, style)
             arr = _typed(arr, f)
             if missing_empty and f.type == "varchar" and not in_pk:
                 arr = pc.fill_null(arr, "")
             out[f.column] = arr
-        native = pa.table(out)
-        key = record_key(native, pk)
+        return self._with_truth(table, pa.table(out), ex, log, batch, wrong)
+
+    def _with_duplicates(self, table: Table, ex: Extract, allow: bool) -> tuple[Extract, dfx.DefectLog]:
+        """The extract with the profile's share of rows entered twice (under fresh record keys)."""
+        key_cols = [c for c in table.primary_key if ex.cols[c].kind == "key"]
+        n0 = ex.n
+        dup_rows = np.empty(0, np.int64)
+        if allow and key_cols and self.prof.duplicate > 0 and n0:
+            k = int(self.rng.binomial(n0, self.prof.duplicate))
+            dup_rows = np.sort(self.rng.choice(n0, size=k, replace=False))
+            ex = _with_duplicates(ex, dup_rows, key_cols)
+        log = dfx.DefectLog(ex.n)
+        if dup_rows.size:
+            log.add("duplicate", np.arange(n0, ex.n))
+        return ex, log
+
+    def _column(
+        self, f: FieldMap, col: Col, log: dfx.DefectLog, tag: str, in_pk: bool, style: str
+    ) -> pa.Array:
+        """One native column (any kind but resident ids) with its defects."""
+        rng, rates = self.rng, self.prof.defects
+        if col.kind == "key":
+            return col.values if isinstance(col.values, pa.Array) else pa.array(col.values)
+        if col.kind == "pname":
+            p = self.w.persons
+            idx = np.stack([p.sur, p.g1, p.g2], axis=1)[np.maximum(col.values, 0)]
+            arr = dfx.apply_names(rng, idx, col.values >= 0, rates, self.names, log, tag)
+            return arr if col.fallback is None else pc.if_else(pa.array(col.values < 0), col.fallback, arr)
+        if col.kind == "text":
+            return self._text(col, log, tag, in_pk, style)
+        if col.kind == "date":
+            vals = dfx.apply_birth(rng, col.values, rates, log, tag) if col.role == "birth" else col.values
+            return render_dates(vals, f)
+        if col.kind == "code":
+            vals = col.values
+            if col.role in ("sex", "ethnicity"):
+                vals = dfx.apply_code_conflict(rng, vals, col.role, rates.get(f"{col.role}_conflict", 0.0), log, tag)
+            return render_codes(rng, vals, f, self.prof.label(f))
+        if col.kind == "stamp":
+            vals, nat = col.values, np.isnat(col.values)
+            if f.type == "timestamp":
+                return pa.array(vals, type=pa.timestamp("s"), mask=nat)
+            return strs.to_arrow(strs.format_dates(vals, f.format or STAMP_FORMAT), mask=nat)
+        if col.kind == "num":
+            return pa.array(col.values)
+        raise ValueError(f"column {f.column}: unknown column kind {col.kind!r}")
+
+    def _with_truth(
+        self,
+        table: Table,
+        native: pa.Table,
+        ex: Extract,
+        log: dfx.DefectLog,
+        batch: str,
+        wrong: tuple[np.ndarray, pa.Array] | None,
+    ) -> Rendered:
+        """The rendered table and its truth; where a defect made two keys equal the later row goes."""
+        key = record_key(native, table.primary_key)
         keep = ~pd.Series(np.asarray(key.to_numpy(zero_copy_only=False))).duplicated().to_numpy()
-        rows = np.arange(n)
-        if not keep.all():  # a defect made two keys equal: drop the later row, truth follows
+        rows = np.arange(ex.n)
+        if not keep.all():
             idx = np.flatnonzero(keep)
-            native, key, ex, log = (
-                native.take(pa.array(idx)),
-                key.take(pa.array(idx)),
-                ex.take(idx),
-                log.subset(idx),
-            )
+            native, key, ex, log = native.take(pa.array(idx)), key.take(pa.array(idx)), ex.take(idx), log.subset(idx)
             rows = rows[idx]
         truth = pa.table(
             {

@@ -115,11 +115,20 @@ def _ids_or_null(v: np.ndarray) -> pa.Array:
 
 def truth_tables(w: World) -> dict[str, pa.Table]:
     """The world as Arrow tables (one row per person / household / entity / licence)."""
-    p, h, e, lic = w.persons, w.households, w.entities, w.licences
-    county_codes = np.array(places.COUNTIES)
     ids = w.id_strings()
+    return {
+        "persons": _persons_truth(w, ids),
+        "households": _households_truth(w),
+        "entities": _entities_truth(w, ids),
+        "licences": _licences_truth(w, ids),
+    }
+
+
+def _persons_truth(w: World, ids: np.ndarray) -> pa.Table:
+    p, h = w.persons, w.households
+    county_codes = np.array(places.COUNTIES)
     former = w.names.render(p.sur, p.former_g1, p.former_g2)
-    persons = pa.table(
+    return pa.table(
         {
             "person_id": pa.array(np.arange(p.n, dtype=np.int64)),
             "id_number": strs.to_arrow(ids),
@@ -155,7 +164,12 @@ def truth_tables(w: World) -> dict[str, pa.Table]:
             "born_elsewhere": pa.array(p.born_elsewhere),
         }
     )
-    households = pa.table(
+
+
+def _households_truth(w: World) -> pa.Table:
+    h = w.households
+    county_codes = np.array(places.COUNTIES)
+    return pa.table(
         {
             "household_id": pa.array(np.arange(h.n, dtype=np.int64)),
             "household_no": strs.to_arrow(h.number.astype(str)),
@@ -165,8 +179,13 @@ def truth_tables(w: World) -> dict[str, pa.Table]:
             "head_person_id": pa.array(h.head.astype(np.int64)),
         }
     )
+
+
+def _entities_truth(w: World, ids: np.ndarray) -> pa.Table:
+    e = w.entities
+    county_codes = np.array(places.COUNTIES)
     rep = e.legal_rep
-    entities = pa.table(
+    return pa.table(
         {
             "entity_id": pa.array(np.arange(e.n, dtype=np.int64)),
             "uscc": strs.to_arrow(e.uscc),
@@ -195,6 +214,10 @@ def truth_tables(w: World) -> dict[str, pa.Table]:
             "tax_credit_grade": strs.to_arrow(e.tax_grade),
         }
     )
+
+
+def _licences_truth(w: World, ids: np.ndarray) -> pa.Table:
+    lic, e = w.licences, w.entities
     is_p = lic.holder_kind == PERSON
     hp = np.where(is_p, lic.holder, -1)
     he = np.where(is_p, -1, lic.holder)
@@ -204,7 +227,7 @@ def truth_tables(w: World) -> dict[str, pa.Table]:
         e.name.take(pa.array(np.maximum(he, 0))),
     )
     holder_id = np.where(is_p, ids[np.maximum(hp, 0)], e.uscc[np.maximum(he, 0)])
-    licences = pa.table(
+    return pa.table(
         {
             "licence_id": pa.array(np.arange(lic.n, dtype=np.int64)),
             "identifier": lic.identifier,
@@ -225,4 +248,3 @@ def truth_tables(w: World) -> dict[str, pa.Table]:
             "paper_group": pa.array(lic.group),
         }
     )
-    return {"persons": persons, "households": households, "entities": entities, "licences": licences}
