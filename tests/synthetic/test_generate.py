@@ -26,19 +26,9 @@ from pipelines.synthetic.extracts import Ctx, build_extracts
 from pipelines.synthetic.minting import rid15_strings, rid_strings
 from pipelines.synthetic.profile import load_profile
 from pipelines.synthetic.render import Renderer, name_tables
-from pipelines.synthetic.world import build_world, rng_for
+from pipelines.synthetic.world import World, rng_for
 from standards.codetables import load_code_table
 from standards.dictionary import dictionary
-
-N = 4000
-SEED = 11
-
-
-@pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("city") / "a"
-    generate_city(N, SEED, out, day2=True)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -129,12 +119,15 @@ def _content_hash(out: Path) -> str:
 # -- tests ------------------------------------------------------------------------------------------------
 
 
-def test_same_seed_same_city_other_seed_other_city(city: Path, tmp_path: Path) -> None:
+def test_same_seed_same_city_other_seed_other_city(
+    city: Path, city_args: tuple[int, int], tmp_path: Path
+) -> None:
+    persons, seed = city_args
     again = tmp_path / "b"
-    generate_city(N, SEED, again, day2=True)
+    generate_city(persons, seed, again, day2=True)
     assert _content_hash(again) == _content_hash(city)
     other = tmp_path / "c"
-    generate_city(N, SEED + 1, other, day2=False, sources=["public_security"])
+    generate_city(persons, seed + 1, other, day2=False, sources=["public_security"])
     a = pq.read_table(city / "truth" / "persons.parquet").column("id_number")
     b = pq.read_table(other / "truth" / "persons.parquet").column("id_number")
     assert not a.equals(b)
@@ -287,10 +280,9 @@ def test_day2_has_only_newer_rows_and_new_files(city: Path, manifest: dict) -> N
     assert ps2.num_rows > ps.num_rows
 
 
-def test_defect_rates_match_the_profile_and_the_ids_themselves() -> None:
+def test_defect_rates_match_the_profile_and_the_ids_themselves(world: World) -> None:
     """On one large rendered table: realised rates within 20 % of configured, and every id defect
     recorded in the truth is what an independent comparison of the written id with the true id finds."""
-    world = build_world(N, SEED)
     profile = load_profile()
     prof = profile.of("grassroots_service")
     prof = replace(prof, coverage={**prof.coverage, "records_per_person": 40.0})
