@@ -18,7 +18,7 @@ from pipelines.synthetic import places, strs
 from pipelines.synthetic.entities import STATUS
 from pipelines.synthetic.extracts.columns import C, Col, D, Extract, K, N, P, S, T, V, extract
 from pipelines.synthetic.extracts.context import Ctx
-from pipelines.synthetic.licences import ENTITY, PERSON, licence_types
+from pipelines.synthetic.licences import ENTITY, PERSON, licence_types, type_names
 from pipelines.synthetic.population import EDUCATION
 
 Makers = dict[str, Callable[[], Col]]
@@ -133,8 +133,8 @@ def licence_columns(ctx: Ctx, idx: np.ndarray, wanted: set[str]) -> dict[str, Co
         return D(np.where(has, values[safe], np.datetime64("NaT")))
 
     def type_name() -> Col:
-        names = {c: r["name"] for c, r in licence_types().items()}
-        return T(np.array([names.get(c, "") for c in lic.type_code[safe]]) if safe.size else np.array([], str))
+        names = type_names(lic.type_code[safe])
+        return T(names if has.all() else strs.to_arrow(names, mask=~has))
 
     makers: Makers = {
         "licence.number": lambda: text(lic.number),

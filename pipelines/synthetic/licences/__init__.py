@@ -9,7 +9,7 @@ groups, issuing departments, identifiers). Adding a type is one declaration.
 """
 
 from pipelines.synthetic.licences.issue import TYPES, build_licences, issue_on_day
-from pipelines.synthetic.licences.library import ENTITY, NAT, PERSON, Licences, licence_types
+from pipelines.synthetic.licences.library import ENTITY, NAT, PERSON, Licences, licence_types, type_names
 from pipelines.synthetic.licences.model import LifeEvents, Population
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "build_licences",
     "issue_on_day",
     "licence_types",
+    "type_names",
 ]

@@ -9,6 +9,7 @@ holder falls (status 2) when the holder dies or is deregistered that day.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 from pipelines.synthetic.licences.entity_types import ENTITY_TYPES
 from pipelines.synthetic.licences.library import PERSON, Issued, Licences, assemble
@@ -33,9 +34,10 @@ def issue_on_day(
     batches: list[Issued] = []
     for t in TYPES:
         holders = _issued_to(t, rng, pop, events, held)
-        if holders.size:
-            issued_before = int(np.count_nonzero(held.type_code == t.code))
-            batches.append(t.issued_on(rng, pop, holders, held.number, issued_before))
+        if holders.size:  # a new number need only differ from the numbers of its own type
+            same_type = held.of_type(t.code)
+            taken = held.number.take(pa.array(same_type))
+            batches.append(t.issued_on(rng, pop, holders, taken, int(same_type.size)))
     library = held.append(assemble(batches, pop.persons, base=held.n))
     fallen = _fallen(held, events)
     library.status[fallen] = "2"

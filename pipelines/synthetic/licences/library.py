@@ -83,6 +83,14 @@ def licence_types() -> dict[str, dict[str, str]]:
     return {r["code"]: r for r in load_code_table("licence_types").to_pylist()}
 
 
+def type_names(type_code: np.ndarray) -> np.ndarray:
+    """The licence_types name of each code (机动车驾驶证 for 004), for a whole column at once."""
+    types = licence_types()
+    codes = np.array(sorted(types))
+    names = np.array([types[c]["name"] for c in codes])
+    return names[np.searchsorted(codes, type_code)] if type_code.size else np.empty(0, names.dtype)
+
+
 @cache
 def department_usccs() -> dict[str, str]:
     return {r["key"]: r["uscc"] for r in load_code_table("departments").to_pylist()}
