@@ -1,13 +1,14 @@
 """Data-quality defects, injected column-wise into values as a department would hold them.
 
 Why these defects: they are the ones that break naive matching in Chinese government data
-(STANDARDS.md): resident ids that are missing, in the legacy 15-digit form, with a typo or an adjacent
-transposition, a lowercase x, full-width digits or spaces; names with a homophone (张伟/章伟), in
-traditional characters or only in pinyin; placeholders (000000000000000000, 无, 13800000000,
-1900-01-01); stale addresses and phones; mis-keyed sex/ethnicity/birth dates; infants under a
-guardian's id; persons under a re-issued id's old number; and the same wrong id copied between
-departments. Every defect is drawn as a mask over a whole column and applied with array operations:
-ids as ``(N, 18)`` digit matrices, names as arrays of character indices.
+(docs/STANDARD.md, "Resident identity number"): resident ids that are missing, in the legacy
+15-digit form, with a typo or an adjacent transposition, a lowercase x, full-width digits or
+spaces; names with a homophone (张伟/章伟), in traditional characters or only in pinyin;
+placeholders (000000000000000000, 无, 13800000000, 1900-01-01); stale addresses and phones;
+mis-keyed sex/ethnicity/birth dates; infants under a guardian's id; persons under a re-issued id's
+old number; and the same wrong id copied between departments. Every defect is drawn as a mask over a
+whole column and applied with array operations: ids as ``(N, 18)`` digit matrices, names as arrays
+of character indices.
 
 Each ``apply_*`` function returns the new values and records which rows got which defect in a
 :class:`DefectLog`, which becomes the ``defects`` list column of the ground truth.
