@@ -1,9 +1,10 @@
 """``generate_city``: the synthetic Bozhou the whole platform is tested against.
 
-One call builds the true world (:mod:`world`), renders what each of the 32 departments holds in its
-own native form with its own defects (:mod:`extracts`, :mod:`render`, :mod:`defects`, profile in
-``profiles.yaml``), writes the sources (:mod:`writers`), the ground truth (:mod:`truth`), the
-manifest and - unless ``day2=False`` - the day-2 delta (:mod:`delta`). The same ``seed`` gives the
+One call builds the true world (:mod:`world`, its licences issued by :mod:`licences`), renders what
+each of the 32 departments holds in its own native form with its own defects (:mod:`extracts`,
+:mod:`render`, :mod:`defects`, profile in ``profiles.yaml``), writes the sources (:mod:`writers`),
+the ground truth (:mod:`truth`), the manifest and - unless ``day2=False`` - the day-2 delta (the
+day's events in :mod:`day2_world`, the changes per source in :mod:`delta`). The same ``seed`` gives the
 same city byte for byte (except Excel archive timestamps), never depending on the wall clock.
 
 Output layout under ``out``::
