@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -24,13 +25,8 @@ from pipelines.connections import SourceEnvironment
 from pipelines.extract import LINE, RawBatch, pending_batches
 from pipelines.lake import BatchRecord, Lake, atomic_path
 from pipelines.registry import SourceSpec, Table, registry
-from pipelines.standardise import (
-    IDENTIFIER_RULES,
-    SQL_TYPES,
-    identity_sql,
-    table_elements,
-)
-from standards.dictionary import dictionary
+from pipelines.standardise import SQL_TYPES, identity_sql, table_elements
+from standards.dictionary import Dictionary, dictionary
 from standards.reasons import Reason
 
 LINEAGE = ("_source", "_table", "_record_key", "_batch_id", "_extracted_at", "_row_hash")
@@ -110,11 +106,11 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
     cols_for_identity = {}
     for n in names:
         cols_for_identity[n] = q("v:" + n)
-        if d.element(n).rule in IDENTIFIER_RULES or n == "licence.holder_id":
+        if d.element(n).keeps_raw:
             cols_for_identity[n + "_raw"] = q("r:" + n)
     for m in masters:
         hard_items.append(
-            f"CASE WHEN NOT ({identity_sql(m, cols_for_identity)}) THEN struct_pack(element := {lit(m)}, "
+            f"CASE WHEN NOT ({identity_sql(d.masters[m], cols_for_identity)}) THEN struct_pack(element := {lit(m)}, "
             f"reason := '{Reason.NO_IDENTITY}', value := NULL) END"
         )
     con.execute(
@@ -164,7 +160,7 @@ def _issue_items(names: list[str]) -> list[str]:
     ]
 
 
-def _silver_select(master: str, names: list[str], d) -> str:  # type: ignore[no-untyped-def]
+def _silver_select(master: str, names: list[str], d: Dictionary) -> str:
     cols = [f"{c}" for c in LINEAGE]
     cols.append(f"{q('v:meta.updated_at') if 'meta.updated_at' in names else 'CAST(NULL AS TIMESTAMP)'} AS _updated_at")
     cols.append(f"{q('v:meta.deleted') if 'meta.deleted' in names else 'FALSE'} AS _deleted")
@@ -172,7 +168,7 @@ def _silver_select(master: str, names: list[str], d) -> str:  # type: ignore[no-
         n = e.qualified
         typ = SQL_TYPES[e.type]
         cols.append(f"{q('v:' + n) if n in names else f'CAST(NULL AS {typ})'} AS {q(e.name)}")
-        if e.rule in IDENTIFIER_RULES or n == "licence.holder_id":
+        if e.keeps_raw:
             cols.append(f"{q('r:' + n) if n in names else 'CAST(NULL AS VARCHAR)'} AS {q(e.name + '_raw')}")
     cols.append("_issues")
     return ", ".join(cols)
@@ -221,7 +217,7 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
     return outcomes
 
 
-def _advance(lake: Lake, spec: SourceSpec, table: Table, batch: RawBatch, state: dict) -> None:  # type: ignore[type-arg]
+def _advance(lake: Lake, spec: SourceSpec, table: Table, batch: RawBatch, state: dict[str, Any]) -> None:
     new = dict(state)
     if batch.file:
         new["files"] = {**state.get("files", {}), batch.file[0]: batch.file[1]}

@@ -35,12 +35,10 @@ DIALECT_OF_KIND: dict[str, str] = {
     "postgres": "postgres", "mariadb": "mysql", "sqlite": "sqlite",
     "csv": "duckdb", "excel": "duckdb", "jsonl": "duckdb",
 }
-#: Elements every table feeding a master must provide (mapped or derived).
-REQUIRED_FOR_MASTER: dict[str, tuple[str, ...]] = {
-    "person": ("person.name",),
-    "entity": ("entity.name",),
-    "licence": ("licence.type_code", "licence.number", "licence.holder_id", "licence.holder_id_type"),
-}
+
+
+#: Raises the one-line error for a place in a spec (``loc``) and what is wrong there.
+Fail = Callable[[str, str], NoReturn]
 
 
 #: Raises a :class:`RegistryError` naming the spec file, the place in it (``loc``) and the problem.
@@ -213,10 +211,10 @@ def _check_semantics(spec: SourceSpec, path: Path, d: Dictionary) -> None:
             seen_elements[dv.element] = "<derived>"
             _check_expr(fail, f"{dloc}.expr", dv.expr, spec.dialect, cols)
         have = t.mapped_elements()
-        for master in t.feeds:
-            for req in REQUIRED_FOR_MASTER[master]:
-                if req not in have:
-                    fail(f"{where}.feeds", f"a table feeding {master} must map {req}")
+        for master in t.feeds:  # what the dictionary says a feed of the master carries
+            for name in d.masters[master].feed.requires:
+                if f"{master}.{name}" not in have:
+                    fail(f"{where}.feeds", f"a table feeding {master} must map {master}.{name}")
 
 
 def _check_element(fail: Fail, loc: str, name: str, t: Table, d: Dictionary) -> None:

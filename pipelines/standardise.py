@@ -29,13 +29,9 @@ import sqlglot.expressions as exp
 
 from core.sqltext import lit, q
 from pipelines.registry import SourceSpec, Table
-from standards.dictionary import Dictionary, Element, dictionary
+from standards.dictionary import IDENTIFIER_RULES, Dictionary, Element, Master, dictionary
 from standards.reasons import Reason
 
-#: Element rules whose raw text is kept next to the normalised value (fuzzy ID matching needs it).
-IDENTIFIER_RULES = {"resident_id": "rid", "uscc": "uscc", "org_code": "orgcode", "licence_id": "licence_id"}
-#: Code of each identifier type in ``holder_id_type`` -> the macro family that normalises it.
-HOLDER_ID_MACROS = {"111": "rid", "001": "uscc", "002": "orgcode"}
 HARD_REASONS = (Reason.BAD_DATE, Reason.UNMAPPED_CODE, Reason.BAD_NUMBER)
 SQL_TYPES = {"varchar": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "decimal": "DECIMAL(18,4)",
              "integer": "BIGINT", "boolean": "BOOLEAN"}
@@ -148,23 +144,32 @@ def _phone_sql(raw: str, pre: Pre) -> tuple[str, str]:
     return value, problem
 
 
+def _typed_identifier_sql(e: Element, raw: str, kind: str | None, pre: Pre) -> tuple[str, str]:
+    """An identifier validated by the kind recorded beside it (``typed_by``); ``kind`` is the SQL
+    of that sibling's standard value.  Kinds without a rule keep the text (upper-cased, half-width)."""
+    assert e.typed_by
+    macros = e.typed_by.macros
+    t = kind or "NULL"
+    kinds = " ".join(f"WHEN {lit(k)} THEN {m}_check({raw})" for k, m in macros.items())
+    ck = pre("ck", f"CASE {t} {kinds} END")
+    value = (f"coalesce({ck}.value, CASE WHEN {t} NOT IN ({', '.join(lit(k) for k in macros)}) "
+             f"OR {t} IS NULL THEN upper(fw2hw({raw})) END)")
+    problem = f"CASE WHEN {raw} IS NULL THEN '{Reason.MISSING}' ELSE {ck}.reason END"
+    return value, problem
+
+
 def element_sql(e: Element, raw: str, codes: dict[str, str] | None, fmt: str | None,
-                holder_type: str | None = None, pre: Pre | None = None) -> ElementSQL:
-    """The value/problem SQL of one element, given the SQL of its raw text."""
+                kind: str | None = None, pre: Pre | None = None) -> ElementSQL:
+    """The value/problem SQL of one element, given the SQL of its raw text (and, for an identifier
+    typed by a sibling element, the SQL of that sibling's value)."""
     pre = pre or Pre(e.qualified, staged=False)
     no = "FALSE"
     rule = e.rule
     value: str
     problem: str
     hard = no
-    if e.qualified == "licence.holder_id":
-        # the holder's identifier is validated by the identifier type recorded beside it
-        t = holder_type or "NULL"
-        kinds = " ".join(f"WHEN {lit(k)} THEN {m}_check({raw})" for k, m in HOLDER_ID_MACROS.items())
-        ck = pre("ck", f"CASE {t} {kinds} END")
-        value = f"coalesce({ck}.value, CASE WHEN {t} NOT IN ({', '.join(lit(k) for k in HOLDER_ID_MACROS)}) " \
-                f"OR {t} IS NULL THEN upper(fw2hw({raw})) END)"
-        problem = f"CASE WHEN {raw} IS NULL THEN '{Reason.MISSING}' ELSE {ck}.reason END"
+    if e.typed_by:
+        value, problem = _typed_identifier_sql(e, raw, kind, pre)
     elif rule in IDENTIFIER_RULES:
         ck = pre("ck", f"{IDENTIFIER_RULES[rule]}_check({raw})")
         value = f"{ck}.value"
@@ -223,28 +228,34 @@ def table_elements(spec: SourceSpec, table: Table, d: Dictionary | None = None,
         return ref(name) if ref else raws[name][0]
 
     out: dict[str, ElementSQL] = {}
-    holder_type_value = None
-    order = sorted(raws, key=lambda n: n != "licence.holder_id_type")  # the holder id needs its type first
-    for name in order:
+    # an identifier typed by a sibling element needs the sibling's value: kinds first
+    typed: dict[str, str] = {}  # typed identifier -> its kind element
+    for n in raws:
+        e = d.element(n)
+        if e.typed_by:
+            typed[n] = f"{e.master}.{e.typed_by.by}"
+    kind_value: dict[str, str] = {}
+    for name in sorted(raws, key=lambda n: n not in typed.values()):
         raw, codes, fmt = raws[name]
-        el = element_sql(d.element(name), use(name), codes, fmt, holder_type_value, Pre(name, staged=ref is not None))
+        kind = kind_value.get(typed[name]) if name in typed else None
+        el = element_sql(d.element(name), use(name), codes, fmt, kind, Pre(name, staged=ref is not None))
         el.raw = raw
         out[name] = el
-        if name == "licence.holder_id_type":
-            # inline (unstaged): the holder id's own helper column is computed in the same stage
-            holder_type_value = f"({element_sql(d.element(name), use(name), codes, fmt).value})"
+        if name in typed.values():
+            # inline (unstaged): the typed identifier's own helper column is computed in the same stage
+            kind_value[name] = f"({element_sql(d.element(name), use(name), codes, fmt).value})"
     return out
 
 
-def identity_sql(master: str, cols: dict[str, str]) -> str:
-    """A row must carry something that identifies its subject, else it can never be linked."""
-    def v(name: str) -> str:
-        return cols.get(name, "NULL")
+def identity_sql(master: Master, cols: dict[str, str]) -> str:
+    """A row must carry something that identifies its subject, else it can never be linked: a
+    value in every group of the master's ``feed.identity`` (``cols``: qualified element, or
+    ``<element>_raw`` for the text an identifier was received as -> its SQL)."""
+    def v(e: Element) -> str:
+        return cols.get(e.qualified + "_raw" if e.keeps_raw else e.qualified, "NULL")
 
-    if master == "person":
-        return f"coalesce({v('person.id_number_raw')}, {v('person.name')}) IS NOT NULL"
-    if master == "entity":
-        return (f"coalesce({v('entity.uscc_raw')}, {v('entity.org_code_raw')}, {v('entity.reg_no')}, "
-                f"{v('entity.name')}) IS NOT NULL")
-    # a licence whose holder identifier is missing can still be linked through the holder's name
-    return f"{v('licence.number')} IS NOT NULL AND coalesce({v('licence.holder_id_raw')}, {v('licence.holder_name')}) IS NOT NULL"
+    def present(group: list[str]) -> str:
+        vals = [v(master.elements[n]) for n in group]
+        return f"{vals[0] if len(vals) == 1 else 'coalesce(' + ', '.join(vals) + ')'} IS NOT NULL"
+
+    return " AND ".join(present(g) for g in master.feed.identity) or "TRUE"

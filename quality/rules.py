@@ -18,8 +18,9 @@ The same columns feed the DuckDB scorecards (full tables) and the Great Expectat
 (pandas samples), so both judge a row identically. Nothing here is written per source: a source's
 checks follow from the elements it maps.
 
-Cross-field rules are declared once, by rule, in :data:`EMBEDDED` (what an identifier embeds) and
-:data:`DATE_ORDER`; they apply wherever the elements they name meet in one row.
+Cross-field rules are declared once: by rule in :data:`EMBEDDED` (what an identifier embeds), and
+per element in the dictionary (``not_before``: an end date after its start; ``typed_by``: an
+identifier valid for the kind recorded beside it); they apply wherever their elements meet in one row.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from core.sqltext import lit, q
-from pipelines.standardise import HOLDER_ID_MACROS, IDENTIFIER_RULES, PLACEHOLDER_PHONE_RX
-from standards.dictionary import Element
+from pipelines.standardise import PLACEHOLDER_PHONE_RX
+from standards.dictionary import IDENTIFIER_RULES, Element
 from standards.reasons import REPAIR_REASONS, Reason
 
 #: Phones the standard accepts (digits only): mobile, landline with area code, local landline.
@@ -263,16 +264,4 @@ EMBEDDED: tuple[Embedded, ...] = (
     Embedded("resident_id", "code:gb2261_sex", "rid_sex", "sex agrees with the ID number's parity (odd = male)",
              only_when="IN ('1', '2')"),
     Embedded("uscc", "org_code", "uscc_org_code", "the USCC embeds the organisation code recorded with it"),
-)
-
-#: (earlier, later) date elements of one record.
-DATE_ORDER: tuple[tuple[str, str], ...] = (
-    ("person.birth_date", "person.death_date"),
-    ("licence.valid_from", "licence.valid_to"),
-)
-
-#: An identifier whose kind is recorded beside it (licence holder id + holder id type): the
-#: identifier must be valid for the kind it claims. The macros are the ones standardise uses.
-TYPED_IDENTIFIERS: tuple[tuple[str, str, dict[str, str]], ...] = (
-    ("licence.holder_id", "licence.holder_id_type", HOLDER_ID_MACROS),
 )

@@ -7,8 +7,9 @@ rule the standard attaches to the elements the table maps -
 * validity / membership: every given value satisfies its element's ``rule`` (identifier check
   characters, phone pattern, date range, code table...), see :mod:`quality.rules`;
 * uniqueness: the master's ``key`` is unique within the source table's current snapshot;
-* consistency: cross-field rules (:data:`quality.rules.EMBEDDED`, ``DATE_ORDER``,
-  ``TYPED_IDENTIFIERS``) wherever their elements meet.
+* consistency: cross-field rules wherever their elements meet - what an identifier embeds
+  (:data:`quality.rules.EMBEDDED`), and the dictionary's ``not_before`` (an end date after its
+  start) and ``typed_by`` (an identifier valid for the kind recorded beside it).
 
 So editing ``standards/elements.yaml`` (a rule, ``required``, the master key) changes the suites on
 the next run, and a new source gets its suite the moment its spec maps elements. The same
@@ -26,17 +27,8 @@ from typing import Any
 
 from core.errors import ConfigurationError
 from pipelines.registry import SourceSpec, Table
-from quality.rules import (
-    DATE_ORDER,
-    EMBEDDED,
-    TYPED_IDENTIFIERS,
-    Derivation,
-    derive,
-    lit,
-    q,
-    rule_family,
-)
-from standards.dictionary import Dictionary, Element
+from quality.rules import EMBEDDED, Derivation, derive, lit, q, rule_family
+from standards.dictionary import Dictionary, Element, Master
 from standards.reasons import Reason
 
 SQL_TYPES = {"varchar": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "decimal": "DECIMAL(18,4)",
@@ -155,135 +147,171 @@ def _check(**kw: Any) -> Check:
     return Check(**kw)
 
 
-def _build(name: str, kind: str, master: str, d: Dictionary, elements: list[Element], columns: set[str],
-           as_of: dt.date, codes: dict[str, list[str]], source: str | None = None, table: str | None = None,
-           not_provided: tuple[str, ...] = ()) -> Suite:
-    m = d.masters[master]
-    derivs: dict[str, Derivation] = {e.qualified: derive(e, columns, as_of, codes) for e in elements}
-    stages: list[dict[str, str]] = [{}, {}, {}, {}]
-    types: dict[str, str] = {}
-    for dv in derivs.values():
-        for i, st in enumerate(dv.stages):
-            stages[i].update(st)
-        types.update(dv.types)
-    checks: list[Check] = []
-    mapped = {e.qualified for e in elements}
+@dataclass
+class _Parts:
+    """What a suite is built from: derived columns by stage, their types, and the checks."""
 
-    def c(name_: str, suffix: str) -> str:
-        return q(f"{name_}__{suffix}")
+    elements: list[Element]
+    stages: list[dict[str, str]] = field(default_factory=lambda: [{}, {}, {}, {}])
+    types: dict[str, str] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
 
-    # completeness: required elements the relation maps
-    for e in elements:
+    @property
+    def mapped(self) -> set[str]:
+        return {e.qualified for e in self.elements}
+
+
+def _c(name: str, suffix: str) -> str:
+    return q(f"{name}__{suffix}")
+
+
+def _completeness(p: _Parts) -> None:
+    """Required elements the relation maps are given (placeholders count as missing)."""
+    for e in p.elements:
         if e.required:
-            checks.append(_check(
+            p.checks.append(_check(
                 id=f"{e.qualified}:completeness", dimension="completeness", element=e.qualified, rule="required",
                 description=f"{e.label} ({e.qualified}) is required: given, not empty or a placeholder",
-                fail_sql=f"{c(e.name, 'given')} IS NULL", scope_sql="TRUE", value_sql=c(e.name, "text"),
+                fail_sql=f"{_c(e.name, 'given')} IS NULL", scope_sql="TRUE", value_sql=_c(e.name, "text"),
                 gx_type="expect_column_values_to_not_be_null", gx_kwargs={"column": f"{e.name}__given"},
-                reason_sql=f"CASE WHEN {c(e.name, 'issue')} = 'PLACEHOLDER' OR ({c(e.name, 'text')} IS NOT NULL) "
+                reason_sql=f"CASE WHEN {_c(e.name, 'issue')} = 'PLACEHOLDER' OR ({_c(e.name, 'text')} IS NOT NULL) "
                            f"THEN 'PLACEHOLDER' ELSE 'MISSING' END",
             ))
-    # validity / membership: every element whose rule asks something of a given value
-    for e in elements:
+
+
+def _validity(p: _Parts, derivs: dict[str, Derivation]) -> None:
+    """Every element whose rule asks something of a given value."""
+    for e in p.elements:
         dv = derivs[e.qualified]
         if dv.validity is None:
             continue
         dim, gx_type, gx_kwargs, text = dv.validity
-        checks.append(_check(
+        p.checks.append(_check(
             id=f"{e.qualified}:{dim}", dimension=dim, element=e.qualified, rule=e.rule,
             description=f"{e.label} ({e.qualified}) {text}",
-            fail_sql=f"{c(e.name, 'reason')} IS NOT NULL", scope_sql=f"{c(e.name, 'given')} IS NOT NULL",
-            value_sql=c(e.name, "text"), gx_type=gx_type, gx_kwargs=gx_kwargs, reason_sql=c(e.name, "reason"),
+            fail_sql=f"{_c(e.name, 'reason')} IS NOT NULL", scope_sql=f"{_c(e.name, 'given')} IS NOT NULL",
+            value_sql=_c(e.name, "text"), gx_type=gx_type, gx_kwargs=gx_kwargs, reason_sql=_c(e.name, "reason"),
         ))
-    # uniqueness of the master key within the relation
-    key = d.masters[master].elements[m.key]
-    key_short = None
-    if key.qualified in mapped:
-        key_short = key.name
-        dup = f"{key.name}__dup"
-        # keys held by more than one row: a hash aggregate the relation builder provides
-        # (:data:`quality.frame.DUP_KEYS`), much cheaper than a window over millions of rows
-        stages[3][dup] = f"coalesce({c(key.name, 'std')} IN (SELECT __k FROM {DUP_KEYS}), FALSE)"
-        types[dup] = "BOOLEAN"
-        where = "the source table's current snapshot" if kind == "feed" else "the master"
-        checks.append(_check(
-            id=f"{key.qualified}:uniqueness", dimension="uniqueness", element=key.qualified, rule="key",
-            description=f"{key.label} ({key.qualified}) is the master key: unique within {where}",
-            fail_sql=q(dup), scope_sql=f"{c(key.name, 'std')} IS NOT NULL", value_sql=c(key.name, "std"),
-            gx_type="expect_column_values_to_be_unique", gx_kwargs={"column": f"{key.name}__std"},
-            reason_sql="'DUPLICATE_KEY'",
-        ))
-    # consistency: what the key identifier embeds
+
+
+def _uniqueness(p: _Parts, key: Element, kind: str) -> str | None:
+    """The master key is unique within the relation; returns the key's short name when mapped."""
+    if key.qualified not in p.mapped:
+        return None
+    dup = f"{key.name}__dup"
+    # keys held by more than one row: a hash aggregate the relation builder provides
+    # (:data:`quality.frame.DUP_KEYS`), much cheaper than a window over millions of rows
+    p.stages[3][dup] = f"coalesce({_c(key.name, 'std')} IN (SELECT __k FROM {DUP_KEYS}), FALSE)"
+    p.types[dup] = "BOOLEAN"
+    where = "the source table's current snapshot" if kind == "feed" else "the master"
+    p.checks.append(_check(
+        id=f"{key.qualified}:uniqueness", dimension="uniqueness", element=key.qualified, rule="key",
+        description=f"{key.label} ({key.qualified}) is the master key: unique within {where}",
+        fail_sql=q(dup), scope_sql=f"{_c(key.name, 'std')} IS NOT NULL", value_sql=_c(key.name, "std"),
+        gx_type="expect_column_values_to_be_unique", gx_kwargs={"column": f"{key.name}__std"},
+        reason_sql="'DUPLICATE_KEY'",
+    ))
+    return key.name
+
+
+def _embedded(p: _Parts, key: Element) -> None:
+    """What the key identifier embeds agrees with the sibling recorded with it."""
     for emb in EMBEDDED:
-        if key.qualified not in mapped or key.rule != emb.identifier_rule:
+        if key.qualified not in p.mapped or key.rule != emb.identifier_rule:
             continue
-        for e in elements:
+        for e in p.elements:
             if e.qualified == key.qualified or e.rule != emb.target_rule:
                 continue
             if emb.target_name and e.name != emb.target_name:
                 continue
             derived_col = f"{e.name}__from_{key.name}"
             fam = rule_family(e)
-            sibling = c(e.name, "std")
-            value = f"{emb.macro}({c(key.name, 'std')})"
+            sibling = _c(e.name, "std")
+            value = f"{emb.macro}({_c(key.name, 'std')})"
             if fam == "date":
                 value, sibling = f"CAST({value} AS DATE)", f"CAST({sibling} AS DATE)"
             if emb.only_when:
-                value = f"CASE WHEN {c(e.name, 'std')} {emb.only_when} THEN {value} END"
-            stages[3][derived_col] = value
-            types[derived_col] = "DATE" if fam == "date" else "VARCHAR"
-            checks.append(_check(
+                value = f"CASE WHEN {_c(e.name, 'std')} {emb.only_when} THEN {value} END"
+            p.stages[3][derived_col] = value
+            p.types[derived_col] = "DATE" if fam == "date" else "VARCHAR"
+            p.checks.append(_check(
                 id=f"{e.qualified}:consistency:{emb.name}", dimension="consistency", element=e.qualified,
                 rule=emb.name, description=f"{emb.label} ({key.qualified} -> {e.qualified})",
                 fail_sql=f"{sibling} <> {q(derived_col)}",
                 scope_sql=f"{sibling} IS NOT NULL AND {q(derived_col)} IS NOT NULL",
-                value_sql=f"{c(key.name, 'std')} || ' / ' || CAST({c(e.name, 'std')} AS VARCHAR)",
+                value_sql=f"{_c(key.name, 'std')} || ' / ' || CAST({_c(e.name, 'std')} AS VARCHAR)",
                 gx_type="expect_column_pair_values_to_be_equal",
                 gx_kwargs={"column_A": f"{e.name}__std", "column_B": derived_col,
                            "ignore_row_if": "either_value_is_missing"},
                 reason_sql="'MISMATCH'",
             ))
-    # consistency: start before end
-    for first, last in DATE_ORDER:
-        if first in mapped and last in mapped and first.startswith(master + ".") and last.startswith(master + "."):
-            a, b = d.element(first), d.element(last)
-            checks.append(_check(
-                id=f"{last}:consistency:after_{a.name}", dimension="consistency", element=last,
-                rule=f"{a.name}<={b.name}", description=f"{b.label} ({last}) is not before {a.label} ({first})",
-                fail_sql=f"CAST({c(b.name, 'std')} AS DATE) < CAST({c(a.name, 'std')} AS DATE)",
-                scope_sql=f"{c(a.name, 'std')} IS NOT NULL AND {c(b.name, 'std')} IS NOT NULL",
-                value_sql=f"CAST({c(a.name, 'std')} AS VARCHAR) || ' > ' || CAST({c(b.name, 'std')} AS VARCHAR)",
-                gx_type="expect_column_pair_values_a_to_be_greater_than_b",
-                gx_kwargs={"column_A": f"{b.name}__std", "column_B": f"{a.name}__std", "or_equal": True,
-                           "ignore_row_if": "either_value_is_missing"},
-                reason_sql="'DATE_ORDER'",
-            ))
-    # consistency: an identifier is valid for the kind recorded beside it
-    for ident, kind_el, macros in TYPED_IDENTIFIERS:
-        if ident in mapped and kind_el in mapped and ident.startswith(master + "."):
-            i, k = d.element(ident), d.element(kind_el)
-            whens = " ".join(f"WHEN {lit(code)} THEN {fam}_check({c(i.name, 'text')})" for code, fam in macros.items())
-            rcol = f"{i.name}__typed_reason"
-            not_given = ", ".join(lit(r) for r in (Reason.PLACEHOLDER, Reason.MISSING))
-            # the kind picks the identifier family; a rejection (not a missing value) is the defect
-            stages[3][rcol] = (f"CASE WHEN {c(i.name, 'given')} IS NOT NULL THEN list_transform([CASE "
-                               f"{c(k.name, 'std')} {whens} END], lambda __t: CASE WHEN __t.value IS NULL AND "
-                               f"__t.reason NOT IN ({not_given}) THEN __t.reason END)[1] END")
-            types[rcol] = "VARCHAR"
-            kinds = ", ".join(sorted(macros))
-            checks.append(_check(
-                id=f"{ident}:consistency:valid_for_{k.name}", dimension="consistency", element=ident,
-                rule=f"valid_for_{k.name}",
-                description=f"{i.label} ({ident}) is a valid identifier of the kind {kind_el} states ({kinds})",
-                fail_sql=f"{q(rcol)} IS NOT NULL", scope_sql=f"{c(i.name, 'given')} IS NOT NULL AND "
-                f"{c(k.name, 'std')} IN ({', '.join(lit(x) for x in sorted(macros))})",
-                value_sql=f"{c(k.name, 'std')} || ':' || {c(i.name, 'text')}",
-                gx_type="expect_column_values_to_be_null", gx_kwargs={"column": rcol}, reason_sql=q(rcol),
-            ))
-    derived = tuple((col, sql, i) for i, st in enumerate(stages) for col, sql in st.items())
+
+
+def _date_order(p: _Parts, m: Master) -> None:
+    """An end date is not before its start (the dictionary's ``not_before``)."""
+    for b in p.elements:
+        if not b.not_before or f"{m.name}.{b.not_before}" not in p.mapped:
+            continue
+        a, first, last = m.elements[b.not_before], f"{m.name}.{b.not_before}", b.qualified
+        p.checks.append(_check(
+            id=f"{last}:consistency:after_{a.name}", dimension="consistency", element=last,
+            rule=f"{a.name}<={b.name}", description=f"{b.label} ({last}) is not before {a.label} ({first})",
+            fail_sql=f"CAST({_c(b.name, 'std')} AS DATE) < CAST({_c(a.name, 'std')} AS DATE)",
+            scope_sql=f"{_c(a.name, 'std')} IS NOT NULL AND {_c(b.name, 'std')} IS NOT NULL",
+            value_sql=f"CAST({_c(a.name, 'std')} AS VARCHAR) || ' > ' || CAST({_c(b.name, 'std')} AS VARCHAR)",
+            gx_type="expect_column_pair_values_a_to_be_greater_than_b",
+            gx_kwargs={"column_A": f"{b.name}__std", "column_B": f"{a.name}__std", "or_equal": True,
+                       "ignore_row_if": "either_value_is_missing"},
+            reason_sql="'DATE_ORDER'",
+        ))
+
+
+def _typed_identifiers(p: _Parts, m: Master) -> None:
+    """An identifier is valid for the kind recorded beside it (the dictionary's ``typed_by``)."""
+    for i in p.elements:
+        if not i.typed_by or f"{m.name}.{i.typed_by.by}" not in p.mapped:
+            continue
+        k, macros = m.elements[i.typed_by.by], i.typed_by.macros
+        whens = " ".join(f"WHEN {lit(code)} THEN {fam}_check({_c(i.name, 'text')})" for code, fam in macros.items())
+        rcol = f"{i.name}__typed_reason"
+        not_given = ", ".join(lit(r) for r in (Reason.PLACEHOLDER, Reason.MISSING))
+        # the kind picks the identifier family; a rejection (not a missing value) is the defect
+        p.stages[3][rcol] = (f"CASE WHEN {_c(i.name, 'given')} IS NOT NULL THEN list_transform([CASE "
+                             f"{_c(k.name, 'std')} {whens} END], lambda __t: CASE WHEN __t.value IS NULL AND "
+                             f"__t.reason NOT IN ({not_given}) THEN __t.reason END)[1] END")
+        p.types[rcol] = "VARCHAR"
+        kinds = ", ".join(sorted(macros))
+        p.checks.append(_check(
+            id=f"{i.qualified}:consistency:valid_for_{k.name}", dimension="consistency", element=i.qualified,
+            rule=f"valid_for_{k.name}",
+            description=f"{i.label} ({i.qualified}) is a valid identifier of the kind {k.qualified} states ({kinds})",
+            fail_sql=f"{q(rcol)} IS NOT NULL", scope_sql=f"{_c(i.name, 'given')} IS NOT NULL AND "
+            f"{_c(k.name, 'std')} IN ({', '.join(lit(x) for x in sorted(macros))})",
+            value_sql=f"{_c(k.name, 'std')} || ':' || {_c(i.name, 'text')}",
+            gx_type="expect_column_values_to_be_null", gx_kwargs={"column": rcol}, reason_sql=q(rcol),
+        ))
+
+
+def _build(name: str, kind: str, master: str, d: Dictionary, elements: list[Element], columns: set[str],
+           as_of: dt.date, codes: dict[str, list[str]], source: str | None = None, table: str | None = None,
+           not_provided: tuple[str, ...] = ()) -> Suite:
+    m = d.masters[master]
+    derivs: dict[str, Derivation] = {e.qualified: derive(e, columns, as_of, codes) for e in elements}
+    p = _Parts(elements)
+    for dv in derivs.values():
+        for i, st in enumerate(dv.stages):
+            p.stages[i].update(st)
+        p.types.update(dv.types)
+    _completeness(p)
+    _validity(p, derivs)
+    key_short = _uniqueness(p, m.elements[m.key], kind)
+    _embedded(p, m.elements[m.key])
+    _date_order(p, m)
+    _typed_identifiers(p, m)
+    derived = tuple((col, sql, i) for i, st in enumerate(p.stages) for col, sql in st.items())
     return Suite(name=name, kind=kind, master=master, source=source, table=table, key=key_short,
-                 elements=tuple(e.qualified for e in elements), derived=derived, column_types=types,
-                 checks=tuple(checks), dictionary_version=d.version, as_of=as_of.isoformat(),
+                 elements=tuple(e.qualified for e in elements), derived=derived, column_types=p.types,
+                 checks=tuple(p.checks), dictionary_version=d.version, as_of=as_of.isoformat(),
                  not_provided=not_provided, base_types={e.name: SQL_TYPES[e.type] for e in elements})
 
 
@@ -301,8 +329,7 @@ def feed_suite(d: Dictionary, spec: SourceSpec, table: Table, master: str, as_of
     missing = tuple(e.qualified for e in d.masters[master].elements.values() if e.required and e.qualified not in mapped)
     # silver carries <name>_raw for identifier elements and _issues on every row
     if columns is None:
-        columns = {"_issues"} | {f"{e.name}_raw" for e in elements if rule_family(e) == "identifier"
-                                 or e.qualified == "licence.holder_id"}
+        columns = {"_issues"} | {f"{e.name}_raw" for e in elements if e.keeps_raw}
     return _build(f"{spec.source}.{table.name}.{master}", "feed", master, d, elements, columns,
                   as_of or dt.date.today(), codes if codes is not None else code_values(d),
                   source=spec.source, table=table.name, not_provided=missing)

@@ -27,10 +27,44 @@ FORMAT_RULES = frozenset(
      "text", "decimal", "integer"}
 )
 TYPES = frozenset({"varchar", "date", "timestamp", "decimal", "integer", "boolean"})
+#: Identifier rules -> the macro family that repairs and checks them (``rid_check``, ``uscc_check``
+#: ... in :mod:`standards.identifiers`); silver keeps their raw text beside the value, because
+#: matching a mistyped ID one keystroke away needs it.
+IDENTIFIER_RULES: dict[str, str] = {"resident_id": "rid", "uscc": "uscc", "org_code": "orgcode",
+                                    "licence_id": "licence_id"}
 
 
 class DictionaryError(ConfigurationError):
     """A one-line error naming the dictionary file and the offending place."""
+
+
+class TypedBy(BaseModel):
+    """An identifier whose kind is recorded beside it (a licence holder's id and its id type): the
+    sibling element ``by`` holds a code, and each code names the identifier rule the value follows.
+    Codes not listed are kept as received (upper-cased, half-width)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    by: str
+    rules: dict[str, str] = Field(min_length=1)
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _codes_as_strings(cls, v: object) -> object:
+        return {str(k): val for k, val in v.items()} if isinstance(v, dict) else v
+
+    @field_validator("rules")
+    @classmethod
+    def _identifier_rules(cls, v: dict[str, str]) -> dict[str, str]:
+        for code, rule in v.items():
+            if rule not in IDENTIFIER_RULES:
+                raise ValueError(f"{code}: {rule!r} is not an identifier rule ({sorted(IDENTIFIER_RULES)})")
+        return v
+
+    @property
+    def macros(self) -> dict[str, str]:
+        """Kind code -> the macro family checking identifiers of that kind."""
+        return {code: IDENTIFIER_RULES[rule] for code, rule in self.rules.items()}
 
 
 class Element(BaseModel):
@@ -44,6 +78,10 @@ class Element(BaseModel):
     sharing: Sharing = "not_shared"
     grade: Grade = "core"
     required: bool = False
+    typed_by: TypedBy | None = None
+    #: A sibling date element this one never lies before (a death after the birth, an end of
+    #: validity after its start).
+    not_before: str | None = None
 
     @field_validator("type")
     @classmethod
@@ -67,6 +105,25 @@ class Element(BaseModel):
     def code_table(self) -> str | None:
         return self.rule[5:] if self.rule.startswith("code:") else None
 
+    @property
+    def keeps_raw(self) -> bool:
+        """Silver keeps the text as received in ``<name>_raw``: identifiers, whose mistyped text
+        fuzzy matching needs (a failed check nulls the value)."""
+        return self.rule in IDENTIFIER_RULES or self.typed_by is not None
+
+
+class Feed(BaseModel):
+    """What a source must carry to feed a master."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Elements every source table feeding the master maps (mapped or derived; the registry checks).
+    requires: list[str] = Field(default_factory=list)
+    #: Groups of elements of which a row holds at least one value each, else it can never be
+    #: linked and goes to quarantine.  Identifiers count as received: a mistyped ID still
+    #: identifies (fuzzy matching links it).
+    identity: list[list[str]] = Field(default_factory=list)
+
 
 class Master(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -74,6 +131,7 @@ class Master(BaseModel):
     name: str = ""
     title: str
     key: str
+    feed: Feed = Field(default_factory=Feed)
     elements: dict[str, Element] = Field(default_factory=dict)
 
 
@@ -111,11 +169,33 @@ def load_dictionary(path: Path | str = ELEMENTS_FILE) -> Dictionary:
     masters = {}
     for mname, m in d.masters.items():
         elems = {en: e.model_copy(update={"master": mname, "name": en}) for en, e in m.elements.items()}
-        if m.key not in elems:
-            raise DictionaryError(f"{path}: masters.{mname}.key: {m.key!r} is not one of its elements")
+        _check_master(path, mname, m, elems)
         masters[mname] = m.model_copy(update={"name": mname, "elements": elems})
     meta = {en: e.model_copy(update={"master": "meta", "name": en}) for en, e in d.meta.items()}
     return d.model_copy(update={"masters": masters, "meta": meta})
+
+
+def _check_master(path: Path, mname: str, m: Master, elems: dict[str, Element]) -> None:
+    """Names inside a master's declarations must be its elements; one line naming the place."""
+
+    def known(loc: str, name: str) -> None:
+        if name not in elems:
+            raise DictionaryError(f"{path}: masters.{mname}.{loc}: {name!r} is not an element of {mname}")
+
+    if m.key not in elems:
+        raise DictionaryError(f"{path}: masters.{mname}.key: {m.key!r} is not one of its elements")
+    for en, e in elems.items():
+        if e.typed_by:
+            known(f"elements.{en}.typed_by.by", e.typed_by.by)
+        if e.not_before:
+            known(f"elements.{en}.not_before", e.not_before)
+    for i, name in enumerate(m.feed.requires):
+        known(f"feed.requires[{i}]", name)
+    for i, group in enumerate(m.feed.identity):
+        if not group:
+            raise DictionaryError(f"{path}: masters.{mname}.feed.identity[{i}]: an empty group")
+        for j, name in enumerate(group):
+            known(f"feed.identity[{i}][{j}]", name)
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,7 @@ from pathlib import Path
 from core.sqltext import lit
 from pipelines.lake import Lake
 from pipelines.resolve.sql import Sql
-from pipelines.standardise import IDENTIFIER_RULES, SQL_TYPES
+from pipelines.standardise import SQL_TYPES
 from standards.dictionary import dictionary
 
 LINEAGE_TYPES = {"_source": "VARCHAR", "_table": "VARCHAR", "_record_key": "VARCHAR", "_batch_id": "VARCHAR",
@@ -29,7 +29,7 @@ def silver_columns(master: str) -> dict[str, str]:
     cols = dict(LINEAGE_TYPES)
     for e in d.masters[master].elements.values():
         cols[e.name] = SQL_TYPES[e.type]
-        if e.rule in IDENTIFIER_RULES or e.qualified == "licence.holder_id":
+        if e.keeps_raw:
             cols[e.name + "_raw"] = "VARCHAR"
     cols["_issues"] = "STRUCT(element VARCHAR, reason VARCHAR, \"value\" VARCHAR)[]"
     return cols

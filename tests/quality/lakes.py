@@ -11,7 +11,6 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.lake import BatchRecord, Lake, write_parquet_atomic
-from pipelines.standardise import IDENTIFIER_RULES
 from standards.dictionary import dictionary
 from standards.identifiers import org_code_check_char, resident_id_check_char, uscc_check_char
 
@@ -52,7 +51,7 @@ def silver_columns(master: str) -> list[tuple[str, pa.DataType]]:
             ("_updated_at", pa.timestamp("us")), ("_deleted", pa.bool_())]
     for e in d.masters[master].elements.values():
         cols.append((e.name, ARROW[e.type]))
-        if e.rule in IDENTIFIER_RULES or e.qualified == "licence.holder_id":
+        if e.keeps_raw:
             cols.append((f"{e.name}_raw", pa.string()))
     cols.append(("_issues", pa.list_(ISSUE)))
     return cols
