@@ -69,7 +69,7 @@ def load(city: Path) -> tuple[duckdb.DuckDBPyConnection, Sql, int]:
 
 
 def run_ours(city: Path) -> dict[str, Any]:
-    from pipelines.resolve.config import master_config
+    from pipelines.masters.config import master_config
     from pipelines.resolve.engine import resolve
 
     t = time.perf_counter()

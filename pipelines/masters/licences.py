@@ -6,8 +6,9 @@ Holder linkage, in order of trust:
 1. ``same_record`` - the row that carries the licence also feeds the holder's master (a driving
    licence row is a person record too): the holder is that record's master.  This is what keeps a
    birth certificate with the infant although its holder id is the mother's ID number.
-2. ``id`` - the holder id (resident ID for type 111, USCC 001, organisation code 002, registration
-   number 003) equals a key of a person / entity master.
+2. ``id`` - the holder id equals the key its type names (``holders`` in ``schemas/masters/licence.yaml``:
+   resident ID for type 111, USCC 001, organisation code 002, registration number 003) of a
+   person / entity master.
 3. ``id_one_keystroke`` - a holder id that failed validation is one keystroke from exactly one
    master's key.
 
@@ -20,53 +21,56 @@ what :func:`standards.identifiers.make_licence_identifier` gives for one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
 import pyarrow as pa
 
 from core.sqltext import lit
+from pipelines.resolve.config import Holder
 from pipelines.resolve.macros import RID_ALPHABET, USCC_ALPHABET
 from pipelines.resolve.sql import Sql
 from standards.identifiers import LICENCE_PREFIX, licence_check_chars
 
+#: The characters a mistyped holder id's one-keystroke variants are drawn from, by identifier.
+ALPHABETS = {"resident_id": RID_ALPHABET, "uscc": USCC_ALPHABET}
 
-def link_holders(sql: Sql, src: str, person_records: str, person_ids: str, entity_records: str,
-                 entity_keys: str, out: str, key_kinds: dict[str, str]) -> dict[str, int]:
+
+def link_holders(sql: Sql, src: str, records: str, keys: str, out: str, holders: dict[str, Holder]) -> dict[str, int]:
     """Create ``out`` (record_id, holder_kind, holder_master_id, holder_link) for every licence record.
 
-    ``person_records`` / ``entity_records``: (record_id, master_id); ``person_ids``: (id_key,
-    master_id); ``entity_keys``: (kind, key, master_id), kind naming an entity key; ``key_kinds``
-    maps entity holder id types (001, 002, 003) to those kinds.
+    ``holders`` maps each holder id type to the master holding such ids (its name is the
+    ``holder_kind``) and the key they are looked up by; ``records`` (holder_kind, record_id,
+    master_id) are the holder masters' records, ``keys`` (holder_kind, kind, key, master_id) their
+    key values, ``kind`` naming the key.
     """
-    kinds = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in key_kinds.items())
+    def by_type(value: Callable[[Holder], str]) -> str:
+        return "CASE holder_id_type " + " ".join(f"WHEN {lit(t)} THEN {lit(value(h))}" for t, h in holders.items()) + " END"
+
     sql.run(
         f"CREATE OR REPLACE TEMP TABLE {out}_s AS SELECT record_id, holder_id, holder_id_raw, "
-        f"CASE WHEN holder_id_type = '111' THEN 'person' WHEN holder_id_type IN ({', '.join(lit(k) for k in key_kinds)}) "
-        f"THEN 'entity' "
-        f"END AS holder_kind, CASE holder_id_type {kinds} END AS key_kind FROM {src}"
+        f"{by_type(lambda h: h.master)} AS holder_kind, {by_type(lambda h: h.key)} AS key_kind, "
+        f"{by_type(lambda h: ALPHABETS[h.alphabet])} AS alphabet FROM {src}"
     )
     sql.run(
         f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT s.record_id, s.holder_kind, "
-        f"coalesce(pr.master_id, er.master_id, pi.master_id, ek.master_id) AS holder_master_id, "
-        f"CASE WHEN coalesce(pr.master_id, er.master_id) IS NOT NULL THEN 'same_record' "
-        f"WHEN coalesce(pi.master_id, ek.master_id) IS NOT NULL THEN 'id' END AS holder_link "
+        f"coalesce(hr.master_id, hk.master_id) AS holder_master_id, "
+        f"CASE WHEN hr.master_id IS NOT NULL THEN 'same_record' "
+        f"WHEN hk.master_id IS NOT NULL THEN 'id' END AS holder_link "
         f"FROM {out}_s AS s "
-        f"LEFT JOIN {person_records} AS pr ON s.holder_kind = 'person' AND pr.record_id = s.record_id "
-        f"LEFT JOIN {entity_records} AS er ON s.holder_kind = 'entity' AND er.record_id = s.record_id "
-        f"LEFT JOIN {person_ids} AS pi ON s.holder_kind = 'person' AND pi.id_key = s.holder_id "
-        f"LEFT JOIN {entity_keys} AS ek ON s.holder_kind = 'entity' AND ek.kind = s.key_kind AND ek.key = s.holder_id"
+        f"LEFT JOIN {records} AS hr ON hr.holder_kind = s.holder_kind AND hr.record_id = s.record_id "
+        f"LEFT JOIN {keys} AS hk ON hk.holder_kind = s.holder_kind AND hk.kind = s.key_kind AND hk.key = s.holder_id"
     )
     # one keystroke away from exactly one master's key
     sql.run(
         f"CREATE OR REPLACE TEMP TABLE {out}_fz AS WITH v AS ("
-        f"SELECT s.record_id, s.holder_kind, unnest(id_variants(id_clean(s.holder_id_raw), "
-        f"CASE s.holder_kind WHEN 'person' THEN {lit(RID_ALPHABET)} ELSE {lit(USCC_ALPHABET)} END)) AS k "
+        f"SELECT s.record_id, s.holder_kind, unnest(id_variants(id_clean(s.holder_id_raw), s.alphabet)) AS k "
         f"FROM {out}_s AS s JOIN {out} AS h ON h.record_id = s.record_id "
         f"WHERE h.holder_master_id IS NULL AND s.holder_id_raw IS NOT NULL AND s.holder_kind IS NOT NULL "
         f"AND length(id_clean(s.holder_id_raw)) BETWEEN 8 AND 19 AND NOT id__placeholder(id_clean(s.holder_id_raw))), "
-        f"m AS (SELECT v.record_id, pi.master_id FROM v JOIN {person_ids} AS pi ON v.holder_kind = 'person' AND pi.id_key = v.k "
-        f"UNION SELECT v.record_id, ek.master_id FROM v JOIN {entity_keys} AS ek ON v.holder_kind = 'entity' AND ek.key = v.k) "
+        f"m AS (SELECT DISTINCT v.record_id, hk.master_id FROM v JOIN {keys} AS hk "
+        f"ON hk.holder_kind = v.holder_kind AND hk.key = v.k) "
         f"SELECT record_id, min(master_id) AS master_id FROM m GROUP BY record_id HAVING count(DISTINCT master_id) = 1"
     )
     sql.run(
@@ -113,13 +117,14 @@ def status_sql(as_of: date) -> str:
 
 
 def link_legal_reps(sql: Sql, entity_masters: str, person_ids: str, out: str) -> dict[str, int]:
-    """Create ``out`` (entity master_id, legal_rep_name, legal_rep_id_number, person_master_id, link)."""
+    """Create ``out`` (entity master_id, legal_rep_name, legal_rep_id_number, person_master_id, link);
+    ``person_ids`` (key, master_id) maps resident IDs to population masters."""
     sql.run(
         f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT e.master_id AS entity_master_id, e.legal_rep_name, "
         f"e.legal_rep_id_number, p.master_id AS person_master_id, "
         f"CASE WHEN p.master_id IS NOT NULL THEN 'id' WHEN e.legal_rep_id_number IS NULL THEN 'no_id' "
         f"ELSE 'unknown_id' END AS link FROM {entity_masters} AS e "
-        f"LEFT JOIN {person_ids} AS p ON p.id_key = e.legal_rep_id_number "
+        f"LEFT JOIN {person_ids} AS p ON p.key = e.legal_rep_id_number "
         f"WHERE e.legal_rep_name IS NOT NULL OR e.legal_rep_id_number IS NOT NULL"
     )
     return {str(k): int(n) for k, n in sql.rows(f"SELECT link, count(*) FROM {out} GROUP BY 1")}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.db import connect
 from core.errors import InputError
 from core.sqltext import lit, q
 from pipelines.lake import atomic_path
@@ -91,8 +92,6 @@ def link(config: Path, inputs: list[Path], out: Path) -> LinkReport:
     if not 1 <= len(inputs) <= 2:
         raise LinkError(f"give one input (deduplicate) or two (link), not {len(inputs)}")
     cfg = _with_defaults(load_config(config), len(inputs) == 2)
-    from core.db import connect
-
     con = connect()
     sql = Sql(con)
     try:

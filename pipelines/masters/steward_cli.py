@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from core.errors import InputError
-from pipelines.resolve.config import MASTERS, master_config
+from pipelines.masters.config import MASTERS, master_config
 from pipelines.resolve.steward import Decision, StewardError, StewardLog
 from warehouse.gold import gold_path, open_gold, steward_path
 

@@ -5,7 +5,8 @@ Everything here runs on a work connection with the gold build file attached as `
 (every current source record -> master id, with the rule and weight that linked it).  Shared:
 ``master_events`` (created / merged / split / retired / attribute_changed, with batch and time),
 ``attribute_lineage`` (a view over the masters' ``lineage`` columns), ``id_registry`` (every id ever minted, never reused), ``review_queue``,
-``match_params``, ``steward_decisions``, ``builds``.  Schema ``state`` keeps what the next
+``match_params``, ``steward_decisions``, ``builds`` (and the tables a master's hooks keep beside
+it, e.g. ``entity_legal_rep``).  Schema ``state`` keeps what the next
 incremental run needs: the resolved records with their features, the source records, the
 consumed batches and the configuration fingerprints.
 """
@@ -36,8 +37,6 @@ SHARED_DDL = {
               "review BIGINT, batches BIGINT",
     "steward_decisions": "decision_id VARCHAR, master VARCHAR, kind VARCHAR, records VARCHAR[], others VARCHAR[], "
                          "masters VARCHAR[], note VARCHAR, decided_by VARCHAR, decided_at VARCHAR",
-    "entity_legal_rep": "entity_master_id VARCHAR, legal_rep_name VARCHAR, legal_rep_id_number VARCHAR, "
-                        "person_master_id VARCHAR, link VARCHAR",
 }
 STATE_DDL = {
     "meta": "master VARCHAR, fingerprint VARCHAR, steward VARCHAR, build_id VARCHAR, records BIGINT",
@@ -45,9 +44,10 @@ STATE_DDL = {
 }
 
 
-def ensure_schema(sql: Sql) -> None:
-    """Create the shared tables and the state schema if the gold file is new."""
-    for name, cols in SHARED_DDL.items():
+def ensure_schema(sql: Sql, side_tables: dict[str, str] | None = None) -> None:
+    """Create the shared tables, the tables hooks keep beside their masters (``side_tables``:
+    name -> columns) and the state schema if the gold file is new."""
+    for name, cols in {**SHARED_DDL, **(side_tables or {})}.items():
         sql.run(f"CREATE TABLE IF NOT EXISTS gold.{name} ({cols})")
     sql.run("CREATE SCHEMA IF NOT EXISTS gold.state")
     for name, cols in STATE_DDL.items():

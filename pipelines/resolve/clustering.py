@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from core.sqltext import q
-from pipelines.resolve.comparisons import Params, weight_of
+from pipelines.resolve.comparisons import Params, score_pairs, weight_of
 from pipelines.resolve.config import ResolveConfig
 from pipelines.resolve.sql import Sql
 
@@ -258,9 +258,9 @@ def cluster(sql: Sql, cfg: ResolveConfig, rec: str, edges: str, out: str,
 
 
 def record_clusters(sql: Sql, cfg: ResolveConfig, rec: str, nodemap: str, edges: str, out: str) -> None:
-    """Create ``out`` (rid, cluster, rule, weight): every record's cluster and how it got there."""
+    """Create ``out`` (rid, record_id, cluster, rule, weight): every record's cluster and how it got there."""
     sql.run(
-        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT f.rid, coalesce(m.cluster, f.node) AS cluster, "
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT f.rid, f.record_id, coalesce(m.cluster, f.node) AS cluster, "
         f"CASE WHEN m.link_kind = 'steward' THEN 'steward' "
         f"WHEN f.anchored THEN 'key' "
         f"WHEN m.link_weight IS NOT NULL THEN 'probabilistic' "
@@ -296,8 +296,6 @@ def conflict_review_items(sql: Sql, cfg: ResolveConfig, params: Params, rec: str
     differing ID would veto it), and only pairs at the match threshold or above are queued, once
     per pair of clusters, with reason ``conflicting_keys``.
     """
-    from pipelines.resolve.comparisons import score_pairs
-
     cr = cfg.conflict_review
     if not cr:
         return 0

@@ -1,8 +1,9 @@
 """The configuration of one entity-resolution problem: a master library, or a user's own link job.
 
-One engine, many configurations (ARCHITECTURE.md): the population, legal-entity and licence
-libraries are driven by ``schemas/masters/{person,entity,licence}.yaml`` and ``masterdata link`` by
-a file a user writes; all are this model.  A configuration says
+One engine, many configurations: the population, legal-entity and licence libraries are driven by
+``schemas/masters/{person,entity,licence}.yaml`` (:class:`MasterConfig`, which adds the build's
+per-master steps) and ``masterdata link`` by a file a user writes; all are this model.  A
+configuration says
 
 * ``features``: SQL expressions (DuckDB, the one dialect of record) computed once per record from
   its columns - the keys and values that matching looks at;
@@ -25,8 +26,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 import sqlglot
 import sqlglot.expressions as exp
@@ -35,11 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from core.errors import ConfigurationError
 from standards.yamlfile import read_yaml_mapping, validate_model
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-MASTERS_DIR = ROOT / "schemas" / "masters"
-MASTERS = ("person", "entity", "licence")
-
 SurvivorshipRule = Literal["source_priority", "most_recent", "most_frequent", "validated_first", "non_null"]
+DEFAULT_RULES: tuple[SurvivorshipRule, ...] = ("most_frequent", "most_recent")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -186,7 +185,7 @@ class Attribute(_Strict):
     ranked by ``rules`` in order (ties go to the next rule, finally the smallest record id)."""
 
     value: str | None = None
-    rules: list[SurvivorshipRule] = Field(default_factory=lambda: ["most_frequent", "most_recent"])
+    rules: list[SurvivorshipRule] = Field(default_factory=lambda: list(DEFAULT_RULES))
     #: Source order for ``source_priority`` (sources not listed rank after all listed ones).
     sources: list[str] = Field(default_factory=list)
     #: SQL over the record for ``validated_first``: values from records where it holds come first.
@@ -254,6 +253,36 @@ class ResolveConfig(_Strict):
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
+class Hooks(_Strict):
+    """Named steps of the masters build a master asks for (registered in
+    :mod:`pipelines.masters.hooks`; an unknown name fails when the configuration loads)."""
+
+    #: On the source records before resolution, each adding columns (licence holder linkage).
+    prepare: list[str] = Field(default_factory=list)
+    #: On the golden records: derived columns, links to other masters, tables beside the master.
+    enrich: list[str] = Field(default_factory=list)
+
+
+class Holder(_Strict):
+    """Who holds a licence whose holder id has one type: a master, and the deterministic key of that
+    master the holder id is looked up by; a mistyped id's one-keystroke variants are drawn from
+    the characters of the identifier ``alphabet``."""
+
+    master: str
+    key: str
+    alphabet: Literal["resident_id", "uscc"]
+
+
+class MasterConfig(ResolveConfig):
+    """A master library's configuration (``schemas/masters``): a resolution problem plus the
+    build's per-master steps - what the build does for this master is declared here, never
+    decided by its name."""
+
+    hooks: Hooks = Field(default_factory=Hooks)
+    #: Holder id type code -> who holds the licence (for the ``holder_links`` hook).
+    holders: dict[str, Holder] = Field(default_factory=dict)
+
+
 ConflictReview.model_rebuild()
 
 # --------------------------------------------------------------------------------------------------
@@ -261,11 +290,11 @@ ConflictReview.model_rebuild()
 # --------------------------------------------------------------------------------------------------
 
 
-def _parse(sql: str) -> exp.Expression:
+def _parse(sql: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read="duckdb")
 
 
-def _check_sql(fail, loc: str, sql: str) -> exp.Expression:  # type: ignore[no-untyped-def]
+def _check_sql(fail: Callable[[str, str], NoReturn], loc: str, sql: str) -> exp.Expr:
     try:
         return _parse(sql)
     except sqlglot.errors.ParseError as exc:
@@ -273,14 +302,14 @@ def _check_sql(fail, loc: str, sql: str) -> exp.Expression:  # type: ignore[no-u
         raise  # unreachable: fail raises
 
 
-def _pair_columns(tree: exp.Expression) -> list[tuple[str, str]]:
+def _pair_columns(tree: exp.Expr) -> list[tuple[str, str]]:
     return [(c.table, c.name) for c in tree.find_all(exp.Column)]
 
 
 def check_semantics(cfg: ResolveConfig, where: str) -> None:
     """Cross-field checks pydantic cannot express; raises :class:`ConfigError`."""
 
-    def fail(loc: str, msg: str) -> None:
+    def fail(loc: str, msg: str) -> NoReturn:
         raise ConfigError(f"{where}: {loc}: {msg}")
 
     feats = set(cfg.features)
@@ -335,9 +364,9 @@ def check_semantics(cfg: ResolveConfig, where: str) -> None:
             for j, f in enumerate(b.keys):
                 if f not in feats:
                     fail(f"conflict_review.rules[{i}].keys[{j}]", f"unknown feature {f!r}")
-        for i, c in enumerate(cfg.conflict_review.ignore):
-            if c not in names:
-                fail(f"conflict_review.ignore[{i}]", f"unknown comparison {c!r}")
+        for i, ignored in enumerate(cfg.conflict_review.ignore):
+            if ignored not in names:
+                fail(f"conflict_review.ignore[{i}]", f"unknown comparison {ignored!r}")
     for name, a in cfg.attributes.items():
         if a.value:
             _check_sql(fail, f"attributes.{name}.value", a.value)
@@ -358,11 +387,10 @@ def load_config(path: Path | str) -> ResolveConfig:
     return parse_config(read_yaml_mapping(path, ConfigError), str(path))
 
 
-def master_config(name: str, directory: Path | None = None) -> ResolveConfig:
-    """The configuration of one of the three masters, from ``schemas/masters``."""
-    if name not in MASTERS:
-        raise ConfigError(f"unknown master {name!r}; known: {', '.join(MASTERS)}")
-    cfg = load_config((directory or MASTERS_DIR) / f"{name}.yaml")
-    if cfg.master != name:
-        raise ConfigError(f"{(directory or MASTERS_DIR) / f'{name}.yaml'}: master: {cfg.master!r} must be {name!r}")
+def load_master(path: Path | str) -> MasterConfig:
+    """Load and validate a master library's configuration (structure and SQL; the build's loader,
+    :func:`pipelines.masters.config.master_config`, also checks the hook names and holders)."""
+    path = Path(path)
+    cfg = validate_model(MasterConfig, read_yaml_mapping(path, ConfigError), str(path), ConfigError)
+    check_semantics(cfg, str(path))
     return cfg

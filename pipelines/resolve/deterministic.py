@@ -70,6 +70,14 @@ def det_key_sql(cfg: ResolveConfig, feat: str, alias: str = "f") -> tuple[list[s
     return stmts, expr, " ".join(joins)
 
 
+def anchored_sql(cfg: ResolveConfig, alias: str = "f") -> str:
+    """Whether a record is anchored: it holds the primary key, or a secondary key the crosswalk
+    maps onto one (over the joins of :func:`det_key_sql`)."""
+    assert cfg.deterministic
+    keys = cfg.deterministic.keys
+    return " OR ".join([f"{alias}.{q(keys[0].feature)} IS NOT NULL"] + [f"x{i}.pk IS NOT NULL" for i in range(1, len(keys))])
+
+
 def assign_nodes(sql: Sql, cfg: ResolveConfig, feat: str, out: str, splits: str | None = None) -> None:
     """Create ``out``: ``feat`` + node, anchored, det_key (the deterministic partition).
 
@@ -83,9 +91,7 @@ def assign_nodes(sql: Sql, cfg: ResolveConfig, feat: str, out: str, splits: str 
     stmts, expr, joins = det_key_sql(cfg, feat)
     for s in stmts:
         sql.run(s)
-    n_keys = len(cfg.deterministic.keys)
-    anchored = " OR ".join([f"f.{q(cfg.deterministic.keys[0].feature)} IS NOT NULL"]
-                           + [f"x{i}.pk IS NOT NULL" for i in range(1, n_keys)])
+    anchored = anchored_sql(cfg)
     split_join = f"LEFT JOIN {splits} AS s ON s.record_id = f.record_id" if splits else ""
     key = f"coalesce(s.split_key, {expr})" if splits else expr
     sql.run(

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.errors import InputError
-from pipelines.resolve.engine import Constraints
+from pipelines.resolve.plan import Constraints
 
 Kind = Literal["match", "no_match", "split"]
 KINDS: tuple[str, ...] = ("match", "no_match", "split")

@@ -177,6 +177,7 @@ def _given_u(cfg: ResolveConfig, sampled: dict[str, list[float]]) -> dict[str, l
 
 def train(sql: Sql, cfg: ResolveConfig, rec: str) -> Params:
     """Train m, u and the prior on ``rec`` (features + ``node``); see the module docstring."""
+    u_map: dict[str, list[float]]
     if all(c.u_given for c in cfg.comparisons):
         u_map, n = {}, int(sql.one(f"SELECT count(*) FROM {rec}") or 0)  # nothing to sample
     else:

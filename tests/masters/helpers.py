@@ -11,8 +11,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipelines.masters.config import master_config
 from pipelines.resolve.comparisons import Params
-from pipelines.resolve.config import ResolveConfig, master_config
+from pipelines.resolve.config import ResolveConfig
 from pipelines.resolve.sql import Sql
 from standards.identifiers import resident_id_check_char
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.resolve.config import MASTERS, ConfigError, load_config, master_config
+from pipelines.masters.config import MASTERS, master_config
+from pipelines.resolve.config import ConfigError, load_config
 
 BASE = {
     "master": "people",

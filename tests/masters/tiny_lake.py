@@ -21,8 +21,8 @@ import yaml
 
 from core.db import connect
 from pipelines.lake import BatchRecord, Lake
+from pipelines.masters.config import MASTERS_DIR
 from pipelines.masters.records import LINEAGE_TYPES, silver_columns
-from pipelines.resolve.config import MASTERS_DIR
 from standards.dictionary import dictionary
 from tests.masters.helpers import HANDMADE
 

@@ -1,0 +1,225 @@
+"""Writing one master into the gold build file: the one writer both planners hand their result to.
+
+Given the records a planner re-decided (:class:`GoldInput`), the writer builds their golden records
+(survivorship, then the master's ``enrich`` hooks), and writes the master table, cross-references,
+tables the hooks keep beside the master, id registry, events (id events and attribute changes),
+trained parameters, the state the next delta needs and the review queue.  A full build rewrites
+all of a master's rows; a delta (``patch``) only the affected masters' rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import sqlglot
+import sqlglot.expressions as exp
+
+from core.sqltext import lit, q
+from pipelines.masters.context import Context, MasterReport
+from pipelines.masters.hooks import ENRICH, side_tables
+from pipelines.masters.store import append_events, exists, replace_master_rows, update_registry
+from pipelines.masters.survivorship import attribute_change_sql, build_golden
+from pipelines.masters.tables import BuildTables
+from pipelines.resolve.comparisons import tf_features
+from pipelines.resolve.config import MasterConfig, ResolveConfig
+from pipelines.resolve.plan import Resolution
+from pipelines.resolve.sql import Sql
+
+#: Lineage columns the state keeps of every source record (with what survivorship reads).
+STATE_SRC_LINEAGE = ("record_id", "_source", "_table", "_record_key", "_batch_id", "_extracted_at", "_updated_at",
+                     "_row_hash", "_deleted")
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A delta's reach: only these masters are rewritten; these records left their masters."""
+
+    affected: str  # (master_id)
+    detached: str  # (record_id, master_id, cluster)
+
+
+@dataclass(frozen=True)
+class GoldInput:
+    """What a planner hands the writer: its tables (``t``: ``map``, ``ids``, ``idevents``), the
+    source records with lineage (``src``) and resolved records with features (``rec``) covering
+    every record of ``t.map``, the engine's result, the batches consumed, and for a delta the
+    :class:`Patch` (None: every row of the master is rewritten)."""
+
+    cfg: MasterConfig
+    t: BuildTables
+    src: str
+    rec: str
+    res: Resolution
+    batch_keys: list[str]
+    patch: Patch | None = None
+
+
+def write_gold(ctx: Context, inp: GoldInput, report: MasterReport) -> None:
+    """Golden records, enrichment, events and every gold write for one master."""
+    sql, m, t = ctx.sql, inp.cfg.master, inp.t
+    where = f"master_id IN (SELECT master_id FROM {inp.patch.affected})" if inp.patch else ""
+    with sql.step("golden"):
+        build_golden(sql, inp.cfg, joined_records_sql(inp.cfg, inp.src, inp.rec, t.map, set(columns_of(sql, inp.src))),
+                     t.golden, where)
+        for name in inp.cfg.hooks.enrich:
+            ENRICH[name].run(ctx, m, t.golden)
+    with sql.step("write"):
+        changes = _attribute_changes(sql, inp.cfg, t)
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {t.lastbatch} AS SELECT master_id, "
+                f"arg_max(_batch_id, _extracted_at) AS batch_id FROM {t.surv} GROUP BY master_id")
+        update_registry(sql, m, t.ids, t.idevents, ctx.build_id, ctx.now)
+        append_events(sql, m, t.idevents, changes, t.lastbatch, ctx.build_id, ctx.now)
+        _write_rows(sql, inp)
+        if inp.res.params and not inp.patch:
+            sql.register("__params", pa.Table.from_pylist(inp.res.params.rows(inp.cfg)))
+            replace_master_rows(sql, "match_params", m, "SELECT * FROM __params")
+            sql.unregister("__params")
+    with sql.step("state"):
+        write_state(ctx, inp)
+    with sql.step("write"):
+        write_review(ctx, m, inp.res, replace=inp.patch is None)
+    report.masters = int(sql.one(f"SELECT count(*) FROM gold.{m}_master") or 0)
+    report.review = int(sql.one(f"SELECT count(*) FROM gold.review_queue WHERE master = {lit(m)}") or 0)
+    sql.run(
+        "INSERT INTO gold.builds VALUES (?, ?, ?, TIMESTAMP '" + ctx.now + "', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [ctx.build_id, m, report.mode, 0.0, report.records, report.masters, report.ids.minted,
+         report.ids.merged, report.ids.split, report.ids.retired, report.review, len(inp.batch_keys)],
+    )
+
+
+def _attribute_changes(sql: Sql, cfg: MasterConfig, t: BuildTables) -> str | None:
+    """``changes``: attribute changes of the masters being rewritten, against their previous
+    version (read once); None when the master is new to the gold file."""
+    if not exists(sql, f"{cfg.master}_master"):
+        return None
+    old_cols = set(columns_of(sql, f"gold.{cfg.master}_master"))
+    keep = cfg.model_copy(update={"attributes": {k: v for k, v in cfg.attributes.items() if k in old_cols}})
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.old} AS SELECT * FROM gold.{cfg.master}_master "
+            f"WHERE master_id IN (SELECT master_id FROM {t.golden})")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.changes} AS {attribute_change_sql(keep, t.old, t.golden, t.surv)}")
+    return t.changes
+
+
+def _write_rows(sql: Sql, inp: GoldInput) -> None:
+    """The master table, its cross-references and the tables its hooks keep beside it."""
+    m, t, patch = inp.cfg.master, inp.t, inp.patch
+    xref_sql = (
+        f"SELECT x.record_id, x.master_id, x.rid AS record_no, s._source AS source, s._table AS table_name, "
+        f"s._record_key AS record_key, s._batch_id AS batch_id, s._extracted_at AS extracted_at, x.rule, "
+        f"x.weight AS match_weight, CASE WHEN x.weight IS NOT NULL THEN 1.0 / (1.0 + pow(2.0, -x.weight)) END "
+        f"AS match_probability FROM {t.map} AS x JOIN {inp.src} AS s ON s.record_id = x.record_id"
+    )
+    sides = [(s.table(m), s.rows(m), s.key) for s in side_tables(inp.cfg)]
+    if patch is None:
+        sql.run(f"CREATE OR REPLACE TABLE gold.{m}_master AS SELECT * FROM {t.golden}")
+        sql.run(f"CREATE OR REPLACE TABLE gold.{m}_xref AS {xref_sql}")
+        for table, rows, _key in sides:
+            sql.run(f"CREATE OR REPLACE TABLE gold.{table} AS SELECT * FROM {rows}")
+        return
+    gone = f"(SELECT master_id FROM {t.idevents} WHERE event IN ('merged', 'retired'))"
+    aff = f"(SELECT master_id FROM {patch.affected})"
+    sql.run(f"DELETE FROM gold.{m}_master WHERE master_id IN {aff} OR master_id IN {gone}")
+    sql.run(f"INSERT INTO gold.{m}_master BY NAME SELECT * FROM {t.golden}")
+    sql.run(f"DELETE FROM gold.{m}_xref WHERE record_id IN (SELECT record_id FROM {t.map}) "
+            f"OR record_id IN (SELECT record_id FROM {patch.detached})")
+    sql.run(f"INSERT INTO gold.{m}_xref BY NAME {xref_sql}")
+    for table, rows, key in sides:
+        sql.run(f"DELETE FROM gold.{table} WHERE {key} IN {aff} OR {key} IN {gone}")
+        sql.run(f"INSERT INTO gold.{table} SELECT * FROM {rows}")
+
+
+def write_review(ctx: Context, master: str, res: Resolution, replace: bool) -> None:
+    """The steward review queue of this master: record pairs with their current master ids."""
+    sql = ctx.sql
+    if not sql.table_exists(res.review):
+        return
+    decided = ctx.steward.constraints(master)
+    pairs = [tuple(sorted(p)) for p in decided.cannot + decided.must]
+    sql.register("__decided", pa.table({"a": [p[0] for p in pairs], "b": [p[1] for p in pairs]},
+                                       schema=pa.schema([("a", pa.string()), ("b", pa.string())])))
+    # record ids and current master ids by record number (state.rec holds both, up to date)
+    select = (
+        f"SELECT {lit(master)} AS master, fl.record_id, fr.record_id AS candidate_record_id, fl.master_id, "
+        f"fr.master_id AS candidate_master_id, v.weight AS match_weight, 1.0 / (1.0 + pow(2.0, -v.weight)) "
+        f"AS match_probability, v.reason, {lit(ctx.build_id)} AS build_id FROM {res.review} AS v "
+        f"JOIN gold.state.{master}_rec AS fl ON fl.rid = v.l JOIN gold.state.{master}_rec AS fr ON fr.rid = v.r "
+        f"WHERE NOT EXISTS (SELECT 1 FROM __decided AS d WHERE d.a = least(fl.record_id, fr.record_id) "
+        f"AND d.b = greatest(fl.record_id, fr.record_id))"
+    )
+    if replace:
+        replace_master_rows(sql, "review_queue", master, select)
+    else:
+        sql.run(f"INSERT INTO gold.review_queue {select}")
+        refresh_review(sql, master)
+    sql.unregister("__decided")
+
+
+def refresh_review(sql: Sql, master: str) -> None:
+    """After a delta: current master ids on queued pairs; drop pairs now together, gone or repeated."""
+    m = lit(master)
+    for col, rcol in (("master_id", "record_id"), ("candidate_master_id", "candidate_record_id")):
+        sql.run(f"UPDATE gold.review_queue AS q SET {col} = x.master_id FROM gold.{master}_xref AS x "
+                f"WHERE q.master = {m} AND x.record_id = q.{rcol}")
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE __review AS SELECT * FROM gold.review_queue AS q WHERE q.master = {m} "
+        f"AND q.master_id <> q.candidate_master_id "
+        f"AND q.record_id IN (SELECT record_id FROM gold.{master}_xref) "
+        f"AND q.candidate_record_id IN (SELECT record_id FROM gold.{master}_xref) "
+        f"QUALIFY row_number() OVER (PARTITION BY q.record_id, q.candidate_record_id ORDER BY q.build_id DESC) = 1"
+    )
+    replace_master_rows(sql, "review_queue", master, "SELECT * FROM __review")
+    sql.run("DROP TABLE __review")
+
+
+def write_state(ctx: Context, inp: GoldInput) -> None:
+    """What the next delta needs (schema ``state``); a delta's planner updates the resolved and
+    source records itself, before the golden records are built from them."""
+    sql, cfg, m = ctx.sql, inp.cfg, inp.cfg.master
+    if inp.patch is None:
+        sql.run(f"CREATE OR REPLACE TEMP TABLE __canch AS SELECT x.cluster, bool_or(f.anchored) AS anchored "
+                f"FROM {inp.rec} AS f JOIN {inp.t.map} AS x ON x.rid = f.rid GROUP BY x.cluster")
+        sql.run(f"CREATE OR REPLACE TABLE gold.state.{m}_rec AS SELECT f.*, x.master_id, x.cluster, "
+                f"a.anchored AS cluster_anchored FROM {inp.rec} AS f JOIN {inp.t.map} AS x ON x.rid = f.rid "
+                f"JOIN __canch AS a ON a.cluster = x.cluster")
+        sql.run("DROP TABLE __canch")
+        # the source records a delta needs to recompute golden records: lineage columns and what
+        # survivorship reads (issues and raw identifier texts stay in silver)
+        have = columns_of(sql, inp.src)
+        keep = [c for c in have if c in STATE_SRC_LINEAGE or c in survivorship_columns(cfg, set(have))]
+        sql.run(f"CREATE OR REPLACE TABLE gold.state.{m}_src AS SELECT {', '.join(q(c) for c in keep)} FROM {inp.src}")
+        for f in tf_features(cfg):
+            sql.run(f"CREATE OR REPLACE TABLE gold.state.{m}_tf_{f} AS SELECT * FROM {inp.t.engine.tf(f)}")
+        sql.run("DELETE FROM gold.state.batches WHERE master = ?", [m])
+    if inp.batch_keys:
+        sql.register("__batches", pa.table({"batch": pa.array(inp.batch_keys, pa.string())}))
+        sql.run(f"INSERT INTO gold.state.batches SELECT {lit(m)}, batch FROM __batches")
+        sql.unregister("__batches")
+    sql.run("DELETE FROM gold.state.meta WHERE master = ?", [m])
+    sql.run("INSERT INTO gold.state.meta VALUES (?, ?, ?, ?, ?)",
+            [m, cfg.fingerprint(), ctx.steward.fingerprint(m), ctx.build_id,
+             int(sql.one(f"SELECT count(*) FROM gold.state.{m}_rec") or 0)])
+
+
+def joined_records_sql(cfg: ResolveConfig, src: str, rec: str, xmap: str, src_cols: set[str]) -> str:
+    """Source records + features (those not already source columns) + master_id + rid."""
+    feats = [f for f in cfg.features if f not in src_cols]
+    fcols = "".join(f", f.{q(f)}" for f in feats)
+    return (f"(SELECT s.*{fcols}, x.master_id, x.cluster, x.rid FROM {src} AS s "
+            f"JOIN {xmap} AS x ON x.record_id = s.record_id JOIN {rec} AS f ON f.rid = x.rid)")
+
+
+def survivorship_columns(cfg: ResolveConfig, available: set[str]) -> set[str]:
+    """Source columns the golden record reads: attribute values and validations (features aside)."""
+    out: set[str] = set()
+    for name, a in cfg.attributes.items():
+        texts = [a.value or name] + ([a.validated] if a.validated else [])
+        for t in texts:
+            for col in sqlglot.parse_one(t, read="duckdb").find_all(exp.Column):
+                if col.name in available:
+                    out.add(col.name)
+    return out
+
+
+def columns_of(sql: Sql, table: str) -> list[str]:
+    return [r[0] for r in sql.rows(f"SELECT column_name FROM (DESCRIBE {table})")]

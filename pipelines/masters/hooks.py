@@ -1,0 +1,172 @@
+"""The build's per-master steps, by name: what ``hooks:`` in ``schemas/masters/*.yaml`` may ask for.
+
+The build never branches on a master's name; a master's configuration lists the steps it needs
+and the build runs them at their place:
+
+* ``prepare`` - on the source records before resolution, each creating its output as the input
+  plus columns (``holder_links``: a licence's holder, see :mod:`pipelines.masters.licences`);
+* ``enrich`` - on the golden records before they are written (``legal_reps``: an entity's legal
+  representative linked to the population master; ``licence_identifiers``: GB/T 36904 identifiers
+  minted for licences that carry none; ``licence_status``: the status on the build's date).
+
+A step declares the columns it fills with other masters' ids (kept pointing at live ids when
+those merge) and the gold table it writes beside its master, if any (:class:`SideTable`); the
+gold writer writes that table like the master itself.  A new step is a function and one line in
+:data:`PREPARE` or :data:`ENRICH`; a configuration naming a step not listed fails when it loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from core.sqltext import lit, q
+from pipelines.masters.licences import link_holders, link_legal_reps, mint_identifiers, status_sql
+from pipelines.masters.store import exists
+from pipelines.resolve.config import Holder, MasterConfig
+from pipelines.resolve.sql import Sql
+
+
+class HookContext(Protocol):
+    """What a step may use of the build (:class:`pipelines.masters.context.Context`)."""
+
+    sql: Sql
+    as_of: date
+    cache: set[str]
+
+    def cfg(self, master: str) -> MasterConfig: ...
+
+
+@dataclass(frozen=True)
+class SideTable:
+    """A gold table an enrich step writes beside its master, ``<master>_<suffix>``: the step leaves
+    the rows of the masters being rewritten in TEMP ``<master>_<suffix>_new``; ``key`` is the column
+    holding the master's id."""
+
+    suffix: str
+    columns: str
+    key: str
+    #: columns holding other masters' ids
+    references: tuple[str, ...] = ()
+
+    def table(self, master: str) -> str:
+        return f"{master}_{self.suffix}"
+
+    def rows(self, master: str) -> str:
+        return f"{master}_{self.suffix}_new"
+
+
+@dataclass(frozen=True)
+class Prepare:
+    #: (context, master, source records, output) -> counts for the build report
+    run: Callable[[HookContext, str, str, str], dict[str, int]]
+    #: columns of the master table holding other masters' ids
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Enrich:
+    #: (context, master, golden records) -> None; rewrites or updates the golden TEMP table
+    run: Callable[[HookContext, str, str], None]
+    references: tuple[str, ...] = ()
+    side: SideTable | None = None
+
+
+def key_map(ctx: HookContext, master: str, key: str) -> str:
+    """TEMP (key, master_id): the values of one deterministic key of ``master`` and the master
+    holding each, from the gold file's state.  Built once per build: a master is final by the
+    time a later master asks (:data:`pipelines.masters.config.MASTERS` is the build order)."""
+    name = f"__keys_{master}_{key}"
+    if name in ctx.cache:
+        return name
+    cfg = ctx.cfg(master)
+    feature = next((k.feature for k in cfg.deterministic.keys if k.name == key), None) if cfg.deterministic else None
+    if feature and exists(ctx.sql, f"{master}_rec", "state"):
+        select = (f"SELECT {q(feature)} AS key, min(master_id) AS master_id FROM gold.state.{master}_rec "
+                  f"WHERE {q(feature)} IS NOT NULL GROUP BY {q(feature)}")
+    else:
+        select = "SELECT CAST(NULL AS VARCHAR) AS key, CAST(NULL AS VARCHAR) AS master_id LIMIT 0"
+    ctx.sql.run(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
+    ctx.cache.add(name)
+    return name
+
+
+def forget(ctx: HookContext, master: str) -> None:
+    """Drop the key maps of ``master`` from the cache (it is being rebuilt)."""
+    ctx.cache -= {n for n in ctx.cache if n.startswith(f"__keys_{master}_")}
+
+
+def holder_links(ctx: HookContext, master: str, src: str, out: str) -> dict[str, int]:
+    """``out`` = the records of ``src`` + holder_kind, holder_master_id, holder_link."""
+    holders = ctx.cfg(master).holders
+    masters = list(dict.fromkeys(h.master for h in holders.values()))
+    empty = "SELECT CAST(NULL AS VARCHAR) AS holder_kind, CAST(NULL AS VARCHAR) AS record_id, " \
+            "CAST(NULL AS VARCHAR) AS master_id LIMIT 0"
+    # the holder masters' records (views: joins only touch what they need)
+    parts = [f"SELECT {lit(m)} AS holder_kind, record_id, master_id FROM gold.{m}_xref" for m in masters
+             if exists(ctx.sql, f"{m}_xref") and exists(ctx.sql, f"{m}_rec", "state")]
+    ctx.sql.run(f"CREATE OR REPLACE TEMP VIEW {master}_holder_records AS {' UNION ALL '.join(parts) or empty}")
+    ctx.sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_holder_keys AS {_holder_keys_sql(ctx, holders)}")
+    counts = link_holders(ctx.sql, src, f"{master}_holder_records", f"{master}_holder_keys", f"{master}_holder",
+                          holders)
+    ctx.sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT s.*, h.holder_kind, h.holder_master_id, "
+                f"h.holder_link FROM {src} AS s JOIN {master}_holder AS h ON h.record_id = s.record_id")
+    return counts
+
+
+def _holder_keys_sql(ctx: HookContext, holders: dict[str, Holder]) -> str:
+    """(holder_kind, kind, key, master_id) for every key a holder type is looked up by."""
+    pairs = list(dict.fromkeys((h.master, h.key) for h in holders.values()))
+    return " UNION ALL ".join(f"SELECT {lit(m)} AS holder_kind, {lit(k)} AS kind, key, master_id "
+                              f"FROM {key_map(ctx, m, k)}" for m, k in pairs)
+
+
+def legal_reps(ctx: HookContext, master: str, golden: str) -> None:
+    """Link each legal representative to the population master holding their resident ID."""
+    person = ctx.cfg("person")
+    assert person.deterministic, "the population master is keyed by the resident ID"
+    rows = LEGAL_REPS.rows(master)
+    link_legal_reps(ctx.sql, golden, key_map(ctx, "person", person.deterministic.keys[0].name), rows)
+    ctx.sql.run(f"CREATE OR REPLACE TEMP TABLE {golden} AS SELECT g.*, l.person_master_id AS legal_rep_master_id "
+                f"FROM {golden} AS g LEFT JOIN {rows} AS l ON l.entity_master_id = g.master_id")
+
+
+def licence_identifiers(ctx: HookContext, master: str, golden: str) -> None:
+    mint_identifiers(ctx.sql, golden)
+
+
+def licence_status(ctx: HookContext, master: str, golden: str) -> None:
+    ctx.sql.run(f"CREATE OR REPLACE TEMP TABLE {golden} AS SELECT g.*, {status_sql(ctx.as_of)} AS status_as_of, "
+                f"DATE {lit(ctx.as_of.isoformat())} AS as_of FROM {golden} AS g")
+
+
+LEGAL_REPS = SideTable("legal_rep", "entity_master_id VARCHAR, legal_rep_name VARCHAR, legal_rep_id_number VARCHAR, "
+                                    "person_master_id VARCHAR, link VARCHAR", key="entity_master_id",
+                       references=("person_master_id",))
+
+#: name -> step, for ``hooks.prepare``
+PREPARE: dict[str, Prepare] = {
+    "holder_links": Prepare(holder_links, references=("holder_master_id",)),
+}
+#: name -> step, for ``hooks.enrich`` (run in the order the configuration lists them)
+ENRICH: dict[str, Enrich] = {
+    "legal_reps": Enrich(legal_reps, references=("legal_rep_master_id",), side=LEGAL_REPS),
+    "licence_identifiers": Enrich(licence_identifiers),
+    "licence_status": Enrich(licence_status),
+}
+
+
+def side_tables(cfg: MasterConfig) -> list[SideTable]:
+    return [s for name in cfg.hooks.enrich if (s := ENRICH[name].side)]
+
+
+def references(cfg: MasterConfig) -> list[tuple[str, str]]:
+    """(gold table, column) pairs of this master holding other masters' ids."""
+    out = [(f"{cfg.master}_master", c) for name in cfg.hooks.prepare for c in PREPARE[name].references]
+    for name in cfg.hooks.enrich:
+        e = ENRICH[name]
+        out += [(f"{cfg.master}_master", c) for c in e.references]
+        out += [(e.side.table(cfg.master), c) for c in e.side.references] if e.side else []
+    return out

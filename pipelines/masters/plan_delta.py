@@ -1,0 +1,114 @@
+"""The delta planner: new silver batches applied to a master in place.
+
+A full build re-resolves everything; the day-2 delta is a few thousand records against millions,
+so it reuses what the last build left in the gold file's ``state`` schema - every resolved record
+with its features and master, the source records, the trained parameters and term frequencies -
+and touches only what the new records touch:
+
+1. new, changed and deleted records: a record whose latest version is new or differs (row hash)
+   is (re)linked; a changed or deleted one is first detached from its master;
+2. the master's ``prepare`` hooks, then the engine's delta plan
+   (:func:`pipelines.resolve.engine.resolve_delta`) against the stored resolution;
+3. stable ids over the affected clusters only: every master that still denotes the same entity
+   keeps its id; merges, splits and new masters are events as in a full build;
+4. the state gains the new records and follows the moved ones; the gold writer rewrites golden
+   records, cross-references and events of the affected masters.
+
+Everything else in the gold file is left as it was (the file is a copy of the previous one).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core.sqltext import q
+from pipelines.masters.context import Context, MasterReport
+from pipelines.masters.gold_writer import GoldInput, Patch, write_gold
+from pipelines.masters.records import load_records
+from pipelines.masters.steps import master_ids, prepared
+from pipelines.masters.tables import BuildTables
+from pipelines.resolve.comparisons import Params
+from pipelines.resolve.config import MasterConfig
+from pipelines.resolve.delta import DeltaInputs
+from pipelines.resolve.engine import resolve_delta
+from pipelines.resolve.sql import Sql
+
+
+def build_delta(ctx: Context, master: str, files: list[Path], batch_keys: list[str]) -> MasterReport:
+    """Apply the batches in ``files`` (those the state has not consumed) to one master."""
+    sql, cfg, t = ctx.sql, ctx.cfg(master), BuildTables.of(master)
+    t0 = time.perf_counter()
+    report = MasterReport(master, "delta")
+    with sql.step("read"):
+        kinds = _delta_records(sql, t, files)
+        report.details["records"] = kinds
+        report.records = kinds.get("new", 0) + kinds.get("changed", 0)
+    src = prepared(ctx, cfg, t.dsrc, report.details)
+    inputs = DeltaInputs(existing=f"gold.state.{master}_rec", links=f"gold.{master}_xref", detached=t.detached,
+                         tf_prefix=f"gold.state.{master}_tf_",
+                         params=_stored_params(sql, cfg) if cfg.probabilistic else None)
+    res = resolve_delta(sql, cfg, src, inputs)
+    with sql.step("ids"):
+        # previous ids of every record of the affected clusters (detached ones included, so a
+        # master whose last record went is retired)
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {t.prev} AS SELECT record_id, master_id FROM gold.state.{master}_rec "
+                f"WHERE cluster IN (SELECT cluster FROM {t.engine.changed}) UNION ALL "
+                f"SELECT record_id, master_id FROM {t.detached}")
+        report.ids = master_ids(ctx, cfg, t, res.clusters, t.prev)
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {t.affected} AS SELECT DISTINCT master_id FROM {t.map}")
+    with sql.step("state"):
+        _update_state(sql, cfg, t, src)
+    write_gold(ctx, GoldInput(cfg, t, f"gold.state.{master}_src", f"gold.state.{master}_rec", res, batch_keys,
+                              Patch(t.affected, t.detached)), report)
+    report.details["pairs"] = res.pairs_per_rule
+    report.details["clustering"] = res.cluster_stats.__dict__
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _delta_records(sql: Sql, t: BuildTables, files: list[Path]) -> dict[str, int]:
+    """``dsrc`` (records to link) and ``detached`` (record_id, master_id, cluster) to unlink."""
+    m = t.master
+    load_records(sql, m, files, t.dall, keep_deleted=True)
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {t.dkind} AS SELECT d.record_id, CASE WHEN s.record_id IS NULL THEN "
+        f"CASE WHEN coalesce(d._deleted, FALSE) THEN 'gone' ELSE 'new' END "
+        f"WHEN coalesce(d._deleted, FALSE) THEN 'deleted' WHEN d._row_hash = s._row_hash THEN 'same' "
+        f"ELSE 'changed' END AS kind FROM {t.dall} AS d LEFT JOIN gold.state.{m}_src AS s ON s.record_id = d.record_id"
+    )
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.detached} AS SELECT r.record_id, r.master_id, r.cluster "
+            f"FROM gold.state.{m}_rec AS r JOIN {t.dkind} AS k ON k.record_id = r.record_id "
+            f"WHERE k.kind IN ('deleted', 'changed')")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.dsrc} AS SELECT d.* FROM {t.dall} AS d JOIN {t.dkind} AS k "
+            f"ON k.record_id = d.record_id WHERE k.kind IN ('new', 'changed')")
+    # detach now (the work file is a copy; ``detached`` remembers where they were), so nothing
+    # below needs to filter them out of millions of rows again
+    sql.run(f"DELETE FROM gold.state.{m}_rec WHERE rid IN (SELECT r.rid FROM gold.state.{m}_rec AS r "
+            f"JOIN {t.detached} AS d ON d.record_id = r.record_id)")
+    sql.run(f"DELETE FROM gold.state.{m}_src WHERE record_id IN (SELECT record_id FROM {t.detached})")
+    return {str(k): int(n) for k, n in sql.rows(f"SELECT kind, count(*) FROM {t.dkind} GROUP BY kind")}
+
+
+def _stored_params(sql: Sql, cfg: MasterConfig) -> Params:
+    rows = sql.rows("SELECT comparison, level, m, u, trained, prior FROM gold.match_params WHERE master = ?", [cfg.master])
+    return Params.from_rows([{"comparison": r[0], "level": r[1], "m": r[2], "u": r[3], "trained": r[4], "prior": r[5]}
+                             for r in rows])
+
+
+def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str) -> None:
+    """Add the new records (``src``: the prepared source records), move records to their new
+    clusters and ids (detached ones are gone)."""
+    m, e = t.master, t.engine
+    feats = "".join(f", {q(f)}" for f in cfg.features)
+    sql.run(f"INSERT INTO gold.state.{m}_rec BY NAME SELECT rid, record_id{feats}, node, anchored, det_key, "
+            f"CAST(NULL AS VARCHAR) AS master_id, CAST(NULL AS BIGINT) AS cluster, anchored AS cluster_anchored "
+            f"FROM {e.rec}")
+    keep = [r[0] for r in sql.rows(f"SELECT column_name FROM duckdb_columns() WHERE database_name = 'gold' "
+                                   f"AND schema_name = 'state' AND table_name = '{m}_src'")]
+    sql.run(f"INSERT INTO gold.state.{m}_src BY NAME SELECT {', '.join(q(c) for c in keep)} FROM {src}")
+    sql.run(f"UPDATE gold.state.{m}_rec AS r SET master_id = x.master_id, cluster = x.cluster FROM {t.map} AS x "
+            f"WHERE x.rid = r.rid")
+    sql.run(f"UPDATE gold.state.{m}_rec AS r SET cluster_anchored = a.anchored FROM (SELECT s.cluster, "
+            f"bool_or(s.anchored) AS anchored FROM gold.state.{m}_rec AS s WHERE s.cluster IN "
+            f"(SELECT cluster FROM {t.map}) GROUP BY s.cluster) AS a WHERE a.cluster = r.cluster")
