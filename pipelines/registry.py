@@ -9,6 +9,7 @@ silently producing empty columns downstream.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -62,8 +63,6 @@ class Connection(_Strict):
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, v: str) -> str:
-        import codecs
-
         try:
             codecs.lookup(v)
         except LookupError:

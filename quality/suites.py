@@ -26,9 +26,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.errors import ConfigurationError
-from pipelines.registry import SourceSpec, Table
+from pipelines.registry import SourceSpec, Table, registry
 from quality.rules import EMBEDDED, Derivation, derive, lit, q, rule_family
-from standards.dictionary import Dictionary, Element, Master
+from standards.codetables import CodeTableError, load_code_table, spec_for
+from standards.dictionary import Dictionary, Element, Master, dictionary
 from standards.reasons import Reason
 
 SQL_TYPES = {"varchar": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "decimal": "DECIMAL(18,4)",
@@ -120,8 +121,6 @@ def _jsonable(obj: Any) -> Any:
 def code_values(d: Dictionary) -> dict[str, list[str]]:
     """The codes of every code table the dictionary's rules name (key columns joined, as the
     standard's lookups do). A rule naming a table that does not exist is a :class:`SuiteError`."""
-    from standards.codetables import CodeTableError, load_code_table, spec_for
-
     out: dict[str, list[str]] = {}
     for e in d.all_elements():
         t = e.code_table
@@ -349,9 +348,6 @@ def master_suite(d: Dictionary, master: str, columns: set[str] | None = None, as
 def build_suites(d: Dictionary | None = None, specs: dict[str, SourceSpec] | None = None,
                  as_of: dt.date | None = None, sources: list[str] | None = None) -> list[Suite]:
     """Every feed suite of the registry (optionally only some sources), in source/table order."""
-    from pipelines.registry import registry
-    from standards.dictionary import dictionary
-
     d = d or dictionary()
     specs = specs if specs is not None else registry()
     codes = code_values(d)

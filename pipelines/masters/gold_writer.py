@@ -66,8 +66,9 @@ def write_gold(ctx: Context, inp: GoldInput, report: MasterReport) -> None:
             ENRICH[name].run(ctx, m, t.golden)
     with sql.step("write"):
         changes = _attribute_changes(sql, inp.cfg, t)
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {t.lastbatch} AS SELECT master_id, "
-                f"arg_max(_batch_id, _extracted_at) AS batch_id FROM {t.surv} GROUP BY master_id")
+        # the latest batch; of batches extracted at the same moment, the greatest id (deterministic)
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {t.lastbatch} AS SELECT master_id, arg_max(_batch_id, "
+                f"struct_pack(t := _extracted_at, b := _batch_id)) AS batch_id FROM {t.surv} GROUP BY master_id")
         update_registry(sql, m, t.ids, t.idevents, ctx.build_id, ctx.now)
         append_events(sql, m, t.idevents, changes, t.lastbatch, ctx.build_id, ctx.now)
         _write_rows(sql, inp)

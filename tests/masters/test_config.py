@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.masters.config import MASTERS, master_config
+from pipelines.masters.config import MASTERS, MASTERS_DIR, master_config
 from pipelines.resolve.config import ConfigError, load_config
 
 BASE = {
@@ -61,3 +61,52 @@ def test_fingerprint_ignores_survivorship() -> None:
     assert cfg.fingerprint() == other.fingerprint()
     changed = cfg.model_copy(update={"thresholds": cfg.thresholds.model_copy(update={"match": 0.95})})
     assert cfg.fingerprint() != changed.fingerprint()
+
+
+def _master_copies(directory: Path, name: str, edit) -> Path:  # type: ignore[no-untyped-def]
+    """The three master configurations copied to ``directory``, ``name``'s edited."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for m in MASTERS:
+        raw = yaml.safe_load((MASTERS_DIR / f"{m}.yaml").read_text(encoding="utf-8"))
+        if m == name:
+            edit(raw)
+        (directory / f"{m}.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return directory / f"{name}.yaml"
+
+
+def test_the_masters_declare_their_build_steps() -> None:
+    assert master_config("person").hooks.prepare == [] and master_config("person").hooks.enrich == []
+    assert master_config("entity").hooks.enrich == ["legal_reps"]
+    lic = master_config("licence")
+    assert lic.hooks.prepare == ["holder_links"]
+    assert {t: (h.master, h.key) for t, h in lic.holders.items()} == {
+        "111": ("person", "id_number"), "001": ("entity", "uscc"), "002": ("entity", "org_code"),
+        "003": ("entity", "reg_no")}
+
+
+@pytest.mark.parametrize(("name", "edit", "where", "message"), [
+    ("entity", lambda r: r["hooks"].update(enrich=["legal_reps", "legal_repz"]), "hooks.enrich[1]",
+     "unknown hook 'legal_repz'; known: legal_reps, licence_identifiers, licence_status"),
+    ("licence", lambda r: r["hooks"].update(prepare=["holders"]), "hooks.prepare[0]", "unknown hook 'holders'"),
+    ("licence", lambda r: r.update(holders={}), "holders", "holder_links hook needs at least one holder type"),
+    ("licence", lambda r: r["holders"]["001"].update(key="tax_no"), "holders.001.key",
+     "'tax_no' is not a deterministic key of entity (uscc, org_code, reg_no)"),
+    ("licence", lambda r: r["holders"]["111"].update(master="licence"), "holders.111.master",
+     "'licence' is not a master built before licence (person, entity)"),
+    ("licence", lambda r: r["holders"]["111"].update(alphabet="latin"), "holders.111.alphabet",
+     "Input should be 'resident_id' or 'uscc'"),
+    ("person", lambda r: r.update(hooks={"finish": ["x"]}), "hooks.finish", "Extra inputs are not permitted"),
+])
+def test_bad_build_steps_are_one_line(tmp_path: Path, name: str, edit, where: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = _master_copies(tmp_path, name, edit)
+    with pytest.raises(ConfigError) as err:
+        master_config(name, tmp_path)
+    text = str(err.value)
+    assert "\n" not in text and str(path) in text and where in text and message in text, text
+
+
+def test_a_link_job_has_no_build_steps(tmp_path: Path) -> None:
+    path = tmp_path / "link.yaml"
+    path.write_text(yaml.safe_dump({**BASE, "hooks": {"enrich": ["legal_reps"]}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"link.yaml: hooks: Extra inputs are not permitted"):
+        load_config(path)

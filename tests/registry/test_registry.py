@@ -121,3 +121,35 @@ def test_dictionary_grades_and_errors(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(DictionaryError, match=r"masters.person.elements.sex.rule: .*unknown rule 'colour'"):
         load_dictionary(bad)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda m: m["licence"]["feed"].update(requires=["number", "serial"]),
+     r"masters.licence.feed.requires\[1\]: 'serial' is not an element of licence"),
+    (lambda m: m["person"]["feed"].update(identity=[["id_number", "nmae"]]),
+     r"masters.person.feed.identity\[0\]\[1\]: 'nmae' is not an element of person"),
+    (lambda m: m["licence"]["elements"]["holder_id"]["typed_by"].update(by="holder_kind"),
+     r"masters.licence.elements.holder_id.typed_by.by: 'holder_kind' is not an element of licence"),
+    (lambda m: m["licence"]["elements"]["holder_id"]["typed_by"]["rules"].update({"003": "reg_no"}),
+     r"masters.licence.elements.holder_id.typed_by.rules: .*003: 'reg_no' is not an identifier rule"),
+    (lambda m: m["person"]["elements"]["death_date"].update(not_before="born"),
+     r"masters.person.elements.death_date.not_before: 'born' is not an element of person"),
+])
+def test_dictionary_declarations_name_real_elements(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+    raw = yaml.safe_load(Path("standards/elements.yaml").read_text(encoding="utf-8"))
+    edit(raw["masters"])
+    bad = tmp_path / "elements.yaml"
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(DictionaryError, match=message) as err:
+        load_dictionary(bad)
+    assert "\n" not in str(err.value) and str(bad) in str(err.value)
+
+
+def test_a_feed_must_map_what_the_dictionary_requires(tmp_path: Path) -> None:
+    raw = yaml.safe_load((SOURCES_DIR / "traffic_police.yaml").read_text(encoding="utf-8"))
+    table = next(t for t in raw["tables"] if "licence" in t["feeds"])
+    table["derived"] = [d for d in table["derived"] if d["element"] != "licence.holder_id_type"]
+    bad = tmp_path / "traffic_police.yaml"
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"feeds: a table feeding licence must map licence.holder_id_type"):
+        load_spec(bad)
