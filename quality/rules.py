@@ -26,7 +26,7 @@ identifier valid for the kind recorded beside it); they apply wherever their ele
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from core.sqltext import lit, q
@@ -110,6 +110,118 @@ class Derivation:
         return f"{self.element.name}__{suffix}"
 
 
+@dataclass(frozen=True)
+class _Cols:
+    """What a rule family's SQL is written over: the element's columns (quoted), the stage-2
+    helper columns it may add, and the inputs it may need."""
+
+    e: Element
+    d: Derivation
+    col: str
+    text: str
+    std: str
+    base_given: str
+    as_of: dt.date
+    code_values: dict[str, list[str]]
+
+    @property
+    def reason_null(self) -> tuple[str, Mapping[str, object]]:
+        return ("expect_column_values_to_be_null", {"column": self.d.col("reason")})
+
+
+#: (given, std, reason, repaired) SQL of one element under its rule family
+_Sqls = tuple[str, str, str, str]
+_NO_REASON = "CAST(NULL AS VARCHAR)"
+
+
+def _identifier(c: _Cols) -> _Sqls:
+    macro = IDENTIFIER_RULES[c.e.rule]
+    chk = q(c.d.col("chk"))
+    # the guard keeps the macro off NULLs: most secondary identifiers (spouse, guardian,
+    # employer) are empty, and the macro costs the same on an empty value as on a real one
+    c.d.stages[1][c.d.col("chk")] = f"CASE WHEN {c.text} IS NOT NULL THEN {macro}_check({c.text}) END"
+    c.d.validity = ("validity", *c.reason_null, f"{c.e.rule}: normalises under the standard ({macro}_check: "
+                    "check character, length, characters, embedded codes)")
+    return (f"{c.base_given} AND coalesce({chk}.reason NOT IN {_in(_NOT_GIVEN)}, TRUE)", f"{chk}.value",
+            f"CASE WHEN {chk}.value IS NULL THEN {chk}.reason END",
+            f"coalesce({chk}.value IS NOT NULL AND {chk}.reason IN {_in(_REPAIRS)}, FALSE)")
+
+
+def _phone(c: _Cols) -> _Sqls:
+    digits = q(c.d.col("digits"))
+    c.d.stages[1][c.d.col("digits")] = f"regexp_replace(fw2hw({c.text}), '[^0-9]', '', 'g')"
+    c.d.validity = ("validity", *c.reason_null, f"phone: a mainland mobile or landline number ({PHONE_RX})")
+    return (f"{c.base_given} AND NOT is_placeholder({c.text}) AND "
+            f"NOT regexp_full_match({digits}, {lit(PLACEHOLDER_PHONE_RX)})",
+            f"CASE WHEN regexp_full_match({digits}, {lit(PHONE_RX)}) THEN {digits} END",
+            f"CASE WHEN NOT regexp_full_match({digits}, {lit(PHONE_RX)}) THEN '{Reason.BAD_PHONE}' END", "FALSE")
+
+
+def _date(c: _Cols) -> _Sqls:
+    lo, hi = date_window(c.e, c.as_of)
+    typ = "TIMESTAMP" if c.e.type == "timestamp" else "DATE"
+    c.d.validity = ("validity", "expect_column_values_to_be_between",
+                    {"column": c.d.col("std"), "min_value": lo, "max_value": hi},
+                    f"date: parses and lies between {lo.isoformat()} and {hi.isoformat()}")
+    c.d.types[c.d.col("std")] = typ
+    return (c.base_given, f"TRY_CAST({c.col} AS {typ})",
+            f"CASE WHEN {c.std} IS NULL THEN '{Reason.BAD_DATE}' WHEN CAST({c.std} AS DATE) < DATE "
+            f"{lit(lo.isoformat())} OR CAST({c.std} AS DATE) > DATE {lit(hi.isoformat())} THEN 'OUT_OF_RANGE' END",
+            "FALSE")
+
+
+def _number(c: _Cols) -> _Sqls:
+    typ = "BIGINT" if c.e.type == "integer" else "DOUBLE"
+    c.d.validity = ("validity", "expect_column_values_to_be_between", {"column": c.d.col("std"), "min_value": 0},
+                    f"{c.e.rule}: a number, not negative")
+    c.d.types[c.d.col("std")] = typ
+    return (c.base_given, f"TRY_CAST({c.col} AS {typ})",
+            f"CASE WHEN {c.std} IS NULL THEN '{Reason.BAD_NUMBER}' WHEN {c.std} < 0 THEN 'OUT_OF_RANGE' END", "FALSE")
+
+
+def _code(c: _Cols) -> _Sqls:
+    table = c.e.code_table or ""
+    codes = c.code_values[table]
+    gx = (("expect_column_values_to_be_in_set", {"column": c.d.col("std"), "value_set": list(codes)})
+          if len(codes) <= GX_MAX_VALUE_SET else c.reason_null)
+    c.d.validity = ("membership", *gx, f"code:{table}: one of the {len(codes)} codes of {table}")
+    return (c.base_given, f"CAST({c.col} AS VARCHAR)",
+            f"CASE WHEN {c.std} IS NULL OR {c.std} NOT IN (SELECT __code FROM {q('quality_codes_' + table)}) "
+            f"THEN '{Reason.UNMAPPED_CODE}' END", "FALSE")
+
+
+def _name(c: _Cols) -> _Sqls:
+    c.d.validity = ("validity", *c.reason_null, "name: holds letters (Han or Latin), at most 100 characters")
+    return (c.base_given, f"CAST({c.col} AS VARCHAR)",
+            f"CASE WHEN NOT regexp_matches({c.text}, '\\p{{L}}') THEN '{Reason.BAD_CHARS}' "
+            f"WHEN length({c.text}) > 100 THEN '{Reason.BAD_LENGTH}' END", "FALSE")
+
+
+def _address(c: _Cols) -> _Sqls:
+    c.d.validity = ("validity", *c.reason_null, "address: written in Chinese characters")
+    return (c.base_given, f"CAST({c.col} AS VARCHAR)",
+            f"CASE WHEN NOT regexp_matches({c.text}, '\\p{{Han}}') THEN '{Reason.BAD_FORMAT}' END", "FALSE")
+
+
+def _reg_no(c: _Cols) -> _Sqls:
+    clean = f"regexp_replace(fw2hw({c.text}), '\\s', '', 'g')"
+    c.d.validity = ("validity", *c.reason_null, "reg_no: 13 or 15 digits")
+    return (f"{c.base_given} AND NOT is_placeholder({c.text})",
+            f"CASE WHEN regexp_full_match({clean}, '[0-9]{{13}}|[0-9]{{15}}') THEN {clean} END",
+            f"CASE WHEN {c.std} IS NULL THEN '{Reason.BAD_FORMAT}' END", "FALSE")
+
+
+def _text(c: _Cols) -> _Sqls:
+    """Free text: nothing to check beyond presence."""
+    return c.base_given, f"CAST({c.col} AS VARCHAR)", _NO_REASON, "FALSE"
+
+
+_FAMILIES: dict[str, Callable[[_Cols], _Sqls]] = {
+    "identifier": _identifier, "phone": _phone, "date": _date, "number": _number, "code": _code, "name": _name,
+    "address": _address, "reg_no": _reg_no,
+}
+
+
 def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str, list[str]]) -> Derivation:
     """The derived columns and the validity check of element ``e`` over a relation with ``columns``.
 
@@ -120,8 +232,7 @@ def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str,
     d = Derivation(e)
     n = e.name
     col = q(n)
-    text, issue, given, std, reason, repaired = (q(d.col(s)) for s in ("text", "issue", "given", "std", "reason",
-                                                                         "repaired"))
+    text, issue = q(d.col("text")), q(d.col("issue"))
     has_issues = "_issues" in columns
     if f"{n}_raw" in columns:
         text_sql = q(f"{n}_raw")
@@ -131,96 +242,14 @@ def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str,
     else:
         text_sql = f"CAST({col} AS VARCHAR)"
     issue_sql = (f"CASE WHEN len(_issues) > 0 THEN list_filter(_issues, lambda __i: __i.element = "
-                 f"{lit(e.qualified)})[1].reason END") if has_issues else "CAST(NULL AS VARCHAR)"
-    s1, s2, s3 = d.stages
-    s1[d.col("text")] = text_sql
-    s1[d.col("issue")] = issue_sql
+                 f"{lit(e.qualified)})[1].reason END") if has_issues else _NO_REASON
+    d.stages[0][d.col("text")] = text_sql
+    d.stages[0][d.col("issue")] = issue_sql
     base_given = f"{text} IS NOT NULL AND {issue} IS DISTINCT FROM {lit(Reason.PLACEHOLDER.value)}"
-    reason_sql = "CAST(NULL AS VARCHAR)"
-    repaired_sql = "FALSE"
-    fam = rule_family(e)
-    gx_reason_null: tuple[str, Mapping[str, object]] = ("expect_column_values_to_be_null", {"column": d.col("reason")})
-
-    if fam == "identifier":
-        macro = IDENTIFIER_RULES[e.rule]
-        chk = q(d.col("chk"))
-        # the guard keeps the macro off NULLs: most secondary identifiers (spouse, guardian,
-        # employer) are empty, and the macro costs the same on an empty value as on a real one
-        s2[d.col("chk")] = f"CASE WHEN {text} IS NOT NULL THEN {macro}_check({text}) END"
-        given_sql = f"{base_given} AND coalesce({chk}.reason NOT IN {_in(_NOT_GIVEN)}, TRUE)"
-        std_sql = f"{chk}.value"
-        reason_sql = f"CASE WHEN {chk}.value IS NULL THEN {chk}.reason END"
-        repaired_sql = f"coalesce({chk}.value IS NOT NULL AND {chk}.reason IN {_in(_REPAIRS)}, FALSE)"
-        d.validity = ("validity", *gx_reason_null,
-                      f"{e.rule}: normalises under the standard ({macro}_check: check character, "
-                      "length, characters, embedded codes)")
-        d.types[d.col("std")] = "VARCHAR"
-    elif fam == "phone":
-        digits = q(d.col("digits"))
-        s2[d.col("digits")] = f"regexp_replace(fw2hw({text}), '[^0-9]', '', 'g')"
-        given_sql = (f"{base_given} AND NOT is_placeholder({text}) AND "
-                     f"NOT regexp_full_match({digits}, {lit(PLACEHOLDER_PHONE_RX)})")
-        std_sql = f"CASE WHEN regexp_full_match({digits}, {lit(PHONE_RX)}) THEN {digits} END"
-        reason_sql = f"CASE WHEN NOT regexp_full_match({digits}, {lit(PHONE_RX)}) THEN '{Reason.BAD_PHONE}' END"
-        d.validity = ("validity", *gx_reason_null, f"phone: a mainland mobile or landline number ({PHONE_RX})")
-        d.types[d.col("std")] = "VARCHAR"
-    elif fam == "date":
-        lo, hi = date_window(e, as_of)
-        typ = "TIMESTAMP" if e.type == "timestamp" else "DATE"
-        given_sql = base_given
-        std_sql = f"TRY_CAST({col} AS {typ})"
-        reason_sql = (f"CASE WHEN {std} IS NULL THEN '{Reason.BAD_DATE}' WHEN CAST({std} AS DATE) < DATE "
-                      f"{lit(lo.isoformat())} OR CAST({std} AS DATE) > DATE {lit(hi.isoformat())} THEN 'OUT_OF_RANGE' END")
-        d.validity = ("validity", "expect_column_values_to_be_between",
-                      {"column": d.col("std"), "min_value": lo, "max_value": hi},
-                      f"date: parses and lies between {lo.isoformat()} and {hi.isoformat()}")
-        d.types[d.col("std")] = typ
-    elif fam == "number":
-        typ = "BIGINT" if e.type == "integer" else "DOUBLE"
-        given_sql = base_given
-        std_sql = f"TRY_CAST({col} AS {typ})"
-        reason_sql = f"CASE WHEN {std} IS NULL THEN '{Reason.BAD_NUMBER}' WHEN {std} < 0 THEN 'OUT_OF_RANGE' END"
-        d.validity = ("validity", "expect_column_values_to_be_between", {"column": d.col("std"), "min_value": 0},
-                      f"{e.rule}: a number, not negative")
-        d.types[d.col("std")] = typ
-    elif fam == "code":
-        table = e.code_table or ""
-        codes = code_values[table]
-        given_sql = base_given
-        std_sql = f"CAST({col} AS VARCHAR)"
-        reason_sql = (f"CASE WHEN {std} IS NULL OR {std} NOT IN (SELECT __code FROM {q('quality_codes_' + table)}) "
-                      f"THEN '{Reason.UNMAPPED_CODE}' END")
-        if len(codes) <= GX_MAX_VALUE_SET:
-            gx: tuple[str, Mapping[str, object]] = ("expect_column_values_to_be_in_set", {"column": d.col("std"), "value_set": list(codes)})
-        else:
-            gx = gx_reason_null
-        d.validity = ("membership", *gx, f"code:{table}: one of the {len(codes)} codes of {table}")
-        d.types[d.col("std")] = "VARCHAR"
-    elif fam == "name":
-        given_sql = base_given
-        std_sql = f"CAST({col} AS VARCHAR)"
-        reason_sql = (f"CASE WHEN NOT regexp_matches({text}, '\\p{{L}}') THEN '{Reason.BAD_CHARS}' "
-                      f"WHEN length({text}) > 100 THEN '{Reason.BAD_LENGTH}' END")
-        d.validity = ("validity", *gx_reason_null, "name: holds letters (Han or Latin), at most 100 characters")
-        d.types[d.col("std")] = "VARCHAR"
-    elif fam == "address":
-        given_sql = base_given
-        std_sql = f"CAST({col} AS VARCHAR)"
-        reason_sql = f"CASE WHEN NOT regexp_matches({text}, '\\p{{Han}}') THEN '{Reason.BAD_FORMAT}' END"
-        d.validity = ("validity", *gx_reason_null, "address: written in Chinese characters")
-        d.types[d.col("std")] = "VARCHAR"
-    elif fam == "reg_no":
-        clean = f"regexp_replace(fw2hw({text}), '\\s', '', 'g')"
-        given_sql = f"{base_given} AND NOT is_placeholder({text})"
-        std_sql = f"CASE WHEN regexp_full_match({clean}, '[0-9]{{13}}|[0-9]{{15}}') THEN {clean} END"
-        reason_sql = f"CASE WHEN {std} IS NULL THEN '{Reason.BAD_FORMAT}' END"
-        d.validity = ("validity", *gx_reason_null, "reg_no: 13 or 15 digits")
-        d.types[d.col("std")] = "VARCHAR"
-    else:  # text: nothing to check beyond presence
-        given_sql = base_given
-        std_sql = f"CAST({col} AS VARCHAR)"
-        d.types[d.col("std")] = "VARCHAR"
-
+    cols = _Cols(e, d, col, text, q(d.col("std")), base_given, as_of, code_values)
+    given_sql, std_sql, reason_sql, repaired_sql = _FAMILIES.get(rule_family(e), _text)(cols)
+    d.types.setdefault(d.col("std"), "VARCHAR")
+    s3 = d.stages[2]
     s3[d.col("given")] = f"CASE WHEN {given_sql} THEN {text} END"
     s3[d.col("std")] = std_sql
     # a value that was not given cannot be invalid: that is completeness, counted once
