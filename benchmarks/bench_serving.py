@@ -308,7 +308,7 @@ def main() -> None:
     if args.client:
         client_main(args)
         return
-    from warehouse.gold import gold_path
+    from pipelines.masters.gold_file import gold_path
 
     gold = (args.gold or gold_path()).resolve()
     index_dir = (args.index_dir or gold.parent / "serving_index").resolve()

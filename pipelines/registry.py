@@ -38,10 +38,6 @@ DIALECT_OF_KIND: dict[str, str] = {
 }
 
 
-#: Raises the one-line error for a place in a spec (``loc``) and what is wrong there.
-Fail = Callable[[str, str], NoReturn]
-
-
 #: Raises a :class:`RegistryError` naming the spec file, the place in it (``loc``) and the problem.
 Fail = Callable[[str, str], NoReturn]
 

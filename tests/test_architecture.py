@@ -29,28 +29,14 @@ MAX_FUNCTION_LINES = 80
 DATA_DECLARATIONS = Path(__file__).with_name("data_declarations.txt")
 
 # -- known violations, each being removed by the work named beside it --------------------------------
-#: Module-level imports that point up a layer: the masters build writes the gold store itself
-#: (issue 11 item 2, "one gold writer": pipelines/masters is being reworked).
-PENDING_LAYER = {
-    ("pipelines.masters.build", "warehouse.gold"),
-    ("pipelines.masters.steward_cli", "warehouse.gold"),
-}
-#: Import cycles that close only through imports inside functions: build.py and incremental.py
-#: import each other (issue 11 item 2, "one build, two planners").
-PENDING_CYCLES = {frozenset({"pipelines.masters.build", "pipelines.masters.incremental"})}
-#: Functions over the limit in the areas other work is shortening right now (issue 11 item 2),
-#: and the per-master branches of the quality suites (item 3).
-PENDING_LONG = {
-    "pipelines/masters/incremental.py:build_delta",
-    "quality/rules.py:derive",
-    "quality/suites.py:_build",
-}
-#: Files whose docstrings still point at documents outside the repository (issue 11 item 7; these
-#: files are being rewritten by the resolve work).
-PENDING_POINTERS = {
-    "pipelines/resolve/config.py",
-    "pipelines/resolve/sql.py",
-}
+#: Module-level imports that point up a layer.
+PENDING_LAYER: set[tuple[str, str]] = set()
+#: Import cycles that close only through imports inside functions.
+PENDING_CYCLES: set[frozenset[str]] = set()
+#: Functions over the limit that other work is shortening right now.
+PENDING_LONG: set[str] = set()
+#: Files whose docstrings still point at documents outside the repository.
+PENDING_POINTERS: set[str] = set()
 #: Modules loaded by name (importlib) from a lower layer: the ``masterdata`` command line lives in
 #: pipelines but gathers every package's command group; it belongs above the layers (an entry-point
 #: module of its own), which moves the console script in pyproject.toml - the lead's call.

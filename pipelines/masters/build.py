@@ -33,6 +33,7 @@ from core.sqltext import lit
 from pipelines.lake import Lake
 from pipelines.masters.config import MASTERS
 from pipelines.masters.context import Context, MasterReport
+from pipelines.masters.gold_file import GoldBuild, build_lock, gold_path, steward_path
 from pipelines.masters.hooks import forget, references, side_tables
 from pipelines.masters.plan_delta import build_delta
 from pipelines.masters.plan_full import build_full
@@ -42,7 +43,6 @@ from pipelines.masters.survivorship import lineage_view_sql
 from pipelines.resolve.macros import install_resolve_macros
 from pipelines.resolve.sql import Sql
 from pipelines.resolve.steward import StewardLog
-from warehouse.gold import GoldBuild, build_lock, gold_path, steward_path
 
 ORDER = MASTERS  # person, entity, licence
 

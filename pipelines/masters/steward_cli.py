@@ -11,8 +11,8 @@ import duckdb
 
 from core.errors import InputError
 from pipelines.masters.config import MASTERS, master_config
+from pipelines.masters.gold_file import gold_path, open_gold, steward_path
 from pipelines.resolve.steward import Decision, StewardError, StewardLog
-from warehouse.gold import gold_path, open_gold, steward_path
 
 
 class StewardCliError(InputError):

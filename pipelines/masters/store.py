@@ -1,7 +1,7 @@
 """Writing the master libraries into the gold file: table layouts and the shared bookkeeping.
 
 Everything here runs on a work connection with the gold build file attached as ``gold`` (see
-:class:`warehouse.gold.GoldBuild`).  Per master: ``{m}_master`` (golden records), ``{m}_xref``
+:class:`pipelines.masters.gold_file.GoldBuild`).  Per master: ``{m}_master`` (golden records), ``{m}_xref``
 (every current source record -> master id, with the rule and weight that linked it).  Shared:
 ``master_events`` (created / merged / split / retired / attribute_changed, with batch and time),
 ``attribute_lineage`` (a view over the masters' ``lineage`` columns), ``id_registry`` (every id ever minted, never reused), ``review_queue``,

@@ -1,6 +1,6 @@
 """Running the engine's SQL: one place that executes, times and records every statement.
 
-The engine writes DuckDB SQL only (the one dialect of record, ARCHITECTURE.md) and must stay
+The engine writes DuckDB SQL only (the one dialect of record, docs/ARCHITECTURE.md) and must stay
 transpilable to Spark by sqlglot.  Every statement goes through :class:`Sql`, which can record them
 (:func:`recording`) so a test can transpile exactly what the engine ran, not a hand-picked sample.
 """

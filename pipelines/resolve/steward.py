@@ -1,7 +1,7 @@
 """Steward decisions: match, not a match, split - recorded once, honoured by every later run.
 
 Decisions are appended to a JSON-lines log outside the rebuilt gold file (see
-:func:`warehouse.gold.steward_path`), one object per line, never rewritten: the log is the audit
+:func:`pipelines.masters.gold_file.steward_path`), one object per line, never rewritten: the log is the audit
 trail as well as the input.  They name *records* (``source:table:record_key``), which are stable
 across rebuilds, not clusters; a steward may type master ids, which are translated to records at
 decision time and kept in the entry for the audit.

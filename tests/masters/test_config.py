@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -63,7 +65,11 @@ def test_fingerprint_ignores_survivorship() -> None:
     assert cfg.fingerprint() != changed.fingerprint()
 
 
-def _master_copies(directory: Path, name: str, edit) -> Path:  # type: ignore[no-untyped-def]
+#: An edit of a parsed configuration (in place).
+Edit = Callable[[dict[str, Any]], object]
+
+
+def _master_copies(directory: Path, name: str, edit: Edit) -> Path:
     """The three master configurations copied to ``directory``, ``name``'s edited."""
     directory.mkdir(parents=True, exist_ok=True)
     for m in MASTERS:
@@ -97,7 +103,7 @@ def test_the_masters_declare_their_build_steps() -> None:
      "Input should be 'resident_id' or 'uscc'"),
     ("person", lambda r: r.update(hooks={"finish": ["x"]}), "hooks.finish", "Extra inputs are not permitted"),
 ])
-def test_bad_build_steps_are_one_line(tmp_path: Path, name: str, edit, where: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_build_steps_are_one_line(tmp_path: Path, name: str, edit: Edit, where: str, message: str) -> None:
     path = _master_copies(tmp_path, name, edit)
     with pytest.raises(ConfigError) as err:
         master_config(name, tmp_path)

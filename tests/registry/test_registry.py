@@ -135,7 +135,8 @@ def test_dictionary_grades_and_errors(tmp_path: Path) -> None:
     (lambda m: m["person"]["elements"]["death_date"].update(not_before="born"),
      r"masters.person.elements.death_date.not_before: 'born' is not an element of person"),
 ])
-def test_dictionary_declarations_name_real_elements(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_dictionary_declarations_name_real_elements(tmp_path: Path, edit: Callable[[dict[str, Any]], object],
+                                                    message: str) -> None:
     raw = yaml.safe_load(Path("standards/elements.yaml").read_text(encoding="utf-8"))
     edit(raw["masters"])
     bad = tmp_path / "elements.yaml"

@@ -34,7 +34,7 @@ def test_new_gold_build_is_picked_up(city: Path, tmp_path: Path) -> None:
             assert (after.st_mtime_ns, after.st_size, after.st_ino) == (before.st_mtime_ns, before.st_size,
                                                                          before.st_ino)
             assert not gold.with_name(gold.name + ".wal").exists()
-            # a "build": a changed copy renamed over the gold file, as warehouse.gold.GoldBuild does
+            # a "build": a changed copy renamed over the gold file, as pipelines.masters.gold_file.GoldBuild does
             tmp = gold.with_name(".gold.duckdb.building")
             shutil.copyfile(gold, tmp)
             con = duckdb.connect(str(tmp))

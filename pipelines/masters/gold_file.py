@@ -1,21 +1,20 @@
-"""The gold store: one DuckDB file holding the three master libraries, replaced atomically.
+"""The gold store's file: one DuckDB file holding the master libraries, replaced atomically.
 
 Where it lives: ``$MASTERDATA_GOLD`` if set, else ``$MASTERDATA_HOME/warehouse/gold.duckdb``, else
-``var/warehouse/gold.duckdb``.  Readers (the HTTP service, analysts) open it read-only
-(:func:`open_gold`); a build never writes the file readers have open.  It copies the current file
-(or starts empty) to a temporary sibling, works there, closes it and renames it over the old one
-(:class:`GoldBuild`).  On POSIX the rename is atomic: a reader sees the old file or the new one,
-never half a build, and keeps reading the old one until it reopens.  Builders take an exclusive
-lock on a ``.lock`` sibling, so two builds never race.
+``var/warehouse/gold.duckdb``.  Readers (the HTTP service, analysts, the steward commands) open it
+read-only (:func:`open_gold`); a build never writes the file readers have open.  It copies the
+current file (or starts empty) to a temporary sibling, works there, closes it and renames it over
+the old one (:class:`GoldBuild`).  On POSIX the rename is atomic: a reader sees the old file or the
+new one, never half a build, and keeps reading the old one until it reopens.  Builders take an
+exclusive lock on a ``.lock`` sibling, so two builds never race.
 
 Steward decisions are *not* in the rebuilt file: they are an append-only JSON-lines log beside it
 (``steward_decisions.jsonl``, or ``$MASTERDATA_STEWARD``) that every build reads and honours, and
 copies into the ``steward_decisions`` table for readers.
 
-Tables (see ``pipelines/masters``): ``person_master``, ``entity_master``, ``licence_master``,
-``person_xref``, ``entity_xref``, ``licence_xref``, ``entity_legal_rep``, ``master_events``,
-``attribute_lineage``, ``id_registry``, ``review_queue``, ``steward_decisions``, ``match_params``,
-``builds``; schema ``state`` holds what an incremental run needs (not for readers).
+What the file holds is the gold writer's (:mod:`pipelines.masters.store`,
+:mod:`pipelines.masters.gold_writer`); schema ``state`` holds what a delta build needs (not for
+readers).
 """
 
 from __future__ import annotations
@@ -33,18 +32,7 @@ import duckdb
 from core.errors import RunFailed
 from core.settings import settings
 
-DEFAULT_HOME = Path("var")
-GOLD_FILE = "gold.duckdb"
 STEWARD_FILE = "steward_decisions.jsonl"
-
-#: Tables readers may rely on, per master and shared.
-MASTER_TABLES = ("{m}_master", "{m}_xref")
-SHARED_TABLES = ("master_events", "attribute_lineage", "id_registry", "review_queue", "steward_decisions",
-                 "match_params", "builds", "entity_legal_rep")
-
-
-def warehouse_dir() -> Path:
-    return settings().warehouse
 
 
 def gold_path() -> Path:
