@@ -1,6 +1,6 @@
 """Where the serving layer keeps its things, from the environment (read once per process).
 
-* the gold file: :func:`warehouse.gold.gold_path` (``$MASTERDATA_GOLD`` or
+* the gold file: :func:`pipelines.masters.gold_file.gold_path` (``$MASTERDATA_GOLD`` or
   ``$MASTERDATA_HOME/warehouse/gold.duckdb``), opened read-only, never written;
 * the serving store (``$MASTERDATA_SERVING``, default ``$MASTERDATA_HOME/warehouse/serving.sqlite``):
   callers and their hashed API keys, applicant sessions, applications and consents, the audit log;
