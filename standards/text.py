@@ -1,4 +1,4 @@
-"""Chinese text normalisation: scalar Python functions for small use, DuckDB SQL macros for columns.
+"""Chinese text normalisation: scalar Python functions for small use, DuckDB SQL for columns.
 
 Departmental data spells the same person or place in many ways: full-width digits and letters typed
 with a Chinese IME, traditional characters (older systems, Hong Kong/Taiwan documents), assorted
@@ -10,14 +10,20 @@ in two forms that agree with each other:
 * Python functions (:func:`to_halfwidth`, :func:`to_simplified`, :func:`normalise_name`,
   :func:`pinyin_key`, :func:`is_placeholder_text`, :func:`parse_address`) for single values, tests and
   the synthetic-data generator;
-* DuckDB macros installed by :func:`install_text_macros` (``fw2hw``, ``t2s``, ``name_norm``,
-  ``is_placeholder``, ``pinyin_key``, ``pinyin_key_plain``, ``address_prep``, ``address_parts``,
-  ``county_code_of``, ``parse_address``) for millions of rows - no Python loop touches row data.
+* DuckDB SQL installed by :func:`install_text_macros` for millions of rows: the macros ``fw2hw``,
+  ``is_placeholder``, ``address_prep``, ``address_parts``, ``county_code_of`` and ``parse_address``
+  (see :data:`macro_definitions`), and the character-table functions ``t2s``, ``name_norm``,
+  ``pinyin_key`` and ``pinyin_key_plain`` (see :data:`SQL_FUNCTIONS`).
 
-Character-level conversions in SQL are list lookups indexed by code point (``l[unicode(c) + 1]``)
-on a one-row helper table, because DuckDB's ``translate()`` rebuilds its map per row and took ~100 s
-per million rows with the 4,000-character t2s map, whereas the list lookup takes ~0.3 s.
-Every macro body is plain DuckDB SQL that sqlglot can parse and transpile (see :data:`MACROS`).
+The character-table functions map every character through a table of up to 200,000 code points
+(traditional -> simplified, pinyin readings). In SQL they are Arrow-vectorised Python functions
+that run the Python definitions over each DuckDB vector at once (the values joined with
+:data:`SEP`, one C-level ``str.translate`` per vector), so SQL and Python agree by construction
+and memory is bounded by one vector whatever the input size. They used to
+be macros reading the table as a LIST from a one-row helper table inside a scalar subquery; that
+was fast alone, but once DuckDB planned the subquery through a join (``pinyin_key(name_norm(x))``)
+it copied the whole list for every row of a vector and failed with a 6.2 GiB allocation on any
+input (issue 13), and a subquery cannot be used inside a lambda at all.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 from importlib import resources
 from typing import Any
 
@@ -117,8 +124,48 @@ def to_simplified(s: str | None, *, phrases: bool = True) -> str | None:
         return None
     if phrases:
         return _opencc_t2s().convert(s).translate(_t2s_fixups())
-    table = t2s_char_table()
-    return "".join(table.get(ch, ch) for ch in s)
+    return s.translate(_t2s_ord_table())
+
+
+@lru_cache(maxsize=1)
+def _t2s_ord_table() -> dict[int, str]:
+    """:func:`t2s_char_table` keyed by code point, the form ``str.translate`` reads in C."""
+    return {ord(k): v for k, v in t2s_char_table().items()}
+
+
+#: Joins the values of a vector into one string, so that a character-table step runs as one C-level
+#: ``str.translate`` over the vector instead of once per value (3x faster). U+10FFFF is a
+#: noncharacter; a vector that holds it anyway is mapped value by value.
+SEP = "\U0010ffff"
+
+
+class _LazyCharTable(dict[int, "str | None"]):
+    """A ``str.translate`` table whose entries are computed on first sight of a character.
+
+    ``str.translate`` does the per-character pass in C; only a character never seen before costs a
+    Python call, so the table never holds more than the characters actually met. ``keep`` maps to
+    itself (:data:`SEP` in the tables that translate joined vectors).
+    """
+
+    def __init__(self, rule: Callable[[str], str | None], keep: str = "") -> None:
+        super().__init__({ord(keep): keep} if keep else {})
+        self._rule = rule
+
+    def __missing__(self, cp: int) -> str | None:
+        out = self[cp] = self._rule(chr(cp))
+        return out
+
+
+def map_column(values: list[str], joined: Callable[[str], str], one: Callable[[str], str]) -> list[str]:
+    """``one`` applied to every value, computed as ``joined`` over the values joined with :data:`SEP`.
+
+    ``joined`` must treat :data:`SEP` as a boundary it keeps and never crosses; then splitting its
+    result gives exactly what ``one`` gives value by value.
+    """
+    text = SEP.join(values)
+    if text.count(SEP) != len(values) - 1:  # a value holds SEP itself (or there are no values)
+        return [one(v) for v in values]
+    return joined(text).split(SEP)
 
 
 @lru_cache(maxsize=1)
@@ -154,12 +201,57 @@ def normalise_name(s: str | None) -> str | None:
     names are not phrases, and phrase conversion would make the result depend on punctuation that is
     being removed). The result is idempotent. Latin case is preserved.
     """
-    if s is None:
-        return None
-    s = _NAME_DOTS_RE.sub("·", to_halfwidth(s))
-    s = "".join(ch for ch in s if ch == "·" or unicodedata.category(ch)[0] in "LNM")
-    s = _MULTI_DOT_RE.sub("·", s).strip("·")
-    return to_simplified(s, phrases=False)
+    return None if s is None else _name_norm_text(s, _name_char_table())
+
+
+def _name_norm_text(s: str, table: _LazyCharTable) -> str:
+    """:func:`normalise_name` of ``s`` - or of every value of a :data:`SEP`-joined vector at once."""
+    s = s.translate(table)
+    if "··" in s:
+        s = _MULTI_DOT_RE.sub("·", s)
+    if "·" in s:
+        s = s.replace(SEP + "·", SEP).replace("·" + SEP, SEP).strip("·")
+    return s
+
+
+def _name_char(ch: str) -> str | None:
+    """What :func:`normalise_name` makes of one character (None: removed).
+
+    The per-character steps in their documented order - half-width, interpunct variant -> '·',
+    drop all but letters/digits/marks/'·', traditional -> simplified - compose into one map because
+    the t2s map neither produces nor consumes '·', so simplifying before the '·' runs are collapsed
+    gives the same string as after.
+    """
+    hw = ch.translate(_HW_TABLE)
+    if _NAME_DOTS_RE.fullmatch(hw):
+        return "·"
+    category = unicodedata.category(hw)
+    if category[0] in "LNM" or (category == "Cn" and ord(hw) in _letters_newer_than_python()):
+        return _t2s_ord_table().get(ord(hw), hw)
+    return None
+
+
+@lru_cache(maxsize=1)
+def _letters_newer_than_python() -> frozenset[int]:
+    """Letters, digits and marks this Python's Unicode database does not know yet but RE2 does.
+
+    Python 3.11 reads Unicode 14, where CJK extensions H and I (rare name characters, 生僻字) are
+    still unassigned ('Cn'); DuckDB's regex engine knows them, and names always kept them in SQL.
+    Asked once, of RE2 itself, so the two agree on every code point (~0.1 s).
+    """
+    import duckdb
+
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "SELECT i FROM (SELECT range AS i FROM range(0, 55296) UNION ALL SELECT range FROM range(57344, 1114112)) "
+            "WHERE regexp_full_match(chr(i::INTEGER), '[\\p{L}\\p{N}\\p{M}]')"
+        ).fetchall()
+    return frozenset(cp for (cp,) in rows if unicodedata.category(chr(cp)) == "Cn")
+
+
+@lru_cache(maxsize=2)
+def _name_char_table(keep: str = "") -> _LazyCharTable:
+    return _LazyCharTable(_name_char, keep)
 
 
 #: Whitespace removed before placeholder checks and address parsing (literal chars so that Python
@@ -185,7 +277,7 @@ def is_placeholder_text(s: str | None) -> bool:
     """
     if s is None:
         return True
-    return _PLACEHOLDER_RE.fullmatch(_WS_RE.sub("", to_halfwidth(s)).lower()) is not None
+    return _PLACEHOLDER_RE.fullmatch(_WS_RE.sub("", s.translate(_HW_TABLE)).lower()) is not None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -248,20 +340,47 @@ def pinyin_key(s: str | None, *, surname: bool = True) -> str | None:
 
     With ``surname=True`` (person names) the first character - or the first two for a compound
     surname - takes its surname reading (曾 -> zeng, 单 -> shan, 尉迟 -> yuchi); otherwise every
-    character takes its most common reading, char by char, exactly like the SQL macro (no phrase
+    character takes its most common reading, char by char, exactly like the SQL function (no phrase
     context, which SQL could not reproduce at speed). Blocking on this key catches homophone typos.
     """
     if s is None:
         return None
+    return _pinyin_text(s, _pinyin_translate_table(), _surname_pattern(False) if surname else None)
+
+
+def _pinyin_text(s: str, table: _LazyCharTable, surnames: re.Pattern[str] | None) -> str:
+    """:func:`pinyin_key` of ``s`` - or of every value of a :data:`SEP`-joined vector at once.
+
+    The surname readings are written in first (lower-case ASCII, which the pinyin table maps to
+    itself), then one ``str.translate`` reads every other character.
+    """
+    if surnames is not None:
+        readings = _surname_readings()
+        s = surnames.sub(lambda m: readings[m.group()], s)
+    return s.translate(table)
+
+
+@lru_cache(maxsize=1)
+def _surname_readings() -> dict[str, str]:
+    single, compound = surname_tables()
+    return {**single, **{name: a + b for name, (a, b) in compound.items()}}
+
+
+@lru_cache(maxsize=2)
+def _surname_pattern(joined: bool) -> re.Pattern[str]:
+    """A surname at the start of the value (compound ones tried first, as :func:`pinyin_key` does);
+    ``joined``: at the start of every value of a :data:`SEP`-joined vector."""
+    single, compound = surname_tables()
+    names = "|".join(re.escape(n) for n in [*sorted(compound), *sorted(single)])
+    start = f"(?:^|(?<={SEP}))" if joined else "^"
+    return re.compile(f"{start}(?:{names})")
+
+
+@lru_cache(maxsize=2)
+def _pinyin_translate_table(keep: str = "") -> _LazyCharTable:
+    """:func:`pinyin_char_table` for ``str.translate``: characters without a reading are removed."""
     table = pinyin_char_table()
-    out = [table.get(ord(ch), "") for ch in s]
-    if surname and s:
-        single, compound = surname_tables()
-        if (pair := compound.get(s[:2])) is not None:
-            out[0], out[1] = pair
-        elif (py := single.get(s[0])) is not None:
-            out[0] = py
-    return "".join(out)
+    return _LazyCharTable(lambda ch: table.get(ord(ch)), keep)
 
 
 @lru_cache(maxsize=1)
@@ -390,7 +509,7 @@ def address_county_lookup() -> dict[tuple[str, str, str], str]:
 
 
 def _address_prep(s: str) -> str:
-    return to_simplified(_WS_RE.sub("", to_halfwidth(s)), phrases=False)
+    return _WS_RE.sub("", s.translate(_HW_TABLE)).translate(_t2s_ord_table())
 
 
 def resolve_county_code(province: str | None, city: str | None, county: str | None) -> str | None:
@@ -434,35 +553,48 @@ def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def _compound_case(pos: int) -> str:
-    compounds = sorted(surname_tables()[1].items())
-    whens = " ".join(f"WHEN {_sql_str(name)} THEN {_sql_str(pys[pos])}" for name, pys in compounds)
-    return f"CASE left(s, 2) {whens} END"
+def t2s_column(values: list[str]) -> list[str]:
+    """``to_simplified(v, phrases=False)`` of every value (the SQL function ``t2s``)."""
+    return map_column(values, lambda text: text.translate(_t2s_ord_table()),
+                      lambda v: v.translate(_t2s_ord_table()))
+
+
+def name_norm_column(values: list[str]) -> list[str]:
+    """:func:`normalise_name` of every value (the SQL function ``name_norm``)."""
+    return map_column(values, partial(_name_norm_text, table=_name_char_table(SEP)),
+                      partial(_name_norm_text, table=_name_char_table()))
+
+
+def pinyin_key_column(values: list[str], *, surname: bool = True) -> list[str]:
+    """:func:`pinyin_key` of every value (the SQL functions ``pinyin_key`` / ``pinyin_key_plain``)."""
+    return map_column(
+        values,
+        partial(_pinyin_text, table=_pinyin_translate_table(SEP), surnames=_surname_pattern(True) if surname else None),
+        partial(_pinyin_text, table=_pinyin_translate_table(), surnames=_surname_pattern(False) if surname else None),
+    )
+
+
+#: The character-table steps as SQL functions: name -> the column form of the Python definition
+#: (see :mod:`standards.sqlfunctions` for why they are Python, not macros).
+SQL_FUNCTIONS: dict[str, Callable[[list[str]], list[str]]] = {
+    "t2s": t2s_column,
+    "name_norm": name_norm_column,
+    "pinyin_key": pinyin_key_column,
+    "pinyin_key_plain": partial(pinyin_key_column, surname=False),
+}
 
 
 @lru_cache(maxsize=1)
 def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
     """name -> (parameters, body) of every SQL macro; the bodies are what sqlglot must parse.
 
-    Lambda parameters and helper columns have underscore names so that an argument column called
-    ``c`` or ``l`` is never captured by the macro's own scope.
+    Helper columns have underscore names so that an argument column called ``c`` or ``l`` is never
+    captured by the macro's own scope. ``t2s`` is one of :data:`SQL_FUNCTIONS`.
     """
     fw = _sql_str(FULLWIDTH_CHARS)
     hw = _sql_str(HALFWIDTH_CHARS)
     fw_class = _sql_str("[\u3000\uff01-\uff5e]")
     ws = _sql_str(_WS_CLASS)
-    dots = _sql_str("[" + NAME_DOTS + "]")
-    py_char = "coalesce(_std_py[unicode(_ch) + 1], '')"
-
-    def compound(pos: int) -> str:
-        # The list guard on the first character skips the string CASE for almost every row.
-        return f"(CASE WHEN _std_py_compound_first[unicode(s) + 1] THEN {_compound_case(pos)} END)"
-
-    def rest(start: int) -> str:
-        # Characters from ``start`` on; a plain lambda without an index or captured row value keeps
-        # DuckDB on its vectorised path (the index/capture variant was 4x slower).
-        chars = f"string_split(substr(s, {start}), '')"
-        return f"array_to_string(list_transform({chars}, lambda _ch: {py_char}), '')"
 
     return {
         # The regexp guard skips translate() (which rebuilds its map per row) for the ~all rows
@@ -471,31 +603,10 @@ def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
             ("s",),
             f"CASE WHEN regexp_matches(s, {fw_class}) THEN translate(s, {fw}, {hw}) ELSE s END",
         ),
-        "t2s": (
-            ("s",),
-            "(SELECT array_to_string(list_transform(string_split(s, ''), "
-            "lambda _ch: coalesce(_std_t2s[unicode(_ch) + 1], _ch)), '') FROM std_text_t2s)",
-        ),
-        "name_norm": (
-            ("s",),
-            "t2s(trim(regexp_replace(regexp_replace(regexp_replace(fw2hw(s), "
-            f"{dots}, '·', 'g'), '[^\\p{{L}}\\p{{N}}\\p{{M}}·]', '', 'g'), '·+', '·', 'g'), '·'))",
-        ),
         "is_placeholder": (
             ("s",),
             f"s IS NULL OR regexp_full_match(lower(regexp_replace(fw2hw(s), {ws}, '', 'g')), "
             f"{_sql_str(PLACEHOLDER_PATTERN)})",
-        ),
-        "pinyin_key": (
-            ("s",),
-            f"(SELECT CASE WHEN {compound(0)} IS NOT NULL THEN {compound(0)} || {compound(1)} || {rest(3)} "
-            f"ELSE coalesce(_std_py_surname[unicode(s) + 1], _std_py[unicode(s) + 1], '') || {rest(2)} END "
-            "FROM std_text_pinyin)",
-        ),
-        "pinyin_key_plain": (
-            ("s",),
-            "(SELECT array_to_string(list_transform(string_split(s, ''), "
-            f"lambda _ch: {py_char}), '') FROM std_text_pinyin)",
         ),
         "address_prep": (("s",), f"t2s(regexp_replace(fw2hw(s), {ws}, '', 'g'))"),
         "address_parts": (
@@ -530,28 +641,18 @@ def macro_sql(temporary: bool = True) -> list[str]:
 
 
 def install_text_macros(con: Any, *, temporary: bool = True) -> list[str]:
-    """Create the helper tables and macros in a DuckDB connection; returns the macro names.
+    """Create the helper table, the functions and the macros in a DuckDB connection; returns the names.
 
-    ``temporary=True`` (default) keeps them out of a persistent warehouse file so that several
-    pipelines can install them concurrently; pass False to persist them alongside views using them.
-    Helper tables: ``std_text_t2s`` / ``std_text_pinyin`` (one row of code-point-indexed lists) and
-    ``std_address_county`` (the address resolution keys).
+    ``temporary=True`` (default) keeps the macros out of a persistent warehouse file so that several
+    pipelines can install them concurrently; pass False to persist them alongside views using them
+    (the :data:`SQL_FUNCTIONS` are Python, so a connection reading such views installs them too).
+    Helper table: ``std_address_county`` (the address resolution keys).
     """
     import pyarrow as pa
 
+    from standards.sqlfunctions import register_string_functions
+
     temp = "TEMP " if temporary else ""
-    t2s = t2s_char_table()
-    t2s_list: list[str | None] = [None] * (max(map(ord, t2s)) + 1)
-    for k, v in t2s.items():
-        t2s_list[ord(k)] = v
-    pys = pinyin_char_table()
-    py_list: list[str | None] = [None] * (max(pys) + 1)
-    for cp, py in pys.items():
-        py_list[cp] = py
-    single, _ = surname_tables()
-    surname_list: list[str | None] = [None] * (max(map(ord, single)) + 1)
-    for ch, py in single.items():
-        surname_list[ord(ch)] = py
     lookup = address_county_lookup()
     addr = pa.table(
         {
@@ -561,19 +662,10 @@ def install_text_macros(con: Any, *, temporary: bool = True) -> list[str]:
             "county_code": list(lookup.values()),
         }
     )
-    con.execute(f"CREATE OR REPLACE {temp}TABLE std_text_t2s AS SELECT ?::VARCHAR[] AS _std_t2s", [t2s_list])
-    single, compound = surname_tables()
-    compound_first: list[bool | None] = [None] * (max(ord(name[0]) for name in compound) + 1)
-    for name in compound:
-        compound_first[ord(name[0])] = True
-    con.execute(
-        f"CREATE OR REPLACE {temp}TABLE std_text_pinyin AS SELECT ?::VARCHAR[] AS _std_py, "
-        "?::VARCHAR[] AS _std_py_surname, ?::BOOLEAN[] AS _std_py_compound_first",
-        [py_list, surname_list, compound_first],
-    )
     con.register("_std_address_county_tmp", addr)
     con.execute(f"CREATE OR REPLACE {temp}TABLE std_address_county AS SELECT * FROM _std_address_county_tmp")
     con.unregister("_std_address_county_tmp")
+    register_string_functions(con, SQL_FUNCTIONS)
     for stmt in macro_sql(temporary):
         con.execute(stmt)
-    return list(macro_definitions())
+    return [*SQL_FUNCTIONS, *macro_definitions()]

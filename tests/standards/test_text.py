@@ -29,7 +29,8 @@ NAMES = [
 
 def test_macro_bodies_parse_and_transpile_to_spark() -> None:
     defs = T.macro_definitions()
-    assert {"fw2hw", "t2s", "name_norm", "is_placeholder", "pinyin_key", "parse_address"} <= set(defs)
+    assert {"fw2hw", "is_placeholder", "address_prep", "parse_address"} <= set(defs)
+    assert {"t2s", "name_norm", "pinyin_key", "pinyin_key_plain"} <= set(T.SQL_FUNCTIONS)
     for name, (_params, body) in defs.items():
         expr = sqlglot.parse_one(body, read="duckdb")
         assert expr is not None, name
@@ -213,3 +214,94 @@ def test_name_norm_idempotent(con: duckdb.DuckDBPyConnection, x: str) -> None:
 def test_placeholder_and_pinyin_agree(con: duckdb.DuckDBPyConnection, x: str) -> None:
     got = con.execute("SELECT is_placeholder($1), pinyin_key($1), t2s($1)", [x]).fetchall()[0]
     assert tuple(got) == (T.is_placeholder_text(x), T.pinyin_key(x), T.to_simplified(x, phrases=False))
+
+
+# --- the character-table functions: their definitions, and bounded memory ---------------------------
+
+#: CJK extensions H and I and a new script: unassigned in Python 3.11's Unicode 14, letters to RE2.
+_NEWER = "\U00031350\U000323af\U0002ebf0\U0002ee5d\U0001e4d0"
+
+
+def _name_norm_by_definition(con: duckdb.DuckDBPyConnection, s: str) -> str:
+    """name_norm as its steps read (the former SQL macro), with the char-level t2s map."""
+    dots = "[" + T.NAME_DOTS + "]"
+    cleaned = con.execute(
+        "SELECT trim(regexp_replace(regexp_replace(regexp_replace(fw2hw($1), $2, '·', 'g'), "
+        "'[^\\p{L}\\p{N}\\p{M}·]', '', 'g'), '·+', '·', 'g'), '·')", [s, dots]
+    ).fetchone()[0]
+    return "".join(T.t2s_char_table().get(ch, ch) for ch in cleaned)
+
+
+def _pinyin_key_by_definition(s: str, surname: bool = True) -> str:
+    table = T.pinyin_char_table()
+    out = [table.get(ord(ch), "") for ch in s]
+    single, compound = T.surname_tables()
+    if surname and s and s[:2] in compound:
+        out[0], out[1] = compound[s[:2]]
+    elif surname and s and s[0] in single:
+        out[0] = single[s[0]]
+    return "".join(out)
+
+
+@_SETTINGS
+@given(st.text(alphabet=st.one_of(st.characters(codec="utf-8"), st.sampled_from(
+    T.FULLWIDTH_CHARS + T.NAME_DOTS + _NEWER + "張劉單曾尉遲长孙万俟　 ，、")), max_size=30))
+def test_character_functions_follow_their_definitions(con: duckdb.DuckDBPyConnection, x: str) -> None:
+    """The str.translate implementations equal the step-by-step definitions, in Python and SQL."""
+    want = (_name_norm_by_definition(con, x), _pinyin_key_by_definition(x),
+            _pinyin_key_by_definition(x, surname=False), "".join(T.t2s_char_table().get(c, c) for c in x))
+    assert (T.normalise_name(x), T.pinyin_key(x), T.pinyin_key(x, surname=False),
+            T.to_simplified(x, phrases=False)) == want
+    got = con.execute("SELECT name_norm($1), pinyin_key($1), pinyin_key_plain($1), t2s($1)", [x]).fetchone()
+    assert tuple(got) == want
+
+
+def test_newer_han_characters_survive_name_norm() -> None:
+    assert T.normalise_name("王\U00031350·") == "王\U00031350"
+
+
+def test_character_functions_run_in_bounded_memory() -> None:
+    """Nested, inside a lambda and beside a join, on 150k names under a 1 GB limit.
+
+    The former macros read their tables as a LIST inside a scalar subquery; planned through a join
+    (``pinyin_key(name_norm(x))``) DuckDB copied the list per row of a vector and asked for 6.2 GiB
+    on 60k names; a subquery inside a lambda did not bind at all.
+    """
+    c = duckdb.connect()
+    c.execute("SET memory_limit = '1GB'")
+    c.execute("SET threads = 2")
+    T.install_text_macros(c)
+    c.execute(
+        "CREATE TABLE names AS SELECT i, chr((19968 + hash(i) % 20000)::INTEGER) || '·' || "
+        "chr((19968 + hash(i * 7) % 20000)::INTEGER) || chr((19968 + hash(i * 13) % 3000)::INTEGER) AS n "
+        "FROM range(150000) t(i)"
+    )
+    c.execute(
+        "CREATE TABLE keyed AS SELECT a.i, name_norm(a.n) AS nn, pinyin_key(name_norm(a.n)) AS py, "
+        "list_transform([a.n], lambda _x: pinyin_key_plain(t2s(_x)))[1] AS plain, "
+        "address_prep(b.n) AS prep FROM names AS a JOIN names AS b ON b.i = a.i + 1"
+    )
+    assert c.execute("SELECT count(*), count(py) FROM keyed").fetchone() == (149_999, 149_999)
+    for i, nn, py, plain, prep in c.execute("SELECT * FROM keyed USING SAMPLE 200 ROWS").fetchall():
+        n, n_next = c.execute("SELECT (SELECT n FROM names WHERE i = $1), (SELECT n FROM names WHERE i = $1 + 1)",
+                              [i]).fetchone()
+        assert (nn, py, plain) == (T.normalise_name(n), T.pinyin_key(T.normalise_name(n)),
+                                   T.pinyin_key(T.to_simplified(n, phrases=False), surname=False))
+        assert prep == T._address_prep(n_next)
+
+
+@_SETTINGS
+@given(st.lists(st.one_of(_text, st.sampled_from(["", "·", "··张·", "·" + T.SEP, T.SEP, "曾" + T.SEP + "曾"])),
+                max_size=8))
+def test_column_forms_equal_value_by_value(values: list[str]) -> None:
+    """The SEP-joined vector forms give per value what the scalar functions give (boundaries kept)."""
+    assert T.name_norm_column(values) == [T.normalise_name(v) for v in values]
+    assert T.pinyin_key_column(values) == [T.pinyin_key(v) for v in values]
+    assert T.pinyin_key_column(values, surname=False) == [T.pinyin_key(v, surname=False) for v in values]
+    assert T.t2s_column(values) == [T.to_simplified(v, phrases=False) for v in values]
+
+
+def test_sql_functions_keep_nulls(con: duckdb.DuckDBPyConnection) -> None:
+    rows = con.execute("SELECT name_norm(x), pinyin_key(x), t2s(x) FROM (SELECT unnest([NULL, '張·', NULL, '']) AS x)"
+                       ).fetchall()
+    assert rows == [(None, None, None), ("张", "zhang", "张·"), (None, None, None), ("", "", "")]
