@@ -80,3 +80,14 @@ class RunFailed(MasterdataError):
     status = 500
     title = "Run failed"
     exit_code = 1
+
+
+def mask(value: object) -> str:
+    """A personal value fit for a log or an error: its first characters, then ``***``.
+
+    At most 3 characters and never more than half the value: a phone shows its carrier prefix
+    (``139***``), a pinyin key its first syllable's start (``zha***``), a two-character name only
+    its surname (``张***``).
+    """
+    text = str(value)
+    return text[: min(3, len(text) // 2)] + "***"

@@ -66,17 +66,28 @@ def link_cmd(
     inputs: Annotated[list[Path], typer.Argument(help="one Parquet file to deduplicate, or two to link")],
     config: Annotated[Path, typer.Option("--config", "-c", help="matching configuration (YAML)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output Parquet: record_id, cluster_id")],
+    max_pairs_per_rule: Annotated[Optional[int], typer.Option(
+        min=1, help="refuse a blocking rule estimated to make more candidate pairs than this "
+        "(default: the config's max_pairs_per_rule, 50,000,000)")] = None,
+    json_summary: Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout "
+                                               "(progress stays on stderr)")] = False,
 ) -> None:
-    """Deduplicate one table or link two with your own configuration file (see README)."""
-    from pipelines.masters.link import LinkError, link
-    from pipelines.resolve.config import ConfigError
+    """Deduplicate one table or link two with your own configuration file (see README).
+
+    Progress of every step goes to stderr; the summary (pairs per blocking rule, m/u per comparison
+    level, thresholds, clusters, time per step) to stdout.
+    """
+    from core.errors import MasterdataError
+    from pipelines.masters.link import link
+    from pipelines.stepprogress import StepProgress
 
     try:
-        report = link(config, inputs, out)
-    except (LinkError, ConfigError) as exc:
-        _fail(str(exc))
+        with StepProgress() as progress:
+            report = link(config, inputs, out, max_pairs_per_rule=max_pairs_per_rule, listener=progress)
+    except MasterdataError as exc:
+        _fail(exc.one_line())
         return
-    print(report.render())
+    print(json.dumps(report.as_dict(), ensure_ascii=False) if json_summary else report.render())
 
 
 def evaluate_cmd(

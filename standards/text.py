@@ -256,8 +256,8 @@ def _name_char_table(keep: str = "") -> _LazyCharTable:
 
 #: Whitespace removed before placeholder checks and address parsing (literal chars so that Python
 #: ``re`` and RE2 read the same class; RE2's ``\s`` is ASCII-only).
-_WS_CLASS = "[ \t\n\r\x0b\x0c\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
-_WS_RE = re.compile(_WS_CLASS)
+WS_CLASS = "[ \t\n\r\x0b\x0c\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
+_WS_RE = re.compile(WS_CLASS)
 
 #: Values departments write instead of leaving a field empty (matched after half-width, whitespace
 #: removal and lower-casing; optional brackets as in "[空]" / "（无）").
@@ -594,7 +594,7 @@ def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
     fw = _sql_str(FULLWIDTH_CHARS)
     hw = _sql_str(HALFWIDTH_CHARS)
     fw_class = _sql_str("[\u3000\uff01-\uff5e]")
-    ws = _sql_str(_WS_CLASS)
+    ws = _sql_str(WS_CLASS)
 
     return {
         # The regexp guard skips translate() (which rebuilds its map per row) for the ~all rows

@@ -8,23 +8,32 @@ compared (records within one input may still share a cluster through a determini
 The output is a Parquet file with ``record_id`` (the input's identifier, as text) and
 ``cluster_id`` (an integer; records with the same value are one entity).  When the two inputs use
 overlapping identifiers, ``record_id`` becomes ``<input file stem>:<identifier>``.
+
+The run is a sequence of named steps (read, features, deterministic, blocking - one part per
+rule -, training, scoring, clustering, write): a ``listener`` hears each one start and end (the
+command line draws progress from it), a failure names the step and rule it happened in, and the
+:class:`LinkReport` gives pairs per rule, m/u per comparison level, thresholds, clusters and the
+time of every step.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from core.db import connect
-from core.errors import InputError
+from core.errors import InputError, MasterdataError, mask
 from core.sqltext import lit, q
 from pipelines.lake import atomic_path
 from pipelines.resolve.config import ResolveConfig, TrainingSession, load_config
-from pipelines.resolve.engine import resolve
-from pipelines.resolve.sql import Sql
+from pipelines.resolve.deterministic import features_sql
+from pipelines.resolve.engine import Resolution, resolve
+from pipelines.resolve.sql import Sql, StepListener
 
 
 class LinkError(InputError):
@@ -32,21 +41,71 @@ class LinkError(InputError):
 
 
 @dataclass
+class RuleCount:
+    """Pairs of one blocking rule: estimated before, made by the rule, kept as the rule's own
+    (a pair several rules find counts for the first of them)."""
+
+    estimated: int = 0
+    made: int = 0
+    kept: int = 0
+
+
+@dataclass
 class LinkReport:
     records: int
     clusters: int
-    pairs: dict[str, int] = field(default_factory=dict)
     review: int = 0
     seconds: float = 0.0
     out: Path | None = None
+    rules: dict[str, RuleCount] = field(default_factory=dict)
+    #: one row per comparison level: comparison, level, label, m, u, weight, trained
+    levels: list[dict[str, Any]] = field(default_factory=list)
+    prior: float | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    auto_links: int = 0
+    #: seconds per step, in the order they ran
+    steps: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary for scripts (``masterdata link --json``)."""
+        body = asdict(self)
+        body["out"] = str(self.out) if self.out else None
+        body["seconds"] = round(self.seconds, 3)
+        body["steps"] = {k: round(v, 3) for k, v in self.steps.items()}
+        return body
 
     def render(self) -> str:
-        pairs = ", ".join(f"{k} {v:,}" for k, v in self.pairs.items())
-        return (f"{self.records:,} records -> {self.clusters:,} clusters in {self.seconds:.1f}s "
-                f"(pairs: {pairs or 'none'}; uncertain pairs {self.review:,}) -> {self.out}")
+        lines = [f"{self.records:,} records -> {self.clusters:,} clusters in {self.seconds:.1f}s -> {self.out}"]
+        if self.rules:
+            lines.append(f"  {'blocking rule':24} {'estimated':>14} {'made':>12} {'kept':>12}")
+            lines += [f"  {name:24} {r.estimated:>14,} {r.made:>12,} {r.kept:>12,}" for name, r in self.rules.items()]
+        if self.levels:
+            lines.append(f"  {'comparison level':24} {'m':>10} {'u':>10} {'weight':>8}")
+            lines += [f"  {lv['comparison'] + ' / ' + lv['label']:24} {lv['m']:>10.4g} {lv['u']:>10.4g} "
+                      f"{lv['weight']:>+8.2f}{'' if lv['trained'] else '  (not trained)'}" for lv in self.levels]
+        if self.prior is not None:
+            lines.append(f"  prior {self.prior:.3g}; thresholds: match {self.thresholds['match']}, review "
+                         f"{self.thresholds['review']}; pairs linked {self.auto_links:,}, "
+                         f"uncertain (review) {self.review:,}")
+        lines.append("  steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.steps.items()))
+        return "\n".join(lines)
 
 
-def _with_defaults(cfg: ResolveConfig, two_inputs: bool) -> ResolveConfig:
+class _RuleCollector:
+    """Listens to the engine's steps: keeps the per-rule figures, passes every event on."""
+
+    def __init__(self, forward: StepListener | None) -> None:
+        self.forward = forward
+        self.rules: dict[str, RuleCount] = {}
+
+    def __call__(self, event: str, path: tuple[str, ...], info: dict[str, Any]) -> None:
+        if event == "end" and len(path) == 2 and path[0] == "blocking" and path[1].startswith("rule "):
+            self.rules[path[1][5:]] = RuleCount(int(info.get("estimated", 0)), int(info.get("pairs", 0)))
+        if self.forward:
+            self.forward(event, path, info)
+
+
+def _with_defaults(cfg: ResolveConfig, two_inputs: bool, max_pairs_per_rule: int | None) -> ResolveConfig:
     """Carry the input number as a feature; train on the key-blocking rules when no session is set."""
     update: dict[str, object] = {}
     if two_inputs:
@@ -54,6 +113,8 @@ def _with_defaults(cfg: ResolveConfig, two_inputs: bool) -> ResolveConfig:
     if cfg.comparisons and not cfg.training.sessions:
         sessions = [TrainingSession(block=list(b.keys)) for b in cfg.blocking if b.keys]
         update["training"] = cfg.training.model_copy(update={"sessions": sessions})
+    if max_pairs_per_rule is not None:
+        update["max_pairs_per_rule"] = max_pairs_per_rule
     return cfg.model_copy(update=update) if update else cfg
 
 
@@ -86,33 +147,83 @@ def _read_inputs(sql: Sql, cfg: ResolveConfig, inputs: list[Path]) -> None:
     sql.run("DROP TABLE __link_in")
 
 
-def link(config: Path, inputs: list[Path], out: Path) -> LinkReport:
-    """Run a link / dedupe job; see the module docstring."""
+def _failing_feature(sql: Sql, cfg: ResolveConfig, source: str) -> str | None:
+    """The first feature whose SQL does not bind over the input (a misspelt column or function)."""
+    names = list(cfg.features)
+    for k in range(1, len(names) + 1):
+        part = cfg.model_copy(update={"features": {n: cfg.features[n] for n in names[:k]}})
+        try:
+            sql.con.execute(f"DESCRIBE {features_sql(part, source)}").fetchall()
+        except duckdb.Error:
+            return names[k - 1]
+    return None
+
+
+def _failure(sql: Sql, cfg: ResolveConfig, config: Path, message: str) -> LinkError:
+    """A one-line error naming the step (and rule or feature) the run failed in; quoted values in
+    the database's message (a value that did not convert) are masked."""
+    where = sql.failed_at or "link"
+    if where.startswith("features") and (name := _failing_feature(sql, cfg, "__link_src")):
+        where += f" / feature {name}"
+    message = re.sub(r"'([^']*)'", lambda m: f"'{mask(m.group(1))}'", message)
+    return LinkError(f"{config}: failed in {where}: {message}")
+
+
+def _write(sql: Sql, res: Resolution, out: Path) -> int:
+    """Write (record_id, cluster_id); returns the number of clusters."""
+    sql.run(f"CREATE OR REPLACE TEMP TABLE __link_out AS SELECT f.record_id, "
+            f"CAST(dense_rank() OVER (ORDER BY m.first) AS BIGINT) AS cluster_id FROM {res.clusters} AS c "
+            f"JOIN {res.rec} AS f ON f.rid = c.rid JOIN (SELECT c2.cluster, min(f2.record_id) AS first "
+            f"FROM {res.clusters} AS c2 JOIN {res.rec} AS f2 ON f2.rid = c2.rid GROUP BY c2.cluster) AS m "
+            f"ON m.cluster = c.cluster")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        sql.io(f"COPY (SELECT record_id, cluster_id FROM __link_out ORDER BY cluster_id, record_id) "
+               f"TO {lit(str(tmp))} (FORMAT parquet)")
+    return int(sql.one("SELECT count(DISTINCT cluster_id) FROM __link_out") or 0)
+
+
+def _report(cfg: ResolveConfig, res: Resolution, clusters: int, collector: _RuleCollector) -> LinkReport:
+    rules = {name: collector.rules.get(name, RuleCount()) for name in res.pairs_per_rule}
+    for name, kept in res.pairs_per_rule.items():
+        rules[name].kept = kept
+    levels = [{k: v for k, v in row.items() if k not in ("master", "prior")} for row in res.params.rows(cfg)] \
+        if res.params else []
+    return LinkReport(res.records, clusters, res.cluster_stats.review, rules=rules,
+                      levels=levels, prior=res.params.prior if res.params else None,
+                      thresholds={"match": cfg.thresholds.match, "review": cfg.thresholds.review},
+                      auto_links=res.cluster_stats.accepted)
+
+
+def link(config: Path, inputs: list[Path], out: Path, *, max_pairs_per_rule: int | None = None,
+         listener: StepListener | None = None) -> LinkReport:
+    """Run a link / dedupe job; see the module docstring.
+
+    ``max_pairs_per_rule`` overrides the configuration's budget of candidate pairs per blocking
+    rule; ``listener`` hears every step start and end (progress).
+    """
     t0 = time.perf_counter()
     if not 1 <= len(inputs) <= 2:
         raise LinkError(f"give one input (deduplicate) or two (link), not {len(inputs)}")
-    cfg = _with_defaults(load_config(config), len(inputs) == 2)
+    cfg = _with_defaults(load_config(config), len(inputs) == 2, max_pairs_per_rule)
+    collector = _RuleCollector(listener)
     con = connect()
-    sql = Sql(con)
+    sql = Sql(con, listener=collector)
     try:
-        _read_inputs(sql, cfg, inputs)
+        with sql.step("read"):
+            _read_inputs(sql, cfg, inputs)
         two = len(inputs) == 2
         try:
             res = resolve(sql, cfg, "__link_src", pair_filter="lk._input <> rk._input" if two else None,
                           extra=["_input"] if two else None)
+            with sql.step("write"):
+                clusters = _write(sql, res, out)
         except duckdb.Error as exc:
-            raise LinkError(f"{config}: {str(exc).splitlines()[0]}") from None
-        sql.run(f"CREATE OR REPLACE TEMP TABLE __link_out AS SELECT f.record_id, "
-                f"CAST(dense_rank() OVER (ORDER BY m.first) AS BIGINT) AS cluster_id FROM {res.clusters} AS c "
-                f"JOIN {res.rec} AS f ON f.rid = c.rid JOIN (SELECT c2.cluster, min(f2.record_id) AS first "
-                f"FROM {res.clusters} AS c2 JOIN {res.rec} AS f2 ON f2.rid = c2.rid GROUP BY c2.cluster) AS m "
-                f"ON m.cluster = c.cluster")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out) as tmp:
-            sql.io(f"COPY (SELECT record_id, cluster_id FROM __link_out ORDER BY cluster_id, record_id) "
-                   f"TO {lit(str(tmp))} (FORMAT parquet)")
-        clusters = int(sql.one("SELECT count(DISTINCT cluster_id) FROM __link_out") or 0)
-        return LinkReport(res.records, clusters, res.pairs_per_rule, res.cluster_stats.review,
-                          time.perf_counter() - t0, out)
+            raise _failure(sql, cfg, config, str(exc).splitlines()[0]) from None
+        except MasterdataError as exc:
+            raise LinkError(f"{config}: failed in {sql.failed_at or 'link'}: {exc.one_line()}") from None
+        report = _report(cfg, res, clusters, collector)
+        report.out, report.steps, report.seconds = out, dict(sql.timings), time.perf_counter() - t0
+        return report
     finally:
         con.close()

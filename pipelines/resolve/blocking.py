@@ -5,17 +5,27 @@ no rule is ever quadratic in the table.  The left side is restricted to records 
 pass left unanchored (``scope: rest``): anchored records are already settled by their key, so the
 probabilistic pass costs in proportion to the messy few percent, not the whole population.
 
-Guards against junk: NULL keys never join (placeholders are NULL in silver), and a key value held
-by more than ``max_block`` records on the right side is dropped - a value that common (a shared
-office phone, a filler that slipped through) cannot tell records apart and would only make pairs.
-Pairs within one node are skipped (already together).
+Guards against junk: NULL, empty and whitespace-only keys never join (placeholders are NULL in
+silver), and a key value held by more than ``max_block`` records on the right side is dropped - a
+value that common (a shared office phone, a filler that slipped through) cannot tell records apart
+and would only make pairs. Pairs within one node are skipped (already together).
+
+Before a rule makes any pair, its pair count is estimated from key counts alone (as Splink's
+``count_comparisons_from_blocking_rule`` does: per key value, left records times right records, or
+n(n-1)/2 when both sides are the same records), and a rule over ``max_pairs_per_rule`` is refused
+with its largest key values (masked) - a one-line reason instead of an exhausted machine.
 """
 
 from __future__ import annotations
 
+from core.errors import mask
 from core.sqltext import q
-from pipelines.resolve.config import BlockingRule, ResolveConfig
+from pipelines.resolve.config import BlockingRule, ConfigError, ResolveConfig
 from pipelines.resolve.sql import Sql
+
+
+class BlockingTooLoose(ConfigError):
+    """A blocking rule would make more candidate pairs than ``max_pairs_per_rule`` allows."""
 
 
 def _side(rule: BlockingRule, exprs: list[str], where: str, rec: str, extra: list[str]) -> str:
@@ -23,8 +33,53 @@ def _side(rule: BlockingRule, exprs: list[str], where: str, rec: str, extra: lis
     cols = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
     extras = "".join(f", {q(c)}" for c in extra)
     inner = f"SELECT rid, node{extras}, {cols} FROM {rec} WHERE {where}"
-    not_null = " AND ".join(f"k{i} IS NOT NULL" for i in range(len(keys)))
-    return f"SELECT * FROM ({inner}) WHERE {not_null}"
+    present = " AND ".join(f"k{i} IS NOT NULL AND NOT is_blank(k{i})" for i in range(len(keys)))
+    return f"SELECT * FROM ({inner}) WHERE {present}"
+
+
+def rule_estimate_sql(rule: BlockingRule, rec: str, left_where: str, right_where: str, top: int = 3) -> str:
+    """SELECT (total pairs, key values, right-side records, pairs) for the ``top`` largest key values.
+
+    Counts only, no pair is made: per key value, left records x right records - or, when both
+    sides are the same records (same keys, every record on the right), the unordered pairs
+    ``nl * (nr - nl) + nl * (nl - 1) / 2``.  Keys over ``max_block`` are left out, as blocking
+    drops them.  Pairs within one node and the ``pair_filter`` are not subtracted: an upper bound.
+    """
+    n = len(rule.left_keys)
+    key_cols = ", ".join(f"k{i}" for i in range(n))
+    semi = " AND ".join(f"lc.k{i} = ra.k{i}" for i in range(n))
+    same = rule.left_keys == rule.right_keys and right_where == "TRUE"
+    pairs = "lc.n * (rc.n - lc.n) + lc.n * (lc.n - 1) // 2" if same else "lc.n * rc.n"
+    label = "[" + ", ".join(f"CAST(k{i} AS VARCHAR)" for i in range(n)) + "]"
+    return (
+        f"WITH lc AS (SELECT {key_cols}, count(*) AS n FROM ({_side(rule, rule.left_keys, left_where, rec, [])}) "
+        f"GROUP BY {key_cols}), "
+        f"rc AS (SELECT {key_cols}, count(*) AS n, count(DISTINCT rid) AS d FROM "
+        f"({_side(rule, rule.right_keys, right_where, rec, [])}) AS ra WHERE EXISTS (SELECT 1 FROM lc WHERE {semi}) "
+        f"GROUP BY {key_cols}), "
+        f"g AS (SELECT {', '.join(f'lc.k{i}' for i in range(n))}, rc.n AS nr, {pairs} AS pairs FROM lc "
+        f"JOIN rc USING ({key_cols}) WHERE rc.d <= {rule.max_block}) "
+        f"SELECT total, {label} AS key, nr, pairs FROM (SELECT *, sum(pairs) OVER () AS total FROM g) "
+        f"WHERE pairs > 0 ORDER BY pairs DESC LIMIT {top}"
+    )
+
+
+def check_rule_budget(sql: Sql, rule: BlockingRule, index: int, rec: str, plan: list[tuple[str, str]],
+                      budget: int) -> int:
+    """The rule's estimated pairs over all ``plan`` passes; :class:`BlockingTooLoose` over ``budget``."""
+    total, largest = 0, []
+    for left_where, right_where in plan:
+        rows = sql.rows(rule_estimate_sql(rule, rec, left_where, right_where))
+        total += int(rows[0][0]) if rows else 0
+        largest += [(key, int(nr), int(p)) for _t, key, nr, p in rows]
+    if total > budget:
+        blocks = ", ".join(f"{' | '.join(mask(k) for k in key)} {nr:,} records ({p:,} pairs)" for key, nr, p in
+                           sorted(largest, key=lambda r: -r[2])[:3])
+        raise BlockingTooLoose(
+            f"blocking[{index}] (rule {rule.name!r}) would compare about {total:,} record pairs, over the "
+            f"budget of {budget:,} (max_pairs_per_rule); largest key values: {blocks}; make the rule "
+            f"stricter (more keys, a smaller max_block) or raise max_pairs_per_rule / --max-pairs-per-rule")
+    return total
 
 
 def rule_pairs_sql(rule: BlockingRule, index: int, rec: str, left_where: str, right_where: str,
@@ -64,15 +119,21 @@ def candidate_pairs(sql: Sql, cfg: ResolveConfig, rec: str, out: str,
 
     ``passes`` are (left_where, right_where) predicates over ``rec``; by default one pass, left =
     unanchored records for ``rest`` rules, everything for ``all`` rules.  Returns pairs per rule.
+    Each rule is a step ``rule <name>`` noting its estimated and made pairs; a rule estimated over
+    ``cfg.max_pairs_per_rule`` raises :class:`BlockingTooLoose` before any pair is made.
     """
     raw = f"{out}_raw"
     sql.run(f"CREATE OR REPLACE TEMP TABLE {raw} (l BIGINT, r BIGINT, rule INTEGER)")
     for i, rule in enumerate(cfg.blocking):
         plan = passes if passes is not None else [("NOT anchored" if rule.scope == "rest" else "TRUE", "TRUE")]
-        for left_where, right_where in plan:
-            ordered = rule.scope == "all" and passes is None and not (rule.left or rule.right)
-            sql.run(f"INSERT INTO {raw} " + rule_pairs_sql(rule, i, rec, left_where, right_where, pair_filter,
-                                                             extra, ordered))
+        with sql.step(f"rule {rule.name}", timed=False):
+            estimate = check_rule_budget(sql, rule, i, rec, plan, cfg.max_pairs_per_rule)
+            made = 0
+            for left_where, right_where in plan:
+                ordered = rule.scope == "all" and passes is None and not (rule.left or rule.right)
+                made += int(sql.one(f"INSERT INTO {raw} " + rule_pairs_sql(rule, i, rec, left_where, right_where,
+                                                                             pair_filter, extra, ordered)) or 0)
+            sql.note(estimated=estimate, pairs=made)
     sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT least(l, r) AS l, greatest(l, r) AS r, min(rule) AS rule "
             f"FROM {raw} GROUP BY least(l, r), greatest(l, r)")
     counts = dict(sql.rows(f"SELECT rule, count(*) FROM {out} GROUP BY rule"))

@@ -219,6 +219,9 @@ class ResolveConfig(_Strict):
     comparisons: list[Comparison] = Field(default_factory=list)
     training: Training = Field(default_factory=Training)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    #: A blocking rule whose estimated candidate pairs exceed this is refused before any pair is
+    #: made: a rule that loose would exhaust memory and time, and separates records too little.
+    max_pairs_per_rule: int = Field(default=50_000_000, ge=1)
     conflict_review: ConflictReview | None = None
     attributes: dict[str, Attribute] = Field(default_factory=dict)
 

@@ -25,9 +25,10 @@ def features_sql(cfg: ResolveConfig, source: str, where: str | None = None) -> s
     ``rid`` is a 63-bit digest of ``record_id``: deterministic without sorting millions of strings,
     and stable across runs, so a record keeps its number in incremental builds (collisions are
     checked by :func:`check_rids`).  Features may refer to features declared before them (DuckDB
-    resolves select-list aliases; Spark 3.4+ does too).
+    resolves select-list aliases; Spark 3.4+ does too).  An empty or whitespace-only text feature
+    is NULL (``blank_null``): '' is no value, and as a key it would tie every such record together.
     """
-    cols = ", ".join(f"({expr}) AS {q(name)}" for name, expr in cfg.features.items())
+    cols = ", ".join(f"blank_null(({expr})) AS {q(name)}" for name, expr in cfg.features.items())
     filt = f" WHERE {where}" if where else ""
     return f"SELECT {RID} AS rid, record_id, {cols} FROM {source}{filt}"
 

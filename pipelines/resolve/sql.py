@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import duckdb
@@ -30,16 +30,28 @@ def recording() -> Iterator[list[str]]:
         _RECORDER.reset(token)
 
 
+#: Told when a step starts (``"start"``, its path of labels, {}) and ends (``"end"``, path,
+#: {"seconds": ..., plus what the step noted with :meth:`Sql.note`}); see :meth:`Sql.step`.
+StepListener = Callable[[str, tuple[str, ...], dict[str, Any]], None]
+
+
 class Sql:
     """A DuckDB connection seen through the engine: ``run`` / ``rows`` / ``arrow`` record statements.
 
-    ``timings`` accumulates seconds per step label for the benchmark reports.
+    ``timings`` accumulates seconds per step label for the benchmark reports; ``listener`` (progress
+    on a terminal) hears every step start and end; ``failed_at`` names the innermost step a
+    statement failed in ("blocking / rule tel"), so an error can say where it happened.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, verbose: bool = False) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, verbose: bool = False,
+                 listener: StepListener | None = None) -> None:
         self.con = con
         self.verbose = verbose
+        self.listener = listener
         self.timings: dict[str, float] = {}
+        self.failed_at: str | None = None
+        self._path: list[str] = []
+        self._notes: list[dict[str, Any]] = []
 
     def _record(self, sql: str) -> None:
         log = _RECORDER.get()
@@ -94,9 +106,30 @@ class Sql:
         return bool(self.one(sql, params))
 
     @contextlib.contextmanager
-    def step(self, label: str) -> Iterator[None]:
+    def step(self, label: str, *, timed: bool = True) -> Iterator[None]:
+        """A named stage of work; steps nest (``timed=False`` for a part not kept in ``timings``)."""
         t = time.perf_counter()
+        self._path.append(label)
+        self._notes.append({})
+        path = tuple(self._path)
+        if self.listener:
+            self.listener("start", path, {})
         try:
             yield
+        except BaseException:
+            self.failed_at = self.failed_at or " / ".join(path)
+            self._notes[-1]["failed"] = True
+            raise
         finally:
-            self.timings[label] = self.timings.get(label, 0.0) + time.perf_counter() - t
+            seconds = time.perf_counter() - t
+            self._path.pop()
+            notes = self._notes.pop()
+            if timed:
+                self.timings[label] = self.timings.get(label, 0.0) + seconds
+            if self.listener:
+                self.listener("end", path, {"seconds": seconds, **notes})
+
+    def note(self, **info: Any) -> None:
+        """Attach figures to the current step (pairs of a blocking rule ...), reported at its end."""
+        if self._notes:
+            self._notes[-1].update(info)
