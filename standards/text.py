@@ -13,13 +13,12 @@ in two forms that agree with each other:
 * DuckDB SQL installed by :func:`install_text_macros` for millions of rows: the macros ``fw2hw``,
   ``is_placeholder``, ``address_prep``, ``address_parts``, ``county_code_of`` and ``parse_address``
   (see :data:`macro_definitions`), and the character-table functions ``t2s``, ``name_norm``,
-  ``pinyin_key`` and ``pinyin_key_plain`` (see :data:`SQL_FUNCTIONS`).
+  ``pinyin_key`` and ``pinyin_key_plain`` (see :func:`standards.textvec.sql_functions`).
 
 The character-table functions map every character through a table of up to 200,000 code points
 (traditional -> simplified, pinyin readings). In SQL they are Arrow-vectorised Python functions
-that run the Python definitions over each DuckDB vector at once (the values joined with
-:data:`SEP`, one C-level ``str.translate`` per vector), so SQL and Python agree by construction
-and memory is bounded by one vector whatever the input size. They used to
+(:mod:`standards.textvec`) that map a whole DuckDB vector at once with numpy, from the same tables
+as the Python functions, so memory is bounded by one vector whatever the input size. They used to
 be macros reading the table as a LIST from a one-row helper table inside a scalar subquery; that
 was fast alone, but once DuckDB planned the subquery through a join (``pinyin_key(name_norm(x))``)
 it copied the whole list for every row of a vector and failed with a 6.2 GiB allocation on any
@@ -32,7 +31,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import lru_cache, partial
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -133,39 +132,20 @@ def _t2s_ord_table() -> dict[int, str]:
     return {ord(k): v for k, v in t2s_char_table().items()}
 
 
-#: Joins the values of a vector into one string, so that a character-table step runs as one C-level
-#: ``str.translate`` over the vector instead of once per value (3x faster). U+10FFFF is a
-#: noncharacter; a vector that holds it anyway is mapped value by value.
-SEP = "\U0010ffff"
-
-
 class _LazyCharTable(dict[int, "str | None"]):
     """A ``str.translate`` table whose entries are computed on first sight of a character.
 
     ``str.translate`` does the per-character pass in C; only a character never seen before costs a
-    Python call, so the table never holds more than the characters actually met. ``keep`` maps to
-    itself (:data:`SEP` in the tables that translate joined vectors).
+    Python call, so the table never holds more than the characters actually met.
     """
 
-    def __init__(self, rule: Callable[[str], str | None], keep: str = "") -> None:
-        super().__init__({ord(keep): keep} if keep else {})
+    def __init__(self, rule: Callable[[str], str | None]) -> None:
+        super().__init__()
         self._rule = rule
 
     def __missing__(self, cp: int) -> str | None:
         out = self[cp] = self._rule(chr(cp))
         return out
-
-
-def map_column(values: list[str], joined: Callable[[str], str], one: Callable[[str], str]) -> list[str]:
-    """``one`` applied to every value, computed as ``joined`` over the values joined with :data:`SEP`.
-
-    ``joined`` must treat :data:`SEP` as a boundary it keeps and never crosses; then splitting its
-    result gives exactly what ``one`` gives value by value.
-    """
-    text = SEP.join(values)
-    if text.count(SEP) != len(values) - 1:  # a value holds SEP itself (or there are no values)
-        return [one(v) for v in values]
-    return joined(text).split(SEP)
 
 
 @lru_cache(maxsize=1)
@@ -201,20 +181,13 @@ def normalise_name(s: str | None) -> str | None:
     names are not phrases, and phrase conversion would make the result depend on punctuation that is
     being removed). The result is idempotent. Latin case is preserved.
     """
-    return None if s is None else _name_norm_text(s, _name_char_table())
+    if s is None:
+        return None
+    s = s.translate(_name_char_table())
+    return (_MULTI_DOT_RE.sub("·", s) if "··" in s else s).strip("·")
 
 
-def _name_norm_text(s: str, table: _LazyCharTable) -> str:
-    """:func:`normalise_name` of ``s`` - or of every value of a :data:`SEP`-joined vector at once."""
-    s = s.translate(table)
-    if "··" in s:
-        s = _MULTI_DOT_RE.sub("·", s)
-    if "·" in s:
-        s = s.replace(SEP + "·", SEP).replace("·" + SEP, SEP).strip("·")
-    return s
-
-
-def _name_char(ch: str) -> str | None:
+def name_char(ch: str) -> str | None:
     """What :func:`normalise_name` makes of one character (None: removed).
 
     The per-character steps in their documented order - half-width, interpunct variant -> '·',
@@ -249,9 +222,9 @@ def _letters_newer_than_python() -> frozenset[int]:
     return frozenset(cp for (cp,) in rows if unicodedata.category(chr(cp)) == "Cn")
 
 
-@lru_cache(maxsize=2)
-def _name_char_table(keep: str = "") -> _LazyCharTable:
-    return _LazyCharTable(_name_char, keep)
+@lru_cache(maxsize=1)
+def _name_char_table() -> _LazyCharTable:
+    return _LazyCharTable(name_char)
 
 
 #: Whitespace removed before placeholder checks and address parsing (literal chars so that Python
@@ -345,42 +318,21 @@ def pinyin_key(s: str | None, *, surname: bool = True) -> str | None:
     """
     if s is None:
         return None
-    return _pinyin_text(s, _pinyin_translate_table(), _surname_pattern(False) if surname else None)
-
-
-def _pinyin_text(s: str, table: _LazyCharTable, surnames: re.Pattern[str] | None) -> str:
-    """:func:`pinyin_key` of ``s`` - or of every value of a :data:`SEP`-joined vector at once.
-
-    The surname readings are written in first (lower-case ASCII, which the pinyin table maps to
-    itself), then one ``str.translate`` reads every other character.
-    """
-    if surnames is not None:
-        readings = _surname_readings()
-        s = surnames.sub(lambda m: readings[m.group()], s)
+    table = _pinyin_translate_table()
+    if surname and s:
+        single, compound = surname_tables()
+        if (pair := compound.get(s[:2])) is not None:
+            return pair[0] + pair[1] + s[2:].translate(table)
+        if (py := single.get(s[0])) is not None:
+            return py + s[1:].translate(table)
     return s.translate(table)
 
 
 @lru_cache(maxsize=1)
-def _surname_readings() -> dict[str, str]:
-    single, compound = surname_tables()
-    return {**single, **{name: a + b for name, (a, b) in compound.items()}}
-
-
-@lru_cache(maxsize=2)
-def _surname_pattern(joined: bool) -> re.Pattern[str]:
-    """A surname at the start of the value (compound ones tried first, as :func:`pinyin_key` does);
-    ``joined``: at the start of every value of a :data:`SEP`-joined vector."""
-    single, compound = surname_tables()
-    names = "|".join(re.escape(n) for n in [*sorted(compound), *sorted(single)])
-    start = f"(?:^|(?<={SEP}))" if joined else "^"
-    return re.compile(f"{start}(?:{names})")
-
-
-@lru_cache(maxsize=2)
-def _pinyin_translate_table(keep: str = "") -> _LazyCharTable:
+def _pinyin_translate_table() -> _LazyCharTable:
     """:func:`pinyin_char_table` for ``str.translate``: characters without a reading are removed."""
     table = pinyin_char_table()
-    return _LazyCharTable(lambda ch: table.get(ord(ch)), keep)
+    return _LazyCharTable(lambda ch: table.get(ord(ch)))
 
 
 @lru_cache(maxsize=1)
@@ -553,43 +505,12 @@ def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def t2s_column(values: list[str]) -> list[str]:
-    """``to_simplified(v, phrases=False)`` of every value (the SQL function ``t2s``)."""
-    return map_column(values, lambda text: text.translate(_t2s_ord_table()),
-                      lambda v: v.translate(_t2s_ord_table()))
-
-
-def name_norm_column(values: list[str]) -> list[str]:
-    """:func:`normalise_name` of every value (the SQL function ``name_norm``)."""
-    return map_column(values, partial(_name_norm_text, table=_name_char_table(SEP)),
-                      partial(_name_norm_text, table=_name_char_table()))
-
-
-def pinyin_key_column(values: list[str], *, surname: bool = True) -> list[str]:
-    """:func:`pinyin_key` of every value (the SQL functions ``pinyin_key`` / ``pinyin_key_plain``)."""
-    return map_column(
-        values,
-        partial(_pinyin_text, table=_pinyin_translate_table(SEP), surnames=_surname_pattern(True) if surname else None),
-        partial(_pinyin_text, table=_pinyin_translate_table(), surnames=_surname_pattern(False) if surname else None),
-    )
-
-
-#: The character-table steps as SQL functions: name -> the column form of the Python definition
-#: (see :mod:`standards.sqlfunctions` for why they are Python, not macros).
-SQL_FUNCTIONS: dict[str, Callable[[list[str]], list[str]]] = {
-    "t2s": t2s_column,
-    "name_norm": name_norm_column,
-    "pinyin_key": pinyin_key_column,
-    "pinyin_key_plain": partial(pinyin_key_column, surname=False),
-}
-
-
 @lru_cache(maxsize=1)
 def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
     """name -> (parameters, body) of every SQL macro; the bodies are what sqlglot must parse.
 
     Helper columns have underscore names so that an argument column called ``c`` or ``l`` is never
-    captured by the macro's own scope. ``t2s`` is one of :data:`SQL_FUNCTIONS`.
+    captured by the macro's own scope. ``t2s`` is one of :func:`standards.textvec.sql_functions`.
     """
     fw = _sql_str(FULLWIDTH_CHARS)
     hw = _sql_str(HALFWIDTH_CHARS)
@@ -645,12 +566,10 @@ def install_text_macros(con: Any, *, temporary: bool = True) -> list[str]:
 
     ``temporary=True`` (default) keeps the macros out of a persistent warehouse file so that several
     pipelines can install them concurrently; pass False to persist them alongside views using them
-    (the :data:`SQL_FUNCTIONS` are Python, so a connection reading such views installs them too).
+    (the character-table functions are Python, so a connection reading such views installs them too).
     Helper table: ``std_address_county`` (the address resolution keys).
     """
     import pyarrow as pa
-
-    from standards.sqlfunctions import register_string_functions
 
     temp = "TEMP " if temporary else ""
     lookup = address_county_lookup()
@@ -665,7 +584,10 @@ def install_text_macros(con: Any, *, temporary: bool = True) -> list[str]:
     con.register("_std_address_county_tmp", addr)
     con.execute(f"CREATE OR REPLACE {temp}TABLE std_address_county AS SELECT * FROM _std_address_county_tmp")
     con.unregister("_std_address_county_tmp")
-    register_string_functions(con, SQL_FUNCTIONS)
+    from standards.sqlfunctions import register_string_functions
+    from standards.textvec import sql_functions
+
+    register_string_functions(con, sql_functions())
     for stmt in macro_sql(temporary):
         con.execute(stmt)
-    return [*SQL_FUNCTIONS, *macro_definitions()]
+    return [*sql_functions(), *macro_definitions()]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import duckdb
+import pyarrow as pa
 import pytest
 import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from standards import text as T
+from standards.sqlfunctions import SEP
+from standards.textvec import sql_functions
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +34,7 @@ NAMES = [
 def test_macro_bodies_parse_and_transpile_to_spark() -> None:
     defs = T.macro_definitions()
     assert {"fw2hw", "is_placeholder", "address_prep", "parse_address"} <= set(defs)
-    assert {"t2s", "name_norm", "pinyin_key", "pinyin_key_plain"} <= set(T.SQL_FUNCTIONS)
+    assert {"t2s", "name_norm", "pinyin_key", "pinyin_key_plain"} <= set(sql_functions())
     for name, (_params, body) in defs.items():
         expr = sqlglot.parse_one(body, read="duckdb")
         assert expr is not None, name
@@ -291,14 +295,16 @@ def test_character_functions_run_in_bounded_memory() -> None:
 
 
 @_SETTINGS
-@given(st.lists(st.one_of(_text, st.sampled_from(["", "·", "··张·", "·" + T.SEP, T.SEP, "曾" + T.SEP + "曾"])),
-                max_size=8))
-def test_column_forms_equal_value_by_value(values: list[str]) -> None:
+@given(st.lists(st.one_of(st.none(), _text, st.sampled_from(
+    ["", "·", "··张·", "·" + SEP, SEP, "曾" + SEP + "曾", "尉遲恭"])), max_size=8))
+def test_vector_forms_equal_value_by_value(values: list[str | None]) -> None:
     """The SEP-joined vector forms give per value what the scalar functions give (boundaries kept)."""
-    assert T.name_norm_column(values) == [T.normalise_name(v) for v in values]
-    assert T.pinyin_key_column(values) == [T.pinyin_key(v) for v in values]
-    assert T.pinyin_key_column(values, surname=False) == [T.pinyin_key(v, surname=False) for v in values]
-    assert T.t2s_column(values) == [T.to_simplified(v, phrases=False) for v in values]
+    scalar = {"t2s": partial(T.to_simplified, phrases=False), "name_norm": T.normalise_name,
+              "pinyin_key": T.pinyin_key, "pinyin_key_plain": partial(T.pinyin_key, surname=False)}
+    arr = pa.array(values, pa.string())
+    for name, fn in sql_functions().items():
+        assert fn(arr).to_pylist() == [scalar[name](v) for v in values], name
+        assert fn(pa.chunked_array([arr.slice(0, 2), arr.slice(2)])).to_pylist() == fn(arr).to_pylist()
 
 
 def test_sql_functions_keep_nulls(con: duckdb.DuckDBPyConnection) -> None:
