@@ -181,7 +181,8 @@ def train(sql: Sql, cfg: ResolveConfig, rec: str) -> Params:
     if all(c.u_given for c in cfg.comparisons):
         u_map, n = {}, int(sql.one(f"SELECT count(*) FROM {rec}") or 0)  # nothing to sample
     else:
-        u_map, n = estimate_u(sql, cfg, rec)
+        with sql.step("u from random pairs", timed=False):
+            u_map, n = estimate_u(sql, cfg, rec)
     u_map = _given_u(cfg, u_map)
     m_init = initial_m(cfg)
     names = [c.name for c in cfg.comparisons]
@@ -193,9 +194,11 @@ def train(sql: Sql, cfg: ResolveConfig, rec: str) -> Params:
         block = set(s.block)
         active = [j for j, c in enumerate(cfg.comparisons)
                   if not (comparison_features(c) & block) and not all(lv.fixed for lv in c.levels)]
-        pats, total = session_patterns(sql, cfg, s, rec)
-        m_list, lam = em(pats, active, [m_init[c] for c in names], u_list, 0.5,
-                         cfg.training.max_iterations, cfg.training.tolerance)
+        with sql.step(f"m by EM on pairs agreeing on {', '.join(s.block)}", timed=False):
+            pats, total = session_patterns(sql, cfg, s, rec)
+            m_list, lam = em(pats, active, [m_init[c] for c in names], u_list, 0.5,
+                             cfg.training.max_iterations, cfg.training.tolerance)
+            sql.note(pairs=total)
         for j in active:
             sums[names[j]] += m_list[j]
             counts[names[j]] += 1
