@@ -1,10 +1,11 @@
 """Benchmark of the standard's text functions in SQL (``name_norm``, ``pinyin_key`` ...) on many names.
 
-    uv run --frozen python benchmarks/bench_text.py --names 1000000
+    uv run --frozen python benchmarks/bench_text.py --names 1000000 --link 1000000
     PYTHONPATH=<an export of an older commit> uv run --frozen python benchmarks/bench_text.py --names 1000000
 
-Names are drawn from the synthetic city's name tables (realistic frequencies: many 张伟), a tenth
-written in traditional characters. Each case runs in a fresh subprocess on ``core.db.connect()``
+Names come from :func:`pipelines.synthetic.linkpeople.link_people` (the synthetic city's name
+tables: many 张伟; a tenth in traditional characters, homophone typos, stray spaces); ``--link``
+also runs the README's link example on such a people table. Each case runs in a fresh subprocess on ``core.db.connect()``
 (the default memory limit), so its peak RSS (``ru_maxrss``) is its own; CPU is user + system time
 of the process (DuckDB's threads included), which is steadier than wall time on a shared machine.
 The project imported is whatever ``PYTHONPATH`` puts first, so the same script measures an older
@@ -32,22 +33,38 @@ CASES = {
 }
 
 
-def names(n: int, seed: int = 3) -> object:
-    """``n`` synthetic names as an Arrow string array (10 % traditional)."""
-    import numpy as np
+def names(n: int) -> object:
+    """``n`` names of the link example's people table (traditional spellings, typos, spaces)."""
+    from pipelines.synthetic.linkpeople import link_people
 
-    from pipelines.synthetic.names import build_variants, era_of, load_name_model
+    return link_people(n // 2 + 1)["name"].slice(0, n).combine_chunks()
 
-    rng = np.random.default_rng(seed)
-    model = load_name_model()
-    sex = rng.integers(1, 3, n).astype(np.int8)
-    era = era_of(rng.integers(1940, 2020, n), rng)
-    sur = model.sample_surnames(rng, n)
-    g1, g2 = model.sample_given(rng, sex, era)
-    trad = rng.random(n) < 0.1
-    variants = build_variants(model)
-    sur[trad], g1[trad] = variants.traditional[sur[trad]], variants.traditional[g1[trad]]
-    return model.render(sur, g1, g2)
+
+def run_link(n: int) -> dict[str, object]:
+    """The README's link example on a people table of about ``n`` records, in this process."""
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from pipelines.masters.link import link
+    from pipelines.synthetic.linkpeople import link_people
+
+    with tempfile.TemporaryDirectory() as tmp:
+        records = link_people(int(n / 2.2))
+        pq.write_table(records.drop(["person"]), Path(tmp) / "people.parquet")
+        r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        error = None
+        try:
+            report = link(Path(__file__).resolve().parent.parent / "schemas" / "examples" / "link_people.yaml",
+                          [Path(tmp) / "people.parquet"], Path(tmp) / "out.parquet")
+            steps = ", ".join(f"{k} {v:.1f}" for k, v in report.steps.items())
+        except Exception as exc:  # the figure to report is the failure itself
+            error, steps = str(exc).splitlines()[0][:160], ""
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+    return {"records": records.num_rows, "wall_s": round(time.perf_counter() - t0, 1),
+            "cpu_s": round(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, 1),
+            "peak_rss_mb": round(r1.ru_maxrss / 1024), "error": error, "steps": steps}
 
 
 def run_case(n: int, select: str) -> dict[str, object]:
@@ -74,10 +91,11 @@ def run_case(n: int, select: str) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--names", type=int, default=1_000_000)
+    ap.add_argument("--link", type=int, default=0, help="also run the README link example on this many records")
     ap.add_argument("--case", help=argparse.SUPPRESS)  # run one case in this process (internal)
     args = ap.parse_args(argv)
     if args.case:
-        print(json.dumps(run_case(args.names, CASES[args.case])))
+        print(json.dumps(run_link(args.link) if args.case == "link" else run_case(args.names, CASES[args.case])))
         return 0
     print(f"| case ({args.names:,} names) | wall | CPU | peak RSS | result |\n|---|--:|--:|--:|---|")
     for label in CASES:
@@ -86,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         r = json.loads(res.stdout.strip().splitlines()[-1])
         print(f"| {label} | {r['wall_s']} s | {r['cpu_s']} s | {r['peak_rss_mb']:,} MB | "
               f"{r['error'] or 'ok'} |", flush=True)
+    if args.link:
+        res = subprocess.run([sys.executable, __file__, "--link", str(args.link), "--case", "link"],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(res.stdout.strip().splitlines()[-1])
+        print(f"| `masterdata link` README example, {r['records']:,} records | {r['wall_s']} s | {r['cpu_s']} s | "
+              f"{r['peak_rss_mb']:,} MB | {r['error'] or 'ok: ' + str(r['steps'])} |", flush=True)
     return 0
 
 

@@ -3,10 +3,8 @@
 The README's own example (``name_norm``, ``pinyin_key(name_norm(...))``, a phone) used to fail on
 any input with a 6.2 GiB allocation while computing features; it must now run on 500k+ records
 under the default ``MASTERDATA_DUCKDB_MEMORY``, leave blank phones out of blocking, and link the
-people it should.  The records are generated here from the synthetic city's name tables: persons
-with realistic name frequencies (many 张伟), two records each on average, some written in
-traditional characters, with a homophone typo or stray spaces, and a quarter with an empty or
-blank phone.
+people it should.  The records are generated here (:func:`link_people`: realistic name
+frequencies, traditional spellings, homophone typos, stray spaces, a quarter with a blank phone).
 """
 
 from __future__ import annotations
@@ -15,47 +13,14 @@ import resource
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from pipelines.masters.link import link
-from pipelines.synthetic import strs
-from pipelines.synthetic.names import build_variants, era_of, load_name_model
+from pipelines.synthetic.linkpeople import link_people
 
 ROOT = Path(__file__).resolve().parents[2]
 PERSONS = 240_000
-
-
-def people(n_persons: int, seed: int = 11) -> pa.Table:
-    """record_id, name, phone, person (the truth) for ~2.2 records per person."""
-    rng = np.random.default_rng(seed)
-    model = load_name_model()
-    sex = rng.integers(1, 3, n_persons).astype(np.int8)
-    era = era_of(rng.integers(1940, 2020, n_persons), rng)
-    sur = model.sample_surnames(rng, n_persons)
-    g1, g2 = model.sample_given(rng, sex, era)
-    variants = build_variants(model)
-    phone = 13_000_000_000 + rng.choice(999_999_999, n_persons, replace=False)
-    person = np.repeat(np.arange(n_persons), 1 + np.minimum(rng.poisson(1.2, n_persons), 5))
-    n = person.size
-    s, a, b = sur[person], g1[person].copy(), g2[person].copy()
-    kind = rng.random(n)
-    trad = kind < 0.10  # traditional characters (an older system)
-    s[trad], a[trad] = variants.traditional[s[trad]], variants.traditional[a[trad]]
-    homo = (kind >= 0.10) & (kind < 0.18) & (variants.counts[a] > 0)  # a homophone typo
-    pick = rng.integers(0, 1 << 30, n) % np.maximum(variants.counts[a], 1)
-    a[homo] = variants.homophones[a[homo], pick[homo]]
-    name = model.render(s, a, b)
-    spaced = pa.array((kind >= 0.18) & (kind < 0.24))  # "张　伟"
-    first, rest = pc.utf8_slice_codeunits(name, 0, 1), pc.utf8_slice_codeunits(name, 1)
-    name = pc.if_else(spaced, strs.cat(first, "\u3000", rest), name)
-    p = rng.random(n)
-    tel = np.where(p < 0.15, "", np.where(p < 0.25, " ", strs.zpad(phone[person], 11)))
-    return pa.table({"record_id": pa.array(np.char.add("r", np.arange(n).astype(str))), "name": name,
-                     "phone": pa.array(tel), "person": pa.array(person)})
 
 
 def pair_scores(con: duckdb.DuckDBPyConnection, where: str = "TRUE") -> tuple[float, float]:
@@ -74,7 +39,7 @@ def pair_scores(con: duckdb.DuckDBPyConnection, where: str = "TRUE") -> tuple[fl
 @pytest.mark.slow
 def test_readme_example_links_half_a_million_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MASTERDATA_DUCKDB_MEMORY", raising=False)
-    records = people(PERSONS)
+    records = link_people(PERSONS)
     assert records.num_rows >= 500_000
     inp = tmp_path / "people.parquet"
     pq.write_table(records.drop(["person"]), inp)
