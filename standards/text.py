@@ -13,7 +13,7 @@ in two forms that agree with each other:
 * DuckDB SQL installed by :func:`install_text_macros` for millions of rows: the macros ``fw2hw``,
   ``is_placeholder``, ``address_prep``, ``address_parts``, ``county_code_of`` and ``parse_address``
   (see :data:`macro_definitions`), and the character-table functions ``t2s``, ``name_norm``,
-  ``pinyin_key`` and ``pinyin_key_plain`` (see :func:`standards.textvec.sql_functions`).
+  ``pinyin_key`` and ``pinyin_key_plain`` (see :func:`sql_functions`).
 
 The character-table functions map every character through a table of up to 200,000 code points
 (traditional -> simplified, pinyin readings). In SQL they are Arrow-vectorised Python functions
@@ -31,9 +31,12 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from typing import Any
+
+from standards.sqlfunctions import ArrowFunction, per_vector, register_string_functions
+from standards.textvec import CharTable, Readings, name_vector, readings_vector, translate_vector
 
 # --------------------------------------------------------------------------------------------------
 # Full-width -> half-width
@@ -506,11 +509,30 @@ def _sql_str(s: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def sql_functions() -> dict[str, ArrowFunction]:
+    """The character-table steps as SQL functions: name -> Arrow function over a DuckDB vector.
+
+    Each maps a whole vector with numpy (:mod:`standards.textvec`) through tables built here from
+    the ones the scalar functions read; a vector holding the separator itself goes value by value.
+    """
+    t2s = CharTable({ord(k): ord(v) for k, v in t2s_char_table().items()})
+    names = CharTable(rule=name_char)
+    readings = Readings(pinyin_char_table(), *surname_tables())
+    plain = partial(pinyin_key, surname=False)
+    return {
+        "t2s": per_vector(partial(translate_vector, table=t2s), partial(to_simplified, phrases=False)),
+        "name_norm": per_vector(partial(name_vector, table=names), normalise_name),
+        "pinyin_key": per_vector(partial(readings_vector, readings=readings), pinyin_key),
+        "pinyin_key_plain": per_vector(partial(readings_vector, readings=readings, surname=False), plain),
+    }
+
+
+@lru_cache(maxsize=1)
 def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
     """name -> (parameters, body) of every SQL macro; the bodies are what sqlglot must parse.
 
     Helper columns have underscore names so that an argument column called ``c`` or ``l`` is never
-    captured by the macro's own scope. ``t2s`` is one of :func:`standards.textvec.sql_functions`.
+    captured by the macro's own scope. ``t2s`` is one of :func:`sql_functions`.
     """
     fw = _sql_str(FULLWIDTH_CHARS)
     hw = _sql_str(HALFWIDTH_CHARS)
@@ -584,9 +606,6 @@ def install_text_macros(con: Any, *, temporary: bool = True) -> list[str]:
     con.register("_std_address_county_tmp", addr)
     con.execute(f"CREATE OR REPLACE {temp}TABLE std_address_county AS SELECT * FROM _std_address_county_tmp")
     con.unregister("_std_address_county_tmp")
-    from standards.sqlfunctions import register_string_functions
-    from standards.textvec import sql_functions
-
     register_string_functions(con, sql_functions())
     for stmt in macro_sql(temporary):
         con.execute(stmt)

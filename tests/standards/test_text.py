@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from standards import text as T
 from standards.sqlfunctions import SEP
-from standards.textvec import sql_functions
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ NAMES = [
 def test_macro_bodies_parse_and_transpile_to_spark() -> None:
     defs = T.macro_definitions()
     assert {"fw2hw", "is_placeholder", "address_prep", "parse_address"} <= set(defs)
-    assert {"t2s", "name_norm", "pinyin_key", "pinyin_key_plain"} <= set(sql_functions())
+    assert {"t2s", "name_norm", "pinyin_key", "pinyin_key_plain"} <= set(T.sql_functions())
     for name, (_params, body) in defs.items():
         expr = sqlglot.parse_one(body, read="duckdb")
         assert expr is not None, name
@@ -232,7 +231,7 @@ def _name_norm_by_definition(con: duckdb.DuckDBPyConnection, s: str) -> str:
     cleaned = con.execute(
         "SELECT trim(regexp_replace(regexp_replace(regexp_replace(fw2hw($1), $2, '·', 'g'), "
         "'[^\\p{L}\\p{N}\\p{M}·]', '', 'g'), '·+', '·', 'g'), '·')", [s, dots]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return "".join(T.t2s_char_table().get(ch, ch) for ch in cleaned)
 
 
@@ -256,7 +255,7 @@ def test_character_functions_follow_their_definitions(con: duckdb.DuckDBPyConnec
             _pinyin_key_by_definition(x, surname=False), "".join(T.t2s_char_table().get(c, c) for c in x))
     assert (T.normalise_name(x), T.pinyin_key(x), T.pinyin_key(x, surname=False),
             T.to_simplified(x, phrases=False)) == want
-    got = con.execute("SELECT name_norm($1), pinyin_key($1), pinyin_key_plain($1), t2s($1)", [x]).fetchone()
+    got = con.execute("SELECT name_norm($1), pinyin_key($1), pinyin_key_plain($1), t2s($1)", [x]).fetchall()[0]
     assert tuple(got) == want
 
 
@@ -285,10 +284,10 @@ def test_character_functions_run_in_bounded_memory() -> None:
         "list_transform([a.n], lambda _x: pinyin_key_plain(t2s(_x)))[1] AS plain, "
         "address_prep(b.n) AS prep FROM names AS a JOIN names AS b ON b.i = a.i + 1"
     )
-    assert c.execute("SELECT count(*), count(py) FROM keyed").fetchone() == (149_999, 149_999)
+    assert c.execute("SELECT count(*), count(py) FROM keyed").fetchall()[0] == (149_999, 149_999)
     for i, nn, py, plain, prep in c.execute("SELECT * FROM keyed USING SAMPLE 200 ROWS").fetchall():
         n, n_next = c.execute("SELECT (SELECT n FROM names WHERE i = $1), (SELECT n FROM names WHERE i = $1 + 1)",
-                              [i]).fetchone()
+                              [i]).fetchall()[0]
         assert (nn, py, plain) == (T.normalise_name(n), T.pinyin_key(T.normalise_name(n)),
                                    T.pinyin_key(T.to_simplified(n, phrases=False), surname=False))
         assert prep == T._address_prep(n_next)
@@ -302,7 +301,7 @@ def test_vector_forms_equal_value_by_value(values: list[str | None]) -> None:
     scalar = {"t2s": partial(T.to_simplified, phrases=False), "name_norm": T.normalise_name,
               "pinyin_key": T.pinyin_key, "pinyin_key_plain": partial(T.pinyin_key, surname=False)}
     arr = pa.array(values, pa.string())
-    for name, fn in sql_functions().items():
+    for name, fn in T.sql_functions().items():
         assert fn(arr).to_pylist() == [scalar[name](v) for v in values], name
         assert fn(pa.chunked_array([arr.slice(0, 2), arr.slice(2)])).to_pylist() == fn(arr).to_pylist()
 
