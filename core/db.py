@@ -8,10 +8,13 @@ installed once per connection.
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 
 import duckdb
 
+from core.errors import ConfigurationError
 from core.settings import settings
 from core.sqltext import lit
 
@@ -39,3 +42,23 @@ def connect(memory: str | None = None, *, standard: bool = True, database: str =
         with _SETUP_LOCK:
             install_standard(con)
     return con
+
+
+def confine(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """From now on, ``con`` may read and write files under ``root`` only (and its spill folder).
+
+    DuckDB cannot re-enable external access on a connection, so this is for connections that
+    work inside one area - ingest's, inside the lake, so that no SQL built from a source spec can
+    read ``/etc/passwd`` or fetch a URL.  A connection already confined must have ``root`` among
+    its allowed directories.
+    """
+    allowed = str(root.resolve()) + os.sep
+    enabled = con.execute("SELECT current_setting('enable_external_access')").fetchall()[0][0]
+    if enabled:
+        con.execute(f"SET allowed_directories = [{lit(allowed)}]")
+        con.execute("SET enable_external_access = false")
+        return
+    dirs = con.execute("SELECT current_setting('allowed_directories')").fetchall()[0][0]
+    if not any(allowed.startswith(d) for d in dirs or []):
+        raise ConfigurationError(f"this DuckDB connection is confined to {', '.join(dirs or []) or 'no folder'} "
+                                 f"and cannot work in {root}; use a connection of its own")

@@ -84,3 +84,44 @@ class SourceEnvironment:
         """Landed files of a file-source table, in name order (batch date is in the name)."""
         assert table.path, "file tables always have a path (checked by the registry)"
         return sorted(p for p in self.files_dir.glob(table.path) if p.is_file() and not p.name.startswith("."))
+
+
+class NoAnswer(TimeoutError):
+    """A server accepted the TCP connection but did not answer its protocol's greeting in time."""
+
+
+#: The first exchange of each protocol: (bytes the client sends first, bytes expected back).
+#: PostgreSQL answers an SSLRequest with one byte ('S' or 'N'); MySQL/MariaDB greet first.
+_HANDSHAKES = {"postgresql": (b"\x00\x00\x00\x08\x04\xd2\x16\x2f", 1), "postgres": (b"\x00\x00\x00\x08\x04\xd2\x16\x2f", 1),
+               "mysql": (b"", 4)}
+_DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "mysql": 3306}
+
+
+def probe_server(uri: str, connect_timeout_s: float, read_timeout_s: float) -> None:
+    """Check that the server behind ``uri`` answers, within the source's timeouts.
+
+    connectorx waits 30 s for its pool before it gives up on a server that accepts connections and
+    then says nothing, and it has no read timeout; this costs at most ``connect_timeout_s`` +
+    ``read_timeout_s``.  Raises ``OSError`` when the connection fails (refused, unreachable: may be
+    retried) and :class:`NoAnswer` when the server accepted but stayed silent.
+    """
+    u = urlsplit(uri)
+    if u.scheme.startswith("sqlite") or not u.hostname or u.scheme not in _HANDSHAKES:
+        return
+    hello, expect = _HANDSHAKES[u.scheme]
+    import socket
+
+    with socket.create_connection((u.hostname, u.port or _DEFAULT_PORTS[u.scheme]), timeout=connect_timeout_s) as s:
+        s.settimeout(read_timeout_s)
+        if hello:
+            s.sendall(hello)
+        got = b""
+        try:
+            while len(got) < expect:
+                chunk = s.recv(expect - len(got))
+                if not chunk:
+                    raise ConnectionResetError("the server closed the connection during the greeting")
+                got += chunk
+        except TimeoutError:
+            raise NoAnswer(f"accepted the connection but sent no answer within {read_timeout_s:g} s "
+                           f"(read timeout)") from None

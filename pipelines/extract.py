@@ -2,8 +2,12 @@
 
 Databases (PostgreSQL, MariaDB, SQLite) are read with connectorx straight into Arrow record batches
 (streamed, so memory stays bounded however large the table); the incremental query is built with
-sqlglot in the source's own dialect.  Files are picked up once, recognised by content hash, so a
-file that is renamed or re-delivered is not loaded twice.  Every value is kept as text exactly as
+sqlglot in the source's own dialect; a server that accepts connections and then says nothing fails
+within the source's read timeout.  Files are picked up once, recognised by content hash, so a file
+that is renamed or re-delivered is not loaded twice.  Each file is its own unit: one that cannot be
+read as a whole (not a workbook, an empty file, a header that changed or repeats a column, a
+symbolic link) is set aside with its reason (:class:`FileNotice`) and the table's other and later
+files still load (which files may be read, and when, is :mod:`pipelines.landing`).  Every value is kept as text exactly as
 received: typing is the job of the standardise step, which can quarantine a bad value with its
 original text.  Rows that cannot even be parsed (wrong column count, undecodable bytes, broken JSON)
 become *rejects* here and go to quarantine with a reason; nothing is dropped silently.
@@ -15,13 +19,12 @@ import codecs
 import hashlib
 import io
 import json
-import socket
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,9 +33,13 @@ import sqlglot
 import sqlglot.expressions as exp
 
 from core.errors import RunFailed, UnavailableError
-from pipelines.connections import SourceEnvironment
+from core.sqltext import lit, q
+from pipelines import landing
+from pipelines.connections import NoAnswer, SourceEnvironment, probe_server
 from pipelines.lake import Lake
+from pipelines.landing import FileReason, FileRefused
 from pipelines.registry import SourceSpec, Table
+from standards.reasons import Reason
 
 READ_BATCH_ROWS = 200_000
 LINE = "_line"
@@ -42,7 +49,6 @@ REJECT_SCHEMA = pa.schema(
      ("raw", pa.string())]
 )
 CONNECT_ATTEMPTS = 3
-CONNECT_TIMEOUT_S = 5.0
 
 
 class SourceUnavailable(UnavailableError):
@@ -98,16 +104,26 @@ def _as_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     return pc.cast(arr, pa.string())
 
 
+def _names(cols: list[str], limit: int = 8) -> str:
+    """Column names for a message: a header line of data (names, ID numbers) must not be echoed
+    whole, so each name is cut short and only the first few are listed."""
+    shown = [c if len(c) <= 24 else c[:20] + "…" for c in cols[:limit]]
+    return ", ".join(shown) + (f" and {len(cols) - limit} more" if len(cols) > limit else "")
+
+
 def _schema_check(spec: SourceSpec, table: Table, found: list[str], where: str) -> None:
     expected = table.columns
     missing = [c for c in expected if c not in found]
     added = [c for c in found if c not in expected]
-    if missing or added:
+    repeated = sorted({c for c in found if found.count(c) > 1})
+    if missing or added or repeated:
         parts = []
+        if repeated:
+            parts.append(f"repeated column(s) {_names(repeated)}")
         if missing:
-            parts.append(f"missing column(s) {', '.join(missing)}")
+            parts.append(f"missing column(s) {_names(missing)}")
         if added:
-            parts.append(f"new column(s) {', '.join(added)}")
+            parts.append(f"new column(s) {_names(added)}")
         raise SchemaChanged(
             f"source {spec.source} table {table.name} ({where}) changed its columns: {'; '.join(parts)}. "
             f"Update schemas/sources/{spec.source}.yaml (map or explicitly list the columns) and re-run."
@@ -121,14 +137,8 @@ def _connector_dialect(kind: str) -> str:
     return {"postgres": "postgres", "mariadb": "mysql", "sqlite": "sqlite"}[kind]
 
 
-def _reachable(uri: str) -> None:
-    """Fail fast when a server does not answer: connectorx's pool would wait 30 s per attempt."""
-    u = urlsplit(uri)
-    if u.scheme.startswith("sqlite") or not u.hostname:
-        return
-    default = {"postgresql": 5432, "postgres": 5432, "mysql": 3306}.get(u.scheme, 0)
-    with socket.create_connection((u.hostname, u.port or default), timeout=CONNECT_TIMEOUT_S):
-        pass
+def _table_ref(table: Table, dialect: str) -> exp.Table:
+    return exp.to_table(table.name, dialect=dialect) if "." in table.name else exp.table_(table.name, quoted=True)
 
 
 def _sqlite_batches(path: Path, sql: str) -> Iterator[pa.RecordBatch]:
@@ -165,12 +175,17 @@ def _read_sql(uri: str, sql: str, spec: SourceSpec, where: str, stream: bool) ->
             raise SourceUnavailable(f"source {spec.source} ({where}): query failed: {exc}") from None
 
     delay = 1.0
+    conn = spec.connection
     for attempt in range(1, CONNECT_ATTEMPTS + 1):
         try:
-            _reachable(uri)
+            probe_server(uri, conn.connect_timeout_s, conn.read_timeout_s)
             if stream:
                 return cx.read_sql(uri, sql, return_type="arrow_stream", batch_size=READ_BATCH_ROWS)
             return cx.read_sql(uri, sql, return_type="arrow")
+        except NoAnswer as exc:
+            # a server that accepts and stays silent is not retried here: each attempt would cost
+            # the read timeout again (Airflow retries the task later)
+            raise SourceUnavailable(f"source {spec.source} at {where} {exc}") from None
         except Exception as exc:  # connectorx raises plain RuntimeError/ValueError for everything
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             transient = isinstance(exc, OSError) or any(
@@ -197,13 +212,12 @@ def _db_batches(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: La
         raise SourceUnavailable(f"source {spec.source} is unreachable: {where} does not exist")
     uri = env.db_uri(spec)
     dialect = _connector_dialect(kind)
-    tbl = exp.to_table(table.name, dialect=dialect) if "." in table.name else exp.table_(table.name, quoted=True)
+    tbl = _table_ref(table, dialect)
     probe = sqlglot.select(exp.Star()).from_(tbl).where("1 = 0").sql(dialect=dialect)
     found = _read_sql(uri, probe, spec, where, stream=False).column_names
     _schema_check(spec, table, found, where)
 
-    state = lake.watermark(spec.source, table.name)
-    wm_from = state.get("value")
+    wm_from = lake.watermark(spec.source, table.name)
     wm_col = table.incremental.column
     if kind == "sqlite":
         # SQLite columns hold any type whatever they declare (a NUMERIC column with REAL values breaks
@@ -255,20 +269,47 @@ def _db_batches(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: La
 # --------------------------------------------------------------------------------------------
 # files
 # --------------------------------------------------------------------------------------------
+@dataclass
+class FileNotice:
+    """A landed file this run does not load: set aside (``refused``, with its reason) or waiting."""
+
+    file: str                        # name relative to the landing folder
+    key: str                         # what the lake remembers it by: its would-be batch id, or a name digest
+    refused: FileRefused | None = None
+    waiting: str | None = None
+    earlier: bool = False            # set aside by an earlier run (already recorded)
+
+    def line(self, source: str, table: str) -> str:
+        if self.refused is None:
+            return f"{source}.{table} {self.file}: waiting: {self.waiting}"
+        when = "set aside earlier" if self.earlier else "set aside"
+        return f"{source}.{table} {self.file}: {when} ({self.refused.reason}): {self.refused.detail}"
+
+
 def _decode(data: bytes, encoding: str) -> str:
     """Decode, turning undecodable bytes into U+FFFD so the affected rows can be quarantined."""
     return codecs.decode(data, encoding, errors="replace")
 
 
-def _csv_batch(spec: SourceSpec, table: Table, path: Path, content_hash: str, staged: Path) -> RawBatch:
+def _check_header(spec: SourceSpec, table: Table, header: list[str], name: str) -> None:
+    """A header that cannot be read, or whose columns differ from the spec, refuses the whole file."""
+    if any("\ufffd" in h for h in header):
+        raise FileRefused(FileReason.BAD_HEADER, f"the header line is not valid {spec.connection.encoding}")
+    _schema_check(spec, table, header, name)
+
+
+def _csv_batch(spec: SourceSpec, table: Table, data: bytes, name: str, content_hash: str,
+               staged: Path) -> RawBatch:
     import pyarrow.csv as pcsv
 
-    text = _decode(path.read_bytes(), spec.connection.encoding)
+    if not data.strip():
+        raise FileRefused(FileReason.EMPTY, f"the file is empty ({len(data)} bytes)")
+    text = _decode(data, spec.connection.encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
     header_line, _, _ = text.partition("\n")
     header = [h.strip().strip('"') for h in header_line.rstrip("\r").split(spec.connection.delimiter)]
-    _schema_check(spec, table, header, str(path))
+    _check_header(spec, table, header, name)
     bad: list[dict[str, Any]] = []
 
     def on_invalid(row: Any) -> str:
@@ -286,10 +327,10 @@ def _csv_batch(spec: SourceSpec, table: Table, path: Path, content_hash: str, st
                                             strings_can_be_null=True, quoted_strings_can_be_null=False),
     )
     tbl = tbl.select(table.columns)
-    return _finish_file_batch(spec, table, path, content_hash, staged, tbl, bad)
+    return _finish_file_batch(spec, table, name, content_hash, staged, tbl, bad)
 
 
-def _finish_file_batch(spec: SourceSpec, table: Table, path: Path, content_hash: str, staged: Path,
+def _finish_file_batch(spec: SourceSpec, table: Table, name: str, content_hash: str, staged: Path,
                        tbl: pa.Table, bad: list[dict[str, Any]]) -> RawBatch:
     # rows carrying undecodable bytes are rejected with their text, not loaded half-garbled
     mask = None
@@ -308,55 +349,109 @@ def _finish_file_batch(spec: SourceSpec, table: Table, path: Path, content_hash:
     pq.write_table(tbl, staged, compression="zstd")
     rejects = pa.Table.from_pylist(bad, schema=REJECT_SCHEMA) if bad else _empty_rejects()
     batch_id = "f" + content_hash[:16]
-    return RawBatch(batch_id, staged, tbl.num_rows, rejects, None, None, file=(content_hash, path.name))
+    return RawBatch(batch_id, staged, tbl.num_rows, rejects, None, None, file=(content_hash, name))
 
 
-def _excel_batch(spec: SourceSpec, table: Table, path: Path, content_hash: str, staged: Path) -> RawBatch:
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether any worksheet of an .xlsx holds a formula (a cheap scan of the sheet XML, so only
+    workbooks with formulas pay for openpyxl's second pass)."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for n in z.namelist():
+            if n.startswith("xl/worksheets/") and n.endswith(".xml"):
+                with z.open(n) as f:
+                    tail = b""
+                    while chunk := f.read(1 << 20):
+                        if _FORMULA_TAG.search(tail + chunk):
+                            return True
+                        tail = chunk[-8:]
+    return False
+
+
+def _excel_rows(data: bytes) -> Iterator[tuple[list[Any], list[str | None]]]:
+    """(cell values, formula text of cells that have no cached value) per row of the first sheet.
+
+    A formula cell is read with the value Excel cached when it saved the file; a workbook written
+    by a program that never computed it has none, and that cell is reported instead of read as
+    an empty value.
+    """
+    import itertools
+
     import openpyxl
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    if not data:
+        raise FileRefused(FileReason.EMPTY, "the file is empty (0 bytes)")
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    wbf = openpyxl.load_workbook(io.BytesIO(data), read_only=True) if _has_formulas(data) else None
     try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(it, ())]
-        while header and header[-1] == "":
-            header.pop()
-        _schema_check(spec, table, header, str(path))
-        # Excel sources are small departmental sheets (thousands of rows): a row loop is fine here.
-        cols: list[list[str | None]] = [[] for _ in header]
-        bad: list[dict[str, Any]] = []
-        for n, row in enumerate(it, start=2):
-            vals = list(row)
-            while len(vals) > len(header) and vals[-1] in (None, ""):
-                vals.pop()
-            if all(v in (None, "") for v in vals):
-                continue
-            if len(vals) > len(header):
-                bad.append({LINE: n, "reason": "BAD_ROW", "field": None,
-                            "value": f"expected {len(header)} columns, got {len(vals)}",
-                            "raw": json.dumps([None if v is None else str(v) for v in vals], ensure_ascii=False)})
-                continue
-            vals += [None] * (len(header) - len(vals))
-            for i, v in enumerate(vals):
-                if v is None:
-                    cols[i].append(None)
-                elif hasattr(v, "strftime"):
-                    cols[i].append(v.strftime("%Y-%m-%d %H:%M:%S" if getattr(v, "hour", 0) else "%Y-%m-%d"))
-                else:
-                    cols[i].append(str(v))
+        values = wb.worksheets[0].iter_rows(values_only=True)
+        cells = wbf.worksheets[0].iter_rows() if wbf is not None else itertools.repeat(())
+        for vals, fcells in zip(values, cells):
+            formulas = [str(c.value) if getattr(c, "data_type", None) == "f" else None for c in fcells]
+            yield list(vals), formulas
     finally:
         wb.close()
+        if wbf is not None:
+            wbf.close()
+
+
+def _excel_batch(spec: SourceSpec, table: Table, data: bytes, name: str, content_hash: str,
+                 staged: Path) -> RawBatch:
+    it = _excel_rows(data)
+    first = next(it, None)
+    header = [str(h).strip() if h is not None else "" for h in (first[0] if first else [])]
+    while header and header[-1] == "":
+        header.pop()
+    _check_header(spec, table, header, name)
+    # Excel sources are small departmental sheets (thousands of rows): a row loop is fine here.
+    cols: list[list[str | None]] = [[] for _ in header]
+    bad: list[dict[str, Any]] = []
+    for n, (vals, formulas) in enumerate(it, start=2):
+        while len(vals) > len(header) and vals[-1] in (None, ""):
+            vals.pop()
+        if all(v in (None, "") for v in vals) and not any(formulas):
+            continue
+        raw = json.dumps([None if v is None else str(v) for v in vals], ensure_ascii=False)
+        if len(vals) > len(header):
+            bad.append({LINE: n, "reason": "BAD_ROW", "field": None,
+                        "value": f"expected {len(header)} columns, got {len(vals)}", "raw": raw})
+            continue
+        missing = [(header[i], f) for i, f in enumerate(formulas[:len(header)]) if f and vals[i] is None]
+        if missing:
+            bad.append({LINE: n, "reason": Reason.NO_FORMULA_VALUE, "field": missing[0][0],
+                        "value": missing[0][1], "raw": raw})
+            continue
+        vals += [None] * (len(header) - len(vals))
+        for i, v in enumerate(vals):
+            if v is None:
+                cols[i].append(None)
+            elif hasattr(v, "strftime"):
+                cols[i].append(v.strftime("%Y-%m-%d %H:%M:%S" if getattr(v, "hour", 0) else "%Y-%m-%d"))
+            else:
+                cols[i].append(str(v))
     tbl = pa.table({h: pa.array(c, pa.string()) for h, c in zip(header, cols)}).select(table.columns)
-    return _finish_file_batch(spec, table, path, content_hash, staged, tbl, bad)
+    return _finish_file_batch(spec, table, name, content_hash, staged, tbl, bad)
 
 
-def _jsonl_batch(spec: SourceSpec, table: Table, path: Path, content_hash: str, staged: Path) -> RawBatch:
+def _jsonl_batch(spec: SourceSpec, table: Table, data: bytes, name: str, content_hash: str,
+                 staged: Path) -> RawBatch:
     import duckdb
 
-    text = _decode(path.read_bytes(), spec.connection.encoding)
-    lines = pa.array(text.splitlines(), pa.string())
+    if not data.strip():
+        raise FileRefused(FileReason.EMPTY, f"the file is empty ({len(data)} bytes)")
+    text = _decode(data, spec.connection.encoding)
+    # JSON lines are separated by "\n" only: str.splitlines() would also split on U+2028, U+0085
+    # and other characters that are valid inside a JSON string
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    lines = pc.replace_substring_regex(pa.array(parts, pa.string()), pattern="\r$", replacement="")
     numbers = pa.array(range(1, len(lines) + 1), pa.int64())
-    con = duckdb.connect()
+    con = duckdb.connect(config={"enable_external_access": False})  # parses registered text only
     try:
         con.register("lines_raw", pa.table({"line": lines, LINE: numbers}))
         # DuckDB does not short-circuit AND: json_type() must only ever see valid JSON
@@ -368,10 +463,11 @@ def _jsonl_batch(spec: SourceSpec, table: Table, path: Path, content_hash: str, 
         found = [k[0] for k in keys]
         # a key never seen in the file is a missing column; a new key is a schema change
         if found:
-            _schema_check(spec, table, found, str(path))
+            _schema_check(spec, table, found, name)
         select = ", ".join(
-            f"CASE WHEN json_type(line, '$.\"{c}\"') IN ('OBJECT','ARRAY') THEN json_extract(line, '$.\"{c}\"')::VARCHAR "
-            f"ELSE json_extract_string(line, '$.\"{c}\"') END AS \"{c}\"" for c in table.columns
+            f"CASE WHEN json_type(line, {lit(_json_path(c))}) IN ('OBJECT','ARRAY') "
+            f"THEN json_extract(line, {lit(_json_path(c))})::VARCHAR "
+            f"ELSE json_extract_string(line, {lit(_json_path(c))}) END AS {q(c)}" for c in table.columns
         )
         good = con.sql(
             f"SELECT {select} FROM (SELECT CASE WHEN ok THEN line END AS line, {LINE} FROM lines_in WHERE ok) "
@@ -384,31 +480,109 @@ def _jsonl_batch(spec: SourceSpec, table: Table, path: Path, content_hash: str, 
         con.close()
     bad = [{LINE: n, "reason": "BAD_JSON", "field": None, "value": "not a JSON object", "raw": raw}
            for n, raw in badrows]
-    return _finish_file_batch(spec, table, path, content_hash, staged, good, bad)
+    return _finish_file_batch(spec, table, name, content_hash, staged, good, bad)
+
+
+def _json_path(key: str) -> str:
+    """A JSON path selecting one top-level key (the registry allows no quote in a column name)."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 FILE_READERS = {"csv": _csv_batch, "excel": _excel_batch, "jsonl": _jsonl_batch}
 
 
+def spec_fingerprint(spec: SourceSpec, table: Table) -> str:
+    """What a file was judged against: a file set aside under one version of the spec is tried
+    again once the spec changes (e.g. after the new columns were mapped)."""
+    return _digest(spec.connection.model_dump_json(), table.model_dump_json())
+
+
 def _file_batches(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: Lake,
-                  workdir: Path) -> Iterator[RawBatch]:
-    files = env.files_for(table)
+                  workdir: Path) -> Iterator[RawBatch | FileNotice]:
+    """Each landed file is its own unit: loaded, already loaded (nothing), set aside or waiting."""
     if not env.files_dir.exists():
         raise SourceUnavailable(f"source {spec.source} is unreachable: landing folder {env.files_dir} does not exist")
-    seen = lake.watermark(spec.source, table.name).get("files", {})
-    reader = FILE_READERS[spec.connection.kind]
-    for path in files:
-        content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-        if content_hash in seen:
-            continue
-        staged = workdir / f"{spec.source}.{table.name}.{content_hash[:12]}.staged.parquet"
-        yield reader(spec, table, path, content_hash, staged)
+    assert table.path, "file tables always have a path (checked by the registry)"
+    conn = spec.connection
+    paths = landing.candidates(env.files_dir, table.path)
+    refused = {p: r for p in paths if (r := landing.refusal(env.files_dir, p)) is not None}
+    waiting = landing.incomplete([p for p in paths if p not in refused], conn.settle_s, conn.done_marker)
+    fingerprint = spec_fingerprint(spec, table)
+    blocked: str | None = None
+    for path in paths:
+        name = landing.relative_name(env.files_dir, path)
+        if path in refused:
+            yield _notice(lake, spec, table, name, "n" + _digest(name), refused[path], fingerprint)
+        elif blocked or path in waiting:
+            yield FileNotice(name, "", waiting=waiting.get(path) or f"after {blocked}, which is not complete yet")
+            blocked = blocked or name
+        elif (item := _landed_file(spec, table, lake, path, name, fingerprint, workdir)) is not None:
+            yield item
+
+
+def _landed_file(spec: SourceSpec, table: Table, lake: Lake, path: Path, name: str, fingerprint: str,
+                 workdir: Path) -> RawBatch | FileNotice | None:
+    """One complete file read into a raw batch; None when it was loaded before."""
+    try:
+        data = landing.read_bytes(path)
+    except FileRefused as exc:
+        return _notice(lake, spec, table, name, "n" + _digest(name), exc, fingerprint)
+    content_hash = hashlib.sha256(data).hexdigest()
+    batch_id = "f" + content_hash[:16]
+    if lake.is_committed(spec.source, table.name, batch_id):
+        return None
+    kind = spec.connection.kind
+    staged = workdir / f"{spec.source}.{table.name}.{content_hash[:12]}.staged.parquet"
+    earlier = _earlier(lake, spec, table, name, batch_id, fingerprint)
+    if earlier is not None:
+        return earlier
+    try:
+        return FILE_READERS[kind](spec, table, data, name, content_hash, staged)
+    except FileRefused as exc:
+        refusal: FileRefused = exc
+    except SchemaChanged as exc:
+        refusal = FileRefused(FileReason.COLUMNS_CHANGED, str(exc))
+    except Exception as exc:  # whatever a malformed file makes a parser raise stops this file only
+        text = (str(exc).splitlines() or [""])[0][:200]
+        refusal = FileRefused(FileReason.UNREADABLE, f"cannot be read as {kind}: {type(exc).__name__}: {text}")
+    staged.unlink(missing_ok=True)
+    return FileNotice(name, batch_id, refusal)
+
+
+def _earlier(lake: Lake, spec: SourceSpec, table: Table, name: str, key: str, fingerprint: str) -> FileNotice | None:
+    """The notice of a file an earlier run set aside under the same spec (None: there is none)."""
+    rec = lake.set_aside_record(spec.source, table.name, key)
+    if rec is not None and rec.get("spec") == fingerprint:
+        return FileNotice(name, key, FileRefused(FileReason(rec["reason"]), rec["detail"]), earlier=True)
+    return None
+
+
+def _notice(lake: Lake, spec: SourceSpec, table: Table, name: str, key: str, refusal: FileRefused,
+            fingerprint: str) -> FileNotice:
+    return _earlier(lake, spec, table, name, key, fingerprint) or FileNotice(name, key, refusal)
 
 
 def pending_batches(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: Lake,
-                    workdir: Path) -> Iterator[RawBatch]:
-    """Everything new in one source table since the lake's watermark, as raw batches."""
+                    workdir: Path) -> Iterator[RawBatch | FileNotice]:
+    """Everything new in one source table since the lake's watermark, as raw batches (and, for
+    file sources, a notice for each landed file that is set aside or not complete yet)."""
     if spec.connection.kind in FILE_READERS:
         yield from _file_batches(spec, table, env, lake, workdir)
     else:
         yield from _db_batches(spec, table, env, lake, workdir)
+
+
+def source_keys(spec: SourceSpec, table: Table, env: SourceEnvironment) -> pa.Table:
+    """Every primary key a database table holds now, as text (the snapshot deletes are found from)."""
+    kind = env.effective_kind(spec)
+    dialect = _connector_dialect(kind)
+    pk = table.primary_key
+    cols: list[exp.Expr] = [
+        exp.alias_(exp.cast(exp.column(c, quoted=True), "TEXT"), c, quoted=True) if kind == "sqlite"
+        else exp.column(c, quoted=True) for c in pk
+    ]
+    query = sqlglot.select(*cols).from_(_table_ref(table, dialect)).sql(dialect=dialect)
+    reader = _read_sql(env.db_uri(spec), query, spec, env.describe(spec), stream=True)
+    schema = pa.schema([(c, pa.string()) for c in pk])
+    batches = [pa.RecordBatch.from_arrays([_as_text(rb.column(c)) for c in pk], schema=schema) for rb in reader]
+    return pa.Table.from_batches(batches, schema=schema)

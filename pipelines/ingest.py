@@ -2,27 +2,41 @@
 
 One call handles one source table end to end and is what both ``masterdata ingest`` and the
 Airflow task run.  A batch is written as bronze, silver (one file per master the table feeds) and
-quarantine files under their final names, then made visible by its commit marker; the watermark
-moves only after the commit.  So a run killed at any point leaves nothing visible, and re-running
-it extracts the same rows, derives the same batch id and overwrites the same files: re-runs never
-duplicate rows.
+quarantine files under their final names, then made visible by its commit marker, which also
+records the watermark the batch reached (the next run continues from the committed markers, so
+there is no second write that a crash could separate from the first).  So a run killed at any point
+leaves nothing visible, and re-running it extracts the same rows, derives the same batch id and
+overwrites the same files: re-runs never duplicate rows.  The next run of the table removes what a
+killed one left behind (``Lake.table_session``).
+
+Each landed file is its own unit: a file that cannot be read is set aside with its reason (recorded
+in the lake) and the table's other files load; a file not complete yet waits for a later run.
+DuckDB works confined to the lake while ingesting (``core.db.confine``): no SQL generated from a
+spec can read or write anything else.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
-from core.db import connect
+from core.db import confine, connect
 from core.sqltext import lit, q
 from pipelines.connections import SourceEnvironment
-from pipelines.extract import LINE, RawBatch, pending_batches
+from pipelines.deletes import record_key_sql, write_tombstones
+from pipelines.extract import (
+    FILE_READERS,
+    LINE,
+    FileNotice,
+    RawBatch,
+    pending_batches,
+    source_keys,
+    spec_fingerprint,
+)
 from pipelines.lake import BatchRecord, Lake, atomic_path
 from pipelines.registry import SourceSpec, Table, registry
 from pipelines.standardise import SQL_TYPES, identity_sql, table_elements
@@ -40,9 +54,20 @@ class BatchOutcome:
     extracted: int
     standardised: int
     quarantined: int
+    #: nothing loaded by this outcome: already loaded, or a file set aside / waiting (``note``)
     skipped: bool = False
+    #: one line about a landed file this run did not load (set aside with its reason, or waiting)
+    note: str | None = None
+    #: a file set aside by this run (not by an earlier one)
+    set_aside: bool = False
+    #: source records found deleted (a tombstone batch)
+    deleted: int = 0
 
     def line(self) -> str:
+        if self.note:
+            return self.note
+        if self.deleted:
+            return f"{self.source}.{self.table} {self.batch_id}: {self.deleted:,} record(s) deleted at the source"
         state = "already loaded" if self.skipped else "loaded"
         return (f"{self.source}.{self.table} {self.batch_id}: {state}: extracted {self.extracted:,} = "
                 f"standardised {self.standardised:,} + quarantined {self.quarantined:,}")
@@ -67,7 +92,7 @@ class IngestReport:
 
 def _bronze_sql(table: Table, staged: Path, batch: RawBatch, source: str, extracted_at: str) -> str:
     cols = table.columns
-    key = " || '|' || ".join(f"coalesce({q(c)}, '')" for c in table.primary_key)
+    key = record_key_sql(table)
     row = ", ".join(f"coalesce({q(c)}, '\\N')" for c in cols)
     return (
         f"SELECT {', '.join(q(c) for c in cols)}, {lit(source)} AS _source, {lit(table.name)} AS _table, "
@@ -99,7 +124,8 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
                 f"{', '.join(q(c) for c in table.columns)}, {', '.join(parts)} FROM s1")
 
     hard_items = [
-        f"CASE WHEN {q('h:' + n)} THEN struct_pack(element := {lit(n)}, reason := {q('p:' + n)}, value := {q('r:' + n)}) END"
+        f"CASE WHEN {q('h:' + n)} THEN struct_pack(element := {lit(n)}, reason := {q('p:' + n)}, "
+        f"value := {_preview(q('r:' + n))}) END"
         for n in names
     ]
     masters = table.feeds
@@ -152,6 +178,12 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
     return int(good), int(quarantined), silver_files
 
 
+def _preview(raw: str, keep: int = 200) -> str:
+    """The quarantine's ``value`` of a very long text: its start and length (the row's ``raw``
+    keeps the whole original)."""
+    return f"CASE WHEN length({raw}) > {keep} THEN left({raw}, {keep}) || '… (' || length({raw}) || ' characters)' ELSE {raw} END"
+
+
 def _issue_items(names: list[str]) -> list[str]:
     return [
         f"CASE WHEN {q('p:' + n)} IS NOT NULL AND NOT {q('h:' + n)} THEN struct_pack(element := {lit(n)}, "
@@ -176,7 +208,11 @@ def _silver_select(master: str, names: list[str], d: Dictionary) -> str:
 
 def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None = None, lake: Lake | None = None,
                  now: datetime | None = None, con: duckdb.DuckDBPyConnection | None = None) -> list[BatchOutcome]:
-    """Extract, land and standardise everything new in one table; returns one outcome per batch."""
+    """Extract, land and standardise everything new in one table; returns one outcome per batch,
+    per landed file set aside or waiting, and per tombstone batch.
+
+    A connection passed in is confined to the lake from then on (``core.db.confine``).
+    """
     env = env or SourceEnvironment.from_env()
     lake = lake or Lake()
     now = now or datetime.now(UTC)
@@ -186,44 +222,80 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
     con = con or connect()
     outcomes: list[BatchOutcome] = []
     try:
-        with tempfile.TemporaryDirectory(prefix=f"ingest-{spec.source}-") as work:
-            for batch in pending_batches(spec, table, env, lake, Path(work)):
-                state = lake.watermark(spec.source, table.name)
-                if lake.is_committed(spec.source, table.name, batch.batch_id):
-                    outcomes.append(BatchOutcome(spec.source, table.name, batch.batch_id, batch.extracted, 0, 0, True))
-                    _advance(lake, spec, table, batch, state)
+        with lake.table_session(spec.source, table.name) as work:
+            confine(con, lake.root)
+            last: RawBatch | None = None
+            for item in pending_batches(spec, table, env, lake, work):
+                if isinstance(item, FileNotice):
+                    outcomes.append(_file_notice(lake, spec, table, item, extracted_at))
                     continue
-                bronze = lake.bronze_path(spec.source, table.name, load_date, batch.batch_id)
-                with atomic_path(bronze) as tmp:
-                    con.execute(f"COPY ({_bronze_sql(table, batch.staged, batch, spec.source, extracted_at)}) "
-                                f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
-                good, quarantined, files = standardise_batch(con, spec, table, bronze, lake, batch)
-                record = BatchRecord(
-                    source=spec.source, table=table.name, batch_id=batch.batch_id, load_date=load_date,
-                    extracted_at=extracted_at, watermark_from=batch.watermark_from, watermark_to=batch.watermark_to,
-                    extracted=batch.extracted, standardised=good, quarantined=quarantined,
-                    files={"bronze": str(bronze.relative_to(lake.root)), "silver": files,
-                           "quarantine": str(lake.quarantine_path(spec.source, table.name, batch.batch_id)
-                                             .relative_to(lake.root)) if quarantined else None,
-                           "source_file": batch.file[1] if batch.file else None},
-                )
-                lake.commit_batch(record)
-                _advance(lake, spec, table, batch, state)
-                outcomes.append(BatchOutcome(spec.source, table.name, batch.batch_id, batch.extracted, good,
-                                             quarantined))
+                outcomes.append(_load_batch(con, spec, table, lake, item, extracted_at, load_date))
+                last = item
+            if table.deletes == "snapshot":
+                outcomes.extend(_find_deletes(con, spec, table, env, lake, last, extracted_at, load_date))
     finally:
         if own:
             con.close()
     return outcomes
 
 
-def _advance(lake: Lake, spec: SourceSpec, table: Table, batch: RawBatch, state: dict[str, Any]) -> None:
-    new = dict(state)
-    if batch.file:
-        new["files"] = {**state.get("files", {}), batch.file[0]: batch.file[1]}
-    elif batch.watermark_to is not None:
-        new["value"] = batch.watermark_to
-    lake.set_watermark(spec.source, table.name, new)
+def _load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, lake: Lake, batch: RawBatch,
+                extracted_at: str, load_date: str) -> BatchOutcome:
+    """Bronze, silver and quarantine files of one batch, then its commit marker (last)."""
+    if lake.is_committed(spec.source, table.name, batch.batch_id):
+        return BatchOutcome(spec.source, table.name, batch.batch_id, batch.extracted, 0, 0, True)
+    bronze = lake.bronze_path(spec.source, table.name, load_date, batch.batch_id)
+    with atomic_path(bronze) as tmp:
+        con.execute(f"COPY ({_bronze_sql(table, batch.staged, batch, spec.source, extracted_at)}) "
+                    f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+    good, quarantined, files = standardise_batch(con, spec, table, bronze, lake, batch)
+    record = BatchRecord(
+        source=spec.source, table=table.name, batch_id=batch.batch_id, load_date=load_date,
+        extracted_at=extracted_at, watermark_from=batch.watermark_from, watermark_to=batch.watermark_to,
+        extracted=batch.extracted, standardised=good, quarantined=quarantined,
+        files={"bronze": str(bronze.relative_to(lake.root)), "silver": files,
+               "quarantine": str(lake.quarantine_path(spec.source, table.name, batch.batch_id)
+                                 .relative_to(lake.root)) if quarantined else None,
+               "source_file": batch.file[1] if batch.file else None,
+               "source_hash": batch.file[0] if batch.file else None},
+    )
+    lake.commit_batch(record)
+    return BatchOutcome(spec.source, table.name, batch.batch_id, batch.extracted, good, quarantined)
+
+
+def _file_notice(lake: Lake, spec: SourceSpec, table: Table, notice: FileNotice, at: str) -> BatchOutcome:
+    """Record a file newly set aside (the lake remembers it until the file or the spec changes)."""
+    fresh = notice.refused is not None and not notice.earlier
+    if fresh and notice.refused is not None:
+        lake.set_aside(spec.source, table.name, notice.key, {
+            "source": spec.source, "table": table.name, "file": notice.file, "key": notice.key,
+            "reason": str(notice.refused.reason), "detail": notice.refused.detail, "at": at,
+            "spec": spec_fingerprint(spec, table)})
+    return BatchOutcome(spec.source, table.name, notice.key, 0, 0, 0, skipped=True,
+                        note=notice.line(spec.source, table.name), set_aside=fresh)
+
+
+def _find_deletes(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, env: SourceEnvironment,
+                  lake: Lake, last: RawBatch | None, extracted_at: str, load_date: str) -> list[BatchOutcome]:
+    """Tombstones for the records the source no longer holds (``deletes: snapshot``)."""
+    snapshot_file = None
+    if spec.connection.kind in FILE_READERS:
+        if last is None or last.file is None:
+            return []  # no new file: no new snapshot
+        snapshot_file = last.file[1]
+        if last.rejects.num_rows:
+            return [BatchOutcome(spec.source, table.name, last.batch_id, 0, 0, 0, skipped=True,
+                                 note=f"{spec.source}.{table.name} {snapshot_file}: deletions not checked: "
+                                      f"{last.rejects.num_rows:,} row(s) of it could not be read, so its keys "
+                                      f"are not a complete snapshot")]
+        present = f"read_parquet({lit(str(last.staged))})"
+    else:
+        con.register("source_keys_now", source_keys(spec, table, env))
+        present = "source_keys_now"
+    record = write_tombstones(con, spec, table, lake, present, extracted_at, load_date, snapshot_file)
+    if record is None:
+        return []
+    return [BatchOutcome(spec.source, table.name, record.batch_id, 0, 0, 0, deleted=record.deleted)]
 
 
 def ingest_source(name: str, env: SourceEnvironment | None = None, lake: Lake | None = None,

@@ -10,16 +10,16 @@ silently producing empty columns downstream.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NoReturn
 
-import sqlglot
-import sqlglot.expressions as exp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.errors import ConfigurationError
+from pipelines.specsql import ExpressionRefused, check_expression
 from standards.codetables import load_code_table
 from standards.dictionary import SHARING_ORDER, Dictionary, dictionary
 from standards.yamlfile import read_yaml_mapping, validate_model
@@ -36,7 +36,11 @@ DIALECT_OF_KIND: dict[str, str] = {
     "postgres": "postgres", "mariadb": "mysql", "sqlite": "sqlite",
     "csv": "duckdb", "excel": "duckdb", "jsonl": "duckdb",
 }
-
+DEFAULT_SETTLE_S = 2.0
+DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}(\.sqlite)?")
+TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?")
+COLUMN_NAME = re.compile(r"[^\W\d_][\w\- ()（）]{0,63}")
+PATH_PATTERN = re.compile(r"[\w\-.*?\[\]/]+")
 
 #: Raises a :class:`RegistryError` naming the spec file, the place in it (``loc``) and the problem.
 Fail = Callable[[str, str], NoReturn]
@@ -55,6 +59,20 @@ class Connection(_Strict):
     database: str | None = None
     encoding: str = "utf-8"
     delimiter: str = ","
+    #: file sources: a file is complete once its size and modification time held still this long
+    settle_s: float = Field(DEFAULT_SETTLE_S, ge=0, le=86_400)
+    #: file sources: a file is complete once the sender wrote ``<file>.done`` beside it
+    done_marker: bool = False
+    #: database sources: seconds to open a connection, and to wait for the server's first answer
+    connect_timeout_s: float = Field(5.0, gt=0, le=600)
+    read_timeout_s: float = Field(30.0, gt=0, le=3_600)
+
+    @field_validator("database")
+    @classmethod
+    def _plain_database(cls, v: str | None) -> str | None:
+        if v is not None and not DATABASE_NAME.fullmatch(v):
+            raise ValueError(f"{v!r} is not a plain database name (letters, digits, '_', optionally '.sqlite')")
+        return v
 
     @field_validator("encoding")
     @classmethod
@@ -79,6 +97,14 @@ class FieldMap(_Strict):
     codes: dict[str, str] | None = None
     expr: str | None = None
     sharing: Literal["unconditional", "conditional", "not_shared"] | None = None
+
+    @field_validator("column")
+    @classmethod
+    def _plain_column(cls, v: str) -> str:
+        if not COLUMN_NAME.fullmatch(v):
+            raise ValueError(f"{v[:40]!r} is not a column name this platform reads (letters, digits, '_', "
+                             "spaces, '-', brackets; not starting with '_' or a digit; at most 64)")
+        return v
 
     @field_validator("type")
     @classmethod
@@ -108,6 +134,29 @@ class Table(_Strict):
     feeds: list[Literal["person", "entity", "licence"]] = Field(min_length=1)
     fields: list[FieldMap] = Field(min_length=1)
     derived: list[Derived] = Field(default_factory=list)
+    #: how deletions at the source are found: ``snapshot`` compares the source's full set of keys
+    #: (a database table's keys, or a file source's latest file) with the lake's live records and
+    #: writes tombstones for the missing ones; ``none`` when the source only ever adds or flags
+    deletes: Literal["none", "snapshot"] = "none"
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if not TABLE_NAME.fullmatch(v):
+            raise ValueError(f"{v[:40]!r} is not a plain table name ([schema.]name of letters, digits, '_')")
+        return v
+
+    @field_validator("path")
+    @classmethod
+    def _inside_landing(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = v.split("/")
+        if (not v or v.startswith(("/", "~")) or "\\" in v or ":" in v or ".." in parts or "**" in v
+                or any(not p for p in parts) or not PATH_PATTERN.fullmatch(v)):
+            raise ValueError(f"{v[:60]!r} must be a relative file pattern inside the landing folder "
+                             "(no '..', no absolute path, no '**')")
+        return v
 
     @property
     def columns(self) -> list[str]:
@@ -118,7 +167,7 @@ class Table(_Strict):
 
 
 class SourceSpec(_Strict):
-    source: str
+    source: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     department: str
     title: str
     connection: Connection
@@ -137,10 +186,6 @@ class SourceSpec(_Strict):
         raise KeyError(f"source {self.source!r} has no table {name!r}")
 
 
-def _columns_in(expr: exp.Expr) -> set[str]:
-    return {c.name for c in expr.find_all(exp.Column)}
-
-
 def _check_semantics(spec: SourceSpec, path: Path, d: Dictionary) -> None:
     def fail(loc: str, msg: str) -> NoReturn:
         raise RegistryError(f"{path}: {loc}: {msg}")
@@ -154,6 +199,10 @@ def _check_semantics(spec: SourceSpec, path: Path, d: Dictionary) -> None:
         fail("connection.database", f"a {spec.connection.kind} source needs a database name")
     if spec.department not in _department_keys():
         fail("department", f"unknown department {spec.department!r}")
+    wrong_kind = ({"settle_s", "done_marker"} if spec.connection.kind in DB_KINDS
+                  else {"connect_timeout_s", "read_timeout_s"}) & spec.connection.model_fields_set
+    if wrong_kind:
+        fail(f"connection.{sorted(wrong_kind)[0]}", f"does not apply to a {spec.connection.kind} source")
     seen_tables: set[str] = set()
     for ti, t in enumerate(spec.tables):
         where = f"tables[{ti}]"
@@ -169,6 +218,8 @@ def _check_semantics(spec: SourceSpec, path: Path, d: Dictionary) -> None:
         for k in t.primary_key:
             if k not in cols:
                 fail(f"{where}.primary_key", f"{k!r} is not a column of the table")
+        if t.deletes == "snapshot" and not t.primary_key:
+            fail(f"{where}.deletes", "finding deleted records needs a primary key")
         if t.incremental.kind != "file":
             if not t.incremental.column:
                 fail(f"{where}.incremental.column", f"a {t.incremental.kind} watermark needs a column")
@@ -222,12 +273,9 @@ def _check_element(fail: Fail, loc: str, name: str, t: Table, d: Dictionary) -> 
 
 def _check_expr(fail: Fail, loc: str, sql: str, dialect: str, cols: list[str]) -> None:
     try:
-        parsed = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.ParseError as exc:
-        fail(loc, f"not valid {dialect} SQL: {str(exc).splitlines()[0]}")
-    unknown = sorted(_columns_in(parsed) - set(cols))
-    if unknown:
-        fail(loc, f"refers to {unknown[0]!r}, which is not a column of the table")
+        check_expression(sql, dialect, cols)
+    except ExpressionRefused as exc:
+        fail(loc, exc.one_line())
 
 
 def _department_keys() -> frozenset[str]:

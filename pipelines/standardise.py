@@ -24,11 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import sqlglot
 import sqlglot.expressions as exp
 
 from core.sqltext import lit, q
 from pipelines.registry import SourceSpec, Table
+from pipelines.specsql import check_expression
 from standards.dictionary import IDENTIFIER_RULES, Dictionary, Element, Master, dictionary
 from standards.reasons import Reason
 
@@ -46,9 +46,11 @@ def transpile(expr: str, dialect: str) -> str:
     """A spec expression from the source's dialect into DuckDB, made total.
 
     Date parsing and casts become their ``try`` forms, so one row's bad value yields NULL (and the
-    row is then judged like any other unreadable value) instead of failing the whole batch.
+    row is then judged like any other unreadable value) instead of failing the whole batch.  The
+    expression is checked again here (:mod:`pipelines.specsql`): only a scalar expression over the
+    row is ever pasted into the generated SQL, whoever built the spec object.
     """
-    tree = sqlglot.parse_one(expr, read=dialect)
+    tree = check_expression(expr, dialect)
     for node in tree.find_all(exp.StrToTime, exp.StrToDate):
         node.set("safe", True)
     tree = tree.transform(lambda n: exp.TryCast(**n.args) if type(n) is exp.Cast else n)
@@ -239,12 +241,22 @@ def table_elements(spec: SourceSpec, table: Table, d: Dictionary | None = None,
         raw, codes, fmt = raws[name]
         kind = kind_value.get(typed[name]) if name in typed else None
         el = element_sql(d.element(name), use(name), codes, fmt, kind, Pre(name, staged=ref is not None))
+        _limit_length(el, use(name), d.max_length_of(el.element))
         el.raw = raw
         out[name] = el
         if name in typed.values():
             # inline (unstaged): the typed identifier's own helper column is computed in the same stage
             kind_value[name] = f"({element_sql(d.element(name), use(name), codes, fmt).value})"
     return out
+
+
+def _limit_length(el: ElementSQL, raw: str, limit: int) -> None:
+    """A value longer than its element allows sends the row to quarantine (TOO_LONG), whatever the
+    element's other rules would have said about it."""
+    too_long = f"coalesce(length({raw}) > {limit}, FALSE)"
+    el.value = f"CASE WHEN {too_long} THEN NULL ELSE {el.value} END"
+    el.problem = f"CASE WHEN {too_long} THEN '{Reason.TOO_LONG}' ELSE {el.problem} END"
+    el.hard = f"({too_long} OR {el.hard})"
 
 
 def identity_sql(master: Master, cols: dict[str, str]) -> str:

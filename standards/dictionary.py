@@ -82,6 +82,8 @@ class Element(BaseModel):
     #: A sibling date element this one never lies before (a death after the birth, an end of
     #: validity after its start).
     not_before: str | None = None
+    #: longest value accepted (characters of the raw text); None: the dictionary's ``max_length``
+    max_length: int | None = Field(None, gt=0)
 
     @field_validator("type")
     @classmethod
@@ -139,8 +141,14 @@ class Dictionary(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: str
+    #: longest value of any element that sets no ``max_length`` of its own: a 9-million-character
+    #: "address" is a broken export, not an address, and goes to quarantine as TOO_LONG
+    max_length: int = Field(500, gt=0)
     masters: dict[str, Master]
     meta: dict[str, Element]
+
+    def max_length_of(self, e: Element) -> int:
+        return e.max_length or self.max_length
 
     def element(self, qualified: str) -> Element:
         """Look up ``master.element`` (or ``meta.x``); KeyError names what was asked for."""

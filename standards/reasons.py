@@ -38,6 +38,8 @@ class Reason(StrEnum):
     BAD_ENCODING = "BAD_ENCODING"
     BAD_JSON = "BAD_JSON"
     NO_IDENTITY = "NO_IDENTITY"
+    TOO_LONG = "TOO_LONG"
+    NO_FORMULA_VALUE = "NO_FORMULA_VALUE"
     # -- repairs (the value was accepted after a cosmetic fix) -------------------------------------
     REPAIRED_CASE = "REPAIRED_CASE"
     REPAIRED_WIDTH = "REPAIRED_WIDTH"
@@ -77,6 +79,8 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.BAD_ENCODING: "bytes that are not valid in the file's declared encoding",
     Reason.BAD_JSON: "a JSON-lines row that is not a JSON object",
     Reason.NO_IDENTITY: "the row carries nothing that identifies its subject (no name, no identifier)",
+    Reason.TOO_LONG: "a value longer than its element allows (max_length in the element dictionary)",
+    Reason.NO_FORMULA_VALUE: "an Excel formula cell saved without its computed value (the formula is kept)",
     Reason.REPAIRED_CASE: "accepted after upper-casing (e.g. lowercase x as check character)",
     Reason.REPAIRED_WIDTH: "accepted after converting full-width characters to half-width",
     Reason.REPAIRED_SPACES: "accepted after removing spaces (including the ideographic space U+3000)",

@@ -4,14 +4,16 @@ source, field and value; files are picked up once, by content; a changed header 
 from __future__ import annotations
 
 import json
+import re
+import os
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.connections import SourceEnvironment
-from pipelines.extract import SchemaChanged
 from pipelines.ingest import ingest_table
 from pipelines.lake import Lake
 from pipelines.registry import registry
@@ -26,10 +28,13 @@ def env(tmp_path: Path) -> SourceEnvironment:
     return SourceEnvironment(sources_dir=tmp_path / "sources")
 
 
-def land(env: SourceEnvironment, rel: str, data: bytes) -> Path:
+def land(env: SourceEnvironment, rel: str, data: bytes, age_s: float = 60) -> Path:
+    """Deliver a file, last modified ``age_s`` ago (older than any settle time: complete)."""
     p = env.files_dir / rel
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_bytes(data)
+    then = time.time() - age_s
+    os.utime(p, (then, then))
     return p
 
 
@@ -86,13 +91,20 @@ def test_jsonl_broken_lines_are_quarantined(env: SourceEnvironment, tmp_path: Pa
     assert sorted(r[2] for r in quarantine(lake, "grassroots_service")) == ["BAD_DATE", "BAD_JSON", "BAD_JSON"]
 
 
-def test_a_changed_csv_header_fails_the_source(env: SourceEnvironment, tmp_path: Path) -> None:
+def test_a_changed_csv_header_sets_the_file_aside(env: SourceEnvironment, tmp_path: Path) -> None:
     spec = registry()["disabled_federation"]
     land(env, "disabled_federation/cjrz_20261125.csv", (HEADER.replace("住址", "居住地址") + "\n" + GOOD + "\n").encode("gbk"))
     lake = Lake(tmp_path / "lake")
-    with pytest.raises(SchemaChanged, match=r"disabled_federation table cjrz .*missing column\(s\) 住址; new column\(s\) 居住地址"):
-        ingest_table(spec, spec.tables[0], env, lake)
+    [o] = ingest_table(spec, spec.tables[0], env, lake)
+    assert o.skipped and o.set_aside
+    assert re.search(r"cjrz_20261125.csv: set aside \(COLUMNS_CHANGED\): .*missing column\(s\) 住址; "
+                     r"new column\(s\) 居住地址", o.line()), o.line()
     assert lake.committed_batches() == []
+    # the next delivery to the same table loads; the refused file is reported, not retried
+    land(env, "disabled_federation/cjrz_20261126.csv", (HEADER + "\n" + GOOD + "\n").encode("gbk"))
+    outcomes = ingest_table(spec, spec.tables[0], env, lake)
+    assert [(o.skipped, o.set_aside, o.extracted) for o in outcomes] == [(True, False, 0), (False, False, 1)]
+    assert "set aside earlier (COLUMNS_CHANGED)" in outcomes[0].line()
 
 
 def test_excel_source(env: SourceEnvironment, tmp_path: Path) -> None:
