@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from pipelines.connections import SourceEnvironment
+    from pipelines.ingest import BatchOutcome
+    from pipelines.lake import Lake
 
 app = typer.Typer(
     help="City master-data platform: ingest 32 departmental sources, build the population, "
@@ -37,17 +44,21 @@ def fail(message: str, code: int = 2) -> None:
 def registry_check(
     directory: Annotated[Optional[Path], typer.Argument(help="folder of source specs")] = None,
 ) -> None:
-    """Validate every source spec and print a one-line summary per source."""
-    from pipelines.registry import SOURCES_DIR, RegistryError, load_registry
+    """Validate every source spec, try its SQL, and print a one-line summary per source.
 
-    try:
-        specs = load_registry(directory or SOURCES_DIR)
-    except RegistryError as exc:
-        fail(str(exc))
-        return
+    Every defect of every spec is one line naming the file and the field (exit code 2).
+    """
+    from pipelines.registry import SOURCES_DIR
+    from pipelines.registry_check import check_registry
+
+    specs, errors = check_registry(directory or SOURCES_DIR)
     for name, spec in specs.items():
         tables = ", ".join(t.name for t in spec.tables)
         print(f"{name:22} {spec.connection.kind:8} feeds {'+'.join(spec.masters):22} tables: {tables}")
+    for line in errors:
+        console.print(f"[bold red]error:[/] {line}", highlight=False)
+    if errors:
+        fail(f"{len(errors)} spec(s) invalid, {len(specs)} valid")
     print(f"{len(specs)} sources valid")
 
 
@@ -110,8 +121,6 @@ def ingest(
     """
     from core.db import connect
     from pipelines.connections import SourceEnvironment
-    from pipelines.extract import SchemaChanged, SourceUnavailable
-    from pipelines.ingest import ingest_source
     from pipelines.lake import Lake
     from pipelines.registry import RegistryError, registry
 
@@ -128,12 +137,11 @@ def ingest(
     console.print(f"[bold]ingest[/] {len(names)} source(s) from {env.sources_dir} ({env.db_mode}) into {lake.root}")
     totals = [0, 0, 0]
     failed: list[str] = []
+    set_aside = 0
     con = connect()
     for name in names:
-        try:
-            outcomes = ingest_source(name, env, lake, con=con)
-        except (SourceUnavailable, SchemaChanged) as exc:
-            console.print(f"[red]FAILED[/] {exc}", highlight=False)
+        outcomes = _ingest_one(name, env, lake, con)
+        if outcomes is None:
             failed.append(name)
             continue
         new = [o for o in outcomes if not o.skipped]
@@ -142,9 +150,34 @@ def ingest(
         state = f"{len(new)} batch(es)" if new else "nothing new"
         console.print(f"  {name:22} {state:14} extracted {e:>10,} = silver {s_:>10,} + quarantine {qn:>8,}",
                       highlight=False)
+        for o in outcomes:
+            if o.note or o.deleted:
+                console.print(f"    {'[yellow]' if o.set_aside else ''}{o.line()}", highlight=False)
+        set_aside += sum(o.set_aside for o in outcomes)
+    con.close()
     console.print(f"[bold]total[/] extracted {totals[0]:,} = silver {totals[1]:,} + quarantine {totals[2]:,}")
+    problems = []
     if failed:
-        fail(f"{len(failed)} source(s) failed: {', '.join(failed)} (the others were loaded)", code=1)
+        problems.append(f"{len(failed)} source(s) failed: {', '.join(failed)}")
+    if set_aside:
+        problems.append(f"{set_aside} file(s) set aside (listed in {lake.root / '_state' / 'set_aside'})")
+    if problems:
+        fail("; ".join(problems) + " (everything else was loaded)", code=1)
+
+
+def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckDBPyConnection) -> list[BatchOutcome] | None:
+    """One source's outcomes, or None when it failed (said in one line; the other sources go on)."""
+    from core.errors import MasterdataError
+    from pipelines.ingest import ingest_source
+
+    try:
+        return ingest_source(name, env, lake, con=con)
+    except MasterdataError as exc:
+        console.print(f"[red]FAILED[/] {exc.one_line()}", highlight=False)
+    except Exception as exc:  # a defect met in one source's data must not stop the other sources
+        text = " ".join((str(exc).splitlines() or [""])[0].split())[:300]
+        console.print(f"[red]FAILED[/] source {name}: {type(exc).__name__}: {text}", highlight=False)
+    return None
 
 
 # Command groups that live beside their packages register themselves here (each module has

@@ -295,6 +295,8 @@ def _check_header(spec: SourceSpec, table: Table, header: list[str], name: str) 
     """A header that cannot be read, or whose columns differ from the spec, refuses the whole file."""
     if any("\ufffd" in h for h in header):
         raise FileRefused(FileReason.BAD_HEADER, f"the header line is not valid {spec.connection.encoding}")
+    if any(not h.isprintable() for h in header):
+        raise FileRefused(FileReason.BAD_HEADER, "the header line holds control characters (not a text file)")
     _schema_check(spec, table, header, name)
 
 

@@ -229,7 +229,7 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
                 if isinstance(item, FileNotice):
                     outcomes.append(_file_notice(lake, spec, table, item, extracted_at))
                     continue
-                outcomes.append(_load_batch(con, spec, table, lake, item, extracted_at, load_date))
+                outcomes.append(load_batch(con, spec, table, lake, item, extracted_at, load_date))
                 last = item
             if table.deletes == "snapshot":
                 outcomes.extend(_find_deletes(con, spec, table, env, lake, last, extracted_at, load_date))
@@ -239,7 +239,7 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
     return outcomes
 
 
-def _load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, lake: Lake, batch: RawBatch,
+def load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, lake: Lake, batch: RawBatch,
                 extracted_at: str, load_date: str) -> BatchOutcome:
     """Bronze, silver and quarantine files of one batch, then its commit marker (last)."""
     if lake.is_committed(spec.source, table.name, batch.batch_id):

@@ -103,7 +103,7 @@ def read_bytes(path: Path) -> bytes:
 
 
 def incomplete(paths: list[Path], settle_s: float, done_marker: bool,
-               sleep: Callable[[float], None] = time.sleep) -> dict[Path, str]:
+               sleep: Callable[[float], None] | None = None) -> dict[Path, str]:
     """The files not known to be complete yet, each with the reason (complete ones are absent).
 
     With a settle time, files modified less than ``settle_s`` ago are watched once until the
@@ -121,7 +121,7 @@ def incomplete(paths: list[Path], settle_s: float, done_marker: bool,
     if not young:
         return {}
     oldest_needed = min(now - st.st_mtime for st in young.values())
-    sleep(min(settle_s, max(0.0, settle_s - oldest_needed)) + 0.05)
+    (sleep or time.sleep)(min(settle_s, max(0.0, settle_s - oldest_needed)) + 0.05)
     out: dict[Path, str] = {}
     for p, st in young.items():
         try:

@@ -1,0 +1,113 @@
+"""Real sources for the fault tests: a SQLite departmental database (embedded mode) built from a
+spec's columns, landed files, and what a lake holds - its current records and its leftovers."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.connections import SourceEnvironment
+from pipelines.lake import Lake
+from pipelines.registry import SourceSpec, Table
+from pipelines.synthetic.writers import upsert_sqlite, write_sqlite
+
+
+def person_row(n: int, gxsj: str, **kw: Any) -> dict[str, str | None]:
+    """A row of public_security.hjxx_czrk (the household register)."""
+    row: dict[str, str | None] = {
+        "rkbh": f"R{n:06d}", "gmsfhm": f"3416021980{n % 9000 + 1000:04d}{n % 10}", "xm": f"张{'伟芳娜强'[n % 4]}{n}",
+        "cym": None, "xb": "1", "mz": "01", "csrq": "1980-01-01", "hjqh": "341602", "hjdz": "安徽省亳州市谯城区",
+        "hh": f"H{n}", "yhzgx": "户主", "hyzk": "20", "swrq": None, "gxsj": gxsj}
+    row.update(kw)
+    return row
+
+
+def _arrow(table: Table, rows: list[dict[str, str | None]]) -> pa.Table:
+    return pa.table({c: pa.array([r.get(c) for r in rows], pa.string()) for c in table.columns})
+
+
+class SqliteSource:
+    """A database-backed spec's database as the embedded SQLite file ingest reads."""
+
+    def __init__(self, env: SourceEnvironment, spec: SourceSpec) -> None:
+        self.spec = spec
+        self.table = spec.tables[0]
+        self.path = env.sqlite_file(spec.connection.database or "")
+
+    def create(self, rows: list[dict[str, str | None]]) -> None:
+        write_sqlite(self.path, [(self.table, _arrow(self.table, rows))])
+
+    def upsert(self, rows: list[dict[str, str | None]]) -> None:
+        upsert_sqlite(self.path, self.table, _arrow(self.table, rows))
+
+    def delete(self, keys: list[str]) -> None:
+        pk = self.table.primary_key[0]
+        with sqlite3.connect(self.path) as con:
+            con.executemany(f'DELETE FROM "{self.table.name}" WHERE "{pk}" = ?', [(k,) for k in keys])
+
+
+def land(env: SourceEnvironment, rel: str, data: bytes, age_s: float = 60) -> Path:
+    """Deliver a file, last modified ``age_s`` ago (older than any settle time: complete)."""
+    p = env.files_dir / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(data)
+    then = time.time() - age_s
+    os.utime(p, (then, then))
+    return p
+
+
+def current_records(lake: Lake) -> dict[str, list[tuple[Any, ...]]]:
+    """Per master, the lake's current records: each record's latest committed version (deleted
+    ones removed), as (source, table, record key, row hash) - what the master build reads."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for master in ("person", "entity", "licence"):
+        files = [str(p) for p in lake.silver_files(master)]
+        if not files:
+            continue
+        out[master] = duckdb.sql(
+            f"SELECT _source, _table, _record_key, _row_hash FROM (SELECT * FROM read_parquet({files!r}, "
+            f"union_by_name = true) QUALIFY row_number() OVER (PARTITION BY _source, _table, _record_key "
+            f"ORDER BY _extracted_at DESC, _batch_id DESC) = 1) WHERE NOT coalesce(_deleted, FALSE) ORDER BY ALL"
+        ).fetchall()
+    return out
+
+
+def loaded_twice(lake: Lake) -> list[tuple[Any, ...]]:
+    """Row versions (record key, row hash) committed in more than one batch: a duplicated load."""
+    files = [str(p) for m in ("person", "entity", "licence") for p in lake.silver_files(m)]
+    if not files:
+        return []
+    return duckdb.sql(
+        f"SELECT regexp_extract(filename, 'silver/([a-z]+)/', 1) AS m, _record_key, _row_hash, count(*) "
+        f"FROM read_parquet({files!r}, union_by_name = true, filename = true) WHERE NOT coalesce(_deleted, FALSE) "
+        f"GROUP BY ALL HAVING count(*) > 1"
+    ).fetchall()
+
+
+def quarantined(lake: Lake) -> list[tuple[Any, ...]]:
+    files = [str(p) for p in lake.quarantine_files()]
+    if not files:
+        return []
+    return duckdb.sql(f"SELECT _source, _table, _record_key, reason, field FROM read_parquet({files!r}) "
+                      f"ORDER BY ALL").fetchall()
+
+
+def leftovers(lake: Lake) -> list[str]:
+    """Files a killed run may leave: temporary files, working folders, files of uncommitted batches."""
+    out = []
+    for p in lake.root.rglob("*"):
+        rel = str(p.relative_to(lake.root))
+        if p.name.endswith(".tmp") or (rel.startswith("_tmp/") and p.parent == lake.tmp_dir):
+            out.append(rel)
+        elif p.suffix == ".parquet" and rel.split("/")[0] in ("bronze", "silver", "quarantine"):
+            parts = rel.split("/")
+            source, table = (parts[1], parts[2]) if parts[0] != "silver" else parts[2].split("__", 1)
+            if not lake.is_committed(source, table, p.stem):
+                out.append(rel)
+    return sorted(out)
