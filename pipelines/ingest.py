@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from core.db import confine, connect
 from core.sqltext import lit, q
@@ -232,7 +233,7 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
                 outcomes.append(load_batch(con, spec, table, lake, item, extracted_at, load_date))
                 last = item
             if table.deletes == "snapshot":
-                outcomes.extend(_find_deletes(con, spec, table, env, lake, last, extracted_at, load_date))
+                outcomes.extend(_find_deletes(con, spec, table, env, lake, last, work, extracted_at, load_date))
     finally:
         if own:
             con.close()
@@ -276,7 +277,8 @@ def _file_notice(lake: Lake, spec: SourceSpec, table: Table, notice: FileNotice,
 
 
 def _find_deletes(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, env: SourceEnvironment,
-                  lake: Lake, last: RawBatch | None, extracted_at: str, load_date: str) -> list[BatchOutcome]:
+                  lake: Lake, last: RawBatch | None, work: Path, extracted_at: str,
+                  load_date: str) -> list[BatchOutcome]:
     """Tombstones for the records the source no longer holds (``deletes: snapshot``)."""
     snapshot_file = None
     if spec.connection.kind in FILE_READERS:
@@ -290,8 +292,9 @@ def _find_deletes(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table
                                       f"are not a complete snapshot")]
         present = f"read_parquet({lit(str(last.staged))})"
     else:
-        con.register("source_keys_now", source_keys(spec, table, env))
-        present = "source_keys_now"
+        keys = work / "source_keys.parquet"
+        pq.write_table(source_keys(spec, table, env), keys)
+        present = f"read_parquet({lit(str(keys))})"
     record = write_tombstones(con, spec, table, lake, present, extracted_at, load_date, snapshot_file)
     if record is None:
         return []

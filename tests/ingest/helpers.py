@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,21 @@ from pipelines.connections import SourceEnvironment
 from pipelines.lake import Lake
 from pipelines.registry import SourceSpec, Table
 from pipelines.synthetic.writers import upsert_sqlite, write_sqlite
+from tests.masters.helpers import rid
+
+
+def person_id(n: int) -> str:
+    """A valid, distinct resident ID for person ``n`` (born on one of 50,000 days, 999 a day)."""
+    born = date(1950, 1, 1) + timedelta(days=n // 999)
+    return rid(f"341602{born:%Y%m%d}{n % 999 + 1:03d}")
 
 
 def person_row(n: int, gxsj: str, **kw: Any) -> dict[str, str | None]:
     """A row of public_security.hjxx_czrk (the household register)."""
+    born = date(1950, 1, 1) + timedelta(days=n // 999)
     row: dict[str, str | None] = {
-        "rkbh": f"R{n:06d}", "gmsfhm": f"3416021980{n % 9000 + 1000:04d}{n % 10}", "xm": f"张{'伟芳娜强'[n % 4]}{n}",
-        "cym": None, "xb": "1", "mz": "01", "csrq": "1980-01-01", "hjqh": "341602", "hjdz": "安徽省亳州市谯城区",
+        "rkbh": f"R{n:06d}", "gmsfhm": person_id(n), "xm": f"张{'伟芳娜强'[n % 4]}{n}",
+        "cym": None, "xb": "1", "mz": "01", "csrq": f"{born:%Y-%m-%d}", "hjqh": "341602", "hjdz": "安徽省亳州市谯城区",
         "hh": f"H{n}", "yhzgx": "户主", "hyzk": "20", "swrq": None, "gxsj": gxsj}
     row.update(kw)
     return row
