@@ -4,8 +4,8 @@ source, field and value; files are picked up once, by content; a changed header 
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import time
 from pathlib import Path
