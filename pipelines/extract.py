@@ -70,6 +70,7 @@ class RawBatch:
     watermark_from: str | None
     watermark_to: str | None
     file: tuple[str, str] | None = None  # (content hash, file name) for file sources
+    order: int = 0  # position among the table's landed files (delivery order): its extraction moment
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -511,7 +512,7 @@ def _file_batches(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: 
     waiting = landing.incomplete([p for p in paths if p not in refused], conn.settle_s, conn.done_marker)
     fingerprint = spec_fingerprint(spec, table)
     blocked: str | None = None
-    for path in paths:
+    for order, path in enumerate(paths):
         name = landing.relative_name(env.files_dir, path)
         if path in refused:
             yield _notice(lake, spec, table, name, "n" + _digest(name), refused[path], fingerprint)
@@ -519,6 +520,8 @@ def _file_batches(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: 
             yield FileNotice(name, "", waiting=waiting.get(path) or f"after {blocked}, which is not complete yet")
             blocked = blocked or name
         elif (item := _landed_file(spec, table, lake, path, name, fingerprint, workdir)) is not None:
+            if isinstance(item, RawBatch):
+                item.order = order
             yield item
 
 

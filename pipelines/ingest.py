@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -217,7 +217,7 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
     env = env or SourceEnvironment.from_env()
     lake = lake or Lake()
     now = now or datetime.now(UTC)
-    extracted_at = now.strftime("%Y-%m-%d %H:%M:%S")
+    extracted_at = _stamp(now, 0)
     load_date = now.strftime("%Y-%m-%d")
     own = con is None
     con = con or connect()
@@ -230,14 +230,23 @@ def ingest_table(spec: SourceSpec, table: Table, env: SourceEnvironment | None =
                 if isinstance(item, FileNotice):
                     outcomes.append(_file_notice(lake, spec, table, item, extracted_at))
                     continue
-                outcomes.append(load_batch(con, spec, table, lake, item, extracted_at, load_date))
+                outcomes.append(load_batch(con, spec, table, lake, item, _stamp(now, item.order), load_date))
                 last = item
             if table.deletes == "snapshot":
-                outcomes.extend(_find_deletes(con, spec, table, env, lake, last, work, extracted_at, load_date))
+                after = _stamp(now, (last.order if last else 0) + 1)
+                outcomes.extend(_find_deletes(con, spec, table, env, lake, last, work, after, load_date))
     finally:
         if own:
             con.close()
     return outcomes
+
+
+def _stamp(now: datetime, order: int) -> str:
+    """The extraction time of a run's ``order``-th unit: files landed in one run are extracted one
+    after another, in delivery order, and their records' latest version is decided by this time
+    (``pipelines.masters.records``), so each gets its own (a microsecond apart)."""
+    t = now.replace(tzinfo=None, microsecond=0) + timedelta(microseconds=order)
+    return t.isoformat(sep=" ", timespec="microseconds" if t.microsecond else "seconds")
 
 
 def load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, lake: Lake, batch: RawBatch,
