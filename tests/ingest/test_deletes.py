@@ -52,10 +52,11 @@ def test_deleted_rows_become_tombstones(env: SourceEnvironment, tmp_path: Path) 
     assert keys(lake) == [f"R{i:06d}" for i in (1, 2, 4, 5, 6, 8, 9, 10, 11)]
     tomb = lake.committed_batches(spec.source, t.name)[-1]
     assert (tomb.deleted, tomb.extracted, tomb.reconciles) == (2, 0, True)
-    # the tombstone is the record's last version, flagged, with this run's extraction time
+    # the tombstone is the record's last version, flagged, extracted just after this run's new rows
     rows = duckdb.sql(f"SELECT _record_key, name, _deleted, _extracted_at FROM '{lake.silver_files('person')[-1]}' "
                       "ORDER BY 1").fetchall()
-    assert rows == [("R000003", "张强3", True, datetime(2026, 11, 26, 22)), ("R000007", "张强7", True, datetime(2026, 11, 26, 22))]
+    after = datetime(2026, 11, 26, 22, 0, 0, 1)
+    assert rows == [("R000003", "张强3", True, after), ("R000007", "张强7", True, after)]
     # nothing changed: no new tombstone; a deleted record that comes back is live again
     assert ingest_table(spec, t, env, lake, DAY2) == []
     src.upsert([person_row(3, "2026-11-27 08:00:00")])
