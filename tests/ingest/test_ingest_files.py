@@ -4,10 +4,8 @@ source, field and value; files are picked up once, by content; a changed header 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import duckdb
@@ -17,6 +15,7 @@ from pipelines.connections import SourceEnvironment
 from pipelines.ingest import ingest_table
 from pipelines.lake import Lake
 from pipelines.registry import registry
+from tests.ingest.helpers import land
 
 HEADER = "残疾人证号,姓名,性别,身份证号,残疾类别,发证日期,有效期至,联系电话,住址"
 GOOD = "34160219800101019X11,張偉,男,34160219800101019x,肢体,2019年05月06日,2029年05月06日,13912345678,安徽省亳州市谯城区"
@@ -26,16 +25,6 @@ GOOD = "34160219800101019X11,張偉,男,34160219800101019x,肢体,2019年05月06
 def env(tmp_path: Path) -> SourceEnvironment:
     (tmp_path / "sources" / "files").mkdir(parents=True)
     return SourceEnvironment(sources_dir=tmp_path / "sources")
-
-
-def land(env: SourceEnvironment, rel: str, data: bytes, age_s: float = 60) -> Path:
-    """Deliver a file, last modified ``age_s`` ago (older than any settle time: complete)."""
-    p = env.files_dir / rel
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_bytes(data)
-    then = time.time() - age_s
-    os.utime(p, (then, then))
-    return p
 
 
 def quarantine(lake: Lake, source: str) -> list[tuple]:
