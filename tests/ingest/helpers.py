@@ -79,7 +79,7 @@ def current_records(lake: Lake) -> dict[str, list[tuple[Any, ...]]]:
         files = [str(p) for p in lake.silver_files(master)]
         if not files:
             continue
-        out[master] = duckdb.sql(
+        out[master] = duckdb.execute(
             f"SELECT _source, _table, _record_key, _row_hash FROM (SELECT * FROM read_parquet({files!r}, "
             f"union_by_name = true) QUALIFY row_number() OVER (PARTITION BY _source, _table, _record_key "
             f"ORDER BY _extracted_at DESC, _batch_id DESC) = 1) WHERE NOT coalesce(_deleted, FALSE) ORDER BY ALL"
@@ -92,7 +92,7 @@ def loaded_twice(lake: Lake) -> list[tuple[Any, ...]]:
     files = [str(p) for m in ("person", "entity", "licence") for p in lake.silver_files(m)]
     if not files:
         return []
-    return duckdb.sql(
+    return duckdb.execute(
         f"SELECT regexp_extract(filename, 'silver/([a-z]+)/', 1) AS m, _record_key, _row_hash, count(*) "
         f"FROM read_parquet({files!r}, union_by_name = true, filename = true) WHERE NOT coalesce(_deleted, FALSE) "
         f"GROUP BY ALL HAVING count(*) > 1"
@@ -103,7 +103,7 @@ def quarantined(lake: Lake) -> list[tuple[Any, ...]]:
     files = [str(p) for p in lake.quarantine_files()]
     if not files:
         return []
-    return duckdb.sql(f"SELECT _source, _table, _record_key, reason, field FROM read_parquet({files!r}) "
+    return duckdb.execute(f"SELECT _source, _table, _record_key, reason, field FROM read_parquet({files!r}) "
                       f"ORDER BY ALL").fetchall()
 
 

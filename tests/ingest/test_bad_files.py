@@ -152,7 +152,7 @@ def test_symlinks_are_refused_and_never_read(env: SourceEnvironment, lake: Lake,
     assert set_aside(outcomes) == {f"cjrz_2026112{i}.csv": "SYMLINK" for i in (1, 2, 3)}
     assert quarantined(lake) == []
     bronze = [str(p) for p in lake.root.glob("bronze/**/*.parquet")]
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet({bronze!r})").fetchall() == [(1,)]
+    assert duckdb.execute(f"SELECT count(*) FROM read_parquet({bronze!r})").fetchall() == [(1,)]
     assert "root:" not in json.dumps(lake.set_aside_records())
 
 
@@ -245,7 +245,7 @@ def test_json_lines_split_only_on_newline(env: SourceEnvironment, lake: Lake) ->
     land(env, "grassroots_service/fwjl_20261125.jsonl", text.encode("utf-8"))
     [o] = ingest_table(spec, spec.tables[0], env, lake)
     assert (o.extracted, o.standardised, o.quarantined) == (3, 3, 0)
-    got = duckdb.sql(f"SELECT _record_key, residential_address FROM '{lake.silver_files('person')[0]}' ORDER BY 1").fetchall()
+    got = duckdb.execute(f"SELECT _record_key, residential_address FROM '{lake.silver_files('person')[0]}' ORDER BY 1").fetchall()
     assert [k for k, _ in got] == ["1", "2", "3"]
     assert "\u2028" in got[0][1] or "谯城区" in got[0][1]
 
@@ -278,9 +278,9 @@ def test_excel_formula_cells_are_read_from_their_cached_value_or_flagged(env: So
                                                                         "A3": ('"M"&amp;ROW()', None)}))
     [o] = ingest_table(spec, spec.tables[0], env, lake)
     assert (o.extracted, o.standardised, o.quarantined) == (3, 2, 1)
-    names = duckdb.sql(f"SELECT _record_key, name FROM '{lake.silver_files('person')[0]}' ORDER BY 1").fetchall()
+    names = duckdb.execute(f"SELECT _record_key, name FROM '{lake.silver_files('person')[0]}' ORDER BY 1").fetchall()
     assert names == [("M1", "王芳"), ("M3", "王芳3")]
-    q = duckdb.sql(f"SELECT _line, reason, field, value FROM '{lake.quarantine_files()[0]}'").fetchall()
+    q = duckdb.execute(f"SELECT _line, reason, field, value FROM '{lake.quarantine_files()[0]}'").fetchall()
     assert q == [(3, "NO_FORMULA_VALUE", "会员编号", '="M"&ROW()')]
 
 
@@ -292,10 +292,10 @@ def test_an_overlong_value_is_quarantined_with_a_reason(env: SourceEnvironment, 
     land(env, "disabled_federation/cjrz_20261125.csv", data)
     [o] = ingest_table(utf8, utf8.tables[0], env, lake)
     assert (o.extracted, o.standardised, o.quarantined) == (2, 1, 1)
-    [(field, reason, value)] = duckdb.sql(f"SELECT field, reason, value FROM '{lake.quarantine_files()[0]}'").fetchall()
+    [(field, reason, value)] = duckdb.execute(f"SELECT field, reason, value FROM '{lake.quarantine_files()[0]}'").fetchall()
     assert (field, reason) == ("person.residential_address", "TOO_LONG")
     assert value.endswith("… (9000000 characters)") and len(value) < 300
-    silver = duckdb.sql(f"SELECT max(length(residential_address)) FROM '{lake.silver_files('person')[0]}'").fetchall()
+    silver = duckdb.execute(f"SELECT max(length(residential_address)) FROM '{lake.silver_files('person')[0]}'").fetchall()
     assert silver == [(6,)]
 
 

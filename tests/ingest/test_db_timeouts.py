@@ -21,10 +21,11 @@ from pipelines.lake import Lake
 from pipelines.registry import SourceSpec, registry
 
 NOW = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+Silent = tuple[int, list[socket.socket]]
 
 
 @pytest.fixture
-def silent_server() -> Iterator[tuple[int, list[socket.socket]]]:
+def silent_server() -> Iterator[Silent]:
     """A TCP server on a free local port that accepts every connection and never sends a byte."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
@@ -56,7 +57,7 @@ def _timeout(spec: SourceSpec, read_s: float) -> SourceSpec:
 
 
 @pytest.mark.parametrize("source,url_key", [("public_security", "pg_url"), ("tobacco", "mysql_url")])
-def test_a_silent_server_fails_within_the_read_timeout(silent_server, tmp_path: Path, source: str,  # type: ignore[no-untyped-def]
+def test_a_silent_server_fails_within_the_read_timeout(silent_server: Silent, tmp_path: Path, source: str,
                                                        url_key: str) -> None:
     port, accepted = silent_server
     scheme = "postgresql" if url_key == "pg_url" else "mysql"
@@ -75,7 +76,7 @@ def test_a_silent_server_fails_within_the_read_timeout(silent_server, tmp_path: 
     assert len(accepted) == 1  # one attempt: a silent server is not retried within the run
 
 
-def test_a_silent_server_costs_one_timeout_per_source_not_per_table(silent_server, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_a_silent_server_costs_one_timeout_per_source_not_per_table(silent_server: Silent, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     port, accepted = silent_server
     spec = _timeout(registry()["market_regulation"], 1.0)  # two tables on one PostgreSQL database

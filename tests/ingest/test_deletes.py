@@ -53,7 +53,7 @@ def test_deleted_rows_become_tombstones(env: SourceEnvironment, tmp_path: Path) 
     tomb = lake.committed_batches(spec.source, t.name)[-1]
     assert (tomb.deleted, tomb.extracted, tomb.reconciles) == (2, 0, True)
     # the tombstone is the record's last version, flagged, extracted just after this run's new rows
-    rows = duckdb.sql(f"SELECT _record_key, name, _deleted, _extracted_at FROM '{lake.silver_files('person')[-1]}' "
+    rows = duckdb.execute(f"SELECT _record_key, name, _deleted, _extracted_at FROM '{lake.silver_files('person')[-1]}' "
                       "ORDER BY 1").fetchall()
     after = datetime(2026, 11, 26, 22, 0, 0, 1)
     assert rows == [("R000003", "张强3", True, after), ("R000007", "张强7", True, after)]

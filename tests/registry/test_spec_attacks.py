@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -20,16 +22,16 @@ from pipelines.registry_check import check_registry
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _spec(name: str) -> dict:  # type: ignore[type-arg]
+def _spec(name: str) -> dict[str, Any]:
     return yaml.safe_load((SOURCES_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
-def _derived(raw: dict, expr: str) -> None:  # type: ignore[type-arg]
+def _derived(raw: dict[str, Any], expr: str) -> None:
     raw["tables"][0]["derived"][1]["expr"] = expr  # traffic_police: licence.holder_id
 
 
 #: (label, source spec, mutation, expected text after "<file>: ")
-ATTACKS = [
+ATTACKS: list[tuple[str, str, Callable[[dict[str, Any]], object], str]] = [
     ("subquery reading a file", "traffic_police",
      lambda r: _derived(r, "(SELECT COLUMNS('content') FROM read_text('/etc/passwd'))"),
      "tables[0].derived[1].expr: uses a subquery"),
@@ -75,7 +77,10 @@ ATTACKS = [
 ]
 
 
-def _write(tmp: Path, source: str, mutate) -> Path:  # type: ignore[no-untyped-def]
+Mutation = Callable[[dict[str, Any]], object]
+
+
+def _write(tmp: Path, source: str, mutate: Mutation) -> Path:
     raw = _spec(source)
     mutate(raw)
     folder = tmp / "specs"
@@ -86,7 +91,7 @@ def _write(tmp: Path, source: str, mutate) -> Path:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("label,source,mutate,expected", ATTACKS, ids=[a[0] for a in ATTACKS])
-def test_every_spec_attack_is_refused_with_one_line(tmp_path: Path, label: str, source: str, mutate,  # type: ignore[no-untyped-def]
+def test_every_spec_attack_is_refused_with_one_line(tmp_path: Path, label: str, source: str, mutate: Mutation,
                                                     expected: str) -> None:
     p = _write(tmp_path, source, mutate)
     specs, errors = check_registry(p.parent)
