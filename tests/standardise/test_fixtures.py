@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from core.db import connect
+from core.db import confine, connect
 from tests.standardise.batch import Outcome, element_type, standardise_setup
 from tests.standardise.fixtures import QUARANTINED, Case, FixtureError, all_cases, read_fixture, split_case
 
@@ -45,8 +45,10 @@ class Outcomes:
 @pytest.fixture(scope="session")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcomes]:
     con = connect()
+    workdir = tmp_path_factory.mktemp("standardise-fixtures")
+    confine(con, workdir)  # ingest confines its connection to the lake; here one holds every setup's lake
     try:
-        yield Outcomes(tmp_path_factory.mktemp("standardise-fixtures"), con)
+        yield Outcomes(workdir, con)
     finally:
         con.close()
 
