@@ -106,6 +106,13 @@ def servers_env(tmp_path: Path) -> SourceEnvironment:
 
 
 @pytest.fixture
+def env(tmp_path: Path) -> SourceEnvironment:
+    """Embedded sources with an empty landing folder."""
+    (tmp_path / "sources" / "files").mkdir(parents=True)
+    return SourceEnvironment(sources_dir=tmp_path / "sources")
+
+
+@pytest.fixture
 def lake(tmp_path: Path) -> Lake:
     return Lake(tmp_path / "lake")
 

@@ -28,17 +28,6 @@ CSV_HEADER = "残疾人证号,姓名,性别,身份证号,残疾类别,发证日�
 CSV_ROW = "34160219800101019X{n:02d},王芳{n},女,34160219800101019X,肢体,2019年05月06日,2029年05月06日,13912345678,亳州市谯城区"
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> SourceEnvironment:
-    (tmp_path / "sources" / "files").mkdir(parents=True)
-    return SourceEnvironment(sources_dir=tmp_path / "sources")
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    return Lake(tmp_path / "lake")
-
-
 def csv_bytes(*ns: int, header: str = CSV_HEADER) -> bytes:
     return ("\n".join([header, *(CSV_ROW.format(n=n) for n in ns)]) + "\n").encode("gbk")
 

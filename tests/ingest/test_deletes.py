@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from pipelines.connections import SourceEnvironment
 from pipelines.ingest import ingest_table
@@ -25,12 +24,6 @@ DAY3 = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
 
 def snapshot_deletes(spec: SourceSpec) -> SourceSpec:
     return spec.model_copy(update={"tables": [t.model_copy(update={"deletes": "snapshot"}) for t in spec.tables]})
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> SourceEnvironment:
-    (tmp_path / "sources" / "files").mkdir(parents=True)
-    return SourceEnvironment(sources_dir=tmp_path / "sources")
 
 
 def keys(lake: Lake) -> list[str]:

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from pipelines.connections import SourceEnvironment
 from pipelines.ingest import ingest_table
@@ -19,12 +18,6 @@ from tests.ingest.helpers import land
 
 HEADER = "残疾人证号,姓名,性别,身份证号,残疾类别,发证日期,有效期至,联系电话,住址"
 GOOD = "34160219800101019X11,張偉,男,34160219800101019x,肢体,2019年05月06日,2029年05月06日,13912345678,安徽省亳州市谯城区"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> SourceEnvironment:
-    (tmp_path / "sources" / "files").mkdir(parents=True)
-    return SourceEnvironment(sources_dir=tmp_path / "sources")
 
 
 def quarantine(lake: Lake, source: str) -> list[tuple]:
