@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
 
 import duckdb
@@ -298,7 +299,8 @@ def test_character_functions_run_in_bounded_memory() -> None:
     ["", "·", "··张·", "·" + SEP, SEP, "曾" + SEP + "曾", "尉遲恭"])), max_size=8))
 def test_vector_forms_equal_value_by_value(values: list[str | None]) -> None:
     """The SEP-joined vector forms give per value what the scalar functions give (boundaries kept)."""
-    scalar = {"t2s": partial(T.to_simplified, phrases=False), "name_norm": T.normalise_name,
+    scalar: dict[str, Callable[[str | None], str | None]] = {
+              "t2s": partial(T.to_simplified, phrases=False), "name_norm": T.normalise_name,
               "pinyin_key": T.pinyin_key, "pinyin_key_plain": partial(T.pinyin_key, surname=False)}
     arr = pa.array(values, pa.string())
     for name, fn in T.sql_functions().items():
