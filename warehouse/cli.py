@@ -1,4 +1,4 @@
-"""Command-line group of the serving layer: ``serve``, ``keys``, ``audit``, ``once-only``.
+"""Command-line group of the serving layer: ``serve``, ``keys``, ``audit``, ``evidence``, ``once-only``.
 
 Registered on the ``masterdata`` app by :mod:`pipelines.cli` (``register(app)``).  Cheap to import:
 FastAPI, uvicorn and DuckDB are imported inside the commands.  Bad input or state ends in one red
@@ -187,8 +187,48 @@ def audit_show(last: Annotated[int, typer.Option(help="how many of the latest en
         print(json.dumps(r, ensure_ascii=False))
 
 
+def evidence_verify(
+    file: Annotated[Path, typer.Argument(help="an evidence document (JSON), a list of them, or an "
+                                         "/applications/{id}/evidence answer")],
+    public_key: Annotated[Optional[Path], typer.Option(help="the platform's public key (PEM, from GET "
+                                                       "/v1/evidence/public-key); default: derived from the "
+                                                       "signing key beside the serving store")] = None,
+) -> None:
+    """Check evidence documents offline: sealed by the platform and unaltered (exit 1 if any is not)."""
+    from warehouse.api.sealing import SealError, load_public_key, load_signing_key, verify
+
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SealError(f"{file}: not a JSON evidence document ({str(exc).splitlines()[0]})") from None
+    docs = doc.get("documents") if isinstance(doc, dict) and "documents" in doc else doc
+    docs = docs if isinstance(docs, list) else [docs]
+    key = load_public_key(public_key) if public_key else \
+        load_signing_key(_settings().evidence_key, create=False).public_key()
+    bad = 0
+    for d in docs:
+        v = verify(d, key)
+        name = d.get("document_id") if isinstance(d, dict) else None
+        if v.valid:
+            print(f"{name}: valid (sealed by key {v.key_id}, unaltered)")
+        else:
+            bad += 1
+            console.print(f"[bold red]{name}: NOT VALID[/] ({v.reason})", highlight=False)
+    if bad:
+        _fail(f"{bad} of {len(docs)} evidence document(s) failed verification", code=1)
+
+
+def evidence_public_key() -> None:
+    """Print the public key evidence documents are sealed with (PEM), for departments to verify offline."""
+    from warehouse.api.sealing import key_id, load_signing_key, public_pem
+
+    pub = load_signing_key(_settings().evidence_key).public_key()
+    console.print(f"key id {key_id(pub)}", highlight=False)
+    print(public_pem(pub), end="")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``once-only`` and the ``keys`` and ``audit`` groups to ``masterdata``."""
+    """Add ``serve``, ``once-only`` and the ``keys``, ``audit`` and ``evidence`` groups to ``masterdata``."""
     app.command("serve")(serve)
     app.command("once-only")(once_only)
     keys = typer.Typer(help="API keys of the calling systems (hall, departments, identity platform).",
@@ -201,3 +241,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit, name="audit")
     audit.command("verify")(audit_verify)
     audit.command("show")(audit_show)
+    evidence = typer.Typer(help="Sealed evidence documents (证明) for approving departments.", no_args_is_help=True)
+    app.add_typer(evidence, name="evidence")
+    evidence.command("verify")(evidence_verify)
+    evidence.command("public-key")(evidence_public_key)

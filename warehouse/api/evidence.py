@@ -94,3 +94,24 @@ def statement(model: ReadModel, cat: Catalogue, kind: EvidenceKind, subject: Row
         "as_of": today.isoformat(),
         "build_id": model.build_id,
     }
+
+
+def licence_statement(material: dict[str, Any], as_of: str, build_id: str) -> dict[str, Any]:
+    """A held licence as evidence: its catalogue fields (GB/T 36904) attested by its issuer."""
+    lic = material["licence"]
+    return {
+        "kind": "licence",
+        "title": lic.get("type_name"),
+        "attests": "the electronic licence the library holds, valid on the day",
+        "department": material.get("department"),
+        "department_name": lic.get("issuer_name"),
+        "department_uscc": lic.get("issuer_code"),
+        "about": {**(material.get("subject") or {}), "master": "licence"},
+        "attested": dict(lic),
+        "basis": "licence_library",
+        "records": [{"source": "licence_master", "table": None, "record_key": lic.get("master_id"),
+                     "updated_at": None}],
+        "lineage": {},
+        "as_of": as_of,
+        "build_id": build_id,
+    }
