@@ -86,36 +86,40 @@ def serve(
 
 
 def once_only(
-    applications: Annotated[int, typer.Option(help="simulated applications (the seed city gets 1,000+ a day)")] = 1000,
+    applications: Annotated[int, typer.Option(help="applications of the simulated day (the seed city gets 1,000+ "
+                                              "a day)")] = 1000,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same day)")] = 7,
-    as_of: Annotated[Optional[str], typer.Option(help="day licences must be valid on (YYYY-MM-DD; default today)")]
-    = None,
+    as_of: Annotated[Optional[str], typer.Option(help="the day (YYYY-MM-DD; default today): licences must be valid "
+                                                 "on it, events are the year before it")] = None,
+    decline: Annotated[float, typer.Option(help="share of applicants who withdraw instead of consenting")] = 0.0,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the figures as JSON")] = None,
 ) -> None:
-    """Simulate a day of hall applications: share of materials no longer uploaded, of fields pre-filled."""
+    """A realistic day of hall applications: share of required materials not uploaded, the ceiling by
+    来源渠道, every remaining upload's reason, by hall, department, power type and applicant kind."""
     from datetime import date
 
     from warehouse.api.catalogue import catalogue
     from warehouse.api.index import ReadModel, ensure_snapshot
-    from warehouse.api.once_only import report_json, simulate
+    from warehouse.api.once_only import report_json, save_latest, simulate
     from warehouse.api.service import audit
 
     if applications < 1:
         _fail("--applications must be at least 1")
+    if not 0.0 <= decline <= 1.0:
+        _fail(f"--decline must be a share between 0 and 1, not {decline}")
     s = _settings()
     try:
         day = date.fromisoformat(as_of) if as_of else s.today()
     except ValueError:
         _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
         return
-    report = simulate(ReadModel(ensure_snapshot(s.gold, s.index_dir, _progress)), catalogue(), applications, seed,
-                      day)
+    model = ReadModel(ensure_snapshot(s.gold, s.index_dir, _progress))
+    report = simulate(model, catalogue(), s.gold, applications, seed, day, decline)
     access = audit.Access.operator("once-only", "once_only", "statistics")
     access.detail = {"applications": applications, "seed": seed, "as_of": day.isoformat()}
     audit.record(_store(), access, 0, ["aggregate"])
     print(report.render())
-    if report.skipped:
-        console.print(f"[yellow]{report.skipped} application(s) skipped: not enough applicants in the masters")
+    save_latest(report, s.store)
     if json_out:
         json_out.write_text(report_json(report), encoding="utf-8")
 

@@ -99,6 +99,7 @@ def statement(model: ReadModel, cat: Catalogue, kind: EvidenceKind, subject: Row
 def licence_statement(material: dict[str, Any], as_of: str, build_id: str) -> dict[str, Any]:
     """A held licence as evidence: its catalogue fields (GB/T 36904) attested by its issuer."""
     lic = material["licence"]
+    subject = material.get("subject") or {}
     return {
         "kind": "licence",
         "title": lic.get("type_name"),
@@ -106,7 +107,7 @@ def licence_statement(material: dict[str, Any], as_of: str, build_id: str) -> di
         "department": material.get("department"),
         "department_name": lic.get("issuer_name"),
         "department_uscc": lic.get("issuer_code"),
-        "about": {**(material.get("subject") or {}), "master": "licence"},
+        "about": {**subject, "master": "entity" if str(subject.get("master_id", "")).startswith("E") else "person"},
         "attested": dict(lic),
         "basis": "licence_library",
         "records": [{"source": "licence_master", "table": None, "record_key": lic.get("master_id"),
