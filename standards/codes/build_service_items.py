@@ -40,7 +40,8 @@ ITEM_COLUMNS = ("code", "name", "power_class", "department", "target", "hall", "
 MATERIAL_COLUMNS = ("code", "item", "material", "channel", "licence_types", "evidence", "department", "about",
                     "condition")
 PUBLIC = "公共服务"
-ACTION_VERBS = {"issue": "核发", "change": "变更", "renew": "延续", "replace": "补发", "cancel": "注销"}
+ACTION_VERBS = {"issue": "核发", "change": "变更", "renew": "延续", "replace": "补发", "cancel": "注销",
+                "filing": "年度报告（执业情况）备案"}
 
 
 @dataclass
@@ -87,7 +88,8 @@ def core_services() -> list[Service]:
 
 def _material(spec: Any, lib: dict[str, dict[str, str]], ctx: dict[str, str], where: str) -> dict[str, str]:
     """A material row from a template: a name of the material library, ``{use: name, ...overrides}``,
-    or an inline row; ``{type}``, ``{code}`` and ``{dept}`` stand for the item's licence type."""
+    or an inline row; ``{type}``, ``{code}``, ``{dept}`` and ``{evidence}`` stand for the item's licence type, its
+    department and the department fact that proves it."""
     if isinstance(spec, str):
         if spec not in lib:
             raise SystemExit(f"{where}: material {spec!r} is not in the materials library")
@@ -114,7 +116,7 @@ def lifecycle_services(t: dict[str, Any], types: dict[str, dict[str, str]], core
     for code, spec in t["licences"].items():
         lt = types[code]
         kind = lt["holder_kind"]
-        ctx = {"type": lt["name"], "code": code, "dept": lt["department"]}
+        ctx = {"type": lt["name"], "code": code, "dept": lt["department"], "evidence": spec.get("evidence", "")}
         steps = t["lifecycle"][spec.get("steps", kind)]
         for action, step in steps.items():
             if action in spec.get("skip", []) or (action == "renew" and not lt["validity_years"]
@@ -126,7 +128,8 @@ def lifecycle_services(t: dict[str, Any], types: dict[str, dict[str, str]], core
             names = spec.get("names", {})
             name = names.get(action) or f"{lt['name']}{ACTION_VERBS[action]}"
             mats = [_material(m, lib, ctx, where) for m in
-                    [*step["materials"], *(spec.get("docs", {}).get(action, []))]]
+                    [*(m for m in step["materials"] if m not in spec.get("drop", [])),
+                     *(spec.get("docs", {}).get(action, []))]]
             power = spec.get("power", {}).get(action) if isinstance(spec.get("power"), dict) else spec.get("power")
             target = step.get("target") or ("entity" if kind == "entity" else "person")
             out.append(Service(f"licence:{code}:{action}", name, power or step["power"], lt["department"],
@@ -145,20 +148,21 @@ def department_services(t: dict[str, Any]) -> list[Service]:
     lib, forms = t["materials"], t["forms"]
     out: list[Service] = []
     for dept, entries in t["departments"].items():
-        n = 0
-        for spec in entries:
-            for v in spec.get("variants", [None]):
+        for e, spec in enumerate(entries):
+            variants = spec.get("variants")
+            for k, v in enumerate(variants or [None]):
                 name = spec["name"].format(v=v) if v is not None else spec["name"]
                 where = f"templates.yaml: departments.{dept} {name}"
-                ctx = {"type": "", "code": spec.get("licence_type", ""), "dept": dept}
+                ctx = {"type": "", "code": spec.get("licence_type", ""), "dept": dept, "evidence": ""}
                 mats = [_material(m, lib, ctx, where) for m in spec["materials"]]
                 target = spec.get("target", "person")
-                out.append(Service(f"dept:{dept}:{n}", name, spec["power"], dept, target,
+                # variants of one entry share a key prefix: alternatives a day's applicants divide among them
+                key = f"dept:{dept}:{e}" + (f".{k}" if variants else "")
+                out.append(Service(key, name, spec["power"], dept, target,
                                    _halls(spec.get("levels", "city|county")), spec.get("level", "county"),
                                    spec["action"], mats, forms[spec.get("form", target)],
                                    licence_type=spec.get("licence_type", ""), applies_if=spec.get("applies_if", ""),
                                    event=spec.get("event", "")))
-                n += 1
     return out
 
 
@@ -216,8 +220,16 @@ def build(out_dir: Path = HERE) -> dict[str, int]:
     with (HERE / "licence_types.csv").open(encoding="utf-8", newline="") as fh:
         types = {r["code"]: r for r in csv.DictReader(fh)}
     core = core_services()
-    done = {(s.licence_type, s.action) for s in core if s.licence_type}
-    services = core + lifecycle_services(t, types, done) + department_services(t)
+    # a core item that gives a licence type out (issue, or a service/filing that produces it) is that
+    # type's first issue; the life cycle does not repeat it
+    done = {(s.licence_type, s.action if s.action in ("change", "renew", "replace", "cancel") else "issue")
+            for s in core if s.licence_type}
+    depts = department_services(t)
+    core_names = {(s.department, s.name) for s in core}
+    again = [s.name for s in depts if (s.department, s.name.replace("（县级）", "")) in core_names]
+    if again:
+        raise SystemExit(f"templates.yaml: department item(s) repeat a core item: {', '.join(again[:5])}")
+    services = core + lifecycle_services(t, types, done) + depts
     keys = [s.key for s in services]
     dupes = {k for k in keys if keys.count(k) > 1}
     if dupes:

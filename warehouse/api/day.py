@@ -11,7 +11,9 @@ and the masters say who that is:
   about that child), marriages (unmarried adults, as many a day as marriage certificates were
   issued), deaths (the spouse, children or household of someone who died in the past year, about
   him), starting a business (as many a day as entities were established), moving, school entry
-  (parents of six-year-olds), retirement (those who turned 60), buying or selling a home;
+  (parents of six-year-olds), retirement (those who turned 60), buying or selling a home; a dated
+  event's daily count is the median of its past five years (a backlog loaded at once does not set
+  the pace);
 * everything else - by the eligible (the item's conditions: entity types, ages, marital status,
   employment), at an annual rate per action declared below.
 
@@ -21,8 +23,8 @@ applicants are drawn by a seeded hash order.  An applicant goes to the hall of h
 area; an entity's registered area; an enterprise the city market regulator registered in 谯城 to the
 development zone's hall where it lists the item), or to the city hall for city-level items.
 
-Rates that the masters cannot show are modelling assumptions, named here (:data:`ANNUAL_RATE`,
-:data:`EVENT_RATE`); everything else is counted in the data.  Licence types the library does not hold
+Rates that the masters cannot show are modelling assumptions, named here (:data:`PERSON_RATE`,
+:data:`TARGETED_RATE`, :data:`ENTITY_RATE`, :data:`EVENT_RATE`); everything else is counted in the data.  Licence types the library does not hold
 at all produce no applicants (nobody can be shown to hold them), except the resident ID card and the
 household register book, which every registered resident holds.
 """
@@ -41,15 +43,23 @@ from core.sqltext import lit
 from warehouse.api.catalogue import Catalogue, ServiceItem
 from warehouse.api.vocabulary import Condition
 
-#: annual applications per eligible person or entity, by action, where no event or licence date says
-#: how many (modelling assumptions)
-ANNUAL_RATE = {"issue": 0.002, "change": 0.02, "replace": 0.005, "cancel": 0.01, "confirm": 0.005,
-               "filing": 0.02, "benefit": 0.02, "referral": 0.002, "service": 0.01, "renew": 0.0}
-#: annual events per eligible person where the masters hold no dated record of them (assumptions)
-EVENT_RATE = {"move": 0.015, "parent": 0.02, "job_loss": 0.02, "home_purchase": 0.01, "property_sale": 0.02,
-              "mortgage": 0.01, "divorce": 0.002}
+#: annual applications to one service per eligible person, by action, where no event or licence date
+#: says how many (modelling assumptions): a resident seldom needs any one item ...
+PERSON_RATE = {"issue": 0.0005, "change": 0.002, "replace": 0.002, "cancel": 0.001, "confirm": 0.001,
+               "filing": 0.0005, "benefit": 0.0003, "referral": 0.0002, "service": 0.003, "renew": 0.0}
+#: ... unless the item is for a group the masters single out (conditions or a held licence leave fewer
+#: than :data:`TARGETED_SHARE` of residents): those claim their benefits and services far more often
+TARGETED_RATE = {"benefit": 0.1, "service": 0.02, "confirm": 0.01}
+TARGETED_SHARE = 0.2
+#: an entity files, changes and confirms more often than a resident (per service, per year)
+ENTITY_RATE = {"issue": 0.003, "change": 0.02, "replace": 0.005, "cancel": 0.01, "confirm": 0.02,
+               "filing": 0.05, "benefit": 0.01, "referral": 0.002, "service": 0.02, "renew": 0.0}
+#: annual events per eligible person where the masters hold no dated record of them (assumptions);
+#: an item for parents (``parent``) is claimed at its action's rate among those with a recorded child
+EVENT_RATE = {"move": 0.015, "job_loss": 0.02, "home_purchase": 0.01, "property_sale": 0.02, "mortgage": 0.01,
+              "divorce": 0.002}
 #: licence types every registered resident holds although the library may not (yet) hold them
-UNIVERSAL = {"001": "c_age_16", "002": "TRUE"}
+UNIVERSAL = {"001": "x.c_age_16", "002": "x.relation_to_head = '户主'"}
 RENEW_WINDOW = 90
 CITY_REGULATOR = "亳州市市场监督管理局"
 DEVZONE_AREA = "341602"
@@ -110,8 +120,8 @@ def _base(item: ServiceItem, cat: Catalogue) -> tuple[str, str]:
         return (f"SELECT x.rep AS person, x.master_id AS entity, CAST(NULL AS VARCHAR) AS concerning, x.area, "
                 f"x.authority FROM en AS x WHERE {conds}", "x.master_id")
     universal = UNIVERSAL.get(item.licence_type or "")
-    if universal and universal != "TRUE":
-        conds += f" AND x.{universal}"
+    if universal:
+        conds += f" AND {universal}"
     return (f"SELECT x.master_id AS person, CAST(NULL AS VARCHAR) AS entity, CAST(NULL AS VARCHAR) AS concerning, "
             f"x.area, CAST(NULL AS VARCHAR) AS authority FROM pe AS x WHERE {conds}", "x.master_id")
 
@@ -145,23 +155,37 @@ def _event_pool(event: str, item: ServiceItem, today: str) -> str | None:
     return None
 
 
-def _event_volume(con: duckdb.DuckDBPyConnection, event: str, pool_size: int, today: str) -> float:
+def per_day(con: duckdb.DuckDBPyConnection, source: str, column: str, today: str, count: str = "count(*)",
+            where: str = "TRUE") -> float:
+    """Dated records a day: the median over the past five years' counts (one odd year - a backlog
+    loaded at once, a source's first year - does not set the day's pace)."""
+    years = ", ".join(
+        f"(SELECT {count} FROM {source} WHERE {where} AND {column} > DATE {lit(today)} - INTERVAL {365 * (k + 1)} DAY "
+        f"AND {column} <= DATE {lit(today)} - INTERVAL {365 * k} DAY)" for k in range(5))
+    got = con.execute(f"SELECT median(n) FROM (SELECT unnest([{years}]) AS n)").fetchall()[0][0]
+    return float(got or 0) / 365.0
+
+
+def _event_volume(con: duckdb.DuckDBPyConnection, item: ServiceItem, pool_size: int, today: str) -> float:
     """Applications a day an event brings (dated records in the masters, else :data:`EVENT_RATE`)."""
-    year_ago = f"DATE {lit(today)} - INTERVAL 365 DAY"
+    pm, em = "gold.person_master", "gold.entity_master"
+    social = "entity_type IN ('social_organisation', 'private_non_enterprise', 'foundation')"
     dated = {
-        "birth": f"SELECT count(*) FROM gold.person_master WHERE birth_date > {year_ago}",
-        "death": f"SELECT count(*) FROM gold.person_master WHERE death_date > {year_ago}",
-        "marriage": f"SELECT count(DISTINCT number) FROM li WHERE type_code = '009' AND issue_date > {year_ago}",
-        "business_start": f"SELECT count(*) FROM gold.entity_master WHERE established_date > {year_ago}",
-        "organisation_start": f"SELECT count(*) FROM gold.entity_master WHERE established_date > {year_ago} AND "
-                              f"entity_type IN ('social_organisation', 'private_non_enterprise', 'foundation')",
-        "school_entry": f"SELECT count(*) FROM pe WHERE date_sub('year', birth_date, DATE {lit(today)}) = 6",
-        "retirement": f"SELECT count(*) FROM pe WHERE date_sub('year', birth_date, DATE {lit(today)}) = 60",
+        "birth": (pm, "birth_date", "count(*)", "TRUE"),
+        "death": (pm, "death_date", "count(*)", "TRUE"),
+        "marriage": ("li", "issue_date", "count(DISTINCT number)", "type_code = '009'"),
+        "business_start": (em, "established_date", "count(*)", "TRUE"),
+        "organisation_start": (em, "established_date", "count(*)", social),
+        # those who turn 6 (60) this year: the births of 6 (60) years before
+        "school_entry": (pm, "birth_date + INTERVAL 6 YEAR", "count(*)", "TRUE"),
+        "retirement": (pm, "birth_date + INTERVAL 60 YEAR", "count(*)", "death_date IS NULL"),
     }
+    event = item.event or ""
     if event in dated:
-        n = con.execute(dated[event]).fetchall()[0][0]
-        return float(n or 0) / 365.0
-    return pool_size * EVENT_RATE.get(event, 0.0) / 365.0
+        return per_day(con, *dated[event][:2], today, *dated[event][2:])
+    if event in EVENT_RATE:
+        return pool_size * EVENT_RATE[event] / 365.0
+    return pool_size * _rate(con, item, pool_size) / 365.0  # a pool (parents ...), not a dated event
 
 
 def pool(con: duckdb.DuckDBPyConnection, item: ServiceItem, cat: Catalogue, today: date,
@@ -170,37 +194,52 @@ def pool(con: duckdb.DuckDBPyConnection, item: ServiceItem, cat: Catalogue, toda
     shown to apply (a licence type the library does not hold)."""
     t = today.isoformat()
     sql, holder = _base(item, cat)
-    lt = item.licence_type
+    lt = item.licence_type or ""
+    universal = lt in UNIVERSAL
+    own = bool(lt) and cat.licence_types[lt]["holder_kind"] == ("entity" if item.target == "entity" else "person")
+    if lt and lt not in in_library and not universal and item.action != "issue":
+        return None
     if item.event:
         ev = _event_pool(item.event, item, t)
         if ev is not None:
             sql = ev
-        size = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
-        return (sql, _event_volume(con, item.event, size, t)) if size else None
-    universal = lt in UNIVERSAL
-    if lt and lt not in in_library and not universal:
-        return None
-    rate = ANNUAL_RATE[item.action]
-    if lt and not universal and item.action == "renew":
+        elif own and lt in in_library:
+            sql += " AND " + _holds(holder, lt)
+        size = _count(con, sql)
+        return (sql, _event_volume(con, item, size, t)) if size else None
+    if own and not universal and item.action == "renew":
         sql += " AND " + _holds(holder, lt, f"li.state IN ('valid', 'expired') AND li.valid_to BETWEEN DATE {lit(t)} "
                                             f"- INTERVAL {RENEW_WINDOW} DAY AND DATE {lit(t)} + INTERVAL {RENEW_WINDOW} DAY")
-        size = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+        size = _count(con, sql)
         return (sql, size / (2.0 * RENEW_WINDOW)) if size else None
-    if lt and not universal and item.action == "issue":
-        issued = con.execute(f"SELECT count(*) FROM li WHERE type_code = {lit(lt)} AND issue_date > DATE {lit(t)} "
-                             f"- INTERVAL 365 DAY").fetchall()[0][0]
-        if item.target == ("entity" if cat.licence_types[lt]["holder_kind"] == "entity" else "person"):
+    if lt in in_library and item.action == "issue":
+        issued = per_day(con, "li", "issue_date", t, "count(DISTINCT number)", f"type_code = {lit(lt)}")
+        if own:
             sql += " AND NOT " + _holds(holder, lt)
-        size = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
-        return (sql, issued / 365.0) if size and issued else None
-    if lt and not universal and cat.licence_types[lt]["holder_kind"] == ("entity" if item.target == "entity"
-                                                                         else "person"):
+        size = _count(con, sql)
+        return (sql, issued) if size and issued else None
+    if own and not universal and item.action != "issue":
         sql += " AND " + _holds(holder, lt)
-    size = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
-    if universal and item.action == "renew":
-        years = float(cat.licence_types[lt or ""].get("validity_years") or 10)
-        return (sql, size / years / 365.0) if size else None
-    return (sql, size * rate / 365.0) if size else None
+    size = _count(con, sql)
+    if universal and item.action == "renew" and cat.licence_types[lt].get("validity_years"):
+        return (sql, size / float(cat.licence_types[lt]["validity_years"] or 1) / 365.0) if size else None
+    return (sql, size * _rate(con, item, size) / 365.0) if size else None
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])
+
+
+def _rate(con: duckdb.DuckDBPyConnection, item: ServiceItem, size: int) -> float:
+    """Annual applications per eligible applicant of a service without dated events."""
+    if item.target == "entity":
+        return ENTITY_RATE[item.action]
+    if item.action == "renew":  # a universal document without a validity period: renewed when worn out
+        return PERSON_RATE["replace"]
+    everyone = con.execute("SELECT count(*) FROM pe").fetchall()[0][0]
+    if size < TARGETED_SHARE * everyone and item.action in TARGETED_RATE:
+        return TARGETED_RATE[item.action]
+    return PERSON_RATE[item.action]
 
 
 def _route(items: list[ServiceItem], area: str | None, authority: str | None, halls_by_area: dict[str, str]
@@ -229,11 +268,16 @@ def draw(gold: Path, cat: Catalogue, n: int, seed: int, today: date) -> tuple[li
         con.execute(f"ATTACH {lit(str(gold))} AS gold (READ_ONLY)")
         prepare(con, cat, today)
         in_library = {r[0] for r in con.execute("SELECT DISTINCT type_code FROM li").fetchall()}
+        # the variants of one template entry (dept:x:3.0, dept:x:3.1 ...) are alternatives for the same
+        # applicants: an event's applicants divide among them
+        group = {k: k.split(".")[0] for k in services}
+        size = {g: sum(1 for k in group.values() if k == g) for g in set(group.values())}
         pools: list[tuple[str, str, float]] = []
         for key, items in services.items():
             got = pool(con, items[0], cat, today, in_library)
             if got is not None and got[1] > 0:
-                pools.append((key, got[0], got[1]))
+                share = 1.0 / size[group[key]] if items[0].event else 1.0
+                pools.append((key, got[0], got[1] * share))
         volume = np.array([v for _k, _s, v in pools])
         counts = np.random.default_rng(seed).multinomial(n, volume / volume.sum())
         out: list[Drawn] = []
