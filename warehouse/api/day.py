@@ -201,8 +201,9 @@ def pool(con: duckdb.DuckDBPyConnection, item: ServiceItem, cat: Catalogue, toda
         return None
     if item.event:
         ev = _event_pool(item.event, item, t)
-        if ev is not None:
-            sql = ev
+        if ev is not None:  # about a relative (the newborn, the deceased): he holds the item's licence
+            sql = ev if not (own and lt in in_library and item.action != "issue") else \
+                f"SELECT * FROM ({ev}) AS r WHERE " + _holds("r.concerning", lt)
         elif own and lt in in_library:
             sql += " AND " + _holds(holder, lt)
         size = _count(con, sql)
