@@ -119,7 +119,7 @@ def once_only(
     access.detail = {"applications": applications, "seed": seed, "as_of": day.isoformat()}
     audit.record(_store(), access, 0, ["aggregate"])
     print(report.render())
-    save_latest(report, s.store)
+    save_latest(report, s.once_only_report)
     if json_out:
         json_out.write_text(report_json(report), encoding="utf-8")
 

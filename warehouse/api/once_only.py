@@ -36,8 +36,6 @@ from warehouse.api.catalogue import GOVERNMENT_ISSUED, Catalogue, ServiceItem
 from warehouse.api.day import Drawn, draw
 from warehouse.api.index import ReadModel
 
-#: the latest report, beside the serving store (the analysts' quality report shows it)
-LATEST = "once-only.json"
 DIMENSIONS = ("hall", "department", "power_class", "applicant", "action")
 
 
@@ -74,7 +72,7 @@ class Tally:
     def shares(self) -> dict[str, float]:
         def share(a: int, b: int) -> float:
             return a / b if b else 0.0
-        return {"not_uploaded": share(self.not_uploaded, self.materials),
+        return {"share_not_uploaded": share(self.not_uploaded, self.materials),
                 "ceiling_government": share(self.government, self.materials),
                 "ceiling_with_forms": share(self.government + self.form, self.materials),
                 "government_served": share(self.held + self.evidence, self.government),
@@ -120,7 +118,7 @@ class OnceOnlyReport:
         lines = [
             f"once-only: {t.applications:,} applications of a simulated day (seed {self.seed}, as of {self.as_of}, "
             f"gold build {self.build_id or '?'}; {self.services} services drawn from)",
-            f"  required materials not uploaded:   {t.not_uploaded:,} of {t.materials:,} = {s['not_uploaded']:.1%}  "
+            f"  required materials not uploaded:   {t.not_uploaded:,} of {t.materials:,} = {s['share_not_uploaded']:.1%}  "
             f"(licence held {t.held:,}, department evidence {t.evidence:,}, pre-filled online form {t.form:,})",
             f"  ceiling (来源渠道 政府部门核发):        {t.government:,} of {t.materials:,} = {s['ceiling_government']:.1%}"
             f"  (with the online forms: {s['ceiling_with_forms']:.1%})",
@@ -137,7 +135,7 @@ class OnceOnlyReport:
                 sh = tally.shares()
                 top = tally.reasons.most_common(1)
                 lines.append(f"  {_pad(name, 16)} {tally.applications:>6,} {tally.materials:>9,} "
-                             f"{tally.not_uploaded:>8,} {sh['not_uploaded']:>7.1%} {sh['ceiling_government']:>8.1%}  "
+                             f"{tally.not_uploaded:>8,} {sh['share_not_uploaded']:>7.1%} {sh['ceiling_government']:>8.1%}  "
                              f"{top[0][0] + ' ' + str(top[0][1]) if top else ''}")
         if self.not_in_library:
             lines += ["", "  to upload because the library holds no licence of the type yet: " + ", ".join(
@@ -267,9 +265,8 @@ def report_json(report: OnceOnlyReport) -> str:
     return json.dumps(report.as_dict(), ensure_ascii=False, indent=1)
 
 
-def save_latest(report: OnceOnlyReport, store: Path) -> Path:
-    """Keep the report beside the serving store, where the analysts' report finds it."""
-    path = store.parent / LATEST
+def save_latest(report: OnceOnlyReport, path: Path) -> Path:
+    """Keep the report where the analysts' report finds it (``Settings.once_only_report``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report_json(report), encoding="utf-8")
     return path

@@ -46,6 +46,11 @@ class Settings:
         return self.store.with_name(self.store.stem + ".audit-key")
 
     @property
+    def once_only_report(self) -> Path:
+        """The latest once-only report (``masterdata once-only``), which the analysts' report shows."""
+        return self.store.with_name("once-only.json")
+
+    @property
     def evidence_key(self) -> Path:
         """The Ed25519 key that seals evidence documents (beside the store, mode 0600)."""
         return self.store.with_name(self.store.stem + ".evidence-key")
