@@ -75,3 +75,11 @@ def test_once_only_figures(city: Path, tmp_path: Path) -> None:
     run_cli("once-only", "--applications", "1000", "--seed", "3", "--json", str(again), env=env)
     assert json.loads(again.read_text(encoding="utf-8"))["total"] == t
     assert json.loads((city / "warehouse" / "once-only.json").read_text(encoding="utf-8"))["seed"] == 3
+    # the analysts' report shows the latest run
+    from quality.once_only import load, section
+    from quality.report import _table
+
+    html = section(load(city / "warehouse" / "once-only.json"), _table)
+    assert f"({t['not_uploaded']:,} of {t['materials']:,})" in html and "Still to upload, by reason" in html
+    assert "By hall" in html and "By department" in html and "By power type" in html and "By applicant kind" in html
+    assert "No once-only run yet" in section(load(tmp_path / "absent.json"), _table)
