@@ -205,29 +205,31 @@ def _copy_persons(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection) -> i
         "INSERT INTO person VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def _copy_lineage(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str) -> int:
-    """Record number -> (source number, update time) of every cross-referenced record of ``master``."""
+def _copy_xref(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str, columns: str, where: str,
+               insert: str) -> int:
+    """Rows of ``gold.{master}_xref`` (alias ``x``, with ``s.id`` its source number and ``at`` its update
+    time) into the read model."""
     xc = _columns(con, f"{master}_xref")
     at = ("coalesce(x.updated_at, x.extracted_at)" if "updated_at" in xc else "x.extracted_at")
+    stamp = f"strftime({at}, '%Y-%m-%dT%H:%M:%S')"
     return _copy(
         con, lite,
-        f"SELECT x.record_no, s.id, strftime({at}, '%Y-%m-%dT%H:%M:%S') FROM gold.{master}_xref AS x "
-        f"JOIN src AS s ON s.source = x.source AND s.table_name IS NOT DISTINCT FROM x.table_name "
-        f"WHERE x.record_no IS NOT NULL",
-        f"INSERT OR IGNORE INTO {master}_lin VALUES (?, ?, ?)")
+        f"SELECT {columns.replace('{at}', stamp)} "
+        f"FROM gold.{master}_xref AS x JOIN src AS s ON s.source = x.source "
+        f"AND s.table_name IS NOT DISTINCT FROM x.table_name WHERE {where}", insert)
+
+
+def _copy_lineage(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str) -> int:
+    """Record number -> (source number, update time) of every cross-referenced record of ``master``."""
+    return _copy_xref(con, lite, master, "x.record_no, s.id, {at}", "x.record_no IS NOT NULL",
+                      f"INSERT OR IGNORE INTO {master}_lin VALUES (?, ?, ?)")
 
 
 def _copy_records(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str) -> int:
     """Every source record of each ``master`` (source number, record key, record number, update time):
     what a department's attestation about that master rests on."""
-    xc = _columns(con, f"{master}_xref")
-    at = ("coalesce(x.updated_at, x.extracted_at)" if "updated_at" in xc else "x.extracted_at")
-    return _copy(
-        con, lite,
-        f"SELECT x.master_id, s.id, x.record_key, x.record_no, strftime({at}, '%Y-%m-%dT%H:%M:%S') "
-        f"FROM gold.{master}_xref AS x JOIN src AS s ON s.source = x.source "
-        f"AND s.table_name IS NOT DISTINCT FROM x.table_name WHERE x.master_id IS NOT NULL",
-        f"INSERT INTO {master}_rec VALUES (?, ?, ?, ?, ?)")
+    return _copy_xref(con, lite, master, "x.master_id, s.id, x.record_key, x.record_no, {at}",
+                      "x.master_id IS NOT NULL", f"INSERT INTO {master}_rec VALUES (?, ?, ?, ?, ?)")
 
 
 def _copy_entities(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, tables: set[str]
