@@ -2,9 +2,10 @@
 approving department.
 
 The hall acts for an applicant (:class:`~.access.Applicant`, from his session) and reaches only his
-own data and the entities he legally represents.  An auto-fill is stored as a *preview*; nothing
-reaches the approving department before the applicant consents, and the department receives exactly
-the payload he saw (stored with its hash).  Every step is audited in the same transaction as the
+own data and the entities he legally represents (and relatives only through relations the masters
+record).  An auto-fill is stored as a *preview*; nothing reaches the approving department before the
+applicant consents, and the department receives exactly the payload he saw (stored with its hash) -
+with what the masters serve sealed as evidence documents at the moment of consent.  Every step is audited in the same transaction as the
 application row it writes.
 """
 
