@@ -175,10 +175,10 @@ def _free_port(preferred: int = 8000) -> int:
 
 
 def once_only(ctx: DemoContext) -> None:
-    """The once-only figure over a simulated day (before the quality DAG, whose report shows it)."""
-    shown = iter(range(7))  # the headline: not uploaded, ceiling, served, reasons
+    """The once-only headline over a simulated day (before the quality DAG, whose report shows it all)."""
+    headline = ("once-only:", "required materials", "ceiling", "government-held", "form fields", "still to upload")
     masterdata_cmd(ctx, ["once-only", "--applications", "1000"], "once-only.log",
-                   lambda line: bool(line.strip()) and next(shown, None) is not None)
+                   lambda line: line.strip().startswith(headline))
 
 
 SAMPLE_ITEM = "S0016"  # 新生儿出生登记（入户）: the parent's ID card and household book, 结婚证, the child's 出生医学证明
@@ -284,7 +284,7 @@ def _say_autofill(ctx: DemoContext, body: dict[str, Any]) -> None:
             how = "replaced by this pre-filled online form"
         else:
             how = f"{m['status'].replace('_', ' ')} ({m.get('reason') or m.get('note')})"
-        about = "" if m.get("about") == "applicant" else f" [{m.get('about')}]"
+        about = "" if m.get("about") == "applicant" else f" (about the applicant's {m.get('about')})"
         ctx.say(f"      material {m['material']}{about}: {how}")
 
 
