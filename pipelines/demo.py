@@ -150,9 +150,10 @@ def evaluate(ctx: DemoContext) -> None:
                    lambda line: bool(line.strip()) and next(shown, None) is not None)
 
 
-def _key(ctx: DemoContext, name: str, kind: str) -> str:
+def _key(ctx: DemoContext, name: str, kind: str, department: str | None = None) -> str:
     exe = str(Path(sys.executable).with_name("masterdata"))
-    res = subprocess.run([exe, "keys", "create", "--name", name, "--kind", kind], env=ctx.env(), cwd=ROOT,
+    extra = ["--department", department] if department else []
+    res = subprocess.run([exe, "keys", "create", "--name", name, "--kind", kind, *extra], env=ctx.env(), cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     if res.returncode != 0:
         raise DemoError(f"could not create the {kind} API key: {res.stderr.strip().splitlines()[-1:]}")
@@ -173,13 +174,42 @@ def _free_port(preferred: int = 8000) -> int:
     raise DemoError("no free port for the API server")
 
 
-def serve(ctx: DemoContext) -> None:
-    """Start the API in the background, then make the hall's calls for one applicant, as a sample."""
+def once_only(ctx: DemoContext) -> None:
+    """The once-only headline over a simulated day (before the quality DAG, whose report shows it all)."""
+    headline = ("once-only:", "required materials", "ceiling", "government-held", "form fields", "still to upload")
+    masterdata_cmd(ctx, ["once-only", "--applications", "1000"], "once-only.log",
+                   lambda line: line.strip().startswith(headline))
+
+
+SAMPLE_ITEM = "S0016"  # 新生儿出生登记（入户）: the parent's ID card and household book, 结婚证, the child's 出生医学证明
+
+
+def _sample_applicant(ctx: DemoContext) -> tuple[str, str]:
+    """A married parent of the youngest child the population library records (a birth registration)."""
     import duckdb
+
+    gold = duckdb.connect(str(ctx.home / "warehouse" / "gold.duckdb"), read_only=True)
+    try:
+        row = gold.execute(
+            "SELECT p.id_number, p.name FROM person_master AS c JOIN person_master AS p ON p.id_number = "
+            "c.guardian_id_number JOIN licence_master AS m ON m.holder_master_id = p.master_id AND m.type_code = '009' "
+            "WHERE p.death_date IS NULL AND p.name IS NOT NULL "
+            "ORDER BY c.birth_date DESC, p.master_id LIMIT 1").fetchone()
+    finally:
+        gold.close()
+    if row is None:
+        raise DemoError("no parent of a child born in the past year in the population library")
+    return str(row[0]), str(row[1])
+
+
+def serve(ctx: DemoContext) -> None:
+    """Start the API in the background, then make the hall's and the department's calls for one
+    applicant, as a sample: auto-fill, consent, sealed evidence and its verification."""
     import httpx
 
     identity_key = _key(ctx, "demo-identity-platform", "identity")
     hall_key = _key(ctx, "demo-hall-web", "hall")
+    dept_key = _key(ctx, "demo-public-security", "department", "public_security")
     port = settings().demo_port or _free_port()
     log = (ctx.home / "logs" / "serve.log").open("w", encoding="utf-8")
     exe = str(Path(sys.executable).with_name("masterdata"))
@@ -196,42 +226,41 @@ def serve(ctx: DemoContext) -> None:
         if proc.poll() is not None:
             raise DemoError(f"the API server stopped; see {ctx.home / 'logs' / 'serve.log'}")
         time.sleep(0.5)
-    gold = duckdb.connect(str(ctx.home / "warehouse" / "gold.duckdb"), read_only=True)
-    try:
-        # an adult applicant who holds a valid driving licence, so the sample shows a held material
-        row = gold.execute(
-            "SELECT p.id_number, p.name FROM person_master p JOIN licence_master l ON l.holder_master_id = p.master_id "
-            "WHERE p.id_number IS NOT NULL AND p.death_date IS NULL AND l.type_code = '004' AND l.status = '1' "
-            "ORDER BY p.master_id LIMIT 1").fetchone()
-    finally:
-        gold.close()
-    if row is None:
-        raise DemoError("no applicant with a valid driving licence in the population library")
-    id_number, name = row
+    id_number, name = _sample_applicant(ctx)
     session = httpx.post(f"{base}/v1/identity/sessions", json={"id_number": id_number, "name": name},
                          headers={"Authorization": f"Bearer {identity_key}"}, timeout=30).json()
-    item = _item_needing(ctx, "004")
-    body = httpx.post(f"{base}/v1/hall/autofill", json={"service_item": item},
-                      headers={"Authorization": f"Bearer {hall_key}", "X-Applicant-Token": session["token"]},
-                      timeout=30).json()
-    ctx.say(f"    POST {base}/v1/hall/autofill  service item {item} for applicant {name} ({id_number[:6]}********{id_number[-4:]})")
+    hall = {"Authorization": f"Bearer {hall_key}", "X-Applicant-Token": session["token"]}
+    body = httpx.post(f"{base}/v1/hall/autofill", json={"service_item": SAMPLE_ITEM}, headers=hall, timeout=30).json()
+    ctx.say(f"    POST {base}/v1/hall/autofill  service item {SAMPLE_ITEM} for applicant {name[:1]}** "
+            f"({id_number[:6]}********{id_number[-4:]})")
     _say_autofill(ctx, body)
-    masterdata_cmd(ctx, ["once-only", "--applications", "1000"], "once-only.log", lambda line: bool(line.strip()))
+    _say_evidence(ctx, base, hall, dept_key, body["application_id"])
     ctx.notes.append(("HTTP API (OpenAPI docs)", f"{base}/docs   — running in the background, pid {proc.pid}; "
                       f"stop it with: kill {proc.pid}"))
 
 
-def _item_needing(ctx: DemoContext, licence_type: str) -> str:
-    """A person-target service item that requires this licence type (from the catalogue)."""
-    import csv
+def _say_evidence(ctx: DemoContext, base: str, hall: dict[str, str], dept_key: str, app_id: str) -> None:
+    """The applicant consents; the approving department receives the sealed evidence and verifies it."""
+    import httpx
 
-    codes = ROOT / "standards" / "codes"
-    with (codes / "service_items.csv").open(encoding="utf-8") as fh:
-        persons = {r["code"] for r in csv.DictReader(fh) if r.get("target") == "person"}
-    with (codes / "service_item_materials.csv").open(encoding="utf-8") as fh:
-        items = sorted(r["item"] for r in csv.DictReader(fh)
-                       if licence_type in (r.get("licence_types") or "").split("|") and r["item"] in persons)
-    return items[0] if items else sorted(persons)[0]
+    r = httpx.post(f"{base}/v1/hall/applications/{app_id}/consent", json={"agree": True}, headers=hall, timeout=30)
+    dept = {"Authorization": f"Bearer {dept_key}"}
+    docs = httpx.get(f"{base}/v1/applications/{app_id}/evidence", params={"purpose": "household_registration"},
+                     headers=dept, timeout=30).json().get("documents", [])
+    valid = sum(bool(httpx.post(f"{base}/v1/evidence/verify", json=d, headers=dept, timeout=30).json().get("valid"))
+                for d in docs)
+    ctx.say(f"    consent: {r.json().get('status')}; the approving department (public security) received "
+            f"{len(docs)} sealed evidence document(s), {valid} verified unaltered (Ed25519)")
+
+
+def _masked(element: str, value: Any) -> str:
+    """A personal value as the screen shows it: names and ID numbers masked."""
+    text = str(value)
+    if element.endswith("id_number") and len(text) == 18:
+        return f"{text[:6]}********{text[-4:]}"
+    if element.endswith("name"):
+        return text[:1] + "*" * (len(text) - 1)
+    return text
 
 
 def _say_autofill(ctx: DemoContext, body: dict[str, Any]) -> None:
@@ -240,15 +269,23 @@ def _say_autofill(ctx: DemoContext, body: dict[str, Any]) -> None:
     fields = body["fields"]
     filled = [f for f in fields if f.get("prefilled")]
     ctx.say(f"    {body['service_item'].get('name', '')}: {len(filled)} of {len(fields)} form fields pre-filled")
-    for f in filled[:4]:
+    for f in filled[:3]:
         src = f.get("source") or {}
-        ctx.say(f"      {f['label']}: {f.get('display') or f.get('value')}  (from {src.get('department_name')}, "
-                f"updated {src.get('updated_at')})")
+        ctx.say(f"      {f['label']}: {_masked(f['element'], f.get('display') or f.get('value'))}  (from "
+                f"{src.get('department_name')}, updated {src.get('updated_at')})")
     for m in body.get("materials") or []:
-        lic = m.get("licence") or {}
-        held = f"HELD — {lic.get('type_name')} {lic.get('identifier')}, valid to {lic.get('valid_to')}" \
-            if m["status"] == "held" else f"to upload ({m.get('reason')})"
-        ctx.say(f"      material {m['material']}: {held}")
+        lic, ev = m.get("licence") or {}, m.get("evidence") or {}
+        if m["status"] == "held":
+            how = (f"HELD — licence {lic.get('type_name')} {lic.get('identifier')}, valid "
+                   f"{'to ' + lic['valid_to'] if lic.get('valid_to') else 'without end date'}")
+        elif m["status"] == "evidence":
+            how = f"HELD — {ev.get('title')} attested by {ev.get('department_name')} from its records"
+        elif m["status"] == "form":
+            how = "replaced by this pre-filled online form"
+        else:
+            how = f"{m['status'].replace('_', ' ')} ({m.get('reason') or m.get('note')})"
+        about = "" if m.get("about") == "applicant" else f" (about the applicant's {m.get('about')})"
+        ctx.say(f"      material {m['material']}{about}: {how}")
 
 
 def ingest_dag_ids() -> list[str]:
@@ -271,9 +308,10 @@ def run_demo(home: Path, persons: int, seed: int, say: Callable[[str], None]) ->
         ("incremental ingest of the delta (the DAGs' code, called directly)", lambda: ingest_direct(ctx)),
         ("incremental master build (masterdata build)", lambda: build_direct(ctx)),
         ("evaluate the masters against the ground truth", lambda: evaluate(ctx)),
-        ("run the quality DAG: scorecards, GX Data Docs, analysts' report",
+        ("a day at the halls: 1,000 realistic applications, the once-only figure", lambda: once_only(ctx)),
+        ("run the quality DAG: scorecards, GX Data Docs, analysts' report (with the once-only section)",
          lambda: run_dags(ctx, ["quality"], "dag-quality.log")),
-        ("serve the masters: start the API, auto-fill a form for one applicant, the once-only figure",
+        ("serve the masters: start the API, one applicant's auto-fill, consent and sealed evidence",
          lambda: serve(ctx)),
     ]
     for n, (title, fn) in enumerate(stages, 1):

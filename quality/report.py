@@ -17,11 +17,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from quality import charts
+from quality import charts, once_only
 from quality.charts import count_fmt, meter, pct, score_colour, sparkline
 from quality.gxrun import GxOutcome
 from quality.rules import DEFECT_TEXT
 from quality.store import QualityStore
+from warehouse.api.settings import Settings
 
 DIMS = (("completeness", "Completeness"), ("validity", "Validity"), ("consistency", "Consistency"),
         ("conformity", "Conformity"))
@@ -174,7 +175,8 @@ def render(store: QualityStore, out_dir: Path, run_id: str | None = None, gx: Gx
     """Write ``out_dir/index.html`` for ``run_id`` (default: the latest run); returns its path."""
     run = _Run.read(store, run_id or store.latest())
     body = [_summary(run), _masters(run), _sources(run), _trends(run), _defects(run), _quarantine(run),
-            _source_tables(run), _great_expectations(gx, out_dir), DEFINITIONS]
+            _source_tables(run), _great_expectations(gx, out_dir),
+            once_only.section(once_only.load(Settings.from_env().once_only_report), _table), DEFINITIONS]
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
     tmp = path.with_suffix(".html.tmp")
@@ -193,8 +195,8 @@ def _head(run: _Run) -> str:
             f'lake {escape(str(meta.get("lake", "")))} · dictionary {escape(str(meta.get("dictionary_version", "")))}'
             f'</div></header><main><nav><a href="#masters">Masters</a><a href="#sources">Sources</a>'
             f'<a href="#trends">Trends</a><a href="#defects">Defects</a><a href="#quarantine">Quarantine</a>'
-            f'<a href="#tables">Source tables</a><a href="#gx">Great Expectations</a><a href="#defs">Definitions</a>'
-            f'</nav>')
+            f'<a href="#tables">Source tables</a><a href="#gx">Great Expectations</a><a href="#once-only">Once-only</a>'
+            f'<a href="#defs">Definitions</a></nav>')
 
 
 def _summary(run: _Run) -> str:

@@ -74,7 +74,16 @@ SPECS: dict[str, TableSpec] = {
     "entity_types": TableSpec(("code", "name", "uscc_authority", "uscc_category", "holder_note")),
     "departments": TableSpec(("code", "key", "name", "name_en", "uscc"), lookup=("key", "name", "uscc")),
     "licence_types": TableSpec(("code", "name", "holder_kind", "department", "validity_years", "category")),
-    "service_items": TableSpec(("code", "name", "power_class", "department", "target")),
+    # one service is listed by several halls under the same name: names are not lookups
+    "service_items": TableSpec(("code", "name", "power_class", "department", "target", "hall", "level", "service",
+                                "action", "licence_type", "applies_if", "event"), lookup=()),
+    "service_item_materials": TableSpec(("code", "item", "material", "channel", "licence_types", "evidence",
+                                         "department", "about", "condition"), lookup=()),
+    "service_item_forms": TableSpec(("code", "fields"), lookup=()),
+    "halls": TableSpec(("code", "key", "name", "area", "level", "serves"), lookup=("key", "name")),
+    "evidence_kinds": TableSpec(("code", "name", "master", "sources", "elements", "requires", "attests")),
+    "material_conditions": TableSpec(("code", "name", "master", "element", "op", "value")),
+    "material_relations": TableSpec(("code", "name", "master", "recorded_by"), lookup=()),
 }
 
 _GENERIC = TableSpec(("code",), lookup=(), exact=False)

@@ -1,4 +1,4 @@
-"""Command-line group of the serving layer: ``serve``, ``keys``, ``audit``, ``once-only``.
+"""Command-line group of the serving layer: ``serve``, ``keys``, ``audit``, ``evidence``, ``once-only``.
 
 Registered on the ``masterdata`` app by :mod:`pipelines.cli` (``register(app)``).  Cheap to import:
 FastAPI, uvicorn and DuckDB are imported inside the commands.  Bad input or state ends in one red
@@ -86,36 +86,40 @@ def serve(
 
 
 def once_only(
-    applications: Annotated[int, typer.Option(help="simulated applications (the seed city gets 1,000+ a day)")] = 1000,
+    applications: Annotated[int, typer.Option(help="applications of the simulated day (the seed city gets 1,000+ "
+                                              "a day)")] = 1000,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same day)")] = 7,
-    as_of: Annotated[Optional[str], typer.Option(help="day licences must be valid on (YYYY-MM-DD; default today)")]
-    = None,
+    as_of: Annotated[Optional[str], typer.Option(help="the day (YYYY-MM-DD; default today): licences must be valid "
+                                                 "on it, events are the year before it")] = None,
+    decline: Annotated[float, typer.Option(help="share of applicants who withdraw instead of consenting")] = 0.0,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the figures as JSON")] = None,
 ) -> None:
-    """Simulate a day of hall applications: share of materials no longer uploaded, of fields pre-filled."""
+    """A realistic day of hall applications: share of required materials not uploaded, the ceiling by
+    来源渠道, every remaining upload's reason, by hall, department, power type and applicant kind."""
     from datetime import date
 
     from warehouse.api.catalogue import catalogue
     from warehouse.api.index import ReadModel, ensure_snapshot
-    from warehouse.api.once_only import report_json, simulate
+    from warehouse.api.once_only import report_json, save_latest, simulate
     from warehouse.api.service import audit
 
     if applications < 1:
         _fail("--applications must be at least 1")
+    if not 0.0 <= decline <= 1.0:
+        _fail(f"--decline must be a share between 0 and 1, not {decline}")
     s = _settings()
     try:
         day = date.fromisoformat(as_of) if as_of else s.today()
     except ValueError:
         _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
         return
-    report = simulate(ReadModel(ensure_snapshot(s.gold, s.index_dir, _progress)), catalogue(), applications, seed,
-                      day)
+    model = ReadModel(ensure_snapshot(s.gold, s.index_dir, _progress))
+    report = simulate(model, catalogue(), s.gold, applications, seed, day, decline)
     access = audit.Access.operator("once-only", "once_only", "statistics")
     access.detail = {"applications": applications, "seed": seed, "as_of": day.isoformat()}
     audit.record(_store(), access, 0, ["aggregate"])
     print(report.render())
-    if report.skipped:
-        console.print(f"[yellow]{report.skipped} application(s) skipped: not enough applicants in the masters")
+    save_latest(report, s.once_only_report)
     if json_out:
         json_out.write_text(report_json(report), encoding="utf-8")
 
@@ -187,8 +191,48 @@ def audit_show(last: Annotated[int, typer.Option(help="how many of the latest en
         print(json.dumps(r, ensure_ascii=False))
 
 
+def evidence_verify(
+    file: Annotated[Path, typer.Argument(help="an evidence document (JSON), a list of them, or an "
+                                         "/applications/{id}/evidence answer")],
+    public_key: Annotated[Optional[Path], typer.Option(help="the platform's public key (PEM, from GET "
+                                                       "/v1/evidence/public-key); default: derived from the "
+                                                       "signing key beside the serving store")] = None,
+) -> None:
+    """Check evidence documents offline: sealed by the platform and unaltered (exit 1 if any is not)."""
+    from warehouse.api.sealing import SealError, load_public_key, load_signing_key, verify
+
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SealError(f"{file}: not a JSON evidence document ({str(exc).splitlines()[0]})") from None
+    docs = doc.get("documents") if isinstance(doc, dict) and "documents" in doc else doc
+    docs = docs if isinstance(docs, list) else [docs]
+    key = load_public_key(public_key) if public_key else \
+        load_signing_key(_settings().evidence_key, create=False).public_key()
+    bad = 0
+    for d in docs:
+        v = verify(d, key)
+        name = d.get("document_id") if isinstance(d, dict) else None
+        if v.valid:
+            print(f"{name}: valid (sealed by key {v.key_id}, unaltered)")
+        else:
+            bad += 1
+            console.print(f"[bold red]{name}: NOT VALID[/] ({v.reason})", highlight=False)
+    if bad:
+        _fail(f"{bad} of {len(docs)} evidence document(s) failed verification", code=1)
+
+
+def evidence_public_key() -> None:
+    """Print the public key evidence documents are sealed with (PEM), for departments to verify offline."""
+    from warehouse.api.sealing import key_id, load_signing_key, public_pem
+
+    pub = load_signing_key(_settings().evidence_key).public_key()
+    console.print(f"key id {key_id(pub)}", highlight=False)
+    print(public_pem(pub), end="")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``once-only`` and the ``keys`` and ``audit`` groups to ``masterdata``."""
+    """Add ``serve``, ``once-only`` and the ``keys``, ``audit`` and ``evidence`` groups to ``masterdata``."""
     app.command("serve")(serve)
     app.command("once-only")(once_only)
     keys = typer.Typer(help="API keys of the calling systems (hall, departments, identity platform).",
@@ -201,3 +245,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit, name="audit")
     audit.command("verify")(audit_verify)
     audit.command("show")(audit_show)
+    evidence = typer.Typer(help="Sealed evidence documents (证明) for approving departments.", no_args_is_help=True)
+    app.add_typer(evidence, name="evidence")
+    evidence.command("verify")(evidence_verify)
+    evidence.command("public-key")(evidence_public_key)

@@ -82,3 +82,35 @@ def other_person(model: ReadModel, not_id: str) -> Row:
         if row is not None and row.data.get("id_number") != not_id and row.data.get("name"):
             return row
     raise LookupError("no other person")
+
+
+def parent_of_newborn(model: ReadModel) -> tuple[Row, Row]:
+    """(a signed-in-able parent, the child born in the year before today) as the masters record them."""
+    from datetime import timedelta
+
+    since = (date.today() - timedelta(days=365)).isoformat()
+    rows = model._all("SELECT p.master_id, c.master_id FROM person AS c JOIN person AS p ON p.id_number = c.guardian_id "
+                      "WHERE c.birth_date > ? AND json_extract(p.data, '$.death_date') IS NULL "
+                      "AND json_extract(p.data, '$.name') IS NOT NULL ORDER BY c.birth_date DESC, p.master_id", (since,))
+    for pid, cid in rows:
+        parent, child = model.person(master_id=pid), model.person(master_id=cid)
+        if parent is not None and child is not None:
+            return parent, child
+    raise LookupError("no parent of a child born in the past year")
+
+
+def unrelated_person(model: ReadModel, person: Row) -> Row:
+    """Somebody the masters record no relation of to ``person`` (another household, no spouse or guardian link)."""
+    own = person.data.get("id_number")
+    for (mid,) in model._all("SELECT master_id FROM person WHERE id_number IS NOT NULL ORDER BY master_id DESC LIMIT 200"):
+        row = model.person(master_id=mid)
+        if row is None or row.master_id == person.master_id:
+            continue
+        d = row.data
+        if own in (d.get("spouse_id_number"), d.get("guardian_id_number")) or d.get("id_number") in (
+                person.data.get("spouse_id_number"), person.data.get("guardian_id_number")):
+            continue
+        if d.get("household_no") and d.get("household_no") == person.data.get("household_no"):
+            continue
+        return row
+    raise LookupError("no unrelated person")

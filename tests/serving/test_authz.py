@@ -234,3 +234,40 @@ def test_every_access_is_audited_with_fields(server: Server, subjects) -> None: 
     returned = {f"person.{k}" for k, v in r.json()["fields"].items() if v is not None}
     assert set(json.loads(ok["fields"])) == returned
     assert refused["status"] == 403 and refused["purpose"] == OTHER_PURPOSE and json.loads(refused["fields"]) == []
+
+
+@pytest.fixture(scope="module")
+def sealed(server: Server, model):  # type: ignore[no-untyped-def]
+    """A consented birth registration with its sealed evidence (addressed to public security)."""
+    from tests.serving.test_evidence import consented
+
+    app_id, _body, _parent, _child = consented(server, model)
+    with server.client("public_security") as c:
+        docs = c.get(f"/v1/applications/{app_id}/evidence", params={"purpose": "household_registration"}).json()
+    return app_id, docs["documents"]
+
+
+@pytest.mark.parametrize("caller", [*DEPARTMENTS, "hall", "identity"])
+def test_evidence_matrix(server: Server, sealed, caller: str) -> None:  # type: ignore[no-untyped-def]
+    """Evidence documents reach the department the application is addressed to and nobody else; the
+    public key and verification serve every caller and disclose nothing."""
+    app_id, docs = sealed
+    assert docs
+    q = {"purpose": "household_registration"}
+    with server.client(caller) as c:
+        r = c.get(f"/v1/applications/{app_id}/evidence", params=q)
+        one = c.get(f"/v1/evidence/{docs[0]['document_id']}", params=q)
+        if caller == "public_security":
+            assert r.status_code == 200 and r.json()["documents"] == docs
+            assert one.status_code == 200 and one.json() == docs[0]
+        else:
+            assert r.status_code == (403 if caller in ("hall", "identity") else 404), (caller, r.text)
+            assert one.status_code == r.status_code, (caller, one.text)
+            for d in docs:  # nothing of the documents leaks into a refusal
+                for v in d["statement"]["attested"].values():
+                    if v is not None and len(str(v)) >= 4:
+                        assert str(v) not in r.text + one.text, caller
+        assert c.get("/v1/evidence/public-key").status_code == 200
+        v = c.post("/v1/evidence/verify", json=docs[0])
+        assert v.status_code == 200 and v.json()["valid"] is True and set(v.json()) == {
+            "valid", "reason", "key_id", "document_id"}

@@ -11,7 +11,7 @@ from tests.serving.conftest import Server, open_session
 from tests.serving.subjects import TODAY, other_person, person_holding, represented_entity
 
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
-DRIVING_RENEWAL = "S0005"  # 机动车驾驶证换证: needs 居民身份证 001, 机动车驾驶证 004, two documents
+DRIVING_RENEWAL = "S0005"  # 机动车驾驶证换证: 居民身份证 (identity), 机动车驾驶证 004, an examination, a photo
 FOOD_LICENCE = "S0001"  # 食品经营许可 (entity): 营业执照 028|029|030, legal rep's ID card, premises, documents
 DISABILITY_CARD = "S0011"  # 残疾人证办理: its form lists person.disability_category (not_shared)
 
@@ -58,13 +58,23 @@ def test_person_autofill_fields_and_held_licence(server: Server, model) -> None:
     assert held["licence"]["identifier"].startswith("1.2.156.3005.2.")
     assert held["licence"]["issuer_name"] and held["licence"]["issuer_code"]
     assert held["licence"]["valid_to"] is None or held["licence"]["valid_to"] >= TODAY
-    assert mats["001"]["status"] == "to_upload" and mats["001"]["reason"] in ("no_licence", "no_valid_licence")
-    docs = [m for m in body["materials"] if not m["licence_types"]]
-    assert docs and all(m["status"] == "to_upload" and m["reason"] == "applicant_document" for m in docs)
+    ident = mats["001"]  # the ID card: public security's attestation of his identity
+    assert ident["status"] in ("held", "evidence") and ident["reason"] is None
+    if ident["status"] == "evidence":
+        ev = ident["evidence"]
+        assert ev["kind"] == "identity" and ev["department"] == "public_security"
+        assert ev["about"] == {"relation": "applicant", "master": "person", "master_id": person.master_id,
+                               "name": person.data["name"]}
+        assert ev["attested"]["id_number"] == person.data["id_number"] and ev["as_of"] == TODAY
+        assert ev["basis"] in ("department_records", "applicant_session")
+    docs = [m for m in body["materials"] if m["channel"] == "申请人自备"]
+    assert docs and all(m["status"] == "to_upload" and m["reason"] == "applicant_prepared" for m in docs)
     s = body["summary"]
     assert s["fields"] == len(body["fields"]) and s["prefilled"] == sum(f["prefilled"] for f in body["fields"])
-    assert s["held"] == sum(m["status"] == "held" for m in body["materials"]) >= 1
-    assert s["held"] + s["to_upload"] == s["materials"] == len(body["materials"])
+    for k in ("held", "evidence", "form", "to_upload", "not_required"):
+        assert s[k] == sum(m["status"] == k for m in body["materials"]), k
+    assert s["held"] >= 1 and s["not_uploaded"] == s["held"] + s["evidence"] + s["form"]
+    assert s["not_uploaded"] + s["to_upload"] == s["materials"] == len(body["materials"]) - s["not_required"]
 
 
 def test_only_valid_licences_count(server: Server, model) -> None:  # type: ignore[no-untyped-def]
@@ -79,7 +89,7 @@ def test_only_valid_licences_count(server: Server, model) -> None:  # type: igno
     token = open_session(server, person.data["id_number"], person.data["name"])
     body = autofill(server, token, {"service_item": DRIVING_RENEWAL}).json()
     m = next(m for m in body["materials"] if m["licence_types"] and m["licence_types"][0]["code"] == "004")
-    assert m["status"] == "to_upload" and m["reason"] == "no_valid_licence" and m["licence"] is None
+    assert m["status"] == "to_upload" and m["reason"] == state and m["licence"] is None
     assert state in m["note"]
 
 
@@ -98,8 +108,9 @@ def test_entity_autofill_through_legal_representative(server: Server, model) -> 
     biz = body["materials"][0]
     assert [t["code"] for t in biz["licence_types"]] == ["028", "029", "030"]
     assert biz["status"] == "held" and biz["licence"]["type_code"] in ("028", "029", "030")
-    rep_id = next(m for m in body["materials"] if m["holder"] == "legal_rep")
-    assert rep_id["status"] in ("held", "to_upload")
+    assert biz["subject"]["master_id"] == ent.master_id
+    rep_id = next(m for m in body["materials"] if m["about"] == "legal_rep")
+    assert rep_id["status"] in ("held", "evidence") and rep_id["subject"]["master_id"] == rep.master_id
 
 
 def test_not_shared_elements_are_never_prefilled(server: Server, model) -> None:  # type: ignore[no-untyped-def]

@@ -50,12 +50,36 @@ def test_serve_refuses_without_keys_and_keys_lifecycle(bare_home: Path) -> None:
 
 def test_once_only_figures(city: Path, tmp_path: Path) -> None:
     out_json = tmp_path / "once.json"
-    out = run_cli("once-only", "--applications", "1000", "--seed", "3", "--json", str(out_json), env=base_env(city))
-    assert "required materials not uploaded" in out.stdout and "form fields pre-filled" in out.stdout
+    env = base_env(city)
+    out = run_cli("once-only", "--applications", "1000", "--seed", "3", "--json", str(out_json), env=env)
+    assert "required materials not uploaded" in out.stdout and "ceiling" in out.stdout
+    assert "still to upload, by reason" in out.stdout and "by hall" in out.stdout
     fig = json.loads(out_json.read_text(encoding="utf-8"))
     t = fig["total"]
-    assert t["applications"] == 1000
-    assert 0 < t["held"] < t["licence_backed"] <= t["materials"]
-    assert 0 < t["prefilled"] <= t["fields"]
-    assert 0 < t["materials_not_uploaded"] < 1 and 0 < t["fields_prefilled"] <= 1
-    assert set(fig["by_power_class"]) == {"行政审批", "行政确认", "行政备案", "行政给付", "审核转报", "公共服务"}
+    assert t["applications"] == fig["applications"] == 1000
+    assert t["not_uploaded"] == t["held"] + t["evidence"] + t["form"]
+    assert sum(t["to_upload_by_reason"].values()) == t["materials"] - t["not_uploaded"]
+    assert t["government"] <= t["materials"] and t["held"] + t["evidence"] <= t["government"]
+    assert 0 < t["not_uploaded"] < t["materials"]
+    assert 0 < t["ceiling_government"] <= t["ceiling_with_forms"] <= 1 and 0 < t["fields_prefilled"] <= 1
+    # every government-held material a department holds for the subject was served
+    assert fig["served_check"]["government_held_for_subject"] > 0 and fig["served_check"]["not_served"] == 0
+    for dim in ("hall", "department", "power_class", "applicant", "action"):
+        tallies = fig[f"by_{dim}"]
+        assert sum(v["applications"] for v in tallies.values()) == 1000, dim
+        assert sum(v["materials"] for v in tallies.values()) == t["materials"], dim
+    assert set(fig["by_hall"]) <= {"city", "qiaocheng", "guoyang", "mengcheng", "lixin", "devzone"}
+    assert set(fig["by_applicant"]) == {"person", "entity"}
+    # reproducible by seed; kept beside the serving store for the analysts' report
+    again = tmp_path / "again.json"
+    run_cli("once-only", "--applications", "1000", "--seed", "3", "--json", str(again), env=env)
+    assert json.loads(again.read_text(encoding="utf-8"))["total"] == t
+    assert json.loads((city / "warehouse" / "once-only.json").read_text(encoding="utf-8"))["seed"] == 3
+    # the analysts' report shows the latest run
+    from quality.once_only import load, section
+    from quality.report import _table
+
+    html = section(load(city / "warehouse" / "once-only.json"), _table)
+    assert f"({t['not_uploaded']:,} of {t['materials']:,})" in html and "Still to upload, by reason" in html
+    assert "By hall" in html and "By department" in html and "By power type" in html and "By applicant kind" in html
+    assert "No once-only run yet" in section(load(tmp_path / "absent.json"), _table)

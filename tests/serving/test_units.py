@@ -21,7 +21,7 @@ from standards.identifiers import (
 )
 from warehouse.api import ids
 from warehouse.api.autofill import licence_state
-from warehouse.api.catalogue import POWER_CLASSES, CatalogueError, catalogue
+from warehouse.api.catalogue import CHANNELS, POWER_CLASSES, CatalogueError, catalogue
 from warehouse.api.grants import GrantsError, load_policy
 from warehouse.api.settings import GRANTS_FILE
 
@@ -79,29 +79,103 @@ def test_rejections_carry_the_validator_reason() -> None:
 def test_catalogue_is_complete() -> None:
     cat = catalogue()
     items = list(cat.items.values())
-    assert len(items) >= 100
+    # the seed city's published catalogue: 3,307 items, 2,994 of the five power types and 313 public services
+    assert len(items) == 3307 and sum(i.power_class == "公共服务" for i in items) == 313
     assert {i.power_class for i in items} == set(POWER_CLASSES)
     assert {i.target for i in items} == {"person", "entity"}
     assert len({i.department for i in items}) == 32
+    assert {i.hall for i in items} == {"city", "qiaocheng", "guoyang", "mengcheng", "lixin", "devzone"}
     assert all(i.materials and i.fields for i in items)
-    backed = [m for i in items for m in i.materials if m.licence_backed]
-    assert backed and any(not m.licence_backed for i in items for m in i.materials)
+    mats = [m for i in items for m in i.materials]
+    assert {m.channel for m in mats} == set(CHANNELS)
+    for m in mats:
+        if m.channel != "政府部门核发":  # only a government-issued material is served from the masters
+            assert not m.licence_types and m.evidence in ((), ("online_form",))
+        else:
+            assert m.department in cat.departments
+    backed = [m for m in mats if m.licence_backed]
     assert {t for m in backed for t in m.licence_types} <= set(cat.licence_types)
     for i in items:
         masters = {f.split(".")[0] for f in i.fields}
         assert masters <= ({"person", "entity"} if i.target == "entity" else {"person"})
+    # the curated core keeps its codes
+    assert cat.items["S0005"].name == "机动车驾驶证换证" and cat.items["S0005"].hall == "city"
 
 
-def test_catalogue_errors_name_file_and_line(tmp_path: Path) -> None:
+def test_catalogue_generator_is_deterministic(tmp_path: Path) -> None:
+    """The committed CSVs are what the generator writes from the committed templates."""
+    import runpy
+
+    counts = runpy.run_path(str(CODES_DIR / "build_service_items.py"))["build"](tmp_path)
+    assert counts["items"] == 3307
+    for name in ("service_items.csv", "service_item_materials.csv", "service_item_forms.csv"):
+        assert (tmp_path / name).read_bytes() == (CODES_DIR / name).read_bytes(), name
+
+
+BAD_MATERIALS = [
+    # (column -> value, the problem named)
+    ({"licence_types": "999"}, "licence type '999' is not in licence_types.csv"),
+    ({"evidence": "horoscope"}, "evidence kind 'horoscope' is not in evidence_kinds.csv"),
+    ({"condition": "left_handed"}, "condition 'left_handed' is not in material_conditions.csv"),
+    ({"about": "neighbour"}, "about 'neighbour' is not a relation of material_relations.csv"),
+    ({"channel": "邮寄"}, "channel '邮寄' is not one of"),
+    ({"channel": "申请人自备", "licence_types": "001", "evidence": ""}, "a 申请人自备 material names no licence type"),
+    ({"channel": "政府部门核发", "department": ""}, "names the department that issues it"),
+    ({"department": "ministry_of_magic"}, "department 'ministry_of_magic' is not a department key"),
+    ({"about": "legal_rep"}, "about legal_rep only applies to entity items"),
+    ({"licence_types": "028", "evidence": ""}, "licence type(s) 028 are held by a entity"),
+    ({"condition": "enterprise"}, "condition 'enterprise' tests the entity"),
+]
+
+
+@pytest.mark.parametrize("change,problem", BAD_MATERIALS)
+def test_catalogue_errors_name_file_and_line(tmp_path: Path, change: dict[str, str], problem: str) -> None:
+    import csv
+
     codes = tmp_path / "codes"
     shutil.copytree(CODES_DIR, codes)
     mats = codes / "service_item_materials.csv"
-    lines = mats.read_text(encoding="utf-8").splitlines()
-    lines[3] = lines[3].rsplit(",", 2)[0] + ",999,applicant"
-    mats.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(CatalogueError, match=r"service_item_materials\.csv:4: licence type '999'"):
+    with mats.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    # S0005-M01: the applicant's 居民身份证 on a person item (government-issued, licence 001, identity)
+    n = next(i for i, r in enumerate(rows) if r["code"] == "S0005-M01")
+    rows[n].update(change)
+    with mats.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(CatalogueError) as exc:
         catalogue(codes)
     catalogue.cache_clear()
+    message = str(exc.value)
+    assert "\n" not in message and f"service_item_materials.csv:{n + 2}:" in message, message
+    assert problem in message, message
+
+
+BAD_VOCABULARY = [
+    ("evidence_kinds.csv", "public_security.hjxx_czrk,id_number", "public_security.no_such_table,id_number",
+     "source 'public_security.no_such_table' is not a source table"),
+    ("evidence_kinds.csv", "name|sex|birth_date|guardian_id_number,birth_date",
+     "name|sex|birth_date|disability_category,birth_date", "not shared"),
+    ("material_conditions.csv", "married,已婚,person,marital_status,in", "married,已婚,person,shoe_size,in",
+     "person.shoe_size is not a person or entity data element"),
+    ("material_conditions.csv", "adult,年满18周岁,person,birth_date,age_ge,18", "adult,年满18周岁,person,birth_date,age_ge,x",
+     "takes one age in years"),
+]
+
+
+@pytest.mark.parametrize("name,old,new,problem", BAD_VOCABULARY)
+def test_vocabulary_errors_name_file_and_line(tmp_path: Path, name: str, old: str, new: str, problem: str) -> None:
+    codes = tmp_path / "codes"
+    shutil.copytree(CODES_DIR, codes)
+    path = codes / name
+    original = path.read_text(encoding="utf-8")
+    assert old in original, old
+    path.write_text(original.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(CatalogueError) as exc:
+        catalogue(codes)
+    catalogue.cache_clear()
+    assert str(exc.value).startswith(f"{path}:") and "\n" not in str(exc.value) and problem in str(exc.value)
 
 
 def test_grants_file_is_validated(tmp_path: Path) -> None:

@@ -18,7 +18,10 @@ Endpoints (``/docs`` shows them with their schemas), by audience (:mod:`warehous
   department; ``GET /v1/{persons|entities|licences}/{id}``, ``.../licences`` of a person or entity,
   ``POST /v1/{persons|entities}/search`` - each field filtered by the caller's grants for the purpose
   it states (``?purpose=``);
-* anyone with a key: ``GET /v1/service-items[/{code}]`` - the catalogue; ``GET /health`` - no key.
+* the approving department: ``GET /v1/applications/{id}/evidence`` and ``GET /v1/evidence/{id}`` -
+  the evidence documents sealed when the applicant consented;
+* anyone with a key: ``GET /v1/service-items[/{code}]`` - the catalogue; ``GET /v1/evidence/public-key``
+  and ``POST /v1/evidence/verify`` - check a sealed document; ``GET /health`` - no key.
 """
 
 from __future__ import annotations

@@ -2,8 +2,17 @@
 
 For an applicant (a person, or an entity acting through its legal representative) and a service
 item: each form field with the golden value, where it came from (department, table) and when that
-source record was last updated; each required material either *held* - a valid licence of one of the
-accepted types, with its GB/T 36904 identifier, issuer and validity - or *to upload*.
+source record was last updated; each required material, by its 来源渠道:
+
+* not required - a condition of the material (married applicants only, ...) does not hold;
+* ``form`` - an application form the hall's online form, pre-filled here, replaces;
+* 政府部门核发 - about the applicant or a relation the masters record (:mod:`warehouse.api.relations`):
+  ``held`` (a valid licence of an accepted type, with its GB/T 36904 identifier, issuer and
+  validity), else ``evidence`` (a department attests the fact from its records:
+  :mod:`warehouse.api.evidence`), else to upload because the licence is expired / revoked /
+  cancelled, no relation is recorded, the library holds no licence of the type, the department's
+  records are not in the masters, or nothing is held for this applicant;
+* 申请人自备 / 其他 - to upload (applicant-prepared; issued by a third party).
 
 Rules: a ``not_shared`` element (不予共享) is never pre-filled, because the form goes to the approving
 department once the applicant consents (the applicant types it himself); a licence counts only if it
@@ -18,8 +27,10 @@ from typing import Any
 
 from standards.codetables import load_code_table
 from standards.dictionary import dictionary
-from warehouse.api.catalogue import Catalogue, ServiceItem
+from warehouse.api.catalogue import APPLICANT_PREPARED, Catalogue, Material, ServiceItem
+from warehouse.api.evidence import statement
 from warehouse.api.index import ReadModel, Row
+from warehouse.api.relations import related
 
 #: codes of licence status in the standard (licence_status.csv): 2 cancelled, 3 revoked, 4 expired
 LICENCE_PREFIX_PARTS = 6  # 1.2.156.3005.2.{type}.{issuer}.{serial}.{version}.{check}
@@ -151,48 +162,98 @@ def form_fields(model: ReadModel, cat: Catalogue, item: ServiceItem, rows: dict[
     return fields
 
 
-def material_status(model: ReadModel, cat: Catalogue, item: ServiceItem, person: Row, entity: Row | None,
-                    today: date) -> list[dict[str, Any]]:
-    """Each required material: held (the valid licence that satisfies it) or to upload, and why."""
+#: why a required material is still to upload (the once-only report counts each)
+UPLOAD_REASONS = ("applicant_prepared", "third_party", "not_integrated", "not_in_library", "no_relation_recorded",
+                  "not_held_for_applicant", "expired", "revoked", "cancelled", "not_yet_valid", "no_consent")
+NOT_UPLOADED = ("held", "evidence", "form")
+
+
+def _outcome(m: Material, cat: Catalogue) -> dict[str, Any]:
+    dep = cat.departments.get(m.department or "") or {}
+    return {"code": m.code, "material": m.name, "channel": m.channel, "department": m.department,
+            "department_name": dep.get("name"), "about": m.about,
+            "licence_types": [{"code": t, "name": cat.licence_types[t]["name"]} for t in m.licence_types],
+            "evidence_kinds": list(m.evidence), "status": "to_upload", "reason": None, "licence": None,
+            "evidence": None, "subject": None, "note": None}
+
+
+def _subject(row: Row, relation: str) -> dict[str, Any]:
+    return {"relation": relation, "master_id": row.master_id, "name": row.data.get("name")}
+
+
+def _from_masters(model: ReadModel, cat: Catalogue, m: Material, out: dict[str, Any], subjects: list[Row],
+                  today: date, authenticated: bool) -> None:
+    """A 政府部门核发 material: the first subject's valid licence, else a department's attestation, else why not."""
     today_s = today.isoformat()
-    held_by: dict[str, list[dict[str, Any]]] = {}
+    invalid: list[tuple[dict[str, Any], str]] = []
+    for subject in subjects:
+        if m.licence_types:
+            best, bad = _best(model.licences_of(subject.master_id, list(m.licence_types)), today_s)
+            invalid += bad
+            if best is not None:
+                out.update(status="held", licence=licence_view(best, cat, "valid"), subject=_subject(subject, m.about))
+                return
+        for code in m.evidence:
+            attested = statement(model, cat, cat.evidence_kinds[code], subject, m.about, today, authenticated)
+            if attested is not None:
+                out.update(status="evidence", evidence=attested, subject=_subject(subject, m.about))
+                return
+    out["subject"] = _subject(subjects[0], m.about)
+    if invalid:
+        lic, st = invalid[0]
+        when = lic.get("valid_to") if st == "expired" else None
+        out["reason"] = st if st in UPLOAD_REASONS else "not_held_for_applicant"
+        out["note"] = f"licence {lic.get('identifier')} is {st}" + (f" (valid to {when})" if when else "")
+    elif not m.evidence and not any(model.licence_types.get(t) for t in m.licence_types):
+        # nothing the platform holds can stand in for it: the issuing department's records are not in
+        # the masters, or the library holds no licence of these types (yet)
+        out["reason"] = "not_in_library" if m.licence_types else "not_integrated"
+    else:
+        out["reason"] = "not_held_for_applicant"
+
+
+def material_status(model: ReadModel, cat: Catalogue, item: ServiceItem, person: Row, entity: Row | None,
+                    today: date, concerning: str | None = None, authenticated: bool = True) -> list[dict[str, Any]]:
+    """Each material of ``item``: not required (a condition does not hold), served from the masters
+    (``held`` licence, ``evidence`` from a department's records, the pre-filled online ``form``), or
+    to upload with the reason."""
     materials = []
     for m in item.materials:
-        types = [{"code": t, "name": cat.licence_types[t]["name"]} for t in m.licence_types]
-        out: dict[str, Any] = {"code": m.code, "material": m.name, "licence_types": types, "holder": m.holder,
-                               "status": "to_upload", "reason": None, "licence": None, "note": None}
+        out = _outcome(m, cat)
         materials.append(out)
-        if not m.licence_backed:
-            out["reason"] = "applicant_document"
-            continue
-        # the applicant's licences (entity or person), or the legal representative's
-        holder = person.master_id if (m.holder == "legal_rep" or entity is None) else entity.master_id
-        if holder not in held_by:
-            held_by[holder] = model.licences_of(holder)
-        best, invalid = _best([lc for lc in held_by[holder] if lc.get("type_code") in m.licence_types], today_s)
-        if best is not None:
-            out["status"] = "held"
-            out["licence"] = licence_view(best, cat, "valid")
-        elif invalid:
-            out["reason"] = "no_valid_licence"
-            lic, st = invalid[0]
-            when = lic.get("valid_to") if st == "expired" else None
-            out["note"] = f"licence {lic.get('identifier')} is {st}" + (f" (valid to {when})" if when else "")
+        if not cat.holds(m.conditions, person.data, entity.data if entity else None, today):
+            out.update(status="not_required", note="applies only to: " + ", ".join(
+                cat.conditions[c].name for c in m.conditions))
+        elif m.online_form:
+            out["status"] = "form"
+        elif m.channel == APPLICANT_PREPARED:
+            out["reason"] = "applicant_prepared"
+        elif not m.government:
+            out["reason"] = "third_party"
         else:
-            out["reason"] = "no_licence"
+            who = None if m.about in ("applicant", "legal_rep") else concerning
+            subjects = related(model, m.about, person, entity, who)
+            if not subjects:
+                out["reason"] = "no_relation_recorded"
+                out["note"] = f"the masters record no {cat.vocabulary.relations[m.about]} of the applicant" + (
+                    " matching the person named" if who else "")
+                continue
+            _from_masters(model, cat, m, out, subjects, today, authenticated)
     return materials
 
 
+def summary(fields: list[dict[str, Any]], materials: list[dict[str, Any]]) -> dict[str, int]:
+    """Counts of an application: form fields pre-filled, required materials by outcome."""
+    required = [m for m in materials if m["status"] != "not_required"]
+    by = {k: sum(1 for m in required if m["status"] == k) for k in (*NOT_UPLOADED, "to_upload")}
+    return {"fields": len(fields), "prefilled": sum(1 for f in fields if f["prefilled"]),
+            "materials": len(required), **by, "not_uploaded": sum(by[k] for k in NOT_UPLOADED),
+            "not_required": len(materials) - len(required)}
+
+
 def fill(model: ReadModel, cat: Catalogue, item: ServiceItem, person: Row, entity: Row | None,
-         today: date) -> dict[str, Any]:
+         today: date, concerning: str | None = None, authenticated: bool = True) -> dict[str, Any]:
     """The auto-filled form and material list (``fields``, ``materials``, ``summary``)."""
     fields = form_fields(model, cat, item, {"person": person, "entity": entity})
-    materials = material_status(model, cat, item, person, entity, today)
-    prefilled = sum(1 for f in fields if f["prefilled"])
-    held = sum(1 for m in materials if m["status"] == "held")
-    return {
-        "fields": fields,
-        "materials": materials,
-        "summary": {"fields": len(fields), "prefilled": prefilled, "materials": len(materials), "held": held,
-                    "to_upload": len(materials) - held},
-    }
+    materials = material_status(model, cat, item, person, entity, today, concerning, authenticated)
+    return {"fields": fields, "materials": materials, "summary": summary(fields, materials)}

@@ -15,7 +15,8 @@ page cache.  It is derived data, rebuilt from the gold file and never the other 
 
 Tables: ``person`` / ``entity`` / ``licence`` (keys + the master row as JSON, lineage included),
 ``person_lin`` / ``entity_lin`` (record number -> source, table, update time: where each golden
-value came from), ``entity_fts`` (pinyin syllables of entity names, FTS5, for fuzzy search), ``meta``.
+value came from), ``person_rec`` / ``entity_rec`` (every source record of a master: the records a
+department attests from), ``entity_fts`` (pinyin syllables of entity names, FTS5, for fuzzy search), ``meta``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import duckdb
 from core.errors import RunFailed
 from core.sqltext import lit
 
-INDEX_VERSION = "5"
+INDEX_VERSION = "6"
 BATCH = 50_000
 #: an entity name's registration prefixes (province, city, county) and the long company suffix
 ENTITY_PREFIX_RE = r"^(安徽省|安徽)?(亳州市|亳州)?(谯城区|涡阳县|蒙城县|利辛县)?"
@@ -137,18 +138,25 @@ SNAPSHOT_SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE sources (id INTEGER PRIMARY KEY, source TEXT, table_name TEXT);"
     "CREATE TABLE person (master_id TEXT PRIMARY KEY, id_number TEXT, birth_date TEXT, name_norm TEXT, "
-    "  name_py TEXT, data TEXT) WITHOUT ROWID;"
+    "  name_py TEXT, spouse_id TEXT, guardian_id TEXT, household_no TEXT, data TEXT) WITHOUT ROWID;"
     "CREATE TABLE entity (rowid INTEGER PRIMARY KEY, master_id TEXT UNIQUE, uscc TEXT, org_code TEXT, "
     "  reg_no TEXT, rep_id TEXT, rep_master TEXT, name_key TEXT, name_py TEXT, data TEXT);"
     "CREATE TABLE licence (master_id TEXT PRIMARY KEY, identifier TEXT, holder TEXT, type_code TEXT, "
     "  data TEXT) WITHOUT ROWID;"
     "CREATE TABLE person_lin (record_no INTEGER PRIMARY KEY, src INTEGER, at TEXT);"
     "CREATE TABLE entity_lin (record_no INTEGER PRIMARY KEY, src INTEGER, at TEXT);"
+    "CREATE TABLE person_rec (master_id TEXT, src INTEGER, record_key TEXT, record_no INTEGER, at TEXT);"
+    "CREATE TABLE entity_rec (master_id TEXT, src INTEGER, record_key TEXT, record_no INTEGER, at TEXT);"
     "CREATE VIRTUAL TABLE entity_fts USING fts5(py, content='', columnsize=0, detail=none);"
 )
 SNAPSHOT_INDEXES = (
     "CREATE INDEX person_id ON person (id_number);"
     "CREATE INDEX person_birth ON person (birth_date);"
+    "CREATE INDEX person_guardian ON person (guardian_id);"
+    "CREATE INDEX person_household ON person (household_no);"
+    "CREATE INDEX person_rec_master ON person_rec (master_id);"
+    "CREATE INDEX entity_rec_master ON entity_rec (master_id);"
+    "CREATE INDEX entity_rep ON entity (rep_id);"
     "CREATE INDEX entity_uscc ON entity (uscc);"
     "CREATE INDEX entity_org ON entity (org_code);"
     "CREATE INDEX entity_reg ON entity (reg_no);"
@@ -191,21 +199,37 @@ def _copy_persons(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection) -> i
     con.execute("CREATE TEMP TABLE pkey AS SELECT master_id, nn, pinyin_key(nn) AS py FROM pname")
     return _copy(
         con, lite,
-        f"SELECT t.master_id, {_col(pc, 'id_number')}, {birth}, k.nn, k.py, {_row_json(pc, 'person_master')} "
+        f"SELECT t.master_id, {_col(pc, 'id_number')}, {birth}, k.nn, k.py, {_col(pc, 'spouse_id_number')}, "
+        f"{_col(pc, 'guardian_id_number')}, {_col(pc, 'household_no')}, {_row_json(pc, 'person_master')} "
         f"FROM gold.person_master AS t JOIN pkey AS k ON k.master_id = t.master_id",
-        "INSERT INTO person VALUES (?, ?, ?, ?, ?, ?)")
+        "INSERT INTO person VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _copy_xref(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str, columns: str, where: str,
+               insert: str) -> int:
+    """Rows of ``gold.{master}_xref`` (alias ``x``, with ``s.id`` its source number and ``at`` its update
+    time) into the read model."""
+    xc = _columns(con, f"{master}_xref")
+    at = ("coalesce(x.updated_at, x.extracted_at)" if "updated_at" in xc else "x.extracted_at")
+    stamp = f"strftime({at}, '%Y-%m-%dT%H:%M:%S')"
+    return _copy(
+        con, lite,
+        f"SELECT {columns.replace('{at}', stamp)} "
+        f"FROM gold.{master}_xref AS x JOIN src AS s ON s.source = x.source "
+        f"AND s.table_name IS NOT DISTINCT FROM x.table_name WHERE {where}", insert)
 
 
 def _copy_lineage(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str) -> int:
     """Record number -> (source number, update time) of every cross-referenced record of ``master``."""
-    xc = _columns(con, f"{master}_xref")
-    at = ("coalesce(x.updated_at, x.extracted_at)" if "updated_at" in xc else "x.extracted_at")
-    return _copy(
-        con, lite,
-        f"SELECT x.record_no, s.id, strftime({at}, '%Y-%m-%dT%H:%M:%S') FROM gold.{master}_xref AS x "
-        f"JOIN src AS s ON s.source = x.source AND s.table_name IS NOT DISTINCT FROM x.table_name "
-        f"WHERE x.record_no IS NOT NULL",
-        f"INSERT OR IGNORE INTO {master}_lin VALUES (?, ?, ?)")
+    return _copy_xref(con, lite, master, "x.record_no, s.id, {at}", "x.record_no IS NOT NULL",
+                      f"INSERT OR IGNORE INTO {master}_lin VALUES (?, ?, ?)")
+
+
+def _copy_records(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str) -> int:
+    """Every source record of each ``master`` (source number, record key, record number, update time):
+    what a department's attestation about that master rests on."""
+    return _copy_xref(con, lite, master, "x.master_id, s.id, x.record_key, x.record_no, {at}",
+                      "x.master_id IS NOT NULL", f"INSERT INTO {master}_rec VALUES (?, ?, ?, ?, ?)")
 
 
 def _copy_entities(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, tables: set[str]
@@ -262,6 +286,7 @@ def _fill(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, tables: set[
     for m in ("person", "entity"):
         say(f"{m} lineage")
         counts[f"{m}_lin"] = _copy_lineage(con, lite, m)
+        counts[f"{m}_rec"] = _copy_records(con, lite, m)
     say("entities")
     counts["entity"], common = _copy_entities(con, lite, tables)
     say("licences")
@@ -286,12 +311,15 @@ def build_snapshot(gold: Path, out: Path, progress: Callable[[str], None] | None
     try:
         lite = sqlite3.connect(tmp)
         counts, common = _fill(con, lite, tables, say)
+        held = dict(con.execute("SELECT type_code, count(*) FROM gold.licence_master WHERE type_code IS NOT NULL "
+                                "GROUP BY 1").fetchall())
         build = None
         if "builds" in tables:
             build = (con.execute("SELECT max(build_id) FROM gold.builds").fetchone() or (None,))[0]
         meta = {"gold": str(gold), "fingerprint": fingerprint, "build_id": build or "",
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "version": INDEX_VERSION,
-                "common_syllables": json.dumps(common), "counts": json.dumps(counts)}
+                "common_syllables": json.dumps(common), "counts": json.dumps(counts),
+                "licence_types": json.dumps(held)}
         lite.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
         lite.commit()
         lite.execute("PRAGMA journal_mode = DELETE")
@@ -358,6 +386,8 @@ class ReadModel:
         self.fingerprint = meta.get("fingerprint", "")
         self.build_id = meta.get("build_id", "")
         self.common = set(json.loads(meta.get("common_syllables") or "[]"))
+        #: licences per type code in this build (a type with none: the library does not hold it yet)
+        self.licence_types: dict[str, int] = json.loads(meta.get("licence_types") or "{}")
         self.sources = {i: (s, t) for i, s, t in self.con.execute("SELECT id, source, table_name FROM sources")}
 
     def close(self) -> None:
@@ -380,6 +410,13 @@ class ReadModel:
                           (id_number,))
         return Row(r[0], json.loads(r[1])) if r else None
 
+    def persons_where(self, column: str, value: str) -> list[Row]:
+        """Persons whose ``spouse_id``, ``guardian_id`` or ``household_no`` is ``value`` (relations)."""
+        if column not in ("spouse_id", "guardian_id", "household_no", "id_number"):
+            raise ValueError(f"not a relation column: {column}")
+        rows = self._all(f"SELECT master_id, data FROM person WHERE {column} = ? ORDER BY master_id", (value,))
+        return [Row(r[0], json.loads(r[1])) for r in rows]
+
     def persons_born(self, birth_date: str) -> list[tuple[str, str | None, str | None, str]]:
         return self._all("SELECT master_id, name_norm, name_py, data FROM person WHERE birth_date = ?", (birth_date,))
 
@@ -387,7 +424,24 @@ class ReadModel:
         """Master ids of every person with a valid ID number (the simulated applicants' pool)."""
         return [r[0] for r in self._all("SELECT master_id FROM person WHERE id_number IS NOT NULL")]
 
+    def records(self, master: str, master_id: str) -> list[tuple[str, str | None, str | None, int | None, str | None]]:
+        """(source, table, record key, record number, update time) of every source record of a person or
+        entity master."""
+        if master not in ("person", "entity"):
+            raise ValueError(f"no source records of {master}")
+        out = []
+        for src, key, no, at in self._all(f"SELECT src, record_key, record_no, at FROM {master}_rec WHERE master_id = ? "
+                                          f"ORDER BY src, record_key", (master_id,)):
+            s, t = self.sources.get(src, (None, None))
+            out.append((str(s), t, key, no, at))
+        return out
+
     # entities ------------------------------------------------------------------------------------
+    def represented_by(self, id_number: str) -> list[Row]:
+        """Entities whose legal representative's ID number is ``id_number``."""
+        return [r for (mid,) in self._all("SELECT master_id FROM entity WHERE rep_id = ? ORDER BY master_id",
+                                          (id_number,)) if (r := self.entity(master_id=mid)) is not None]
+
     def represented_entity_ids(self) -> list[str]:
         """Master ids of entities whose legal representative is a population master."""
         return [r[0] for r in self._all("SELECT master_id FROM entity WHERE rep_master IS NOT NULL")]

@@ -71,6 +71,10 @@ class AutofillRequest(BaseModel):
                              description="for an entity item: the entity the applicant represents")
     id_number: str | None = Field(None, min_length=1, max_length=64,
                                   description="optional; if given it must be the applicant's own")
+    concerning: str | None = Field(None, min_length=1, max_length=64,
+                                   description="optional: the ID number of the relative the application is about "
+                                               "(the newborn, the deceased); materials about him are served only "
+                                               "if the masters record the relation")
 
 
 class Source(BaseModel):
@@ -109,23 +113,63 @@ class LicenceType(BaseModel):
     name: str
 
 
+Channel = Literal["申请人自备", "政府部门核发", "其他"]
+UploadReason = Literal["applicant_prepared", "third_party", "not_integrated", "not_in_library", "no_relation_recorded",
+                       "not_held_for_applicant", "expired", "revoked", "cancelled", "not_yet_valid", "no_consent"]
+
+
+class Subject(BaseModel):
+    relation: str
+    master_id: str
+    name: str | None
+
+
+class EvidenceStatement(BaseModel):
+    """What a department attests from its records (or, for a held licence, its catalogue fields)."""
+
+    kind: str
+    title: str | None
+    attests: str
+    department: str | None
+    department_name: str | None
+    department_uscc: str | None
+    about: dict[str, Any] = Field(description="relation to the applicant, master, master id, name")
+    attested: dict[str, Any] = Field(description="element -> attested value")
+    basis: Literal["department_records", "applicant_session", "licence_library"]
+    records: list[dict[str, Any]] = Field(description="the department's source records of the subject")
+    lineage: dict[str, Any] = Field(description="element -> the source record its value survived from")
+    as_of: str
+    build_id: str
+
+
 class MaterialStatus(BaseModel):
     code: str
     material: str
+    channel: Channel
+    department: str | None = Field(description="the department that issues it (政府部门核发)")
+    department_name: str | None
+    about: str = Field(description="whom it is about: applicant, spouse, child, parent, deceased, household_member, "
+                                   "legal_rep, represented_entity")
     licence_types: list[LicenceType]
-    holder: Literal["applicant", "legal_rep"]
-    status: Literal["held", "to_upload"]
-    reason: Literal["applicant_document", "no_licence", "no_valid_licence"] | None
+    evidence_kinds: list[str]
+    status: Literal["held", "evidence", "form", "to_upload", "not_required"]
+    reason: UploadReason | None
     licence: LicenceView | None
+    evidence: EvidenceStatement | None
+    subject: Subject | None
     note: str | None
 
 
 class Summary(BaseModel):
     fields: int
     prefilled: int
-    materials: int
+    materials: int = Field(description="required materials (those whose conditions hold)")
     held: int
+    evidence: int
+    form: int
+    not_uploaded: int
     to_upload: int
+    not_required: int
 
 
 class ItemSummary(BaseModel):
@@ -134,6 +178,8 @@ class ItemSummary(BaseModel):
     power_class: str
     department: str
     target: Literal["person", "entity"]
+    hall: str
+    level: str
 
 
 class Applicant(BaseModel):
@@ -166,6 +212,46 @@ class ConsentResponse(BaseModel):
     status: Literal["consented", "withdrawn"]
     consent_at: str
     department: str
+    evidence_documents: int = Field(description="evidence documents sealed for the approving department")
+
+
+class Seal(BaseModel):
+    alg: Literal["Ed25519"]
+    key_id: str
+    signature: str
+
+
+class EvidenceDocument(BaseModel):
+    """A sealed evidence document (证明) as the approving department receives it: verify it with the
+    platform's public key over the canonical JSON of everything but ``seal``."""
+
+    document_id: str
+    application_id: str
+    service_item: dict[str, str]
+    material: dict[str, str]
+    issued_to: dict[str, str | None]
+    issued_at: str
+    statement: dict[str, Any]
+    seal: Seal
+
+
+class EvidenceDocuments(BaseModel):
+    application_id: str
+    count: int
+    documents: list[EvidenceDocument]
+
+
+class PublicKey(BaseModel):
+    alg: Literal["Ed25519"]
+    key_id: str
+    public_key: str = Field(description="PEM (SubjectPublicKeyInfo)")
+
+
+class Verdict(BaseModel):
+    valid: bool
+    reason: Literal["valid", "no_seal", "unknown_algorithm", "other_key", "bad_signature", "altered"]
+    key_id: str | None
+    document_id: Any = None
 
 
 class Delivered(BaseModel):
@@ -259,11 +345,19 @@ def search_result_model(master: str) -> type[BaseModel]:
 class MaterialOut(BaseModel):
     code: str
     material: str
+    channel: Channel
     licence_types: list[str]
-    holder: str
+    evidence: list[str]
+    department: str | None
+    about: str
+    conditions: list[str]
 
 
 class ServiceItemOut(ItemSummary):
+    action: str
+    licence_type: str | None
+    applies_if: list[str]
+    event: str | None
     materials: list[MaterialOut]
     fields: list[str]
 

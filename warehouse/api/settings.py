@@ -4,7 +4,8 @@
   ``$MASTERDATA_HOME/warehouse/gold.duckdb``), opened read-only, never written;
 * the serving store (``$MASTERDATA_SERVING``, default ``$MASTERDATA_HOME/warehouse/serving.sqlite``):
   callers and their hashed API keys, applicant sessions, applications and consents, the audit log;
-* the audit chain key (``serving.audit-key`` beside the store, mode 0600);
+* the audit chain key (``serving.audit-key`` beside the store, mode 0600) and the evidence signing key
+  (``serving.evidence-key``, Ed25519, mode 0600: :mod:`warehouse.api.sealing`);
 * the read model (``$MASTERDATA_SERVING_INDEX``, default ``serving_index/`` beside the store): SQLite
   snapshots of the gold file, one per gold version, that the HTTP workers query
   (see :mod:`warehouse.api.index`);
@@ -43,6 +44,16 @@ class Settings:
     @property
     def audit_key(self) -> Path:
         return self.store.with_name(self.store.stem + ".audit-key")
+
+    @property
+    def once_only_report(self) -> Path:
+        """The latest once-only report (``masterdata once-only``), which the analysts' report shows."""
+        return self.store.with_name("once-only.json")
+
+    @property
+    def evidence_key(self) -> Path:
+        """The Ed25519 key that seals evidence documents (beside the store, mode 0600)."""
+        return self.store.with_name(self.store.stem + ".evidence-key")
 
     def today(self) -> date:
         return self.as_of or date.today()

@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS applications (
     applicant_master_id TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_master_id TEXT NOT NULL,
     hall_caller TEXT NOT NULL, created_at TEXT NOT NULL, payload TEXT NOT NULL, payload_hash TEXT NOT NULL,
     status TEXT NOT NULL, consent_at TEXT, delivered_at TEXT);
+CREATE TABLE IF NOT EXISTS evidence (
+    document_id TEXT PRIMARY KEY, application_id TEXT NOT NULL, material TEXT NOT NULL, department TEXT NOT NULL,
+    created_at TEXT NOT NULL, document TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS evidence_application ON evidence (application_id);
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY, at TEXT NOT NULL, caller TEXT NOT NULL, caller_kind TEXT NOT NULL,
     department TEXT, purpose TEXT, action TEXT NOT NULL, subject TEXT NOT NULL, fields TEXT NOT NULL,
@@ -270,10 +274,21 @@ class Store:
                         (*values.values(), application_id))
 
     # audit ---------------------------------------------------------------------------------------
+    def evidence(self, *, application_id: str | None = None, document_id: str | None = None
+                 ) -> list[dict[str, Any]]:
+        """Sealed evidence documents of an application, or one by its id (as stored: the signed JSON)."""
+        col, value = ("application_id", application_id) if application_id is not None else ("document_id", document_id)
+        with self.lock:
+            rows = self.con.execute(f"SELECT document FROM evidence WHERE {col} = ? ORDER BY document_id",
+                                    (value,)).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
     def record(self, entry: dict[str, Any], application: dict[str, Any] | None = None,
-               update: tuple[str, dict[str, Any]] | None = None) -> int:
-        """Append one audit entry (hash-chained) - with an application row written or updated in the
-        same transaction, so nothing is stored without its audit entry.  Returns the entry's seq."""
+               update: tuple[str, dict[str, Any]] | None = None,
+               evidence: list[dict[str, Any]] | None = None) -> int:
+        """Append one audit entry (hash-chained) - with an application row written or updated, and the
+        evidence documents sealed for it, in the same transaction, so nothing is stored without its
+        audit entry.  Returns the entry's seq."""
         e = {c: entry.get(c) for c in AUDIT_COLUMNS}
         e["at"] = e["at"] or iso(now_utc())
         e["subject"] = json.dumps(e["subject"] or [], ensure_ascii=False, separators=(",", ":"))
@@ -300,6 +315,11 @@ class Store:
                     app_id, values = update
                     sets = ", ".join(f"{k} = ?" for k in values)
                     con.execute(f"UPDATE applications SET {sets} WHERE application_id = ?", (*values.values(), app_id))
+                for doc in evidence or []:
+                    con.execute("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?)",
+                                (doc["document_id"], doc["application_id"], doc["material"]["code"],
+                                 doc["issued_to"]["department"], doc["issued_at"],
+                                 json.dumps(doc, ensure_ascii=False, separators=(",", ":"))))
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

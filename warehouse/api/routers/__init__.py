@@ -3,6 +3,7 @@
 * :mod:`.identity` - the identity platform opens applicant sessions;
 * :mod:`.hall` - the online service hall: auto-fill, the applicant's preview and consent;
 * :mod:`.departments` - lookups, licence lists and search within grants; consented applications;
+* :mod:`.evidence` - sealed evidence documents for the approving department; public key, verification;
 * :mod:`.service_items` - the service-item catalogue (any caller);
 * :mod:`.health` - liveness for the operator's monitoring (no key).
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from warehouse.api.routers import departments, hall, health, identity, service_items
+from warehouse.api.routers import departments, evidence, hall, health, identity, service_items
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, service_items.router, identity.router, hall.router,
-                                  departments.router)
+                                  departments.router, evidence.router)

@@ -18,7 +18,8 @@ ApplicationId = Annotated[str, Path(pattern=r"^A[0-9]{8}[0-9a-f]{12}$")]
 def autofill(body: models.AutofillRequest, access: Hall, applicant: ApplicantOf, state: State) -> dict[str, Any]:
     """The form of a service item pre-filled for the applicant, his materials held or to upload; stored
     as a preview until he consents."""
-    return applications.autofill(state, access, applicant, body.service_item, body.uscc, body.id_number)
+    return applications.autofill(state, access, applicant, body.service_item, body.uscc, body.id_number,
+                                 body.concerning)
 
 
 @router.get("/v1/hall/applications/{application_id}", response_model=models.Autofill, responses=models.problem_responses(404))

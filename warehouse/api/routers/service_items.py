@@ -20,10 +20,12 @@ def service_items(
     target: Annotated[str | None, Query(pattern="^(person|entity)$")] = None,
     department: Annotated[str | None, Query(max_length=40)] = None,
     power_class: Annotated[str | None, Query(max_length=10)] = None,
+    hall: Annotated[str | None, Query(max_length=20, description="a hall key of halls.csv (city, qiaocheng ...)")]
+    = None,
 ) -> models.ServiceItems:
     """The items matching every filter given."""
     items = [models.ItemSummary.model_validate(i.summary())
-             for i in state.catalogue.select(target, department, power_class)]
+             for i in state.catalogue.select(target, department, power_class, hall)]
     return models.ServiceItems(count=len(items), items=items)
 
 

@@ -12,7 +12,9 @@ who may see which field, what an applicant may reach, what is audited - is writt
 * :mod:`.masters` - department lookups, licence lists and search: one implementation over the
   three master kinds, each kind a declaration;
 * :mod:`.identity` - opening applicant sessions (identity platform);
-* :mod:`.applications` - the hall's auto-fill, preview and consent; delivery to the department.
+* :mod:`.applications` - the hall's auto-fill, preview and consent; delivery to the department;
+* :mod:`.evidence` - evidence documents sealed at consent, for the approving department only; the
+  public key and verification.
 
 Refusals are :mod:`warehouse.api.errors` exceptions (``core.errors.MasterdataError``); a function
 records its own successful access and leaves the refusal's audit entry to whoever renders it.

@@ -2,9 +2,10 @@
 approving department.
 
 The hall acts for an applicant (:class:`~.access.Applicant`, from his session) and reaches only his
-own data and the entities he legally represents.  An auto-fill is stored as a *preview*; nothing
-reaches the approving department before the applicant consents, and the department receives exactly
-the payload he saw (stored with its hash).  Every step is audited in the same transaction as the
+own data and the entities he legally represents (and relatives only through relations the masters
+record).  An auto-fill is stored as a *preview*; nothing reaches the approving department before the
+applicant consents, and the department receives exactly the payload he saw (stored with its hash) -
+with what the masters serve sealed as evidence documents at the moment of consent.  Every step is audited in the same transaction as the
 application row it writes.
 """
 
@@ -21,6 +22,7 @@ from warehouse.api.index import Row
 from warehouse.api.service import audit
 from warehouse.api.service.access import Applicant
 from warehouse.api.service.audit import Access
+from warehouse.api.service.evidence import seal_documents
 from warehouse.api.service.state import ServingState
 from warehouse.api.store import iso, now_utc, sha256
 
@@ -58,9 +60,10 @@ def _acting_for(state: ServingState, access: Access, applicant: Applicant, item:
 
 
 def autofill(state: ServingState, access: Access, applicant: Applicant, item_code: str, uscc: str | None = None,
-             id_number: str | None = None) -> dict[str, Any]:
-    """The form of a service item pre-filled for the applicant and his materials held or to upload,
-    stored as a preview until he consents."""
+             id_number: str | None = None, concerning: str | None = None) -> dict[str, Any]:
+    """The form of a service item pre-filled for the applicant and his materials served or to upload,
+    stored as a preview until he consents.  ``concerning``: the ID number of the relative the
+    application is about (the newborn, the deceased); served only if the masters record the relation."""
     access.purpose = f"autofill:{item_code}"
     access.subject = [applicant.person_master_id]
     item = service_item(state, item_code)
@@ -69,7 +72,8 @@ def autofill(state: ServingState, access: Access, applicant: Applicant, item_cod
                                    "signed-in applicant's")
     person, entity = _acting_for(state, access, applicant, item, uscc)
     today, m = state.today(), state.model()
-    filled = fill(m, state.catalogue, item, person, entity, today)
+    about = ids.resident_id(concerning) if concerning is not None else None
+    filled = fill(m, state.catalogue, item, person, entity, today, about, authenticated=True)
     app_id = f"A{today.strftime('%Y%m%d')}{secrets.token_hex(6)}"
     subject = entity or person
     payload = {
@@ -82,6 +86,8 @@ def autofill(state: ServingState, access: Access, applicant: Applicant, item_cod
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     returned = [f["element"] for f in filled["fields"] if f["prefilled"]]
     returned += [f"licence:{x['licence']['identifier']}" for x in filled["materials"] if x["licence"]]
+    returned += [f"evidence:{x['evidence']['kind']}:{x['evidence']['about']['master_id']}"
+                 for x in filled["materials"] if x["evidence"]]
     access.detail = {"application_id": app_id, "item": item.code}
     audit.record(state.store, access, 200, returned, application={
         "application_id": app_id, "item": item.code, "department": item.department,
@@ -118,16 +124,20 @@ def preview(state: ServingState, access: Access, applicant: Applicant, app_id: s
 
 
 def consent(state: ServingState, access: Access, applicant: Applicant, app_id: str, agree: bool) -> dict[str, Any]:
-    """The applicant consents (the application goes to the approving department) or withdraws; once."""
+    """The applicant consents (the application goes to the approving department, and what the masters
+    serve becomes sealed evidence addressed to it) or withdraws (nothing is sealed); once."""
     access.purpose = "consent"
     a = _own(state, access, applicant, app_id)
     if a["status"] != "preview":
         raise errors.AlreadyDecided(f"the applicant already {a['status']} this application")
     status = "consented" if agree else "withdrawn"
     at = iso(now_utc())
-    access.detail = {"application_id": app_id, "decision": status, "payload_hash": a["payload_hash"]}
-    audit.record(state.store, access, 200, [], update=(app_id, {"status": status, "consent_at": at}))
-    return {"application_id": app_id, "status": status, "consent_at": at, "department": a["department"]}
+    docs = seal_documents(state, a, json.loads(a["payload"]), at) if agree else []
+    access.detail = {"application_id": app_id, "decision": status, "payload_hash": a["payload_hash"],
+                     "evidence": [d["document_id"] for d in docs]}
+    audit.record(state.store, access, 200, [], update=(app_id, {"status": status, "consent_at": at}), evidence=docs)
+    return {"application_id": app_id, "status": status, "consent_at": at, "department": a["department"],
+            "evidence_documents": len(docs)}
 
 
 def delivered(state: ServingState, access: Access, app_id: str, purpose: str) -> dict[str, Any]:

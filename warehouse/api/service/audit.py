@@ -31,14 +31,16 @@ class Access:
 
 
 def record(store: Store, access: Access, status: int, fields: list[str] | None = None,
-           application: dict[str, Any] | None = None, update: tuple[str, dict[str, Any]] | None = None) -> int:
-    """Append the access to the audit log (with an application row written or updated in the same
-    transaction, so nothing is stored without its entry); returns the entry's sequence number."""
+           application: dict[str, Any] | None = None, update: tuple[str, dict[str, Any]] | None = None,
+           evidence: list[dict[str, Any]] | None = None) -> int:
+    """Append the access to the audit log (with an application row written or updated, and evidence
+    documents sealed for it, in the same transaction, so nothing is stored without its entry);
+    returns the entry's sequence number."""
     c = access.caller
     return store.record({"caller": c.label, "caller_kind": c.kind, "department": c.department,
                          "purpose": access.purpose, "action": access.action, "subject": access.subject,
                          "fields": fields or [], "status": status, "detail": access.detail},
-                        application=application, update=update)
+                        application=application, update=update, evidence=evidence)
 
 
 def refused(store: Store, access: Access, status: int, title: str) -> None:

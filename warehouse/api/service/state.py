@@ -10,6 +10,7 @@ from warehouse.api.auth import Authenticator, RateLimiter
 from warehouse.api.catalogue import Catalogue, catalogue
 from warehouse.api.grants import GrantsInForce, Policy
 from warehouse.api.index import ReadModel, Snapshots
+from warehouse.api.sealing import load_signing_key
 from warehouse.api.settings import Settings
 from warehouse.api.store import Store
 
@@ -24,6 +25,8 @@ class ServingState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.store, settings.audit_key)
+        #: the Ed25519 key that seals evidence documents (made on first use, mode 0600)
+        self.signing_key = load_signing_key(settings.evidence_key)
         self.snapshots = Snapshots(settings.gold, settings.index_dir, settings.watch_interval)
         self.auth = Authenticator(self.store)
         self.limiter = RateLimiter(settings.workers)
