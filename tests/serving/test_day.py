@@ -76,7 +76,7 @@ def test_applicants_would_really_apply(day: tuple[list[Drawn], Path]) -> None:
             states = [licence_state(x, today) for x in lics.get(subject, []) if x["type_code"] == lt]
             if item.action == "renew":  # a holder whose licence falls due (a late one arrives expired)
                 due = [x for x in lics.get(subject, []) if x["type_code"] == lt and x["valid_to"]
-                       and abs((date.fromisoformat(x["valid_to"]) - TODAY).days) <= 90]
+                       and abs((date.fromisoformat(str(x["valid_to"])) - TODAY).days) <= 90]
                 assert due, (d, item.name)
                 seen["renew"] += 1
             else:
