@@ -7,19 +7,20 @@ the new batches are read and only the masters they touch are rewritten) a run tr
 small source costs seconds.  ``max_active_runs=1`` serialises runs; a run that finds nothing new
 leaves the gold file untouched.
 
-Thin on purpose: the work is ``pipelines.masters.build.build``, imported inside the tasks.  One task
+Thin on purpose: the work is ``pipelines.masters.build.build``, imported when a task runs.  One task
 per master, in dependency order (legal representatives are persons; licence holders are persons
-or entities), each publishing its gold asset for the quality and serving DAGs.
+or entities), each publishing its gold asset for the quality and serving DAGs (with the build's
+counts in the asset event's ``extra``) and reporting its lineage, silver in and gold out
+(OpenLineage), as it completes.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pendulum
-from airflow.sdk import AssetAny, XComArg, dag, task
+from airflow.sdk import AssetAny, dag
 
-from pipelines.assets import default_args, gold_asset, silver_asset, source_names
+from pipelines.assets import default_args, silver_asset, source_names
+from pipelines.operators import BuildMasterOperator
 
 MASTERS = ("person", "entity", "licence")
 DEFAULT_ARGS = default_args(retries=2, delay_s=60)
@@ -37,20 +38,7 @@ DEFAULT_ARGS = default_args(retries=2, delay_s=60)
     doc_md=__doc__,
 )
 def build_masters() -> None:
-    def make(master: str) -> XComArg:
-        @task(task_id=f"build_{master}", outlets=[gold_asset(master)])
-        def build_one() -> dict[str, Any]:
-            from pipelines.masters.build import build
-
-            report = build([master])
-            print(report.render())
-            r = report.masters[0]
-            return {"master": master, "mode": r.mode, "records": r.records, "masters": r.masters,
-                    "minted": r.ids.minted, "merged": r.ids.merged, "review": r.review, "seconds": r.seconds}
-
-        return build_one()
-
-    tasks = [make(m) for m in MASTERS]
+    tasks = [BuildMasterOperator(task_id=f"build_{m}", master=m) for m in MASTERS]
     tasks[0] >> tasks[1] >> tasks[2]
 
 

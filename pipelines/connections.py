@@ -1,9 +1,15 @@
 """Where each departmental source lives in a given deployment, and how to reach it.
 
 A source spec says *what* a source is (PostgreSQL database ``dept_tax``, CSV files ``commerce/*.csv``);
-the environment says *where*: which servers, which landing folder.  It comes from environment
-variables, so Airflow deployments can set them like any other connection (``AIRFLOW_CONN_*`` style
-URIs) and no credentials ever live in the specs:
+the environment says *where*: which servers, which landing folder.  No credentials ever live in the
+specs.  Two ways to say where a department's server is:
+
+- inside Airflow, one Airflow Connection per source, ``masterdata_<source>`` (an ``AIRFLOW_CONN_*``
+  variable or any secrets backend; :mod:`pipelines.airflow_connections` reads it in the task and
+  puts it in :attr:`SourceEnvironment.servers`), so each department's server has its own host and
+  credentials;
+- everywhere (the CLI without Airflow, and Airflow sources with no Connection), the global
+  fallback from ``MASTERDATA_*`` variables:
 
 - ``MASTERDATA_SOURCES``   folder holding ``db/`` (SQLite files) and ``files/`` (landing area)
 - ``MASTERDATA_DB_MODE``   ``embedded`` (PostgreSQL/MariaDB sources read from SQLite files, for the
@@ -15,7 +21,8 @@ URIs) and no credentials ever live in the specs:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +30,7 @@ from core.settings import settings
 from pipelines.registry import SourceSpec, Table
 
 DEFAULT_SOURCES = Path("var/city/sources")
+SERVER_KINDS = frozenset({"postgres", "mariadb"})
 
 
 @dataclass(frozen=True)
@@ -32,12 +40,19 @@ class SourceEnvironment:
     pg_url: str = "postgresql://postgres@127.0.0.1:5432"
     mysql_url: str = "mysql://root@127.0.0.1:3306"
     db_prefix: str = ""
+    #: source name -> connectorx URI of that source's own server, database included (from its Airflow
+    #: Connection); such a source is read from its server whatever ``db_mode`` says
+    servers: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @classmethod
     def from_env(cls) -> SourceEnvironment:
         s = settings()
         return cls(sources_dir=s.sources, db_mode=s.db_mode, pg_url=s.pg_url, mysql_url=s.mysql_url,
                    db_prefix=s.db_prefix)
+
+    def with_server(self, source: str, uri: str) -> SourceEnvironment:
+        """This environment with one source on its own server (``postgresql://u:p@host:port/db``)."""
+        return replace(self, servers={**self.servers, source: uri})
 
     def sqlite_file(self, database: str) -> Path:
         name = database if database.endswith(".sqlite") else f"{database}.sqlite"
@@ -46,13 +61,15 @@ class SourceEnvironment:
     def effective_kind(self, spec: SourceSpec) -> str:
         """The connector actually used: server kinds become SQLite in embedded mode."""
         kind = spec.connection.kind
-        if kind in ("postgres", "mariadb") and self.db_mode == "embedded":
+        if kind in SERVER_KINDS and self.db_mode == "embedded" and spec.source not in self.servers:
             return "sqlite"
         return kind
 
     def db_uri(self, spec: SourceSpec) -> str:
         """A connectorx URI for a database-backed source."""
         kind = self.effective_kind(spec)
+        if kind in SERVER_KINDS and spec.source in self.servers:
+            return self.servers[spec.source]
         db = self.server_database(spec)
         if kind == "postgres":
             return f"{self.pg_url}/{db}"
@@ -63,13 +80,16 @@ class SourceEnvironment:
         raise ValueError(f"{spec.source}: {kind} is not a database source")
 
     def server_database(self, spec: SourceSpec) -> str:
-        """The database name on a PostgreSQL/MariaDB server (with the deployment's prefix)."""
+        """The database name on a PostgreSQL/MariaDB server (the Connection's, else the spec's with the
+        deployment's prefix)."""
+        if spec.source in self.servers:
+            return urlsplit(self.servers[spec.source]).path.lstrip("/")
         return f"{self.db_prefix}{spec.connection.database or ''}"
 
     def describe(self, spec: SourceSpec) -> str:
         """Where a source is, for messages: never includes a password."""
         kind = self.effective_kind(spec)
-        if kind in ("postgres", "mariadb"):
+        if kind in SERVER_KINDS:
             u = urlsplit(self.db_uri(spec))
             return f"{kind} {u.hostname}:{u.port}/{self.server_database(spec)}"
         if kind == "sqlite":
