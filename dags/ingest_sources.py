@@ -54,7 +54,7 @@ def build_dag(spec_file: Path):  # type: ignore[no-untyped-def]
         asset = silver_asset(source)
 
         @task(outlets=[asset])
-        def publish(results: list[dict[str, Any]]) -> dict[str, Any]:
+        def publish(results: list[Any]) -> dict[str, Any]:
             counts = publish_counts(source, results)
             get_current_context()["outlet_events"][asset].extra = counts
             print(f"{source}: {counts['batches']} batches, extracted {counts['extracted']} = standardised "

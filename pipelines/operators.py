@@ -38,14 +38,10 @@ class IngestTableOperator(BaseOperator):
         self._lineage: tuple[list[Any], list[Any]] | None = None
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from pipelines.airflow_connections import source_environment
         from pipelines.ingest import ingest_table
         from pipelines.lake import Lake
-        from pipelines.registry import registry
 
-        spec = registry()[self.source]
-        table = spec.table(self.table)
-        env = source_environment(spec)
+        spec, table, env = self._where()
         lake = Lake()
         self.log.info("reading %s", env.describe(spec))
         outcomes = ingest_table(spec, table, env=env, lake=lake)
@@ -57,7 +53,25 @@ class IngestTableOperator(BaseOperator):
         self._lineage = _ingest_lineage(env, spec, table, lake, result)
         return result
 
+    def _where(self) -> tuple[Any, Any, Any]:
+        """The spec, the table, and where this deployment has them (the source's Connection)."""
+        from pipelines.airflow_connections import source_environment
+        from pipelines.registry import registry
+
+        spec = registry()[self.source]
+        return spec, spec.table(self.table), source_environment(spec)
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        """The START event names what the task is about to read and write (no counts yet)."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from pipelines.lake import Lake
+
+        spec, table, env = self._where()
+        inputs, outputs = _ingest_lineage(env, spec, table, Lake(), None)
+        return OperatorLineage(inputs=inputs, outputs=outputs)
+
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The COMPLETE event: the same datasets with the rows each received."""
         from airflow.providers.openlineage.extractors import OperatorLineage
 
         inputs, outputs = self._lineage or ([], [])
@@ -110,15 +124,19 @@ def publish_counts(source: str, results: list[dict[str, Any]]) -> dict[str, Any]
 
 
 def _ingest_lineage(env: Any, spec: Any, table: Any, lake: Any,
-                    result: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+                    result: dict[str, Any] | None) -> tuple[list[Any], list[Any]]:
+    """Source table in; silver (per master), quarantine and bronze out; row counts once known."""
     from pipelines.lineage import bronze_dataset, quarantine_dataset, silver_datasets, source_dataset
+
+    def rows(key: str) -> int | None:
+        return None if result is None else int(result[key])
 
     columns = [(f.column, f.type) for f in table.fields]
     inputs = [_ol_dataset(source_dataset(env, spec, table), columns=columns)]
-    outputs = [_ol_dataset(d, rows=result["standardised"])
+    outputs = [_ol_dataset(d, rows=rows("standardised"))
                for d in silver_datasets(lake, spec.source, table).values()]
-    outputs.append(_ol_dataset(quarantine_dataset(lake, spec.source, table.name), rows=result["quarantined"]))
-    outputs.append(_ol_dataset(bronze_dataset(lake, spec.source, table.name), rows=result["extracted"]))
+    outputs.append(_ol_dataset(quarantine_dataset(lake, spec.source, table.name), rows=rows("quarantined")))
+    outputs.append(_ol_dataset(bronze_dataset(lake, spec.source, table.name), rows=rows("extracted")))
     return inputs, outputs
 
 

@@ -15,7 +15,9 @@ AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
 def airflow_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "MASTERDATA_"))}
+    # nothing of the developer's own Airflow (config, connections, lineage transport) leaks in
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_", "OPENLINEAGE", "MASTERDATA_"))}
     env.update({
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
