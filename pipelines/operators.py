@@ -64,6 +64,7 @@ class IngestTableOperator(BaseOperator):
     def get_openlineage_facets_on_start(self) -> Any:
         """The START event names what the task is about to read and write (no counts yet)."""
         from airflow.providers.openlineage.extractors import OperatorLineage
+
         from pipelines.lake import Lake
 
         spec, table, env = self._where()

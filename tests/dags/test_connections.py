@@ -12,7 +12,13 @@ from core.errors import ConfigurationError
 from pipelines.airflow_connections import conn_id, server_uri
 from pipelines.connections import SourceEnvironment
 from pipelines.lake import Lake
-from pipelines.lineage import bronze_dataset, gold_datasets, quarantine_dataset, silver_datasets, source_dataset
+from pipelines.lineage import (
+    bronze_dataset,
+    gold_datasets,
+    quarantine_dataset,
+    silver_datasets,
+    source_dataset,
+)
 from pipelines.registry import registry
 
 

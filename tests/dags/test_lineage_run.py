@@ -58,7 +58,7 @@ def test_connections_lineage_and_asset_counts(pg_source, my_source, tmp_path: Pa
     migrate(home)
     lake = Lake(tmp_path / "lake")
     events = tmp_path / "openlineage.jsonl"
-    env = airflow_env(home, **{
+    settings = {
         "MASTERDATA_LAKE": str(lake.root), "MASTERDATA_SOURCES": str(tmp_path / "sources"),
         # globals that cannot work: only the Connections can make these runs succeed
         "MASTERDATA_DB_MODE": "embedded", "MASTERDATA_DB_PREFIX": PREFIX,
@@ -70,7 +70,8 @@ def test_connections_lineage_and_asset_counts(pg_source, my_source, tmp_path: Pa
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "log_file_path": str(events),
                                                        "append": True}),
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "masterdata",
-    })
+    }
+    env = airflow_env(home, **settings)
     res = subprocess.run([sys.executable, "-m", "pipelines.airflow_run", "ingest_hrss", "ingest_tobacco"], env=env,
                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     out = res.stdout + res.stderr
