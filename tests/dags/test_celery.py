@@ -1,0 +1,106 @@
+"""Airflow beyond one process: the CeleryExecutor runs every ingestion DAG and the master build of a
+small generated city, with the API server, DAG processor, scheduler and a Celery worker as separate
+processes, Redis as the broker and a throwaway PostgreSQL database as Airflow's metadata.
+
+Runs are started the way operators start them: the ingestion DAGs are unpaused through the REST
+API (the scheduler then creates each one's daily run), the build is triggered through the REST API.
+What is checked is what the runs produced, not only their state: every generated source table
+landed in the lake with exactly its rows, the masters in gold match the city's ground truth, the
+asset events carry the counts, and the workers' OpenLineage events name the gold tables.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipelines.assets import source_names
+from pipelines.lake import Lake
+from pipelines.masters.evaluate import evaluate
+from tests.dags.celery_cluster import CeleryCluster, redis_up
+from tests.ingest.conftest import PREFIX
+
+PERSONS = 300
+MASTERS = ("person", "entity", "licence")
+
+
+def _generate(out: Path) -> dict[str, Any]:
+    from pipelines.synthetic.city import generate_city
+
+    generate_city(persons=PERSONS, seed=11, out=out, day2=False)
+    return dict(json.loads((out / "manifest.json").read_text(encoding="utf-8")))
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_celery_executor_ingests_and_builds_a_city(tmp_path: Path) -> None:
+    assert redis_up(), "Redis is not answering on 127.0.0.1:6379 (scripts/start-services.sh starts it)"
+    manifest = _generate(tmp_path / "city")
+    home = tmp_path / "md"
+    events = tmp_path / "openlineage.jsonl"
+    platform = {
+        "MASTERDATA_HOME": str(home),
+        "MASTERDATA_SOURCES": str(tmp_path / "city" / "sources"),
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "log_file_path": str(events), "append": True}),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "masterdata",
+    }
+    ingest = [f"ingest_{s}" for s in source_names()]
+    with CeleryCluster(tmp_path / "airflow", f"{PREFIX}airflow_celery_test", extra_env=platform) as c:
+        c.wait_for_dags({*ingest, "build_masters"}, timeout=180)
+        for dag_id in ingest:
+            assert c.api("PATCH", f"/dags/{dag_id}", {"is_paused": False})["is_paused"] is False
+        c.wait_for_runs(ingest, timeout=900)
+
+        c.api("PATCH", "/dags/build_masters", {"is_paused": False})
+        run = c.api("POST", "/dags/build_masters/dagRuns", {"logical_date": None})
+        assert run["run_type"] == "manual"
+        c.wait_for_runs(["build_masters"], timeout=600)
+
+        tis = c.api("GET", f"/dags/build_masters/dagRuns/{run['dag_run_id']}/taskInstances")["task_instances"]
+        assert {t["task_id"]: t["state"] for t in tis} == {f"build_{m}": "success" for m in MASTERS}
+        assert {t["queue"] for t in tis} == {c.queue}  # routed through this cluster's Celery queue
+        assert "Executing workload in Celery" in c.log_tail("worker", 10**7)
+        asset_events = c.api("GET", "/assets/events?limit=500")["asset_events"]
+
+    # every generated table landed, with exactly its rows, and nothing else
+    lake = Lake(home / "lake")
+    landed: dict[tuple[str, str], int] = {}
+    for b in lake.committed_batches():
+        assert b.extracted == b.standardised + b.quarantined
+        landed[(b.source, b.table)] = landed.get((b.source, b.table), 0) + b.extracted
+    expected = {(t["source"], t["table"]): t["rows"] for t in manifest["tables"]}
+    assert {k: landed.get(k, 0) for k in expected} == expected and set(landed) <= set(expected)
+
+    # the masters in gold are the city's people, companies and licences
+    gold = home / "warehouse" / "gold.duckdb"
+    ev = evaluate(gold, tmp_path / "city" / "truth")
+    assert ev.masters["person"].precision >= 0.99 and ev.masters["person"].recall >= 0.98, ev.render()
+    assert ev.masters["entity"].f1 >= 0.98, ev.render()
+    with duckdb.connect(str(gold), read_only=True) as con:
+        counts = {m: con.execute(f"SELECT count(*) FROM {m}_master").fetchall()[0][0] for m in MASTERS}
+    assert 0.9 * PERSONS <= counts["person"] <= 1.1 * PERSONS, counts
+
+    # asset events carry what each publication held
+    by_name = {e["name"]: e["extra"] for e in asset_events}
+    silver = {n: x for n, x in by_name.items() if n.startswith("silver_")}
+    assert len(silver) == len(ingest), sorted(by_name)
+    for name, x in silver.items():
+        rows = sum(t["rows"] for t in manifest["tables"] if f"silver_{t['source']}" == name)
+        assert x["extracted"] == rows and x["standardised"] + x["quarantined"] == rows and x["batches"] >= 1, (name, x)
+    assert by_name["gold_person"]["masters"] == counts["person"]
+
+    # the workers' lineage: silver in, gold out, with the masters' row counts
+    ol = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines() if line.strip()]
+    done = {e["job"]["name"]: e for e in ol if e["eventType"] == "COMPLETE"}
+    person = done["build_masters.build_person"]
+    outputs = {o["name"]: o.get("outputFacets", {}).get("outputStatistics", {}).get("rowCount")
+               for o in person["outputs"]}
+    assert outputs == {"main.person_master": counts["person"], "main.person_xref": None}
+    assert {o["namespace"] for o in person["outputs"]} == {f"duckdb://{gold.resolve()}"}
+    assert any(i["name"].endswith("/silver/person/public_security__hjxx_czrk") for i in person["inputs"])
+    table_jobs = {j for j in done if j.startswith("ingest_") and "." in j and not j.endswith(".publish")}
+    assert len(table_jobs) == len(expected)
