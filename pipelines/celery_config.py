@@ -26,7 +26,8 @@ PRELOAD = ("pipelines.ingest", "pipelines.airflow_connections", "pipelines.linea
 
 @worker_init.connect
 def warm_up(**_: Any) -> None:
-    """Import the task code and validate the source registry once, before the pool forks.
+    """Import the task code, validate the source registry and build the standard's tables once,
+    before the pool forks.
 
     Nothing here opens a connection or starts a thread (a fork would copy neither safely).
     """
@@ -35,5 +36,7 @@ def warm_up(**_: Any) -> None:
     for module in PRELOAD:
         importlib.import_module(module)
     from pipelines.registry import registry
+    from standards.sqlenv import warm
 
     registry()
+    warm()
