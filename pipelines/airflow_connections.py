@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from core.errors import ConfigurationError
-from pipelines.connections import SERVER_KINDS, SourceEnvironment
+from pipelines.connections import DEFAULT_PORT, SERVER_KINDS, SourceEnvironment
 from pipelines.registry import SourceSpec
 
 #: Airflow connection types accepted per spec kind, and the connectorx URI scheme each becomes
@@ -27,7 +27,6 @@ CONN_TYPES: dict[str, frozenset[str]] = {
     "mariadb": frozenset({"mysql", "mariadb"}),
 }
 SCHEME = {"postgres": "postgresql", "mariadb": "mysql"}
-DEFAULT_PORT = {"postgres": 5432, "mariadb": 3306}
 
 
 def conn_id(source: str) -> str:

@@ -31,6 +31,8 @@ from pipelines.registry import SourceSpec, Table
 
 DEFAULT_SOURCES = Path("var/city/sources")
 SERVER_KINDS = frozenset({"postgres", "mariadb"})
+#: a server URI without a port means the kind's standard one
+DEFAULT_PORT = {"postgres": 5432, "mariadb": 3306}
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from pipelines.connections import SERVER_KINDS, SourceEnvironment
+from pipelines.connections import DEFAULT_PORT, SERVER_KINDS, SourceEnvironment
 from pipelines.lake import Lake
 from pipelines.registry import SourceSpec, Table
 
 Dataset = tuple[str, str]
-DEFAULT_PORT = {"postgres": 5432, "mariadb": 3306}
 
 
 def source_dataset(env: SourceEnvironment, spec: SourceSpec, table: Table) -> Dataset:
