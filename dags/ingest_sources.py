@@ -15,11 +15,11 @@ one that stays down fails only its own DAG, with an error naming it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pendulum
 import yaml
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import DAG, dag, get_current_context, task
 
 from pipelines.assets import default_args, silver_asset
 from pipelines.operators import IngestTableOperator, publish_counts
@@ -32,7 +32,7 @@ DEFAULT_ARGS = default_args(retries=3, delay_s=30)
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def build_dag(spec_file: Path):  # type: ignore[no-untyped-def]
+def build_dag(spec_file: Path) -> DAG:
     raw = yaml.load(spec_file.read_text(encoding="utf-8"), Loader=LOADER)
     source: str = raw["source"]
     tables = [t["name"] for t in raw["tables"]]
@@ -54,14 +54,16 @@ def build_dag(spec_file: Path):  # type: ignore[no-untyped-def]
         asset = silver_asset(source)
 
         @task(outlets=[asset])
-        def publish(results: list[Any]) -> dict[str, Any]:
+        def publish(results: list[dict[str, Any]]) -> dict[str, Any]:
             counts = publish_counts(source, results)
             get_current_context()["outlet_events"][asset].extra = counts
             print(f"{source}: {counts['batches']} batches, extracted {counts['extracted']} = standardised "
                   f"{counts['standardised']} + quarantined {counts['quarantined']}")
             return counts
 
-        publish([IngestTableOperator(task_id=f"ingest_{t}", source=source, table=t).output for t in tables])
+        # TaskFlow hands the upstream results over at run time; at declaration time they are XComArgs
+        publish(cast(list[dict[str, Any]],
+                     [IngestTableOperator(task_id=f"ingest_{t}", source=source, table=t).output for t in tables]))
 
     return ingest_dag()
 
