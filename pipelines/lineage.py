@@ -63,8 +63,10 @@ def master_inputs(lake: Lake, master: str) -> list[Dataset]:
     return [_file(p) for p in sorted(folder.glob("*__*")) if p.is_dir()]
 
 
-def gold_datasets(gold: Path, master: str) -> list[Dataset]:
-    """The gold tables one master's build writes (see ``warehouse.gold.MASTER_TABLES``)."""
-    from warehouse.gold import MASTER_TABLES
+#: the tables one master's build writes in the gold file (see ``pipelines/masters/store.py``)
+GOLD_TABLES = ("{m}_master", "{m}_xref")
 
-    return [(f"duckdb://{gold.resolve()}", f"main.{t.format(m=master)}") for t in MASTER_TABLES]
+
+def gold_datasets(gold: Path, master: str) -> list[Dataset]:
+    """The gold tables one master's build writes."""
+    return [(f"duckdb://{gold.resolve()}", f"main.{t.format(m=master)}") for t in GOLD_TABLES]
