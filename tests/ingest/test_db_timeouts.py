@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def test_a_silent_server_fails_within_the_read_timeout(silent_server: Silent, tm
                                                        url_key: str) -> None:
     port, accepted = silent_server
     scheme = "postgresql" if url_key == "pg_url" else "mysql"
-    env = SourceEnvironment(sources_dir=tmp_path, db_mode="servers", **{url_key: f"{scheme}://u@127.0.0.1:{port}"})
+    url, env = f"{scheme}://u@127.0.0.1:{port}", SourceEnvironment(sources_dir=tmp_path, db_mode="servers")
+    env = replace(env, pg_url=url) if url_key == "pg_url" else replace(env, mysql_url=url)
     spec = _timeout(registry()[source], 1.0)
     con = connect()  # (opening DuckDB is not what is timed)
     t0 = time.monotonic()
