@@ -37,7 +37,7 @@ def _generate(out: Path) -> dict[str, Any]:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-@pytest.mark.timeout(1500)  # ~3 minutes on an idle 2-core machine; the bound is for a busy one
+@pytest.mark.timeout(1500)  # ~270 s of CPU in all (so ~2.5-4 min on 2 idle cores); the bound is for a busy machine
 def test_celery_executor_ingests_and_builds_a_city(tmp_path: Path) -> None:
     assert redis_up(), "Redis is not answering on 127.0.0.1:6379 (scripts/start-services.sh starts it)"
     manifest = _generate(tmp_path / "city")
