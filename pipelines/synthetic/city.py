@@ -301,7 +301,7 @@ class _Run:
                 defect_rows=int(defective.sum()),
             )
         )
-        if r.wrong_ids is not None:
+        if r.wrong_ids is not None and source not in self.donors:  # a donor's first (main) table
             pids, vals = r.wrong_ids
             order = np.argsort(pids, kind="stable")
             self.donors[source] = (pids[order], vals.take(pa.array(order)))
