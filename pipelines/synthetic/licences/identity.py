@@ -125,10 +125,7 @@ class HouseholdBooklet(LicenceType):
     issued_by: IssuedBy = "police_station"
 
     def eligible(self, pop: Population) -> np.ndarray:
-        heads = np.zeros(pop.persons.n, bool)
-        hh = pop.households
-        heads[hh.head[hh.head < pop.persons.n]] = True
-        return heads
+        return pop.heads()
 
     def stock(self, rng: np.random.Generator, pop: Population) -> Grant:
         p, hh = pop.persons, pop.households

@@ -50,6 +50,13 @@ class Population:
         self.age = age_at(self.persons.birth, self.day)
         self.alive = self.persons.alive
 
+    def heads(self) -> np.ndarray:
+        """Whether each person heads a household (户主)."""
+        mask = np.zeros(self.persons.n, bool)
+        hh = self.households
+        mask[hh.head[hh.head < self.persons.n]] = True
+        return mask
+
     def gone(self, holder_kind: int, holders: np.ndarray) -> np.ndarray:
         """Whether each holder has died (a person) or left the register (an entity)."""
         if holder_kind == PERSON:

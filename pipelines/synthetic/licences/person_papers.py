@@ -123,7 +123,7 @@ def _divorced(pop: Population) -> np.ndarray:
 
 
 def _heads(pop: Population) -> np.ndarray:
-    return pop.alive & (pop.persons.role == 0)
+    return pop.alive & pop.heads()
 
 
 def _poor_households(pop: Population) -> np.ndarray:
