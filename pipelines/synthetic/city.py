@@ -41,7 +41,7 @@ from pipelines.synthetic.delta import Day2
 from pipelines.synthetic.extracts import Ctx, build_extracts
 from pipelines.synthetic.profile import Profile, SourceProfile, load_profile
 from pipelines.synthetic.render import Rendered, Renderer, name_tables
-from pipelines.synthetic.world import World, build_world, rng_for, truth_tables
+from pipelines.synthetic.world import World, build_world, rng_for, write_truth
 
 MAX_PERSONS = 20_000_000
 
@@ -357,8 +357,7 @@ def generate_city(
         entities=world.entities.n,
         licences=world.licences.n,
     )
-    for name, table in truth_tables(world).items():
-        tr.write_parquet(out / "truth" / f"{name}.parquet", table)
+    write_truth(world, out / "truth")
     say("truth: world tables written")
 
     if not day2:  # a day-1-only run must not leave an older run's day-2 files and truth behind

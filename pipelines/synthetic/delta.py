@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from pipelines.registry import SourceSpec, Table
 from pipelines.synthetic import strs
+from pipelines.synthetic.columnar import same_values, share_unchanged
 from pipelines.synthetic.day2_world import Day2World, simulate_day2
 from pipelines.synthetic.defects import NameTables
 from pipelines.synthetic.extracts import Col, Ctx, Extract, build_extracts
@@ -63,9 +64,17 @@ class Day2:
     """The day-2 world and, per source, the changes it causes."""
 
     def __init__(self, w1: World, seed: int, profile: Profile) -> None:
+        """Simulate the day; ``w1`` then reads the columns day 2 left unchanged from the day-2 world
+        (one copy of a seed-scale world in memory, not two)."""
         self.seed = seed
         self.d: Day2World = simulate_day2(w1, seed, profile)
         self.w2 = self.d.world
+        for part in ("persons", "households", "entities", "licences"):
+            share_unchanged(getattr(w1, part), getattr(self.w2, part))
+        for column in ("addresses", "person_name"):
+            head = getattr(self.w2, column).slice(0, len(getattr(w1, column)))
+            if same_values(getattr(w1, column), head):
+                setattr(w1, column, head)
         self.corrections_share = float(profile.day2_rates.get("corrections_share", 0.02))
 
     def describe(self) -> str:
