@@ -24,7 +24,7 @@ import numbers
 import resource
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,11 +37,11 @@ from pipelines.registry import RegistryError, SourceSpec, Table, registry
 from pipelines.synthetic import truth as tr
 from pipelines.synthetic import writers
 from pipelines.synthetic.defects import NameTables
-from pipelines.synthetic.delta import Day2
+from pipelines.synthetic.delta import Change, Day2
 from pipelines.synthetic.extracts import Ctx, build_extracts
 from pipelines.synthetic.profile import Profile, SourceProfile, load_profile
 from pipelines.synthetic.render import Rendered, Renderer, name_tables
-from pipelines.synthetic.world import World, build_world, rng_for, truth_tables
+from pipelines.synthetic.world import World, build_world, rng_for, write_truth
 
 MAX_PERSONS = 20_000_000
 
@@ -193,7 +193,7 @@ class _Sink:
             return f"mariadb://{u.hostname}:{u.port or 3306}/{db}#{table_name}"
         return str(writers.file_path(self.out, spec.table(table_name), batch))
 
-    def write(self, spec: SourceSpec, tables: list[tuple], batch: str) -> None:
+    def write(self, spec: SourceSpec, tables: Iterable[tuple[Table, pa.Table]], batch: str) -> None:
         kind = self.stored_as(spec)
         db = self.database(spec)
         try:
@@ -258,6 +258,8 @@ class _Run:
         return self._name_tables[enc]
 
     def source(self, spec: SourceSpec) -> None:
+        """Render, write and (day 2) change the source's tables one at a time: a table's day-1
+        rendering is let go as soon as it is written and its day-2 changes are known."""
         prof = self.profile.of(spec.source)
         ctx = Ctx(self.world, spec, prof, rng_for(self.seed, "extract", spec.source), day=self.profile.day1)
         extracts = build_extracts(ctx)
@@ -270,18 +272,27 @@ class _Run:
             self.name_tables(spec),
             is_donor=spec.source in self.donor_names,
         )
-        rendered = [renderer.render(t, extracts[t.name], batch="day1") for t in spec.tables]
-        self.sink.write(spec, [(t, r.native) for t, r in zip(spec.tables, rendered)], self.batch1)
-        for t, r in zip(spec.tables, rendered):
-            self._day1_table(spec, prof, t, r, extracts[t.name].n)
+        delta = None
         if self.delta is not None:
-            changes = self.delta.source_changes(spec, prof, extracts, rendered, self.name_tables(spec))
-            for t, ch in zip(spec.tables, changes):
-                self.sink.upsert(spec, t, ch.native, self.batch2)
-                tr.write_parquet(tr.records_path(self.out, spec.source, t.name, day2=True), ch.truth)
-                res = self.summary.tables[-len(spec.tables) + spec.tables.index(t)]
-                res.day2_rows = ch.native.num_rows
-                res.day2_location = self.sink.location(spec, t.name, self.batch2)
+            delta = self.delta.source_delta(spec, prof, extracts, self.name_tables(spec))
+        changes: list[tuple[Table, Change]] = []
+
+        def day1_tables() -> Iterator[tuple[Table, pa.Table]]:
+            for t in spec.tables:
+                ex = extracts.pop(t.name)
+                r = renderer.render(t, ex, batch="day1")
+                self._day1_table(spec, prof, t, r, ex.n)
+                if delta is not None:
+                    changes.append((t, delta.change(t, ex, r)))
+                yield t, r.native
+
+        self.sink.write(spec, day1_tables(), self.batch1)
+        for t, ch in changes:
+            self.sink.upsert(spec, t, ch.native, self.batch2)
+            tr.write_parquet(tr.records_path(self.out, spec.source, t.name, day2=True), ch.truth)
+            res = self.summary.tables[-len(spec.tables) + spec.tables.index(t)]
+            res.day2_rows = ch.native.num_rows
+            res.day2_location = self.sink.location(spec, t.name, self.batch2)
 
     def _day1_table(self, spec: SourceSpec, prof: SourceProfile, t: Table, r: Rendered, originals: int) -> None:
         """Truth, defect rates and summary row of one written table; a donor's wrong ids for others."""
@@ -301,7 +312,7 @@ class _Run:
                 defect_rows=int(defective.sum()),
             )
         )
-        if r.wrong_ids is not None:
+        if r.wrong_ids is not None and source not in self.donors:  # a donor's first (main) table
             pids, vals = r.wrong_ids
             order = np.argsort(pids, kind="stable")
             self.donors[source] = (pids[order], vals.take(pa.array(order)))
@@ -357,8 +368,7 @@ def generate_city(
         entities=world.entities.n,
         licences=world.licences.n,
     )
-    for name, table in truth_tables(world).items():
-        tr.write_parquet(out / "truth" / f"{name}.parquet", table)
+    write_truth(world, out / "truth")
     say("truth: world tables written")
 
     if not day2:  # a day-1-only run must not leave an older run's day-2 files and truth behind

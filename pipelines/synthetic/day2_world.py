@@ -27,7 +27,7 @@ from pipelines.synthetic.licences import NAT, LifeEvents, Population, issue_on_d
 from pipelines.synthetic.names import era_of
 from pipelines.synthetic.population import CHILD, MARITAL, MOBILE_PREFIXES, Persons, age_at, year_of
 from pipelines.synthetic.profile import Profile
-from pipelines.synthetic.world import World, rng_for, truth_tables
+from pipelines.synthetic.world import World, rng_for, write_truth
 
 #: Status index of a deregistered (注销) entity.
 DEREGISTERED = 2
@@ -62,8 +62,7 @@ class Day2World:
         )
 
     def write_truth(self, out: Path) -> None:
-        for name, table in truth_tables(self.world).items():
-            tr.write_parquet(out / "truth" / "day2" / f"{name}.parquet", table)
+        write_truth(self.world, out / "truth" / "day2")
         tr.write_parquet(out / "truth" / "day2" / "events.parquet", self.events)
 
 

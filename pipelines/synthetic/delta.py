@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from pipelines.registry import SourceSpec, Table
 from pipelines.synthetic import strs
+from pipelines.synthetic.columnar import same_values, share_unchanged
 from pipelines.synthetic.day2_world import Day2World, simulate_day2
 from pipelines.synthetic.defects import NameTables
 from pipelines.synthetic.extracts import Col, Ctx, Extract, build_extracts
@@ -63,9 +64,17 @@ class Day2:
     """The day-2 world and, per source, the changes it causes."""
 
     def __init__(self, w1: World, seed: int, profile: Profile) -> None:
+        """Simulate the day; ``w1`` then reads the columns day 2 left unchanged from the day-2 world
+        (one copy of a seed-scale world in memory, not two)."""
         self.seed = seed
         self.d: Day2World = simulate_day2(w1, seed, profile)
         self.w2 = self.d.world
+        for part in ("persons", "households", "entities", "licences"):
+            share_unchanged(getattr(w1, part), getattr(self.w2, part))
+        for column in ("addresses", "person_name"):
+            head = getattr(self.w2, column).slice(0, len(getattr(w1, column)))
+            if same_values(getattr(w1, column), head):
+                setattr(w1, column, head)
         self.corrections_share = float(profile.day2_rates.get("corrections_share", 0.02))
 
     def describe(self) -> str:
@@ -74,39 +83,29 @@ class Day2:
     def write_truth(self, out: Path) -> None:
         self.d.write_truth(out)
 
-    def source_changes(
-        self,
-        spec: SourceSpec,
-        prof: SourceProfile,
-        extracts: dict[str, Extract],
-        rendered: list[Rendered],
-        name_tables: NameTables,
-    ) -> list[Change]:
-        """Per table of ``spec`` (in order), its day-2 inserts and visible updates."""
+    def source_delta(
+        self, spec: SourceSpec, prof: SourceProfile, extracts: dict[str, Extract], name_tables: NameTables
+    ) -> SourceDelta:
+        """The day-2 side of one source, before its day-1 tables are rendered: its inserts are built
+        now, each table's changes (:meth:`SourceDelta.change`) as soon as that table is rendered - so
+        a source's tables are rendered, written and let go one at a time."""
         rng = rng_for(self.seed, "day2", "render", spec.source)
-        inserts = build_extracts(self._insert_ctx(spec, prof, rng, rendered))
-        ins_r = Renderer(self.w2, spec, prof, rng, {}, name_tables)
+        # day-2 keys start above every key day 1 can write: its rows plus the most duplicates possible
+        most = max((ex.n for ex in extracts.values()), default=0)
+        offset = 10 ** len(str(int(most * (1 + 2 * prof.duplicate)) + 100))
+        inserts = build_extracts(self._insert_ctx(spec, prof, rng, offset))
         clean = replace(prof, defects=dict.fromkeys(prof.defects, 0.0), duplicate=0.0, copy_from={})
-        upd_r = Renderer(self.w2, spec, clean, rng, {}, name_tables)
-        out = []
-        for t, r1 in zip(spec.tables, rendered):
-            ins = ins_r.render(t, inserts[t.name], allow_duplicates=False, batch="day2")
-            parts = [(ins.native, _with_op(ins.truth, "insert"))]
-            if _updates_visible(t):
-                upd = self._updates(t, extracts[t.name], r1, upd_r, rng)
-                if upd is not None:
-                    parts.append(upd)
-            native = pa.concat_tables([x[0] for x in parts])
-            truth = pa.concat_tables([x[1] for x in parts])
-            out.append(Change(self._stamp(t, native, rng), truth))
-        return out
+        return SourceDelta(
+            self,
+            inserts,
+            Renderer(self.w2, spec, prof, rng, {}, name_tables),
+            Renderer(self.w2, spec, clean, rng, {}, name_tables),
+            rng,
+        )
 
-    def _insert_ctx(
-        self, spec: SourceSpec, prof: SourceProfile, rng: np.random.Generator, rendered: list[Rendered]
-    ) -> Ctx:
+    def _insert_ctx(self, spec: SourceSpec, prof: SourceProfile, rng: np.random.Generator, offset: int) -> Ctx:
         """What the day-2 builder sees: the new persons / entities / licences (an event log: a share of
-        the living), record keys above day 1's."""
-        offset = 10 ** len(str(max(r.native.num_rows for r in rendered) + 1))
+        the living), record keys from ``offset`` on."""
         if spec.source in EVENT_LOG_SOURCES:
             pool = np.flatnonzero(self.w2.persons.alive)
             k = max(3, int(pool.size * EVENT_LOG_SOURCES[spec.source]))
@@ -125,7 +124,7 @@ class Day2:
             key_offset=offset,
         )
 
-    def _updates(
+    def updates(
         self, t: Table, ex1: Extract, r1: Rendered, renderer: Renderer, rng: np.random.Generator
     ) -> tuple[pa.Table, pa.Table] | None:
         """Day-1 rows whose subject changed, or that a clerk corrects, re-entered clean under their key."""
@@ -187,7 +186,7 @@ class Day2:
             changed |= m
         return changed
 
-    def _stamp(self, t: Table, native: pa.Table, rng: np.random.Generator) -> pa.Table:
+    def stamp(self, t: Table, native: pa.Table, rng: np.random.Generator) -> pa.Table:
         """Day-2 rows carry day-2 update times (the watermark a timestamp-incremental reader uses)."""
         for f in t.fields:
             if f.element == "meta.updated_at":
@@ -206,6 +205,29 @@ class Day2:
                     arr.cast(native.schema.field(f.column).type),
                 )
         return native
+
+
+@dataclass
+class SourceDelta:
+    """One source's day 2: its inserts (built once) and the renderers and stream its tables share."""
+
+    day: Day2
+    inserts: dict[str, Extract]
+    insert_renderer: Renderer
+    update_renderer: Renderer
+    rng: np.random.Generator
+
+    def change(self, t: Table, ex1: Extract, r1: Rendered) -> Change:
+        """Table ``t``'s day-2 inserts and visible updates, given its day-1 extract and rendering."""
+        ins = self.insert_renderer.render(t, self.inserts[t.name], allow_duplicates=False, batch="day2")
+        parts = [(ins.native, _with_op(ins.truth, "insert"))]
+        if _updates_visible(t):
+            upd = self.day.updates(t, ex1, r1, self.update_renderer, self.rng)
+            if upd is not None:
+                parts.append(upd)
+        native = pa.concat_tables([x[0] for x in parts])
+        truth = pa.concat_tables([x[1] for x in parts])
+        return Change(self.day.stamp(t, native, self.rng), truth)
 
 
 # -- how the day's events change a column -----------------------------------------------------------------

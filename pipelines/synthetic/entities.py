@@ -1,12 +1,15 @@
 """Legal entities of the true world: enterprises, individual businesses, cooperatives, social
-organisations, private non-enterprise units, foundations and public institutions (~7 % of persons).
+organisations, private non-enterprise units, foundations, public institutions, law firms, organs of
+government and grassroots trade unions (~7 % of persons).
 
 Each gets a USCC whose authority/category match its type (``standards/codes/entity_types.csv``),
 whose area is the registering authority's division and whose positions 9-17 are a valid GB 11714
 organisation code. Entities founded before the 2015 USCC reform also keep that organisation code
 and a 15-digit registration number, because older departmental data holds only those. Names follow
 the patterns regulators see (亳州市鑫源药业有限公司, 谯城区张伟百货店, 涡阳县古井镇白芍种植专业合作社)
-and are unique, as name registration requires.
+and are unique, as name registration requires. Law firms (司法行政), organs (机构编制, county level:
+the city-level organs are the 32 departments themselves) and trade unions (总工会) carry the USCC
+authority of their registrar, so each entity type's licence has holders.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from pipelines.synthetic.population import DAY1, Persons, age_at, years
 
 DATA = Path(__file__).resolve().parent / "data"
 #: Our kinds, the entity_types code each maps to, and its share of all entities.
-KINDS = ("individual", "enterprise", "coop", "social", "private_ne", "foundation", "public")
+KINDS = (
+    "individual", "enterprise", "coop", "social", "private_ne", "foundation", "public", "law_firm", "organ", "union"
+)
 KIND_TYPE = {
     "individual": "individual_business",
     "enterprise": "enterprise",
@@ -35,10 +40,16 @@ KIND_TYPE = {
     "private_ne": "private_non_enterprise",
     "foundation": "foundation",
     "public": "public_institution",
+    "law_firm": "law_firm",
+    "organ": "government_organ",
+    "union": "grassroots_trade_union",
 }
-KIND_SHARE = np.array([0.655, 0.265, 0.045, 0.008, 0.012, 0.001, 0.014])
+KIND_SHARE = np.array([0.655, 0.265, 0.045, 0.008, 0.012, 0.001, 0.014, 0.0003, 0.0005, 0.01])
+LAW_FIRM, ORGAN, UNION = 7, 8, 9
 MARKET_KINDS = (0, 1, 2)  # registered by market regulation
 CIVIL_KINDS = (3, 4, 5)  # registered by civil affairs
+#: the registrar each kind's registering authority is named after (level name + this)
+REGISTRAR = ("市场监督管理局",) * 3 + ("民政局",) * 3 + ("机构编制委员会办公室", "司法局", "机构编制委员会办公室", "总工会")
 STATUS = ("1", "2", "3")  # entity_status: 存续, 吊销, 注销
 USCC_REFORM = np.datetime64("2015-10-01")
 LEVEL_NAMES = ("亳州市",) + places.COUNTY_NAMES
@@ -99,6 +110,10 @@ class Entities:
     def has(self, flag: str) -> np.ndarray:
         return self.flags[:, FLAGS.index(flag)]
 
+    def of_trade(self, trades: tuple[str, ...]) -> np.ndarray:
+        """Whether each entity's industry is one of ``trades`` (``industries.csv`` tails)."""
+        return np.asarray(pc.is_in(self.industry_name, value_set=pa.array(list(trades))))
+
 
 def _entity_type_table() -> dict[str, tuple[str, str, str]]:
     from standards.codetables import load_code_table
@@ -147,11 +162,7 @@ def build_entities(
     landline = 5_000_000 + rng.integers(0, 5_000_000, n)
     use_mobile = (rep_phone > 0) & (rng.random(n) < 0.6)
     phone = pc.if_else(pa.array(use_mobile), strs.num(rep_phone), strs.cat("0558-", strs.num(landline)))
-    auth_suffix = np.where(np.isin(kind, MARKET_KINDS), 0, np.where(np.isin(kind, CIVIL_KINDS), 1, 2))
-    authority = strs.cat(
-        strs.take(LEVEL_NAMES, level),
-        strs.take(["市场监督管理局", "民政局", "机构编制委员会办公室"], auth_suffix),
-    )
+    authority = strs.cat(strs.take(LEVEL_NAMES, level), strs.take(list(REGISTRAR), kind))
     return Entities(
         n=n,
         kind=kind.astype(np.int8),
@@ -214,7 +225,8 @@ def _placement(
     moved = rng.random(n) < 0.15
     county = np.where(moved, rng.integers(0, 4, n), county)
     city_level = np.isin(kind, (1, 3, 5)) & (rng.random(n) < np.where(kind == 1, 0.4, 0.6))
-    city_level |= (kind == 6) & (rng.random(n) < 0.35)
+    city_level |= np.isin(kind, (6, LAW_FIRM)) & (rng.random(n) < 0.35)
+    city_level &= kind != ORGAN  # the city's own organs are the 32 departments
     level = np.where(city_level, 0, county + 1)
     area = np.where(level == 0, 341600, np.array([int(c) for c in places.COUNTIES])[county])
     return rep, county, level, area
@@ -226,9 +238,10 @@ def _lifetimes(
     """Establishment (registrations growing exponentially since the kind's first year, after the
     representative turned 20) and status: some deregistered or, before the reform, revoked."""
     n = kind.shape[0]
-    y0 = np.where(kind == 6, 1950, np.where(np.isin(kind, CIVIL_KINDS), 1995, 1990))
+    standing = np.isin(kind, (6, ORGAN))  # public institutions and organs: founded evenly since 1950
+    y0 = np.where(standing, 1950, np.where(np.isin(kind, CIVIL_KINDS + (LAW_FIRM,)), 1995, 1990))
     span = 2026 - y0
-    growth = np.where(kind == 6, 0.0, 0.11)
+    growth = np.where(standing, 0.0, 0.11)
     # inverse-CDF of an exponential growth of registrations between y0 and DAY1
     u = rng.random(n)
     t = np.where(
@@ -240,7 +253,7 @@ def _lifetimes(
     if established_on is not None:
         established = np.full(n, established_on, dtype="datetime64[D]")
     ent_age = (DAY1 - established).astype(np.int64) / 365.25
-    p_cancel = np.where(kind == 6, 0.0, np.where(kind == 0, 0.30, 0.18)) * (1 - np.exp(-ent_age / 8))
+    p_cancel = np.where(standing, 0.0, np.where(kind == 0, 0.30, 0.18)) * (1 - np.exp(-ent_age / 8))
     p_revoke = np.where(np.isin(kind, MARKET_KINDS) & (established < USCC_REFORM), 0.06, 0.0)
     u = rng.random(n)
     status = np.where(u < p_cancel, 2, np.where(u < p_cancel + p_revoke, 1, 0)).astype(np.int8)
@@ -275,12 +288,12 @@ def _business_figures(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Registered capital (万元), employees, annual revenue and tax credit grade, log-normal by kind."""
     n = kind.shape[0]
-    cap_mu = np.array([1.5, 5.0, 4.0, 2.0, 3.0, 6.0, 5.5])[kind]
+    cap_mu = np.array([1.5, 5.0, 4.0, 2.0, 3.0, 6.0, 5.5, 3.0, 5.5, 1.0])[kind]
     capital = np.round(np.exp(rng.normal(cap_mu, 1.0)), 2)
     capital = np.where(kind == 5, np.maximum(capital, 200.0), capital)
-    emp_mu = np.array([0.7, 2.3, 2.0, 1.0, 2.3, 1.0, 3.5])[kind]
+    emp_mu = np.array([0.7, 2.3, 2.0, 1.0, 2.3, 1.0, 3.5, 1.6, 3.2, 0.5])[kind]
     employees = np.maximum(1, np.exp(rng.normal(emp_mu, 0.9))).astype(np.int64)
-    revenue = np.round(np.exp(rng.normal(np.array([2.5, 5.5, 4.0, 1.5, 3.5, 3.0, 5.0])[kind], 1.2)), 2)
+    revenue = np.round(np.exp(rng.normal(np.array([2.5, 5.5, 4.0, 1.5, 3.5, 3.0, 5.0, 4.0, 5.0, 1.0])[kind], 1.2)), 2)
     tax_grade = np.array(list("ABMCD"))[rng.choice(5, size=n, p=[0.15, 0.45, 0.25, 0.10, 0.05])]
     return capital, employees, revenue, tax_grade
 
@@ -324,7 +337,15 @@ def _names(
     private = strs.cat(level_name, trade, tail)
     foundation = strs.cat(strs.take(["亳州市", "安徽"], rng.integers(0, 2, n)), trade, tail)
     public = strs.cat(level_name, pc.if_else(pa.array(level > 0), town, trade), tail)
-    by_kind = [individual, enterprise, coop, social, private, foundation, public]
+    law_firm = strs.cat(strs.take(["安徽", "安徽亳州", "亳州"], rng.integers(0, 3, n)), trade, tail)
+    # organs: a town's government (county + town + 人民政府) or a county bureau (county + tail)
+    organ = strs.cat(county_name, pc.if_else(pc.equal(tail, "人民政府"), town, ""), tail)
+    trades = [ind.tail[i] for i in np.flatnonzero(ind.kind == 1)]
+    firm = strs.cat(prefix_e, trade, strs.take(trades, rng.integers(0, len(trades), n)), form)
+    union = pc.if_else(  # a company's union or a town's joint union
+        pc.equal(tail, "联合工会"), strs.cat(county_name, town, tail), strs.cat(firm, tail)
+    )
+    by_kind = [individual, enterprise, coop, social, private, foundation, public, law_firm, organ, union]
     out = by_kind[0]
     for k in range(1, len(KINDS)):
         out = pc.if_else(pa.array(kind == k), by_kind[k], out)
@@ -343,6 +364,9 @@ def _names(
             strs.cat(level_name, fresh_trade, tail),
             strs.cat(level_name, fresh_trade, fresh_trade, tail),
             strs.cat(level_name, town2, fresh_trade, tail),
+            strs.cat(level_name, fresh_trade, tail),
+            strs.cat(county_name, town2, tail),
+            strs.cat(prefix_e, fresh_trade, tail),
         ]
         alt = variants[0]
         for k in range(1, len(KINDS)):

@@ -54,6 +54,12 @@ def rid_digits(body: np.ndarray) -> np.ndarray:
     return np.concatenate([d17, check_values(d17)[:, None]], axis=1)
 
 
+#: Sequence numbers per sex in one (area, birth date): odd 001-999 for men, even 000-998 for women.
+SEQS_PER_SEX = 500
+#: Whole-array redraw rounds before the remaining clashes are settled slot by slot.
+REDRAW_ROUNDS = 8
+
+
 def unique_sequences(
     rng: np.random.Generator,
     area: np.ndarray,
@@ -61,26 +67,79 @@ def unique_sequences(
     sex: np.ndarray,
     reserved: np.ndarray | None = None,
 ) -> np.ndarray:
-    """3-digit sequence numbers, odd for men and even for women, unique per (area, birth date).
+    """3-digit sequence numbers, odd for men and even for women, unique per (area, birth date) and
+    unlike the ``reserved`` 17-digit bodies (ids already issued).
 
-    Collisions are redrawn in whole-array rounds until none remain (two or three rounds at 1M).
+    Most draw from the low numbers police stations hand out first; clashes are redrawn in a few
+    whole-array rounds, and what still clashes (crowded days of a large city) takes the free numbers
+    of its (area, date, sex) directly. Only more than 500 persons of one sex born on one day under
+    one area code cannot be numbered: that is a one-line :class:`RunFailed`.
     """
     n = area.shape[0]
     seq = 2 * rng.integers(0, 300, n) + (sex == 1)
-    taken = np.empty(0, np.int64) if reserved is None else np.asarray(reserved, np.int64)
-    for _ in range(50):
-        body = rid_body(area, birth, seq)
-        order = np.argsort(body, kind="stable")
-        sb = body[order]
-        later = np.zeros(n, dtype=bool)
-        later[1:] = sb[1:] == sb[:-1]  # every holder of a value but the first
-        redo = order[later]
-        if taken.size:
-            redo = np.union1d(redo, np.flatnonzero(np.isin(body, taken)))
+    taken = np.empty(0, np.int64) if reserved is None else np.unique(np.asarray(reserved, np.int64))
+    for _ in range(REDRAW_ROUNDS):
+        redo = _clashes(rid_body(area, birth, seq), taken)
         if redo.size == 0:
             return seq
-        seq[redo] = 2 * rng.integers(0, 500, redo.size) + (sex[redo] == 1)
-    raise RunFailed("could not make resident id sequences unique")
+        seq[redo] = 2 * rng.integers(0, SEQS_PER_SEX, redo.size) + (sex[redo] == 1)
+    redo = _clashes(rid_body(area, birth, seq), taken)
+    if redo.size:
+        seq[redo] = _free_sequences(rng, area, birth, sex, seq, redo, taken)
+    return seq
+
+
+def _clashes(body: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """Rows whose body an earlier row (or a reserved id) already has."""
+    order = np.argsort(body, kind="stable")
+    sb = body[order]
+    later = np.zeros(body.shape[0], dtype=bool)
+    later[1:] = sb[1:] == sb[:-1]  # every holder of a value but the first
+    redo = order[later]
+    if taken.size:
+        redo = np.union1d(redo, np.flatnonzero(np.isin(body, taken)))
+    return redo
+
+
+def _free_sequences(
+    rng: np.random.Generator,
+    area: np.ndarray,
+    birth: np.ndarray,
+    sex: np.ndarray,
+    seq: np.ndarray,
+    redo: np.ndarray,
+    taken: np.ndarray,
+) -> np.ndarray:
+    """Sequences for the ``redo`` rows from the numbers their (area, date, sex) has left, in random
+    order; a group with fewer free numbers than rows is the one impossible case."""
+    parity = (sex[redo] == 1).astype(np.int64)
+    base = rid_body(area[redo], birth[redo], np.zeros(redo.size, np.int64)) + parity  # sequence 000 / 001
+    keep = np.ones(seq.shape[0], bool)
+    keep[redo] = False
+    used = np.union1d(rid_body(area[keep], birth[keep], seq[keep]), taken)
+    groups, first, need = np.unique(base, return_index=True, return_counts=True)
+    cand = (groups[:, None] + 2 * np.arange(SEQS_PER_SEX)[None, :]).ravel()
+    free = ~np.isin(cand, used)
+    have = free.reshape(groups.size, SEQS_PER_SEX).sum(axis=1)
+    short = np.flatnonzero(have < need)
+    if short.size:
+        g = first[short[0]]
+        raise RunFailed(
+            f"resident ids: {int(need[short[0]]) + SEQS_PER_SEX - int(have[short[0]]):,} persons of one sex "
+            f"born on {birth[redo][g]} under area code {area[redo][g]} exceed the {SEQS_PER_SEX} sequence "
+            f"numbers GB 11643 gives a sex per area and day"
+        )
+    # the free numbers of each group in random order, then the k-th row of a group takes the k-th
+    fc = cand[free]
+    fg = np.repeat(np.arange(groups.size), have)
+    fc = fc[np.lexsort((rng.random(fc.size), fg))]
+    start = np.concatenate([[0], np.cumsum(have)[:-1]])
+    order = np.argsort(base, kind="stable")
+    g_of = np.searchsorted(groups, base[order])
+    rank = np.arange(redo.size) - np.searchsorted(base[order], base[order], side="left")
+    out = np.empty(redo.size, np.int64)
+    out[order] = fc[start[g_of] + rank] - base[order] + parity[order]
+    return out
 
 
 def rid_strings(digits: np.ndarray) -> np.ndarray:

@@ -316,13 +316,16 @@ def _sex_and_birth(
         np.where(role == SPOUSE, np.where(head_male[hh], 2, 1), np.where(u < 0.515, 1, 2)),
     ).astype(np.uint8)
     gap = np.where(head_male[hh], 2.0, -2.0)
+    spouse_birth = f.head_birth[hh] + years(gap + rng.normal(0, 2.5, n))
+    # a child exists when its planned birth is by DAY1; the few months of jitter spread its birth
+    # over the days up to DAY1 rather than piling the latest births onto DAY1 itself (which would
+    # crowd one date past the 500 resident-id sequences a sex has per area and day)
+    planned = (f.head_birth[hh] + years(f.first_gap[hh] + f.rank * f.spacing[hh])).astype("datetime64[D]")
+    room = np.clip((DAY1 - planned).astype(np.int64), 0, int(0.3 * YEAR))
+    child_birth = planned + (rng.random(n) * (room + 1)).astype(np.int64).astype("timedelta64[D]")
     birth = np.select(
         [role == HEAD, role == SPOUSE, role == CHILD],
-        [
-            f.head_birth[hh],
-            f.head_birth[hh] + years(gap + rng.normal(0, 2.5, n)),
-            f.head_birth[hh] + years(f.first_gap[hh] + f.rank * f.spacing[hh] + rng.random(n) * 0.3),
-        ],
+        [f.head_birth[hh], spouse_birth, child_birth],
         f.elder_birth[hh],
     ).astype("datetime64[D]")
     birth = np.clip(birth, EARLIEST_BIRTH, DAY1)

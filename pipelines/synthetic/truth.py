@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,6 +36,23 @@ def write_parquet(path: Path, table: pa.Table) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def write_parquet_blocks(path: Path, blocks: Iterable[pa.Table]) -> None:
+    """Atomic Parquet write of a table given as blocks of rows (each block cast to the first's
+    schema, so a block whose column happens to be all null keeps the column's type)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    writer: pq.ParquetWriter | None = None
+    try:
+        for block in blocks:
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, block.schema, compression="zstd")
+            writer.write_table(block.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
     os.replace(tmp, path)
 
 

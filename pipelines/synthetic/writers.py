@@ -21,7 +21,7 @@ import io
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -128,7 +128,7 @@ def sqlite_path(out: Path, database: str) -> Path:
     return out / "sources" / "db" / (database if database.endswith(".sqlite") else f"{database}.sqlite")
 
 
-def write_sqlite(path: Path, tables: list[tuple[Table, pa.Table]]) -> None:
+def write_sqlite(path: Path, tables: Iterable[tuple[Table, pa.Table]]) -> None:
     """Write a whole database file (all its tables) to a temp name and rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -207,7 +207,7 @@ def pg_ensure_database(dsn: str, database: str) -> None:
             con.execute(f'CREATE DATABASE "{database}"')
 
 
-def write_postgres(dsn: str, database: str, tables: list[tuple[Table, pa.Table]]) -> None:
+def write_postgres(dsn: str, database: str, tables: Iterable[tuple[Table, pa.Table]]) -> None:
     pg_ensure_database(dsn, database)
     with pg_connect(dsn, database) as con:  # one transaction: drop, create, copy, commit
         with con.cursor() as cur:
@@ -295,7 +295,7 @@ def _my_create(table: Table, name: str) -> str:
     return f"CREATE TABLE {_bq(name)} ({cols}, PRIMARY KEY ({pk})) DEFAULT CHARSET=utf8mb4"
 
 
-def write_mariadb(url: str, database: str, tables: list[tuple[Table, pa.Table]]) -> None:
+def write_mariadb(url: str, database: str, tables: Iterable[tuple[Table, pa.Table]]) -> None:
     con = my_connect(url)
     try:
         with con.cursor() as cur:

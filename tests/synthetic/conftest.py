@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,8 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def world() -> World:
     return build_world(PERSONS, SEED)
+
+
+@pytest.fixture(scope="session")
+def manifest(city: Path) -> dict:
+    return json.loads((city / "manifest.json").read_text(encoding="utf-8"))

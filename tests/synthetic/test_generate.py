@@ -19,22 +19,17 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from core.errors import RunFailed
 from pipelines.registry import FieldMap, SourceSpec, registry
 from pipelines.synthetic import GenerateError, generate_city
 from pipelines.synthetic.defects import ID_PLACEHOLDERS
 from pipelines.synthetic.extracts import Ctx, build_extracts
-from pipelines.synthetic.minting import rid15_strings, rid_strings
+from pipelines.synthetic.minting import rid15_strings, rid_body, rid_strings, unique_sequences
 from pipelines.synthetic.profile import load_profile
 from pipelines.synthetic.render import Renderer, name_tables
 from pipelines.synthetic.world import World, rng_for
 from standards.codetables import load_code_table
 from standards.dictionary import dictionary
-
-
-@pytest.fixture(scope="module")
-def manifest(city: Path) -> dict:
-    return json.loads((city / "manifest.json").read_text(encoding="utf-8"))
-
 
 # -- reading what was written ---------------------------------------------------------------------------
 
@@ -55,10 +50,10 @@ def _sqlite_table(location: str) -> pa.Table:
     )
 
 
-def _file_table(path: str, spec: SourceSpec) -> pa.Table:
+def _file_table(path: str, spec: SourceSpec, table: str) -> pa.Table:
     kind = spec.connection.kind
+    cols = [f.column for f in spec.table(table).fields]
     if kind == "csv":
-        cols = [f.column for f in spec.tables[0].fields]
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(encoding=spec.connection.encoding),
@@ -71,7 +66,6 @@ def _file_table(path: str, spec: SourceSpec) -> pa.Table:
         rows = list(ws.iter_rows(values_only=True))
         return pa.table({h: pa.array([r[i] for r in rows[1:]]) for i, h in enumerate(rows[0])})
     lines = [json.loads(x) for x in Path(path).read_text(encoding="utf-8").splitlines() if x]
-    cols = [f.column for f in spec.tables[0].fields]
     return pa.table({c: pa.array([r.get(c) for r in lines]) for c in cols})
 
 
@@ -80,7 +74,7 @@ def _native(entry: dict, day2: bool = False) -> pa.Table:
     loc = entry["day2_location"] if day2 else entry["location"]
     if entry["stored_as"] == "sqlite":
         return _sqlite_table(loc)
-    return _file_table(loc, spec)
+    return _file_table(loc, spec, entry["table"])
 
 
 def _keys(table: pa.Table, pk: list[str]) -> list[str]:
@@ -413,3 +407,22 @@ def test_servers_target_mariadb(tmp_path: Path) -> None:
             for db in dbs:
                 cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
         con.close()
+
+
+def test_resident_id_sequences_fill_a_crowded_day_and_say_when_it_overflows() -> None:
+    """500 persons of one sex born on one day under one area code all get distinct ids of their sex's
+    parity (also around ids already issued); the 501st is a one-line error, never a traceback."""
+    rng = np.random.default_rng(3)
+    day = np.datetime64("2026-11-25")
+    sex = np.r_[np.full(500, 2), np.full(300, 1)]
+    area, birth = np.full(sex.size, 341602), np.full(sex.size, day)
+    seq = unique_sequences(rng, area, birth, sex)
+    body = rid_body(area, birth, seq)
+    assert np.unique(body).size == body.size and ((seq % 2 == 1) == (sex == 1)).all() and seq.max() <= 999
+    issued = rid_body(area[:100], birth[:100], 2 * np.arange(100) + 1)  # a hundred men already numbered
+    men = np.full(400, 1)
+    again = rid_body(area[:400], birth[:400], unique_sequences(rng, area[:400], birth[:400], men, reserved=issued))
+    assert np.unique(again).size == 400 and not np.isin(again, issued).any()
+    with pytest.raises(RunFailed) as exc:
+        unique_sequences(rng, np.full(501, 341602), np.full(501, day), np.full(501, 2))
+    assert "\n" not in exc.value.one_line() and "501 persons" in exc.value.one_line()

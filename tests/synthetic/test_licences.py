@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -42,6 +43,7 @@ def test_day2_papers_follow_the_day1_rules(city: Path) -> None:
     p2 = pq.read_table(city / "truth" / "day2" / "persons.parquet")
     dead = {i for i, d in enumerate(p2.column("death_date").to_pylist()) if d is not None}
     spouse = p2.column("spouse_id").to_pylist()
+    birth = p2.column("birth_date").to_pylist()
     uscc = pq.read_table(city / "truth" / "day2" / "entities.parquet").column("uscc").to_pylist()
     issued = {r["type_code"] for r in new}
     assert {"004", "006", "009", "020", "047", "049"} <= issued and issued & {"028", "029", "030"}
@@ -52,7 +54,12 @@ def test_day2_papers_follow_the_day1_rules(city: Path) -> None:
         assert r["department"] == t["department"], code
         assert r["issue_date"] == r["valid_from"] == day2.item(), code
         assert r["status"] == "1", code
-        if t["validity_years"]:
+        if code == "001":  # an identity card runs by the holder's age at issue (GB 11643 practice)
+            age = (day2.item() - birth[holder]).days / 365.25
+            term_years = 5 if age < 16 else 10 if age < 26 else 20 if age < 46 else None
+            end = None if term_years is None else (day2 + years(term_years)).item()
+            assert r["valid_to"] == end, (code, age, r["valid_to"])
+        elif t["validity_years"]:
             term = {int(t["validity_years"])} | ({5} if code == "006" else set())  # a child's passport
             assert any(r["valid_to"] == (day2 + years(y)).item() for y in term), (code, r["valid_to"])
         else:
@@ -129,3 +136,60 @@ def test_generator_modules_share_no_private_names() -> None:
             ):
                 offences.append(f"{path.name}: {node.value.id}.{node.attr}")
     assert not offences, offences
+
+
+def test_every_standard_licence_type_is_issued_and_reaches_its_department(city: Path, manifest: dict) -> None:
+    """All 78 types of licence_types.csv are in the library, and each one's papers reach a table of
+    the source of its issuing department (the licence master is fed from the departments)."""
+    types = licence_types()
+    lib = pq.read_table(city / "truth" / "licences.parquet")
+    codes = lib.column("type_code").to_pylist()
+    assert set(codes) == set(types)
+    assert {t.code for t in TYPES} == set(types)
+    reached: dict[str, set[str]] = defaultdict(set)
+    for entry in manifest["tables"]:
+        truth = pq.read_table(city / "truth" / "records" / f"{entry['source']}__{entry['table']}.parquet")
+        for lid in truth.column("true_licence_id").drop_null().to_pylist():
+            reached[codes[lid]].add(entry["source"])
+    for code, t in types.items():
+        assert t["department"] in reached[code], (code, t["name"], reached[code])
+
+
+def test_identity_cards_follow_the_population_register(city: Path) -> None:
+    """居民身份证: everyone alive from 16 holds one valid-or-expired card numbered by the resident id,
+    valid 5/10/20 years or long-term by age at issue; 居民户口簿: one per household, numbered by the
+    household number, held by the head or (after the head's death) a member."""
+    persons = pq.read_table(city / "truth" / "persons.parquet").to_pylist()
+    households = pq.read_table(city / "truth" / "households.parquet").to_pylist()
+    lib = pq.read_table(city / "truth" / "licences.parquet").to_pylist()
+    day1 = load_profile().day1.item()
+    cards = defaultdict(list)
+    for r in lib:
+        if r["type_code"] == "001":
+            cards[r["holder_person_id"]].append(r)
+    adults = [i for i, p in enumerate(persons) if p["death_date"] is None and (day1 - p["birth_date"]).days >= 16 * 366]
+    assert sum(i in cards for i in adults) >= 0.98 * len(adults)
+    for pid, held in cards.items():
+        assert len(held) == 1
+        card, p = held[0], persons[pid]
+        assert card["number"] == p["id_number"]
+        age = (card["issue_date"] - p["birth_date"]).days / 365.25
+        term = 5 if age < 16 else 10 if age < 26 else 20 if age < 46 else None
+        if term is None:
+            assert card["valid_to"] is None
+        else:
+            assert abs((card["valid_to"] - card["issue_date"]).days - term * 365.25) <= 1, (age, card)
+        assert card["issue_date"] >= date(2004, 3, 29) and card["issue_date"] <= day1
+        assert card["status"] == ("2" if p["death_date"] else "4" if card["valid_to"] and card["valid_to"] < day1 else "1")
+    booklets = [r for r in lib if r["type_code"] == "002"]
+    by_number = defaultdict(list)
+    for r in booklets:
+        by_number[r["number"]].append(r)
+    assert len(by_number) == len(households)
+    for h in households:
+        held = by_number[h["household_no"]]
+        head = held[0]["holder_person_id"]
+        assert head == h["head_person_id"]
+        for r in held[1:]:  # reissued to a living member after the head died
+            assert persons[head]["death_date"] is not None and r["issue_date"] > persons[head]["death_date"]
+            assert persons[r["holder_person_id"]]["household_id"] == h["household_id"]

@@ -1,5 +1,5 @@
-"""Departments that hold legal entities: registers of market entities, taxpayers, statistical units,
-public institutions and investment projects, and the registers of entity-held permits.
+"""Departments that hold legal entities: registers of market entities, taxpayers, statistical units
+and public institutions, and the registers of entity-held permits.
 
 Each builder states the department's coverage and what is particular to it; the entity's own facts
 come from :func:`~.subjects.entity_columns` and a permit register is a
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.synthetic import places, strs
+from pipelines.synthetic import strs
 from pipelines.synthetic.entities import LEVEL_NAMES
-from pipelines.synthetic.extracts.columns import C, D, Extract, K, S, T, extract
+from pipelines.synthetic.extracts.columns import C, Extract, K, S, T, extract
 from pipelines.synthetic.extracts.context import Ctx
 from pipelines.synthetic.extracts.subjects import (
     entity_columns,
@@ -21,7 +21,6 @@ from pipelines.synthetic.extracts.subjects import (
     licence_register,
     org_code_of,
 )
-from pipelines.synthetic.population import DAY1
 
 
 def market_regulation(ctx: Ctx) -> dict[str, Extract]:
@@ -86,42 +85,3 @@ def staffing_office(ctx: Ctx) -> dict[str, Extract]:
         "meta.updated_at": S(ctx.stamps(ents.size, e.established[ents])),
     }
     return {"sydw": extract(cols, entity=ents, licence=lid)}
-
-
-def development_reform(ctx: Ctx) -> dict[str, Extract]:
-    """Filed investment projects of a share of the living enterprises, coded by filing month."""
-    e, rng = ctx.world.entities, ctx.rng
-    pool = ctx.entities((e.kind == 1) & (e.status == 0))
-    k = min(
-        int(ctx.prof.cov("max_rows", 30000)),
-        max(3, int(round(pool.size * ctx.prof.cov("enterprise", 0.08)))),
-        pool.size,
-    )
-    ents = np.sort(rng.choice(pool, size=k, replace=False)) if k else pool[:0]
-    filed = np.maximum(e.established[ents], DAY1 - np.timedelta64(2000, "D")) + rng.integers(
-        0, 300, ents.size
-    ).astype("timedelta64[D]")
-    filed = np.minimum(filed, ctx.day)
-    y, m, _d = strs.date_parts(filed)
-    code = strs.cat(
-        strs.to_arrow(strs.zpad(y % 100, 2)),
-        strs.to_arrow(strs.zpad(m, 2)),
-        "-",
-        strs.num(np.array([int(c) for c in places.COUNTIES])[e.county[ents]]),
-        "-04-01-",
-        strs.to_arrow(strs.zpad(np.arange(ents.size) + 1 + ctx.key_offset, 6)),
-    )
-    cols = entity_columns(ctx, ents, ctx.wants("xmba")) | {
-        "meta.record_key": K(
-            code, lambda i: strs.cat("2611-341600-04-02-", strs.to_arrow(strs.zpad(np.asarray(i) + 1, 6)))
-        ),
-        "备案日期": D(filed),
-    }
-    return {"xmba": extract(cols, entity=ents)}
-
-
-
-
-
-
-

@@ -18,10 +18,13 @@ from pipelines.synthetic import places, strs
 from pipelines.synthetic.entities import STATUS
 from pipelines.synthetic.extracts.columns import C, Col, D, Extract, K, N, P, S, T, V, extract
 from pipelines.synthetic.extracts.context import Ctx
-from pipelines.synthetic.licences import ENTITY, PERSON, licence_types, type_names
+from pipelines.synthetic.licences import ENTITY, PERSON, TYPES, licence_types, type_names
 from pipelines.synthetic.population import EDUCATION
+from standards.codetables import load_code_table
 
 Makers = dict[str, Callable[[], Col]]
+#: 签发机关 of the papers a county's public security signs (谯城区 is a district: a branch of the city's).
+COUNTY_POLICE = ("亳州市公安局谯城分局", "涡阳县公安局", "蒙城县公安局", "利辛县公安局")
 
 
 def _wanted(makers: Makers, wanted: set[str]) -> dict[str, Col]:
@@ -144,8 +147,33 @@ def licence_columns(ctx: Ctx, idx: np.ndarray, wanted: set[str]) -> dict[str, Co
         "licence.valid_from": lambda: date(lic.valid_from),
         "licence.valid_to": lambda: date(lic.valid_to),
         "licence.status": lambda: C(np.where(has, lic.status[safe], "").astype("<U1")),
+        "licence.issuer_name": lambda: T(issuer_names(ctx, idx)),
     }
     return _wanted(makers, wanted)
+
+
+def issuer_names(ctx: Ctx, idx: np.ndarray) -> pa.Array:
+    """Who signed each paper (null for ``idx`` -1): the issuing department's name, or for the types
+    a county office issues (:attr:`~pipelines.synthetic.licences.model.LicenceType.issued_by`) the
+    public security bureau of the holder's county, or the police station of the household's town."""
+    w, lic = ctx.world, ctx.world.licences
+    safe = np.maximum(idx, 0)
+    codes = lic.type_code[safe]
+    departments = {r["key"]: r["name"] for r in load_code_table("departments").to_pylist()}
+    types = licence_types()
+    uniq = np.unique(codes)
+    dept = np.array([departments[types[c]["department"]] for c in uniq])
+    out = strs.to_arrow(dept[np.searchsorted(uniq, codes)] if codes.size else np.empty(0, str), mask=idx < 0)
+    by = {t.code: t.issued_by for t in TYPES if t.issued_by != "department"}
+    for code in set(uniq.tolist()) & set(by):
+        m = (codes == code) & (lic.holder_kind[safe] == PERSON) & (idx >= 0)
+        who = lic.holder[safe[m]]
+        office = strs.take(list(COUNTY_POLICE), w.persons.county[who])
+        if by[code] == "police_station":
+            town = strs.take(w.gazetteer.town_name, w.households.town[w.persons.household[who]])
+            office = strs.cat(office, pc.replace_substring_regex(town, "(镇|乡|街道)$", ""), "派出所")
+        out = pc.replace_with_mask(out, pa.array(m), office)
+    return out
 
 
 def licence_holders(ctx: Ctx, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -42,13 +42,18 @@ Form = Callable[[np.random.Generator, Population, Grant, int], pa.Array]
 
 @dataclass(frozen=True, kw_only=True)
 class EntityLicence(LicenceType):
-    """A type held by entities of some kinds (and an industry flag), drawn with a share on day 1."""
+    """A type held by entities of some kinds (and an industry flag, or some trades), drawn with a share
+    on day 1."""
 
     holder_kind: int = ENTITY
     kinds: tuple[int, ...]
     number_form: Form
     detail_form: Form | None = None
     flag: str | None = None
+    #: industries (``industries.csv`` tails) whose entities need the paper; empty: any
+    trades: tuple[str, ...] = ()
+    #: only entities established before this date (a paper a later reform abolished)
+    established_before: str | None = None
     share: float = 1.0
     #: kinds that top up a small city's holders (default: ``kinds``)
     fallback_kinds: tuple[int, ...] | None = None
@@ -62,14 +67,23 @@ class EntityLicence(LicenceType):
 
     def eligible(self, pop: Population) -> np.ndarray:
         e = pop.entities
-        mask = np.isin(e.kind, self.kinds)
+        mask = self._kind_and_trade(pop)
         return mask & e.has(self.flag) if self.flag else mask
+
+    def _kind_and_trade(self, pop: Population) -> np.ndarray:
+        e = pop.entities
+        mask = np.isin(e.kind, self.kinds)
+        if self.trades:
+            mask &= e.of_trade(self.trades)
+        if self.established_before:
+            mask &= e.established < np.datetime64(self.established_before)
+        return mask
 
     def pick(self, rng: np.random.Generator, pop: Population) -> np.ndarray:
         """Day-1 holders: a share of the eligible, at least three (topped up from ``fallback_kinds``)."""
         e = pop.entities
         live = e.status == 0
-        mask = np.isin(e.kind, self.kinds)
+        mask = self._kind_and_trade(pop)
         if self.flag:
             flagged = e.has(self.flag)
             if self.unflagged_share:

@@ -11,12 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from pipelines.synthetic.licences.entity_permits import ENTITY_PERMITS
 from pipelines.synthetic.licences.entity_types import ENTITY_TYPES
+from pipelines.synthetic.licences.identity import IDENTITY_TYPES
 from pipelines.synthetic.licences.library import PERSON, Issued, Licences, assemble
 from pipelines.synthetic.licences.model import LicenceType, LifeEvents, Population
+from pipelines.synthetic.licences.person_papers import PERSON_PAPERS
 from pipelines.synthetic.licences.person_types import PERSON_TYPES
 
-TYPES: tuple[LicenceType, ...] = PERSON_TYPES + ENTITY_TYPES
+#: Every type the city issues, in the order day 1 draws them from one stream (the types added later
+#: come last, so adding one never reshuffles the papers of the others).
+TYPES: tuple[LicenceType, ...] = PERSON_TYPES + ENTITY_TYPES + IDENTITY_TYPES + PERSON_PAPERS + ENTITY_PERMITS
 #: Fewest papers of an application type issued on a day, however small the city.
 MIN_APPLICATIONS = 2
 

@@ -22,10 +22,14 @@ import pyarrow.compute as pc
 from pipelines.synthetic import strs
 from pipelines.synthetic.entities import Entities
 from pipelines.synthetic.licences.library import ENTITY, NAT, PERSON, Issued, licence_types
+from pipelines.synthetic.minting import sample_unique
 from pipelines.synthetic.population import Households, Persons, age_at, years
 
 #: How new papers of a type arise on a simulated day.
 OnDay = Literal["birth", "marriage", "registration", "application"]
+#: Who signs a paper: the issuing department of ``licence_types.csv``, or the public security office
+#: of the holder's county (identity cards) or of the household's town (household booklets).
+IssuedBy = Literal["department", "county_police", "police_station"]
 #: Tries to draw a new paper number that no paper in the library has yet.
 NUMBER_TRIES = 10
 
@@ -45,6 +49,13 @@ class Population:
     def __post_init__(self) -> None:
         self.age = age_at(self.persons.birth, self.day)
         self.alive = self.persons.alive
+
+    def heads(self) -> np.ndarray:
+        """Whether each person heads a household (户主)."""
+        mask = np.zeros(self.persons.n, bool)
+        hh = self.households
+        mask[hh.head[hh.head < self.persons.n]] = True
+        return mask
 
     def gone(self, holder_kind: int, holders: np.ndarray) -> np.ndarray:
         """Whether each holder has died (a person) or left the register (an entity)."""
@@ -98,6 +109,7 @@ class LicenceType:
     ends_with_holder: bool = True
     #: a paper's validity runs again from each renewal (else it simply ends after validity_years)
     renewed: bool = False
+    issued_by: IssuedBy = "department"
 
     # -- the rules -----------------------------------------------------------------------------------
     @property
@@ -258,6 +270,13 @@ def stock_status(
     return s.astype("<U1")
 
 
+def unique_serials(rng: np.random.Generator, n: int, width: int) -> pa.Array:
+    """``n`` distinct random serials of ``width`` digits, zero-padded - wider when ``n`` would crowd
+    them (a seed-scale city issues more papers of a type than a small register's format holds)."""
+    digits = max(width, len(str(4 * n)))
+    return strs.to_arrow(strs.zpad(sample_unique(rng, n, 10**digits), digits))
+
+
 def serial(prefix: str | pa.Array, values: np.ndarray, width: int) -> pa.Array:
     """``prefix`` followed by ``values`` zero-padded to ``width``."""
     return strs.cat(prefix, strs.to_arrow(strs.zpad(values, width)))
@@ -267,6 +286,7 @@ __all__ = [
     "ENTITY",
     "PERSON",
     "Grant",
+    "IssuedBy",
     "LicenceType",
     "LifeEvents",
     "OnDay",
@@ -276,4 +296,5 @@ __all__ = [
     "renewal",
     "serial",
     "stock_status",
+    "unique_serials",
 ]

@@ -263,10 +263,7 @@ class RealEstateTitle(LicenceType):
     """不动产权证书 of households: most urban heads own, some a second property, often with the spouse."""
 
     def eligible(self, pop: Population) -> np.ndarray:
-        heads = np.zeros(pop.persons.n, bool)
-        hh = pop.households
-        heads[hh.head[hh.head < pop.persons.n]] = True
-        return heads
+        return pop.heads()
 
     def stock(self, rng: np.random.Generator, pop: Population) -> Grant:
         hh = pop.households
