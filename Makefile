@@ -12,6 +12,7 @@ demo: setup
 ## All three always run (a type error does not hide a failing test); the target fails if any failed.
 test: setup
 	@bash scripts/start-services.sh
+	@bash scripts/install-browser.sh
 	@status=0; \
 	  uv run --frozen ruff check . || status=1; \
 	  uv run --frozen mypy || status=1; \
