@@ -3,7 +3,7 @@
 # tests, when missing.  Playwright drives this browser through its executable path; nothing is
 # downloaded by Playwright itself (`playwright install` is never run).
 set -uo pipefail
-if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "noto.*cjk"; then
+if [ -x /usr/bin/chromium ] && [ -n "$(fc-list :lang=zh family 2>/dev/null)" ]; then
   exit 0
 fi
 if [ "$(id -u)" != "0" ]; then
