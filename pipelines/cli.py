@@ -182,7 +182,7 @@ def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckD
 
 # Command groups that live beside their packages register themselves here (each module has
 # ``register(app)``), so the areas of the platform do not all edit this one file.
-CLI_MODULES = ("pipelines.cli_masters", "warehouse.cli", "quality.cli")
+CLI_MODULES = ("pipelines.cli_masters", "warehouse.cli", "quality.cli", "console.cli")
 
 
 def _register_plugins() -> None:

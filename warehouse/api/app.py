@@ -26,7 +26,10 @@ Endpoints (``/docs`` shows them with their schemas), by audience (:mod:`warehous
 
 from __future__ import annotations
 
+import importlib
+
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from warehouse.api import problems
 from warehouse.api.routers import ROUTERS
@@ -38,11 +41,29 @@ DESCRIPTION = ("Hall auto-fill and department queries over the population, legal
                "(keys: `masterdata keys create`).")
 
 
+#: applications mounted beside the API, by module name (each has ``install(app)``); the console lives in a
+#: layer above the serving API, so it is found by name like the CLI's plugins, never imported from here
+EXTENSIONS = ("console.web",)
+
+
 def create_app(settings: Settings | None = None, state: ServingState | None = None) -> FastAPI:
-    """The application of one server process over ``state`` (opened from the environment if not given)."""
-    app = FastAPI(title="masterdata serving API", version="1.0", description=DESCRIPTION)
+    """The application of one server process over ``state`` (opened from the environment if not given).
+
+    ``/docs`` (Swagger UI) and ``/redoc`` are served with their scripts and styles from the
+    ``fastapi-offline`` package: they work on an intranet without internet access."""
+    app = FastAPIOffline(title="masterdata serving API", version="1.0", description=DESCRIPTION,
+                         static_url="/docs-static", favicon_url="/docs-static/favicon.png",
+                         swagger_ui_parameters={"validatorUrl": None, "defaultModelsExpandDepth": 0})
     app.state.serving = state or ServingState.open(settings)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name.split(".")[0] and exc.name != name:
+                raise
+            continue
+        module.install(app)
     return app

@@ -367,6 +367,37 @@ class ServiceItems(BaseModel):
     items: list[ItemSummary]
 
 
+class PurposeOut(BaseModel):
+    purpose: str
+    text: str
+    general: bool = Field(description="a general purpose: stated without a grant, unconditional elements only")
+
+
+class GrantOut(BaseModel):
+    id: str
+    purpose: str
+    purpose_text: str
+    owner: str = Field(description="the department that owns the data and approved the grant")
+    owner_name: str | None
+    elements: list[str]
+    status: Literal["approved", "pending", "rejected", "revoked"]
+    requested_at: str
+    approved_at: str | None
+    expires: str | None
+    in_force: bool = Field(description="approved and within its dates today")
+
+
+class DepartmentGrants(BaseModel):
+    """What a department may receive before it asks: its grants, the purposes it may state, its clearance."""
+
+    department: str
+    department_name: str | None
+    clearance: Literal["general", "important", "core"]
+    as_of: str
+    purposes: list[PurposeOut]
+    grants: list[GrantOut]
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     build_id: str | None
