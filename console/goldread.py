@@ -41,11 +41,12 @@ class GoldReader:
             if self._con is None or fp != self._fingerprint:
                 con = connect(standard=False)
                 con.execute(f"ATTACH {lit(str(self.path))} AS gold (READ_ONLY)")
-                con.execute("USE gold")
                 old, self._con, self._fingerprint = self._con, con, fp
                 if old is not None:
                     old.close()
-            return self._con.cursor()
+            cur = self._con.cursor()
+        cur.execute("USE gold")  # (per cursor: a cursor starts on the connection's default database)
+        return cur
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         cur = self._connection()
@@ -65,8 +66,10 @@ class GoldReader:
         return next(iter(got.values())) if got else None
 
     def tables(self) -> set[str]:
-        return {r["table_name"] for r in self.rows("SELECT table_name FROM duckdb_tables() WHERE database_name = 'gold' "
-                                                     "AND schema_name = 'main'")}
+        """Tables and views of the gold store's main schema."""
+        return {r["name"] for r in self.rows(
+            "SELECT table_name AS name FROM duckdb_tables() WHERE database_name = 'gold' AND schema_name = 'main' "
+            "UNION SELECT view_name FROM duckdb_views() WHERE database_name = 'gold' AND schema_name = 'main'")}
 
     def columns(self, table: str, schema: str = "main") -> list[str]:
         return [r["column_name"] for r in self.rows(

@@ -20,7 +20,7 @@ from console.labels import REASONS, code_label, department, element_label
 from console.waterfall import Step, waterfall
 from core.db import connect
 from core.errors import NotFoundError
-from core.sqltext import lit, q
+from core.sqltext import lit
 from pipelines.lake import Lake
 from pipelines.resolve.comparisons import weight_of
 from pipelines.resolve.config import MASTERS, master_config
@@ -69,7 +69,7 @@ def queue(gold: GoldReader, log: StewardLog, master: str | None, page: int = 0) 
     counts = {r["master"]: r["n"] for r in gold.rows("SELECT master, count(*) AS n FROM review_queue GROUP BY 1")}
     decided = decided_pairs(log)
     for r in rows:
-        r["decided"] = decided.get(tuple(sorted((r["record_id"], r["candidate_record_id"]))))  # type: ignore[arg-type]
+        r["decided"] = decided.get(tuple(sorted((r["record_id"], r["candidate_record_id"]))))
         r["reason_text"] = REASONS.get(r["reason"], r["reason"])
     return {"rows": rows, "total": total, "counts": counts, "page": page, "pages": max(1, -(-total // PAGE))}
 
@@ -110,7 +110,10 @@ class Compared:
     right: Any
     left_label: str | None = None
     right_label: str | None = None
+    #: both records hold a value and the values differ
     differs: bool = False
+    #: only one record holds a value
+    one_sided: bool = False
     raw: list[Any] = field(default_factory=list)
 
 
@@ -122,7 +125,8 @@ def _compare(master: str, left: dict[str, Any], right: dict[str, Any]) -> list[C
         if a is None and b is None and ra is None and rb is None:
             continue
         c = Compared(name, element_label(master, name), a, b, code_label(master, name, a),
-                     code_label(master, name, b), differs=(a != b), raw=[ra, rb])
+                     code_label(master, name, b), differs=(a is not None and b is not None and a != b),
+                     one_sided=(a is None) != (b is None), raw=[ra, rb])
         out.append(c)
     return out
 
@@ -265,6 +269,3 @@ def decisions(log: StewardLog) -> list[dict[str, Any]]:
                     "records_json": json.dumps(d.records, ensure_ascii=False)})
     return out
 
-
-def record_columns(master: str) -> list[str]:
-    return [q(n) for n in dictionary().masters[master].elements]

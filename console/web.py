@@ -168,12 +168,12 @@ def _auth_routes(app: FastAPI) -> None:
         return redirect(first)
 
     @app.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request, console: Ctx, next: str = "") -> HTMLResponse:  # noqa: A002
+    def login_form(request: Request, console: Ctx, next: str = "") -> HTMLResponse:
         return console.page(request, None, "login.html", next=next if next.startswith(PREFIX) else "")
 
     @app.post("/login")
     def login(request: Request, console: Ctx, name: Annotated[str, Form(max_length=64)],
-              password: Annotated[str, Form(max_length=256)], next: Annotated[str, Form()] = "") -> Response:  # noqa: A002
+              password: Annotated[str, Form(max_length=256)], next: Annotated[str, Form()] = "") -> Response:
         got = console.accounts.login(name.strip(), password)
         if got is None:
             return console.page(request, None, "login.html", status=401, next=next,
