@@ -31,7 +31,7 @@ import importlib
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from warehouse.api import problems
+from warehouse.api import docs, problems
 from warehouse.api.routers import ROUTERS
 from warehouse.api.service.state import ServingState
 from warehouse.api.settings import Settings
@@ -52,12 +52,13 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     ``/docs`` (Swagger UI) and ``/redoc`` are served with their scripts and styles from the
     ``fastapi-offline`` package: they work on an intranet without internet access."""
     app = FastAPIOffline(title="masterdata serving API", version="1.0", description=DESCRIPTION,
-                         static_url="/docs-static", favicon_url="/docs-static/favicon.png",
+                         static_url=docs.STATIC, favicon_url=f"{docs.STATIC}/favicon.png", redoc_url=None,
                          swagger_ui_parameters={"validatorUrl": None, "defaultModelsExpandDepth": 0})
     app.state.serving = state or ServingState.open(settings)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    docs.install(app)
     for name in EXTENSIONS:
         try:
             module = importlib.import_module(name)
