@@ -29,7 +29,7 @@ _PERSON = {"name": "李凯文", "sex": "1", "birth_date": "1986-04-12", "househo
            "marital_status": "20", "phone": "13905581234"}
 _WITHHELD = [{"element": "person.disability_category", "reason": "not_shared"},
              {"element": "person.id_number", "reason": "no_grant"}]
-_APPLICATION = {
+_APPLICATION: dict[str, Any] = {
     "application_id": "A20261206a1b2c3d4e5f6", "status": "preview",
     "service_item": {"code": "S0005", "name": "机动车驾驶证换证", "power_class": "行政许可", "department": "traffic_police",
                      "target": "person"},
