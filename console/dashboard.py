@@ -128,7 +128,7 @@ def dashboard(store: QualityStore, state: ServingState) -> dict[str, Any]:
         "kpis": {"sources": len(src_rows), "rows": sum(int(r["rows"] or 0) for r in src_rows),
                  "quarantine": charts.pct(total_q / total_x if total_x else None, 2),
                  "failing": sum(1 for c in checks if int(c["failed"] or 0) > 0), "checks": len(checks)},
-        "masters": _masters(scores, store.read("gold", run_id)), "trend": _trend(store, ids),
+        "master_cards": _masters(scores, store.read("gold", run_id)), "trend": _trend(store, ids),
         "defects_chart": defects_chart, "defects": defects, "runs": len(ids),
         "accessibility": health, "dimensions": DIMENSIONS,
     }

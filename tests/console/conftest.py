@@ -158,9 +158,9 @@ class Offline:
         self.page.fill("#password", PASSWORDS[who])
         self.page.click("button[type=submit]")
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, full: bool = True) -> Path:
         path = self.artefacts / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full)
         return path
 
     def close(self) -> None:

@@ -72,10 +72,10 @@ def test_api_docs_render_offline(offline: Offline) -> None:
     offline.goto("/docs")
     offline.page.wait_for_selector(".opblock-summary", timeout=20_000)
     assert offline.page.locator(".opblock").count() >= 10
-    offline.shot("api_docs")
+    offline.shot("api_docs", full=False)
     offline.goto("/redoc")
     offline.page.wait_for_selector("[data-section-id]", timeout=20_000)
-    offline.shot("api_redoc")
+    offline.shot("api_redoc", full=False)
 
 
 def test_no_role_opens_another_roles_pages(offline: Offline, site: Site) -> None:
