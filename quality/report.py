@@ -44,7 +44,7 @@ padding:12px 16px;min-width:300px;flex:1}.card h3{margin-top:0}
 .muted{color:#757575}.bad{color:#c62828}.ok{color:#2e7d32}.warn{color:#ef6c00}
 code,.mono{font-family:ui-monospace,Consolas,monospace;font-size:12px}
 .eg{font-family:ui-monospace,Consolas,monospace;font-size:12px;color:#37474f}
-svg.chart{background:#fff;border:1px solid #e0e0e0;margin:6px 0}svg text.ct{font-weight:600;font-size:13px}
+svg.chart{background:#fff;border:1px solid #e0e0e0;margin:6px 0;max-width:100%;height:auto}svg text.ct{font-weight:600;font-size:13px}
 svg text.cl{font-size:12px;fill:#37474f}svg text.cv{font-size:11px;fill:#616161}
 dl.defs dt{font-weight:600;margin-top:6px}dl.defs dd{margin-left:18px}
 """
