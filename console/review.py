@@ -22,8 +22,8 @@ from core.db import connect
 from core.errors import NotFoundError
 from core.sqltext import lit
 from pipelines.lake import Lake
+from pipelines.masters.config import MASTERS, master_config
 from pipelines.resolve.comparisons import weight_of
-from pipelines.resolve.config import MASTERS, master_config
 from pipelines.resolve.steward import Decision, StewardLog, constraints_of
 from standards.dictionary import dictionary
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from console.labels import code_label, element_label
-from console.web import Ctx, Viewer, need
+from console.session import Ctx, Viewer, need
 from core.errors import MasterdataError
 from warehouse.api.service import masters, sharing
 from warehouse.api.service.audit import Access

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from console.web import Console, Ctx, Viewer, checked, need, redirect
+from console.session import Console, Ctx, Viewer, checked, need, redirect
 from warehouse.api.service import applications
 from warehouse.api.service.audit import Access
 from warehouse.api.store import Caller

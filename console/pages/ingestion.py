@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from console import lakestatus
-from console.web import Ctx, Viewer, need
+from console.session import Ctx, Viewer, need
 from core.errors import NotFoundError
 
 router = APIRouter()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from console import dashboard
-from console.web import Ctx, Viewer, need
+from console.session import Ctx, Viewer, need
 from core.settings import settings
 from quality.store import QualityStore
 

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from console import review
-from console.web import Ctx, Viewer, checked, need, redirect
+from console.session import Ctx, Viewer, checked, need, redirect
 from pipelines.masters import steward_cli
-from pipelines.resolve.config import MASTERS
+from pipelines.masters.config import MASTERS
 
 router = APIRouter()
 Steward = Annotated[Viewer, Depends(need("steward"))]

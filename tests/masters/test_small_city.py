@@ -50,7 +50,7 @@ def test_every_queued_pair_is_explained_level_by_level(city: Path) -> None:
     pair's match weight (conflicting-keys pairs with their ignored comparisons at zero bits)."""
     import duckdb
 
-    from pipelines.resolve.config import master_config
+    from pipelines.masters.config import master_config
 
     con = duckdb.connect(str(city / "gold" / "gold.duckdb"), read_only=True)
     try:

@@ -26,7 +26,7 @@ Endpoints (``/docs`` shows them with their schemas), by audience (:mod:`warehous
 
 from __future__ import annotations
 
-import importlib
+from importlib.metadata import entry_points
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -41,9 +41,9 @@ DESCRIPTION = ("Hall auto-fill and department queries over the population, legal
                "(keys: `masterdata keys create`).")
 
 
-#: applications mounted beside the API, by module name (each has ``install(app)``); the console lives in a
-#: layer above the serving API, so it is found by name like the CLI's plugins, never imported from here
-EXTENSIONS = ("console.web",)
+#: the entry-point group of applications mounted beside the API (``install(app)`` each); the console
+#: registers there (pyproject.toml) from its layer above, so this module never names it
+EXTENSIONS = "masterdata.serving"
 
 
 def create_app(settings: Settings | None = None, state: ServingState | None = None) -> FastAPI:
@@ -59,12 +59,6 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     for router in ROUTERS:
         app.include_router(router)
     docs.install(app)
-    for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name.split(".")[0] and exc.name != name:
-                raise
-            continue
-        module.install(app)
+    for ep in entry_points(group=EXTENSIONS):
+        ep.load()(app)
     return app
