@@ -17,6 +17,7 @@ from typing import Any
 
 from console.labels import DIMENSIONS, department
 from quality import charts
+from quality.report import number
 from quality.rules import DEFECT_TEXT
 from quality.store import QualityStore
 from warehouse.api.service.state import ServingState
@@ -27,10 +28,6 @@ TREND_RUNS = 30
 ONCE_ONLY_APPLICATIONS = 300
 _once_only: dict[str, dict[str, Any]] = {}
 _once_only_lock = threading.Lock()
-
-
-def _f(v: Any) -> float | None:
-    return None if v is None else float(v)
 
 
 def _age(hours: Any) -> str:
@@ -56,18 +53,18 @@ def once_only(state: ServingState) -> dict[str, Any]:
 def _sources(store: QualityStore, ids: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     hist: dict[str, list[float | None]] = defaultdict(list)
     for rid in ids:
-        got = {r["source"]: _f(r.get("score")) for r in store.read("scores", rid) if r.get("level") == "source"}
+        got = {r["source"]: number(r.get("score")) for r in store.read("scores", rid) if r.get("level") == "source"}
         for r in rows:
             hist[r["source"]].append(got.get(r["source"]))
     out = []
-    for r in sorted(rows, key=lambda r: (_f(r.get("score")) or 0.0, r["source"])):
-        dims = [(name, _f(r.get(k))) for k, name in SCORE_DIMS]
+    for r in sorted(rows, key=lambda r: (number(r.get("score")) or 0.0, r["source"])):
+        dims = [(name, number(r.get(k))) for k, name in SCORE_DIMS]
         dims.append(("准确性·唯一", None if r.get("duplicate_rate") is None else 1 - float(r["duplicate_rate"])))
         out.append({"source": r["source"], "department": department(r["source"]), "rows": int(r["rows"] or 0),
                     "dims": [(n, v, charts.pct(v, 2), charts.score_colour(v)) for n, v in dims],
                     "age": _age(r.get("age_hours")), "quarantined": int(r.get("quarantined") or 0),
-                    "score": _f(r.get("score")), "score_text": charts.pct(_f(r.get("score")), 2),
-                    "score_colour": charts.score_colour(_f(r.get("score"))),
+                    "score": number(r.get("score")), "score_text": charts.pct(number(r.get("score")), 2),
+                    "score_colour": charts.score_colour(number(r.get("score"))),
                     "trend": charts.sparkline(hist[r["source"]], chart=f"trend-{r['source']}")})
     return out
 
@@ -102,13 +99,13 @@ def _masters(scores: list[dict[str, Any]], gold: list[dict[str, Any]]) -> list[d
     gold_by = {g["master"]: g for g in gold}
     out = []
     for r in sorted((r for r in scores if r["level"] == "master"), key=lambda x: x["master"]):
-        items = [(name, _f(r.get(k))) for k, name in SCORE_DIMS]
+        items = [(name, number(r.get(k))) for k, name in SCORE_DIMS]
         g = gold_by.get(r["master"]) or {}
-        out.append({"master": r["master"], "rows": int(r["rows"] or 0), "score": charts.pct(_f(r.get("score")), 2),
+        out.append({"master": r["master"], "rows": int(r["rows"] or 0), "score": charts.pct(number(r.get("score")), 2),
                     "chart": charts.hbar(items, chart=f"master-{r['master']}", max_value=1.0,
                                          colour=charts.score_colour, width=460, label_width=90),
-                    "golden": g.get("golden_records"), "match_rate": charts.pct(_f(g.get("match_rate"))),
-                    "queue": g.get("review_queue"), "conflicts": charts.pct(_f(g.get("conflict_rate")), 2)})
+                    "golden": g.get("golden_records"), "match_rate": charts.pct(number(g.get("match_rate"))),
+                    "queue": g.get("review_queue"), "conflicts": charts.pct(number(g.get("conflict_rate")), 2)})
     return out
 
 

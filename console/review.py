@@ -23,12 +23,11 @@ from core.errors import NotFoundError
 from core.sqltext import lit
 from pipelines.lake import Lake
 from pipelines.masters.config import MASTERS, master_config
+from pipelines.masters.steward_cli import LABEL, label_sql
 from pipelines.resolve.comparisons import weight_of
 from pipelines.resolve.steward import Decision, StewardLog, constraints_of
 from standards.dictionary import dictionary
 
-#: the golden attribute naming a master in lists
-LABEL = {"person": "name", "entity": "name", "licence": "holder_name"}
 PAGE = 50
 
 
@@ -58,11 +57,8 @@ def queue(gold: GoldReader, log: StewardLog, master: str | None, page: int = 0) 
     """One page of the queue, strongest first, each pair with both masters' names and whether a
     decision awaits the next build."""
     where, params = ("WHERE q.master = ?", [master]) if master else ("", [])
-    label = " ".join(f"WHEN '{m}' THEN (SELECT {c} FROM {m}_master WHERE master_id = {{side}})"
-                     for m, c in LABEL.items())
     rows = gold.rows(
-        f"SELECT q.*, CASE q.master {label.format(side='q.master_id')} END AS name, "
-        f"CASE q.master {label.format(side='q.candidate_master_id')} END AS candidate_name "
+        f"SELECT q.*, {label_sql('q.master_id')} AS name, {label_sql('q.candidate_master_id')} AS candidate_name "
         f"FROM review_queue AS q {where} ORDER BY q.match_probability DESC, q.record_id, q.candidate_record_id "
         f"LIMIT {PAGE} OFFSET {int(page) * PAGE}", params)
     total = int(gold.value(f"SELECT count(*) FROM review_queue AS q {where}", params) or 0)

@@ -137,6 +137,12 @@ def show_log(master: str | None, limit: int) -> str:
 LABEL = {"person": "name", "entity": "name", "licence": "holder_name"}
 
 
+def label_sql(side: str) -> str:
+    """SQL naming the master ``side`` (a master id column of a ``q`` row with a ``master`` column)."""
+    whens = " ".join(f"WHEN '{m}' THEN (SELECT {c} FROM {m}_master WHERE master_id = {side})" for m, c in LABEL.items())
+    return f"CASE q.master {whens} END"
+
+
 def show_queue(master: str | None, limit: int) -> str:
     if master and master not in MASTERS:
         raise StewardCliError(f"unknown master {master!r}; known: {', '.join(MASTERS)}")
@@ -144,12 +150,10 @@ def show_queue(master: str | None, limit: int) -> str:
     try:
         where = "WHERE q.master = ?" if master else ""
         params = [master] if master else []
-        label = " ".join(f"WHEN '{m}' THEN (SELECT {c} FROM {m}_master WHERE master_id = {{side}})"
-                         for m, c in LABEL.items())
         rows = con.execute(
             f"SELECT q.master, q.record_id, q.candidate_record_id, q.master_id, q.candidate_master_id, "
-            f"q.match_probability, q.reason, CASE q.master {label.format(side='q.master_id')} END, "
-            f"CASE q.master {label.format(side='q.candidate_master_id')} END FROM review_queue AS q {where} "
+            f"q.match_probability, q.reason, {label_sql('q.master_id')}, "
+            f"{label_sql('q.candidate_master_id')} FROM review_queue AS q {where} "
             f"ORDER BY q.match_probability DESC, q.record_id LIMIT {int(limit)}", params).fetchall()
         total = con.execute(f"SELECT count(*) FROM review_queue AS q {where}", params).fetchone()[0]  # type: ignore[index]
     finally:

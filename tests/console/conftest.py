@@ -19,14 +19,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.serving.conftest import REPO, base_env, free_port, run_cli, stop_server
+from tests.serving.conftest import REPO, Server, base_env, run_cli, start_server, stop_server
 
 CHROMIUM = Path(os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTEFACTS = REPO / "var" / "test-artefacts" / "console"
@@ -38,13 +38,22 @@ USERS = {"steward": ("steward", None, "王丽"), "analyst": ("analyst", None, "�
 
 @dataclass
 class Site:
-    home: Path
-    url: str
-    env: dict[str, str]
+    """The served city: the server (``tests.serving.conftest.Server``) and the identity platform's key."""
+
+    server: Server
     identity_key: str
-    proc: subprocess.Popen[bytes] | None = None
-    log: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def home(self) -> Path:
+        return self.server.home
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.server.env
 
     @property
     def gold(self) -> Path:
@@ -60,37 +69,12 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env["MASTERDATA_SOURCES"] = str(root / "city" / "sources")
     for cmd in (("ingest",), ("build",), ("quality", "run")):
         run_cli(*cmd, env=env, timeout=600)
-    (home / "sources.path").write_text(str(root / "city" / "sources"))
     return home
-
-
-def _serve(home: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import time
-
-    import httpx
-
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers", "1"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    stop_server(proc)
-    raise AssertionError(f"server did not start:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")
 def site(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = base_env(city)
-    env["MASTERDATA_SOURCES"] = (city / "sources.path").read_text()
     key = run_cli("keys", "create", "--name", "uum", "--kind", "identity", env=env).stdout.strip()
     for who, (role, dep, display) in USERS.items():
         args = ["users", "create", "--name", who, "--role", role, "--display-name", display, "--password-stdin"]
@@ -99,10 +83,9 @@ def site(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]
         out = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=REPO, env=env, text=True,
                              input=PASSWORDS[who] + "\n", capture_output=True, timeout=60)
         assert out.returncode == 0, out.stderr
-    log = tmp_path_factory.mktemp("consolelog") / "server.log"
-    proc, url = _serve(city, env, log)
-    yield Site(city, url, env, key, proc, log)
-    stop_server(proc)
+    server = start_server(city, {"identity": key}, tmp_path_factory.mktemp("consolelog") / "server.log")
+    yield Site(server, key)
+    stop_server(server.proc)
 
 
 @pytest.fixture(scope="session")
