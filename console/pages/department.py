@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from console.labels import code_label, element_label
+from console.labels import element_label
 from console.session import Ctx, Viewer, need
 from core.errors import MasterdataError
 from warehouse.api.service import masters, sharing
@@ -34,9 +34,11 @@ def caller_of(viewer: Viewer) -> Caller:
                   0.0, 0)
 
 
-def labelled(master: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"name": k, "label": element_label(master, k), "value": v, "display": code_label(master, k, v)}
-            for k, v in fields.items()]
+def labelled(master: str, answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each returned field with its element's label and the code's name the service returned."""
+    names = answer.get("labels") or {}
+    return [{"name": k, "label": element_label(master, k), "value": v, "display": names.get(k)}
+            for k, v in answer["fields"].items()]
 
 
 def _ask(console: Any, viewer: Viewer, kind: str, ident: str, name: str, birth: str, purpose: str
@@ -70,9 +72,9 @@ def lookup_page(request: Request, console: Ctx, viewer: Department, kind: str = 
         answer, error = _ask(console, viewer, kind, ident, name, birth, purpose)
     rows: list[dict[str, Any]] = []
     if answer and "fields" in answer:
-        rows = [{"master_id": answer["master_id"], "fields": labelled(kind, answer["fields"])}]
+        rows = [{"master_id": answer["master_id"], "fields": labelled(kind, answer)}]
     elif answer:
-        rows = [{"master_id": h["master_id"], "match": h["match"], "fields": labelled(kind, h["fields"])}
+        rows = [{"master_id": h["master_id"], "match": h["match"], "fields": labelled(kind, h)}
                 for h in answer["results"]]
     withheld = [{"element": w["element"], "label": element_label(*w["element"].split(".", 1)),
                  "reason": WITHHELD.get(w["reason"], w["reason"])} for w in (answer or {}).get("withheld", [])]

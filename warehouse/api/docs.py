@@ -77,7 +77,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                     "elements": ["person.id_number", "person.birth_date", "person.marital_status"],
                     "status": "approved", "requested_at": "2026-01-05", "approved_at": "2026-01-20", "expires": None,
                     "in_force": True}]}},
-    "person": {"response": {"master": "person", "master_id": "P0000000123", "fields": _PERSON, "withheld": _WITHHELD,
+    "person": {"response": {"master": "person", "master_id": "P0000000123", "fields": _PERSON,
+                            "labels": {"sex": "男", "household_area": "谯城区", "marital_status": "已婚"}, "withheld": _WITHHELD,
                             "purpose": "marriage_registration", "grants": ["G2026-003"]}},
     "person_licences": {"response": {"holder": "person", "holder_master_id": "P0000000123", "licences": [
         {"master_id": "L0000000456", "fields": {"type_code": "004", "issuer_name": "亳州市公安局交通警察支队"}}],

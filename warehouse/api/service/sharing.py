@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from warehouse.api import errors
+from warehouse.api.autofill import display
 from warehouse.api.grants import Decision
 from warehouse.api.service import audit
 from warehouse.api.service.audit import Access
@@ -48,6 +49,17 @@ class Sharing:
                 if v is not None:
                     returned.append(q)
         return out, returned
+
+    @staticmethod
+    def labels(master: str, fields: dict[str, Any]) -> dict[str, str]:
+        """The code table's name of each coded field returned (``sex`` 2 -> 女), as the hall shows them:
+        derived from returned values only, so nothing withheld is implied."""
+        out = {}
+        for name, value in fields.items():
+            label = display(f"{master}.{name}", value) if value is not None else None
+            if label:
+                out[name] = label
+        return out
 
     def envelope(self, master: str) -> dict[str, Any]:
         """What every department response says about the sharing of ``master``: the withheld elements
