@@ -41,9 +41,9 @@ class GoldReader:
             if self._con is None or fp != self._fingerprint:
                 con = connect(standard=False)
                 con.execute(f"ATTACH {lit(str(self.path))} AS gold (READ_ONLY)")
-                old, self._con, self._fingerprint = self._con, con, fp
-                if old is not None:
-                    old.close()
+                # the previous build's connection is dropped, not closed: a request still reading it
+                # holds its own cursor, which keeps that database open until it is done
+                self._con, self._fingerprint = con, fp
             cur = self._con.cursor()
         cur.execute("USE gold")  # (per cursor: a cursor starts on the connection's default database)
         return cur
