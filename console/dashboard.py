@@ -45,7 +45,7 @@ def once_only(state: ServingState) -> dict[str, Any]:
     with _once_only_lock:
         got = _once_only.get(model.build_id)
         if got is None:
-            report = simulate(model, state.catalogue, ONCE_ONLY_APPLICATIONS, 7, state.today())
+            report = simulate(model, state.catalogue, state.settings.gold, ONCE_ONLY_APPLICATIONS, 7, state.today())
             got = _once_only[model.build_id] = report.as_dict()
     return got
 

@@ -23,9 +23,19 @@ router = APIRouter()
 Applicant = Annotated[Viewer, Depends(need("applicant"))]
 #: the console acting as a hall system (audited under this name)
 HALL = Caller("console", "console-hall", "hall", None, 0.0, 0)
-WHY = {"applicant_document": "申请人自备材料 prepared by the applicant",
-       "no_licence": "未查到相关证照 no licence of an accepted type on record",
-       "no_valid_licence": "证照已失效 the licence on record is not valid today"}
+#: a material's status and why one must still be uploaded, in the applicant's words
+STATUS = {"held": "已持有证照，免提交 held: no upload", "evidence": "部门出具证明，免提交 attested by a department",
+          "form": "由网上申请表替代 replaced by the online form", "to_upload": "需上传 to upload",
+          "not_required": "本次无需提供 not required"}
+WHY = {"applicant_prepared": "申请人自备材料 prepared by the applicant",
+       "third_party": "由第三方机构出具 issued by a third party (hospital, insurer, court ...)",
+       "not_integrated": "该部门数据尚未接入 the issuing department is not integrated yet",
+       "not_in_library": "证照库中未查到 not in the licence library",
+       "no_relation_recorded": "未登记相关亲属关系 the relation is not on record",
+       "not_held_for_applicant": "未查到您的相关记录 nothing on record for you",
+       "expired": "证照已过期 the licence has expired", "revoked": "证照已被吊销 the licence was revoked",
+       "cancelled": "证照已注销 the licence was cancelled", "not_yet_valid": "证照尚未生效 not yet valid",
+       "no_consent": "需当事人授权 the person concerned has not consented"}
 
 
 def _represented(console: Console, viewer: Viewer) -> list[dict[str, Any]]:
@@ -63,7 +73,7 @@ def apply(console: Ctx, viewer: Applicant, csrf: Annotated[str, Form()],
 def application_page(request: Request, console: Ctx, viewer: Applicant, application_id: str) -> HTMLResponse:
     assert viewer.applicant is not None
     app = applications.preview(console.state, Access(HALL, "console_preview"), viewer.applicant, application_id)
-    return console.page(request, viewer, "hall_form.html", app=app, why=WHY)
+    return console.page(request, viewer, "hall_form.html", app=app, why=WHY, statuses=STATUS)
 
 
 @router.post("/hall/applications/{application_id}/consent")
