@@ -23,7 +23,7 @@ from core.errors import NotFoundError
 from core.sqltext import lit
 from pipelines.lake import Lake
 from pipelines.masters.config import MASTERS, master_config
-from pipelines.masters.steward_cli import LABEL, label_sql
+from pipelines.masters.steward_cli import LABEL
 from pipelines.resolve.comparisons import weight_of
 from pipelines.resolve.steward import Decision, StewardLog, constraints_of
 from standards.dictionary import dictionary
@@ -53,18 +53,30 @@ def decided_pairs(log: StewardLog) -> dict[tuple[str, str], str]:
     return out
 
 
+def _names(gold: GoldReader, ids: set[tuple[str, str]]) -> dict[str, Any]:
+    """Master id -> the attribute naming it, one query per master for a page's ids (not one per row:
+    a lookup in a million-row master is a scan)."""
+    out: dict[str, Any] = {}
+    for m, col in LABEL.items():
+        wanted = sorted(i for k, i in ids if k == m)
+        if wanted:
+            out.update({r["master_id"]: r["name"] for r in gold.rows(
+                f"SELECT master_id, {col} AS name FROM {m}_master WHERE master_id IN (SELECT unnest(?))", [wanted])})
+    return out
+
+
 def queue(gold: GoldReader, log: StewardLog, master: str | None, page: int = 0) -> dict[str, Any]:
     """One page of the queue, strongest first, each pair with both masters' names and whether a
     decision awaits the next build."""
     where, params = ("WHERE q.master = ?", [master]) if master else ("", [])
-    rows = gold.rows(
-        f"SELECT q.*, {label_sql('q.master_id')} AS name, {label_sql('q.candidate_master_id')} AS candidate_name "
-        f"FROM review_queue AS q {where} ORDER BY q.match_probability DESC, q.record_id, q.candidate_record_id "
-        f"LIMIT {PAGE} OFFSET {int(page) * PAGE}", params)
+    rows = gold.rows(f"SELECT q.* FROM review_queue AS q {where} ORDER BY q.match_probability DESC, q.record_id, "
+                     f"q.candidate_record_id LIMIT {PAGE} OFFSET {int(page) * PAGE}", params)
+    names = _names(gold, {(r["master"], m) for r in rows for m in (r["master_id"], r["candidate_master_id"])})
     total = int(gold.value(f"SELECT count(*) FROM review_queue AS q {where}", params) or 0)
     counts = {r["master"]: r["n"] for r in gold.rows("SELECT master, count(*) AS n FROM review_queue GROUP BY 1")}
     decided = decided_pairs(log)
     for r in rows:
+        r["name"], r["candidate_name"] = names.get(r["master_id"]), names.get(r["candidate_master_id"])
         r["decided"] = decided.get(tuple(sorted((r["record_id"], r["candidate_record_id"]))))
         r["reason_text"] = REASONS.get(r["reason"], r["reason"])
     return {"rows": rows, "total": total, "counts": counts, "page": page, "pages": max(1, -(-total // PAGE))}
@@ -160,17 +172,20 @@ def pair(gold: GoldReader, lake: Lake, log: StewardLog, master: str, a: str, b: 
             "thresholds": cfg.thresholds}
 
 
-def _golden(gold: GoldReader, master: str, master_id: str, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each golden attribute with the source record and department it survived from."""
-    lin = {r["attribute"]: r for r in gold.rows(
-        "SELECT attribute, record_id, source, table_name, batch_id FROM attribute_lineage WHERE master = ? "
-        "AND master_id = ?", [master, master_id])} if "attribute_lineage" in gold.tables() else {}
+def _golden(gold: GoldReader, master: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each golden attribute with the source record and department it survived from (the master's
+    ``lineage`` names each value's record number; one cross-reference lookup resolves them all)."""
+    lineage = row.get("lineage") or {}
+    numbers = sorted({n for n in lineage.values() if n is not None})
+    records = {r["record_no"]: r for r in gold.rows(
+        f"SELECT record_no, record_id, source, table_name FROM {master}_xref WHERE record_no IN (SELECT unnest(?))",
+        [numbers])} if numbers else {}
     out = []
     skip = {"master_id", "lineage", "sources", "first_seen", "last_seen", "record_count"}
     for name, value in row.items():
         if name in skip or value is None:
             continue
-        src = lin.get(name)
+        src = records.get(lineage.get(name))
         out.append({"name": name, "label": element_label(master, name), "value": value,
                     "display": code_label(master, name, value), "record_id": src and src["record_id"],
                     "department": src and department(src["source"]), "table": src and src["table_name"]})
@@ -228,7 +243,7 @@ def master_page(gold: GoldReader, master_id: str) -> dict[str, Any]:
     licences = gold.rows("SELECT master_id, type_code, number, status_as_of, valid_to, issuer_name FROM "
                          "licence_master WHERE holder_master_id = ? ORDER BY type_code, master_id", [master_id]) \
         if m != "licence" else []
-    return {"master": m, "master_id": master_id, "row": row, "golden": _golden(gold, m, master_id, row),
+    return {"master": m, "master_id": master_id, "row": row, "golden": _golden(gold, m, row),
             "xref": xref, "events": events, "licences": licences, "relations": _relations(gold, m, row),
             "name": row.get(LABEL[m])}
 
