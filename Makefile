@@ -12,6 +12,7 @@ demo: setup
 ## All three always run (a type error does not hide a failing test); the target fails if any failed.
 test: setup
 	@bash scripts/start-services.sh
+	@bash scripts/install-browser.sh
 	@status=0; \
 	  uv run --frozen ruff check . || status=1; \
 	  uv run --frozen mypy || status=1; \
@@ -21,7 +22,7 @@ test: setup
 ## The Airflow UI for stewards, on the demo's metadata and lake (http://localhost:8080).
 airflow-ui: setup
 	@AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
-	  AIRFLOW__CORE__LOAD_EXAMPLES=False MASTERDATA_HOME=$(CURDIR)/var \
+	  AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__DEFAULT_TIMEZONE=Asia/Shanghai MASTERDATA_HOME=$(CURDIR)/var \
 	  uv run --frozen airflow standalone
 
 bench: setup

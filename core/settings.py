@@ -75,6 +75,8 @@ class Settings:
     serve_watch: float
     #: MASTERDATA_AS_OF - fixes "today" (YYYY-MM-DD) for licence validity (tests, replays)
     as_of: date | None
+    #: MASTERDATA_AIRFLOW_URL - base URL of the Airflow UI the console links DAG runs to
+    airflow_url: str
 
     @property
     def warehouse(self) -> Path:
@@ -144,6 +146,7 @@ def _load(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         serve_workers=max(1, _number(env, "MASTERDATA_SERVE_WORKERS", int) or 1),
         serve_watch=_number(env, "MASTERDATA_SERVE_WATCH", float) or 2.0,
         as_of=as_of_date,
+        airflow_url=(env.get("MASTERDATA_AIRFLOW_URL") or "http://localhost:8080").rstrip("/"),
     )
 
 

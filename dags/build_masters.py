@@ -23,11 +23,13 @@ from pipelines.assets import default_args, silver_asset, source_names
 from pipelines.operators import BuildMasterOperator
 
 MASTERS = ("person", "entity", "licence")
+TITLES = {"person": "人口库", "entity": "法人库", "licence": "证照库"}
 DEFAULT_ARGS = default_args(retries=2, delay_s=60)
 
 
 @dag(
     dag_id="build_masters",
+    dag_display_name="主数据构建 · 人口库 法人库 证照库 (build masters)",
     description="Resolve silver into the population, legal-entity and licence masters (gold)",
     schedule=AssetAny(*[silver_asset(s) for s in source_names()]),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
@@ -38,7 +40,8 @@ DEFAULT_ARGS = default_args(retries=2, delay_s=60)
     doc_md=__doc__,
 )
 def build_masters() -> None:
-    tasks = [BuildMasterOperator(task_id=f"build_{m}", master=m) for m in MASTERS]
+    tasks = [BuildMasterOperator(task_id=f"build_{m}", task_display_name=f"构建{TITLES[m]}", master=m)
+             for m in MASTERS]
     tasks[0] >> tasks[1] >> tasks[2]
 
 

@@ -24,6 +24,7 @@ DEFAULT_ARGS = default_args(retries=2, delay_s=60)
 
 @dag(
     dag_id="quality",
+    dag_display_name="数据质量检查与报告 (quality)",
     description="Expectation suites from the standard: scorecards per source and master, GX Data Docs, report",
     # after any master build; and after a full round of ingestion, so sources are scored before masters exist
     schedule=AssetAny(*(gold_asset(m) for m in MASTERS), AssetAll(*(silver_asset(s) for s in source_names()))),
@@ -35,7 +36,7 @@ DEFAULT_ARGS = default_args(retries=2, delay_s=60)
     doc_md=__doc__,
 )
 def quality_dag() -> None:
-    @task(execution_timeout=timedelta(minutes=30))
+    @task(execution_timeout=timedelta(minutes=30), task_display_name="质量评分 scorecards")
     def scorecards() -> dict[str, Any]:
         from quality.run import run_quality
 
@@ -45,7 +46,7 @@ def quality_dag() -> None:
         return {"run_id": res.run_id, "seconds": round(res.seconds, 1), "failing_checks": len(res.failures()),
                 "scores": {s.label: s.score for s in res.scores if s.level in ("source", "master")}}
 
-    @task(execution_timeout=timedelta(minutes=30))
+    @task(execution_timeout=timedelta(minutes=30), task_display_name="质量报告与数据文档 report")
     def report(run: dict[str, Any]) -> str:
         from core.settings import settings
         from quality.gxrun import validate_batches

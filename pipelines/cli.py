@@ -187,6 +187,7 @@ CLI_MODULES = ("pipelines.cli_masters", "warehouse.cli", "quality.cli")
 
 def _register_plugins() -> None:
     import importlib
+    from importlib.metadata import entry_points
 
     for name in CLI_MODULES:
         try:
@@ -196,6 +197,9 @@ def _register_plugins() -> None:
                 raise
             continue
         module.register(app)
+    # packages above the layers plug in through entry points (pyproject.toml), unnamed here
+    for ep in entry_points(group="masterdata.commands"):
+        ep.load()(app)
 
 
 _register_plugins()

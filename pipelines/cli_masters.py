@@ -169,6 +169,28 @@ def steward_split(
         _fail(str(exc))
 
 
+@steward_app.command("undo")
+def steward_undo(
+    decision_id: Annotated[str, typer.Argument(help="the decision to take back (from steward log)")],
+    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+) -> None:
+    """Take back a decision: the next build honours the log as if it had never been made."""
+    from pipelines.masters.steward_cli import undo_decision
+
+    print(undo_decision(decision_id, note))
+
+
+@steward_app.command("log")
+def steward_log(
+    master: Annotated[Optional[str], typer.Option("--master", "-m", help="person, entity or licence")] = None,
+    limit: Annotated[int, typer.Option(help="show at most this many decisions")] = 30,
+) -> None:
+    """Past decisions, newest first, and which of them were undone."""
+    from pipelines.masters.steward_cli import show_log
+
+    print(show_log(master, limit))
+
+
 def register(app: typer.Typer) -> None:
     """Add build, link, evaluate and the steward group to the ``masterdata`` app."""
     app.command("build")(build_cmd)

@@ -160,6 +160,20 @@ def _key(ctx: DemoContext, name: str, kind: str, department: str | None = None) 
     return res.stdout.strip().splitlines()[-1]
 
 
+def _console_steward(ctx: DemoContext) -> str:
+    """A steward account for the console (``masterdata users create``): how to sign in."""
+    import secrets
+
+    password = secrets.token_urlsafe(9)
+    exe = str(Path(sys.executable).with_name("masterdata"))
+    res = subprocess.run([exe, "users", "create", "--name", "demo-steward", "--role", "steward", "--display-name",
+                          "演示管理员", "--password-stdin"], env=ctx.env(), cwd=ROOT, input=password + "\n",
+                         capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        return "sign in as demo-steward (its password was shown when the demo first created it)"
+    return f"sign in as demo-steward / {password} (shown once)"
+
+
 def _free_port(preferred: int = 8000) -> int:
     """8000 (what the README's curl lines use) when it is free, else any free port."""
     import socket
@@ -237,6 +251,7 @@ def serve(ctx: DemoContext) -> None:
     _say_evidence(ctx, base, hall, dept_key, body["application_id"])
     ctx.notes.append(("HTTP API (OpenAPI docs)", f"{base}/docs   — running in the background, pid {proc.pid}; "
                       f"stop it with: kill {proc.pid}"))
+    ctx.notes.append(("web console", f"{base}/console/   — {_console_steward(ctx)}"))
 
 
 def _say_evidence(ctx: DemoContext, base: str, hall: dict[str, str], dept_key: str, app_id: str) -> None:

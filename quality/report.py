@@ -44,13 +44,14 @@ padding:12px 16px;min-width:300px;flex:1}.card h3{margin-top:0}
 .muted{color:#757575}.bad{color:#c62828}.ok{color:#2e7d32}.warn{color:#ef6c00}
 code,.mono{font-family:ui-monospace,Consolas,monospace;font-size:12px}
 .eg{font-family:ui-monospace,Consolas,monospace;font-size:12px;color:#37474f}
-svg.chart{background:#fff;border:1px solid #e0e0e0;margin:6px 0}svg text.ct{font-weight:600;font-size:13px}
+svg.chart{background:#fff;border:1px solid #e0e0e0;margin:6px 0;max-width:100%;height:auto}svg text.ct{font-weight:600;font-size:13px}
 svg text.cl{font-size:12px;fill:#37474f}svg text.cv{font-size:11px;fill:#616161}
 dl.defs dt{font-weight:600;margin-top:6px}dl.defs dd{margin-left:18px}
 """
 
 
-def _f(v: Any) -> float | None:
+def number(v: Any) -> float | None:
+    """A stored figure as a float (None stays None)."""
     return None if v is None else float(v)
 
 
@@ -102,14 +103,14 @@ def _label(r: dict[str, Any]) -> str:
 
 def _score_row(r: dict[str, Any], spark: str = "") -> list[str]:
     def cell(v: Any) -> str:
-        return f'{meter(_f(v))} <span style="color:{score_colour(_f(v))}">{pct(_f(v), 2)}</span>'
+        return f'{meter(number(v))} <span style="color:{score_colour(number(v))}">{pct(number(v), 2)}</span>'
 
-    dup = _f(r.get("duplicate_rate"))
-    qr = _f(r.get("quarantine_rate"))
-    cr = _f(r.get("conflict_rate"))
+    dup = number(r.get("duplicate_rate"))
+    qr = number(r.get("quarantine_rate"))
+    cr = number(r.get("conflict_rate"))
     row = [escape(_label(r)), f"{int(r['rows'] or 0):,}"] + [cell(r.get(k)) for k, _ in DIMS] + [
         pct(dup, 2), pct(cr, 2), f"{pct(qr, 2)} <span class=muted>({int(r.get('quarantined') or 0):,})</span>",
-        _age(r.get("age_hours")), f'<b style="color:{score_colour(_f(r.get("score")))}">{pct(_f(r.get("score")), 2)}</b>',
+        _age(r.get("age_hours")), f'<b style="color:{score_colour(number(r.get("score")))}">{pct(number(r.get("score")), 2)}</b>',
     ]
     if spark:
         row.append(spark)
@@ -222,10 +223,10 @@ def _gold_card(g: dict[str, Any], gs: dict[str, Any]) -> str:
         return f'<p class="muted">Gold: {escape(g.get("note") or "not available")}</p>'
     queue = "–" if g.get("review_queue") is None else f"{int(g['review_queue']):,}"
     return (f'<span class="kpi"><b>{int(g.get("golden_records") or 0):,}</b>golden records</span>'
-            f'<span class="kpi"><b>{pct(_f(g.get("match_rate")))}</b>match rate</span>'
+            f'<span class="kpi"><b>{pct(number(g.get("match_rate")))}</b>match rate</span>'
             f'<span class="kpi"><b>{queue}</b>in review queue</span>'
-            f'<span class="kpi"><b>{pct(_f(g.get("conflict_rate")), 2)}</b>conflicting values</span>'
-            f'<span class="kpi"><b>{pct(_f(gs.get("score")), 2)}</b>golden-record checks</span>'
+            f'<span class="kpi"><b>{pct(number(g.get("conflict_rate")), 2)}</b>conflicting values</span>'
+            f'<span class="kpi"><b>{pct(number(gs.get("score")), 2)}</b>golden-record checks</span>'
             + (f'<div class="muted">{escape(g["note"])}</div>' if g.get("note") else ""))
 
 
@@ -235,21 +236,21 @@ def _masters(run: _Run) -> str:
     gold_scores = {r["master"]: r for r in run.by_level["gold"]}
     for r in sorted(run.by_level["master"], key=lambda x: x["master"]):
         m = r["master"]
-        items = [(lab, _f(r.get(k))) for k, lab in DIMS]
+        items = [(lab, number(r.get(k))) for k, lab in DIMS]
         items += [("Unique keys", None if r.get("duplicate_rate") is None else 1 - float(r["duplicate_rate"])),
                   ("Not quarantined", None if r.get("quarantine_rate") is None else 1 - float(r["quarantine_rate"]))]
         body.append(f'<div class="card"><h3>{escape(m)} <span class="muted">{int(r["rows"] or 0):,} silver rows · '
-                    f'score {pct(_f(r.get("score")), 2)}</span></h3>'
+                    f'score {pct(number(r.get("score")), 2)}</span></h3>'
                     + charts.hbar(items, chart=f"master-{m}", max_value=1.0, colour=score_colour, width=520,
                                   label_width=130)
                     + _gold_card(gold_by.get(m) or {}, gold_scores.get(m, {})) + "</div>")
     body.append("</div>")
     available = [g for g in run.gold if g.get("available")]
     if available:
-        body.append(charts.hbar([(g["master"], _f(g.get("match_rate"))) for g in available],
+        body.append(charts.hbar([(g["master"], number(g.get("match_rate"))) for g in available],
                                 chart="match-rate", title="Match rate per master (linked records whose golden "
                                 "record another source also feeds)", max_value=1.0))
-        body.append(charts.hbar([(g["master"], _f(g.get("review_queue"))) for g in available],
+        body.append(charts.hbar([(g["master"], number(g.get("review_queue"))) for g in available],
                                 chart="review-queue", title="Open review-queue items per master", fmt=count_fmt))
     return "".join(body)
 
@@ -258,17 +259,17 @@ def _history(run: _Run, level: str, key: str, names: set[str]) -> dict[str, list
     """Score of each named source or master in every run of the trend window (None where absent)."""
     series: dict[str, list[float | None]] = defaultdict(list)
     for rid in run.ids:
-        got = {r[key]: _f(r.get("score")) for r in run.store.read("scores", rid) if r.get("level") == level}
+        got = {r[key]: number(r.get("score")) for r in run.store.read("scores", rid) if r.get("level") == level}
         for name in sorted(names):
             series[name].append(got.get(name))
     return series
 
 
 def _sources(run: _Run) -> str:
-    src_rows = sorted(run.by_level["source"], key=lambda r: (_f(r.get("score")) or 0.0, r["source"]))
+    src_rows = sorted(run.by_level["source"], key=lambda r: (number(r.get("score")) or 0.0, r["source"]))
     hist = _history(run, "source", "source", {r["source"] for r in src_rows})
     return ('<h2 id="sources">Scorecards per source</h2>'
-            + charts.hbar([(r["source"], _f(r.get("score"))) for r in src_rows], chart="source-scores",
+            + charts.hbar([(r["source"], number(r.get("score"))) for r in src_rows], chart="source-scores",
                           title="Score per source (mean of the dimensions; worst first)", max_value=1.0,
                           colour=score_colour)
             + _table(SCORE_HEAD + ["Trend"],
@@ -314,7 +315,7 @@ def _defects(run: _Run) -> str:
     body.append(_table(["Where", "Element", "Check", "Failed", "Rate", "Defects", "Examples (record key = value)"], [
         [escape(f"{c['source']}.{c['table']}" if c["kind"] == "feed" else f"gold {c['master']}"),
          f"<code>{escape(c['element'])}</code>", escape(f"{c['dimension']} ({c['rule']})"),
-         f"{int(c['failed']):,} / {int(c['scope']):,}", pct(_f(c["rate"]), 2),
+         f"{int(c['failed']):,} / {int(c['scope']):,}", pct(number(c["rate"]), 2),
          escape(", ".join(f"{k} {v:,}" for k, v in sorted(_reasons(c).items(), key=lambda kv: -kv[1])[:3])),
          f'<span class="eg">{_samples(c["samples"])}</span>'] for c in worst], numeric={3, 4}))
     return "".join(body)

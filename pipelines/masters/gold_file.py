@@ -13,8 +13,9 @@ Steward decisions are *not* in the rebuilt file: they are an append-only JSON-li
 copies into the ``steward_decisions`` table for readers.
 
 What the file holds is the gold writer's (:mod:`pipelines.masters.store`,
-:mod:`pipelines.masters.gold_writer`); schema ``state`` holds what a delta build needs (not for
-readers).
+:mod:`pipelines.masters.gold_writer`; ``review_levels``: what each comparison level added to a
+queued pair's weight, :mod:`pipelines.masters.review_levels`); schema ``state`` holds what a delta
+build needs (not for readers).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import sqlglot.expressions as exp
 from core.sqltext import lit, q
 from pipelines.masters.context import Context, MasterReport
 from pipelines.masters.hooks import ENRICH, side_tables
+from pipelines.masters.review_levels import write_review_levels
 from pipelines.masters.store import append_events, exists, replace_master_rows, update_registry
 from pipelines.masters.survivorship import attribute_change_sql, build_golden
 from pipelines.masters.tables import BuildTables
@@ -154,6 +155,7 @@ def write_review(ctx: Context, master: str, res: Resolution, replace: bool) -> N
         sql.run(f"INSERT INTO gold.review_queue {select}")
         refresh_review(sql, master)
     sql.unregister("__decided")
+    write_review_levels(sql, ctx.cfg(master), res.params, ctx.build_id)
 
 
 def refresh_review(sql: Sql, master: str) -> None:

@@ -65,7 +65,7 @@ def _which_master(con: duckdb.DuckDBPyConnection, idents: list[str], master: str
     raise StewardCliError(f"cannot tell which master {idents[0]!r} belongs to; pass --master")
 
 
-def record_pair_decision(kind: str, a: str, b: str, master: str | None, note: str) -> str:
+def record_pair_decision(kind: str, a: str, b: str, master: str | None, note: str, by: str = "") -> str:
     con = _gold()
     try:
         m = _which_master(con, [a, b], master)
@@ -78,13 +78,13 @@ def record_pair_decision(kind: str, a: str, b: str, master: str | None, note: st
     # one record per side is enough: each anchors its whole cluster
     try:
         d = StewardLog(steward_path()).append(Decision(master=m, kind=kind, records=[ra[0], rb[0]],
-                                                       masters=[x for x in (ma, mb) if x], note=note))
+                                                       masters=[x for x in (ma, mb) if x], note=note, by=by))
     except StewardError as exc:
         raise StewardCliError(str(exc)) from None
     return f"recorded {d.decision_id}: {kind} {m} {a} / {b} (takes effect on the next `masterdata build`)"
 
 
-def record_split(master_id: str, records: list[str], note: str) -> str:
+def record_split(master_id: str, records: list[str], note: str, by: str = "") -> str:
     m = _master_of_id(master_id)
     if not m:
         raise StewardCliError(f"{master_id!r} is not a master id (P…, E…, L… followed by digits)")
@@ -101,27 +101,59 @@ def record_split(master_id: str, records: list[str], note: str) -> str:
         raise StewardCliError(f"splitting off every record of {master_id} leaves nothing to split from")
     try:
         d = StewardLog(steward_path()).append(Decision(master=m, kind="split", records=sorted(records), others=others,
-                                                       masters=[master_id], note=note))
+                                                       masters=[master_id], note=note, by=by))
     except StewardError as exc:
         raise StewardCliError(str(exc)) from None
     return f"recorded {d.decision_id}: split {len(records)} record(s) off {master_id} (next build)"
+
+
+def undo_decision(decision_id: str, note: str = "", by: str = "") -> str:
+    """Take back a recorded decision; the next build honours the log without it."""
+    try:
+        d = StewardLog(steward_path()).undo(decision_id, by=by, note=note)
+    except StewardError as exc:
+        raise StewardCliError(str(exc)) from None
+    return f"recorded {d.decision_id}: undo {decision_id} (takes effect on the next `masterdata build`)"
+
+
+def show_log(master: str | None, limit: int) -> str:
+    """The latest decisions, newest first, with what undid them."""
+    if master and master not in MASTERS:
+        raise StewardCliError(f"unknown master {master!r}; known: {', '.join(MASTERS)}")
+    decisions = [d for d in StewardLog(steward_path()).load() if not master or d.master == master]
+    if not decisions:
+        return "no steward decisions recorded"
+    undone = {d.undoes: d.decision_id for d in decisions if d.kind == "undo"}
+    lines = [f"{len(decisions):,} decision(s); newest first"]
+    for d in reversed(decisions[-limit:]):
+        what = f"undoes {d.undoes}" if d.kind == "undo" else " / ".join(d.masters or d.records)
+        gone = f"  [undone by {undone[d.decision_id]}]" if d.decision_id in undone else ""
+        lines.append(f"  {d.at[:19]} {d.by:10} {d.decision_id:30} {d.master:7} {what}{gone}"
+                     + (f"  ({d.note})" if d.note else ""))
+    return "\n".join(lines)
 
 
 #: the golden attribute shown to a steward beside each master id
 LABEL = {"person": "name", "entity": "name", "licence": "holder_name"}
 
 
+def label_sql(side: str) -> str:
+    """SQL naming the master ``side`` (a master id column of a ``q`` row with a ``master`` column)."""
+    whens = " ".join(f"WHEN '{m}' THEN (SELECT {c} FROM {m}_master WHERE master_id = {side})" for m, c in LABEL.items())
+    return f"CASE q.master {whens} END"
+
+
 def show_queue(master: str | None, limit: int) -> str:
+    if master and master not in MASTERS:
+        raise StewardCliError(f"unknown master {master!r}; known: {', '.join(MASTERS)}")
     con = _gold()
     try:
         where = "WHERE q.master = ?" if master else ""
         params = [master] if master else []
-        label = " ".join(f"WHEN '{m}' THEN (SELECT {c} FROM {m}_master WHERE master_id = {{side}})"
-                         for m, c in LABEL.items())
         rows = con.execute(
             f"SELECT q.master, q.record_id, q.candidate_record_id, q.master_id, q.candidate_master_id, "
-            f"q.match_probability, q.reason, CASE q.master {label.format(side='q.master_id')} END, "
-            f"CASE q.master {label.format(side='q.candidate_master_id')} END FROM review_queue AS q {where} "
+            f"q.match_probability, q.reason, {label_sql('q.master_id')}, "
+            f"{label_sql('q.candidate_master_id')} FROM review_queue AS q {where} "
             f"ORDER BY q.match_probability DESC, q.record_id LIMIT {int(limit)}", params).fetchall()
         total = con.execute(f"SELECT count(*) FROM review_queue AS q {where}", params).fetchone()[0]  # type: ignore[index]
     finally:

@@ -317,11 +317,7 @@ def conflict_review_items(sql: Sql, cfg: ResolveConfig, params: Params, rec: str
         )
     sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_kpairs AS SELECT DISTINCT l, r, min(rule) AS rule FROM {p}_kraw "
             f"GROUP BY l, r")
-    ignored = set(cr.ignore)
-    neutral = Params(prior=params.prior, min_u=params.min_u, trained=params.trained,
-                     m={c: (list(params.u[c]) if c in ignored else list(v)) for c, v in params.m.items()},
-                     u={c: list(v) for c, v in params.u.items()})
-    score_pairs(sql, cfg, neutral, f"{p}_kpairs", rec, f"{p}_kscored")
+    score_pairs(sql, cfg, params.neutralised(cr.ignore), f"{p}_kpairs", rec, f"{p}_kscored")
     match_w = weight_of(cfg.thresholds.match)
     sql.run(
         f"INSERT INTO {review} SELECT s.l, s.r, s.weight, 'conflicting_keys' FROM {p}_kscored AS s "

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import sqlglot
 import sqlglot.expressions as exp
 
-from core.sqltext import q
+from core.sqltext import lit, q
 from pipelines.resolve.config import Comparison, ResolveConfig
 from pipelines.resolve.sql import Sql
 
@@ -74,6 +74,13 @@ class Params:
                             "trained": self.trained.get(c.name, False), "prior": self.prior})
         return out
 
+    def neutralised(self, ignore: set[str] | list[str] | tuple[str, ...]) -> Params:
+        """These parameters with the ``ignore`` comparisons made neutral (m = u: zero bits at every
+        level), as the conflicting-keys review scores pairs whose differing key must not veto them."""
+        return Params(prior=self.prior, min_u=self.min_u, trained=self.trained,
+                      m={c: (list(self.u[c]) if c in ignore else list(v)) for c, v in self.m.items()},
+                      u={c: list(v) for c, v in self.u.items()})
+
     @classmethod
     def from_rows(cls, rows: list[dict[str, object]]) -> Params:
         m: dict[str, list[float]] = {}
@@ -110,25 +117,40 @@ def _dbl(x: float) -> str:
     return f"CAST({float(x)!r} AS DOUBLE)"
 
 
+def weight_terms(cfg: ResolveConfig, params: Params, tf_table: str = "{master}_tf_{feature}"
+                 ) -> tuple[list[tuple[str, str]], list[str]]:
+    """([(term name, expression)], LEFT JOINs): the prior and each comparison's contribution in bits.
+
+    A comparison's term is its level's ``log2(m/u)`` plus, on levels that ask for it, the
+    term-frequency adjustment of the left record's value.  ``tf_table`` names the frequency
+    tables (``{master}`` and ``{feature}`` filled in): the TEMP ones while resolving, the stored
+    ones (``gold.state...``) when a queued pair is explained later.
+    """
+    terms = [("prior", _dbl(params.prior_weight))]
+    joins: list[str] = []
+    for c in cfg.comparisons:
+        g = q(f"g_{c.name}")
+        cases = " ".join(f"WHEN {i} THEN {_dbl(params.weight(c.name, i))}" for i in range(len(c.levels) + 1))
+        parts = [f"CASE {g} {cases} ELSE {_dbl(0.0)} END"]
+        for i, lv in enumerate(c.levels):
+            if lv.tf:
+                alias = f"tf_{c.name}_{i}"
+                table = tf_table.format(master=cfg.master, feature=lv.tf)
+                joins.append(f"LEFT JOIN {table} AS {alias} ON {alias}.v = l.{q(lv.tf)}")
+                u = float(max(params.u[c.name][i], params.min_u))
+                parts.append(f"CASE WHEN {g} = {i} AND {alias}.tf IS NOT NULL "
+                             f"THEN log2({_dbl(u)} / greatest({alias}.tf, {_dbl(params.min_u)})) ELSE {_dbl(0.0)} END")
+        terms.append((c.name, " + ".join(parts)))
+    return terms, joins
+
+
 def weight_sql(cfg: ResolveConfig, params: Params) -> tuple[str, str]:
     """(weight expression over ``g_*`` columns and tf joins, the LEFT JOINs it needs).
 
     Terms are summed in a fixed order row by row, so a re-run yields bit-identical weights.
     """
-    terms = [_dbl(params.prior_weight)]
-    joins: list[str] = []
-    for c in cfg.comparisons:
-        g = q(f"g_{c.name}")
-        cases = " ".join(f"WHEN {i} THEN {_dbl(params.weight(c.name, i))}" for i in range(len(c.levels) + 1))
-        terms.append(f"CASE {g} {cases} ELSE {_dbl(0.0)} END")
-        for i, lv in enumerate(c.levels):
-            if lv.tf:
-                alias = f"tf_{c.name}_{i}"
-                joins.append(f"LEFT JOIN {cfg.master}_tf_{lv.tf} AS {alias} ON {alias}.v = l.{q(lv.tf)}")
-                u = float(max(params.u[c.name][i], params.min_u))
-                terms.append(f"CASE WHEN {g} = {i} AND {alias}.tf IS NOT NULL "
-                             f"THEN log2({_dbl(u)} / greatest({alias}.tf, {_dbl(params.min_u)})) ELSE {_dbl(0.0)} END")
-    return " + ".join(terms), " ".join(joins)
+    terms, joins = weight_terms(cfg, params)
+    return " + ".join(t for _n, t in terms), " ".join(joins)
 
 
 def score_pairs(sql: Sql, cfg: ResolveConfig, params: Params, pairs: str, rec: str, out: str) -> None:
@@ -140,6 +162,25 @@ def score_pairs(sql: Sql, cfg: ResolveConfig, params: Params, pairs: str, rec: s
         f"JOIN {rec} AS l ON l.rid = s.l {joins}"
     )
     sql.run(f"DROP TABLE {out}_g")
+
+
+def explain_pairs(sql: Sql, cfg: ResolveConfig, params: Params, pairs: str, rec: str, out: str,
+                  tf_table: str = "{master}_tf_{feature}") -> None:
+    """Create ``out`` (l, r, comparison, level, bits): what each comparison level contributed to
+    each pair's weight - the prior as comparison ``prior`` (level NULL), a comparison with nothing
+    to say as level -1 and 0 bits.  The bits of a pair add up to the weight :func:`score_pairs`
+    gives it with the same parameters (the same terms, in the same order)."""
+    terms, joins = weight_terms(cfg, params, tf_table)
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out}_g AS {gammas_sql(cfg, pairs, rec)}")
+    cols = ", ".join(f"({t}) AS {q('b_' + n)}" for n, t in terms)
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out}_w AS SELECT s.*, {cols} FROM {out}_g AS s "
+            f"JOIN {rec} AS l ON l.rid = s.l {' '.join(joins)}")
+    parts = [f"SELECT l, r, 'prior' AS comparison, CAST(NULL AS INTEGER) AS level, b_prior AS bits FROM {out}_w"]
+    parts += [f"SELECT l, r, {lit(c.name)}, CAST({q('g_' + c.name)} AS INTEGER), {q('b_' + c.name)} FROM {out}_w"
+              for c in cfg.comparisons]
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS {' UNION ALL '.join(parts)}")
+    sql.run(f"DROP TABLE {out}_g")
+    sql.run(f"DROP TABLE {out}_w")
 
 
 def probability(weight: float) -> float:

@@ -1,4 +1,4 @@
-"""Steward decisions: match, not a match, split - recorded once, honoured by every later run.
+"""Steward decisions: match, not a match, split, undo - recorded once, honoured by every later run.
 
 Decisions are appended to a JSON-lines log outside the rebuilt gold file (see
 :func:`pipelines.masters.gold_file.steward_path`), one object per line, never rewritten: the log is the audit
@@ -15,6 +15,8 @@ How a run honours them (:meth:`StewardLog.constraints`):
   deterministic key is overridden), G stays together, and G never rejoins O.
 
 For the same pair of records the latest decision wins (a no-match after a match undoes it).
+An ``undo`` names an earlier decision (``undoes``); the run then honours the log as if that decision
+had never been made - the log itself keeps both, so the trail shows who decided and who took it back.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from typing import Literal
 from core.errors import InputError
 from pipelines.resolve.plan import Constraints
 
-Kind = Literal["match", "no_match", "split"]
-KINDS: tuple[str, ...] = ("match", "no_match", "split")
+Kind = Literal["match", "no_match", "split", "undo"]
+KINDS: tuple[str, ...] = ("match", "no_match", "split", "undo")
 
 
 class StewardError(InputError):
@@ -49,10 +51,14 @@ class Decision:
     by: str = ""
     at: str = ""
     decision_id: str = ""
+    #: for an ``undo``: the decision it takes back
+    undoes: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise StewardError(f"unknown decision kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if (self.kind == "undo") != bool(self.undoes):
+            raise StewardError("an undo names the decision it takes back (and only an undo does)")
         if self.kind in ("match", "no_match") and len(self.records) != 2:
             raise StewardError(f"a {self.kind} decision names exactly two records, got {len(self.records)}")
         if self.kind in ("match", "no_match") and self.records[0] == self.records[1]:
@@ -64,8 +70,8 @@ class Decision:
         if not self.by:
             self.by = os.environ.get("USER", "steward")
         if not self.decision_id:
-            digest = hashlib.sha1(json.dumps([self.master, self.kind, self.records, self.others, self.at])
-                                  .encode()).hexdigest()[:8]
+            digest = hashlib.sha1(json.dumps([self.master, self.kind, self.records, self.others, self.at,
+                                              self.undoes]).encode()).hexdigest()[:8]
             self.decision_id = f"{self.kind}-{self.at[:10]}-{digest}"
 
 
@@ -97,6 +103,19 @@ class StewardLog:
             os.fsync(fh.fileno())
         return decision
 
+    def undo(self, decision_id: str, by: str = "", note: str = "") -> Decision:
+        """Take back an earlier decision (appended as an ``undo``; the next build honours the rest)."""
+        decisions = self.load()
+        target = next((d for d in decisions if d.decision_id == decision_id), None)
+        if target is None:
+            raise StewardError(f"no decision {decision_id!r} in {self.path}")
+        if target.kind == "undo":
+            raise StewardError(f"{decision_id} is itself an undo: record the original decision again instead")
+        if any(d.undoes == decision_id for d in decisions):
+            raise StewardError(f"{decision_id} has already been undone")
+        return self.append(Decision(master=target.master, kind="undo", records=[], masters=target.masters,
+                                    note=note, by=by, undoes=decision_id))
+
     def fingerprint(self, master: str) -> str:
         """Changes whenever a decision about ``master`` is added (a delta run then rebuilds fully)."""
         ids = [d.decision_id for d in self.load() if d.master == master]
@@ -107,10 +126,14 @@ class StewardLog:
 
 
 def constraints_of(decisions: list[Decision]) -> Constraints:
-    """Turn decisions (in log order) into engine constraints; the latest per record pair wins."""
+    """Turn decisions (in log order) into engine constraints; the latest per record pair wins and an
+    undone decision counts as never made."""
     pair_state: dict[tuple[str, str], str] = {}
     splits: list[tuple[str, str]] = []
+    undone = {d.undoes for d in decisions if d.kind == "undo"}
     for d in decisions:
+        if d.decision_id in undone:
+            continue
         if d.kind in ("match", "no_match"):
             a, b = sorted(d.records)
             pair_state[(a, b)] = d.kind

@@ -22,6 +22,7 @@ done = time.perf_counter()
 out = {"import_errors": {k: v.splitlines()[-1] for k, v in bag.import_errors.items()},
        "parse_s": done - imported, "airflow_import_s": imported - t,
        "dags": {d.dag_id: {"tags": sorted(d.tags), "retries": d.default_args.get("retries", 0),
+                           "display": d.dag_display_name, "task_display": [x.task_display_name for x in d.tasks],
                            "tasks": [x.task_id for x in d.tasks],
                            "retries_per_task": sorted({x.retries for x in d.tasks})} for d in bag.dags.values()}}
 print("RESULT" + json.dumps(out))
@@ -67,3 +68,13 @@ def test_dag_files_hold_no_heavy_imports() -> None:
         top = [ln for ln in f.read_text(encoding="utf-8").splitlines() if ln and not ln[0].isspace()]
         for ln in top:
             assert not ln.startswith(heavy), f"{f.name}: module-level {ln!r}"
+
+
+def test_stewards_read_the_dags_in_chinese(dagbag: dict) -> None:
+    def chinese(text: str) -> bool:
+        return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+    for dag_id, d in dagbag["dags"].items():
+        assert chinese(d["display"]), (dag_id, d["display"])
+        assert all(chinese(t) for t in d["task_display"]), (dag_id, d["task_display"])
+    assert "亳州市民政局" in dagbag["dags"]["ingest_civil_affairs"]["display"]

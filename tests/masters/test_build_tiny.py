@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.lake import Lake
 from pipelines.masters.build import build
-from pipelines.resolve.steward import Decision, StewardLog
+from pipelines.resolve.steward import Decision, StewardError, StewardLog
 from standards.identifiers import licence_check_char, org_code_check_char, uscc_check_char
 from tests.masters.helpers import rid
 from tests.masters.tiny_lake import add_batch, fixed_configs
@@ -228,6 +228,18 @@ def test_steward_decisions_are_honoured_by_every_run(copy: Path) -> None:
         assert y["traffic_police:drv_license:D1"] != y["public_security:hjxx_czrk:1"]
         assert y["public_security:hjxx_czrk:1"] == x["public_security:hjxx_czrk:1"]  # the id stays
     assert q(copy, "SELECT count(*) FROM steward_decisions") == [(3,)]
+    # undoing the split and the match: the next build honours the log as if they had never been made
+    made = log.load()
+    log.undo(made[2].decision_id, by="tester")
+    log.undo(made[1].decision_id, by="tester")
+    with pytest.raises(StewardError, match="already been undone"):
+        log.undo(made[2].decision_id)
+    run(copy)
+    z = masters(copy)
+    assert z["traffic_police:drv_license:D1"] == z["public_security:hjxx_czrk:1"]
+    assert (z["grassroots_service:fwjl:FW3"] == z["public_security:hjxx_czrk:4"]) == (
+        x["grassroots_service:fwjl:FW3"] == x["public_security:hjxx_czrk:4"])
+    assert z["grassroots_service:fwjl:FW2"] != z["public_security:hjxx_czrk:1"]  # the no-match stands
 
 
 def test_readers_never_see_half_a_build(copy: Path) -> None:

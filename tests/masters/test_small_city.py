@@ -43,3 +43,32 @@ def test_accuracy_targets_on_a_generated_city(city: Path) -> None:
     assert person.recall >= 0.99, ev.render()
     assert entity.f1 >= 0.995, ev.render()
     assert ev.licence_holder["accuracy"] >= 0.995, ev.render()
+
+
+def test_every_queued_pair_is_explained_level_by_level(city: Path) -> None:
+    """``review_levels``: per queued pair, the prior and one row per comparison, adding up to the
+    pair's match weight (conflicting-keys pairs with their ignored comparisons at zero bits)."""
+    import duckdb
+
+    from pipelines.masters.config import master_config
+
+    con = duckdb.connect(str(city / "gold" / "gold.duckdb"), read_only=True)
+    try:
+        queued = con.execute("SELECT master, count(*) FROM review_queue GROUP BY master").fetchall()
+        assert dict(queued).get("person", 0) > 0, "a 1,500-person city queues person pairs"
+        for master, _n in queued:
+            cfg = master_config(master)
+            rows = con.execute(
+                "SELECT q.record_id, q.candidate_record_id, q.reason, q.match_weight, count(v.comparison), "
+                "sum(v.bits), list(v.comparison ORDER BY v.comparison) FROM review_queue AS q LEFT JOIN review_levels AS v ON v.master = q.master "
+                "AND v.record_id = q.record_id AND v.candidate_record_id = q.candidate_record_id "
+                "WHERE q.master = ? GROUP BY ALL", [master]).fetchall()
+            expected = sorted(["prior", *(c.name for c in cfg.comparisons)])
+            for ra, rb, reason, weight, n, total, comps in rows:
+                assert n == len(expected) and comps == expected, (ra, rb, comps)
+                assert abs(total - weight) < 1e-6, f"{master} {ra} / {rb} ({reason}): {total} != {weight}"
+            labels = {r[0] for r in con.execute("SELECT DISTINCT label FROM review_levels WHERE master = ?",
+                                               [master]).fetchall()}
+            assert "prior" in labels and "exact" in labels, labels
+    finally:
+        con.close()

@@ -105,3 +105,14 @@ def test_gx_failures_name_source_element_and_rows(home: Path, tmp_path: Path) ->
     # the Data Docs hold the validation, with the failing record keys
     pages = [p.read_text(encoding="utf-8") for p in outcome.docs_index.parent.rglob("validations/**/*.html")]
     assert pages and any(next(iter(bad)) in p for p in pages)
+    # published at a short path, every asset local (nothing from a CDN or S3), no tutorial buttons
+    assert outcome.docs_index == tmp_path / "report" / "data-docs" / "index.html"
+    import re
+
+    site = outcome.docs_index.parent
+    for page in [outcome.docs_index.read_text(encoding="utf-8"), *pages]:
+        assert not re.findall(r"(?:src|href)=\"https?://", page), re.findall(r"(?:src|href)=\"(https?://[^\"]+)", page)
+        assert "tutorials" not in page and "newsletter" not in page
+    for ref in re.findall(r'(?:src|href)="([^"#?]+\.(?:js|css))"', outcome.docs_index.read_text(encoding="utf-8")):
+        assert (site / ref).exists(), ref
+    assert not [n for n in outcome.notes if "external" in n]

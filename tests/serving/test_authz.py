@@ -196,8 +196,8 @@ def test_grants_are_data(server: Server, subjects) -> None:  # type: ignore[no-u
     q = {"purpose": "flood_relief"}
     try:
         with server.client("water_resources") as c:
-            before = c.get(f"/v1/persons/{person.master_id}", params=q).json()
-            assert "phone" not in before["fields"]
+            before = c.get(f"/v1/persons/{person.master_id}", params=q)  # no grant names the purpose yet
+            assert before.status_code == 422 and "flood_relief" not in before.json()["valid"]
             time.sleep(0.01)
             path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
             after = c.get(f"/v1/persons/{person.master_id}", params=q).json()
@@ -212,7 +212,7 @@ def test_grants_are_data(server: Server, subjects) -> None:  # type: ignore[no-u
     finally:
         path.write_text(original, encoding="utf-8")
     with server.client("water_resources") as c:
-        assert "phone" not in c.get(f"/v1/persons/{person.master_id}", params=q).json()["fields"]
+        assert c.get(f"/v1/persons/{person.master_id}", params=q).status_code == 422  # withdrawn with its grant
         assert c.get("/health").json()["status"] == "ok"
 
 

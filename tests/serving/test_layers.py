@@ -73,7 +73,7 @@ def test_service_answers_as_the_http_api_and_audits(server: Server, state: Servi
     other = access.authenticate(state, server.keys["water_resources"])
     row = model.person(master_id=mid)
     with pytest.raises(errors.NotGranted) as exc:
-        masters.record(state, Access(other, "person"), "person", row.data["id_number"], "flood_relief")
+        masters.record(state, Access(other, "person"), "person", row.data["id_number"], "general_inquiry")
     assert exc.value.status == 403 and exc.value.problem()["element"] == "person.id_number"
     with pytest.raises(errors.WrongCaller):
         access.admit(caller, ("hall",))

@@ -26,9 +26,12 @@ Endpoints (``/docs`` shows them with their schemas), by audience (:mod:`warehous
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from importlib.metadata import entry_points
 
-from warehouse.api import problems
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+
+from warehouse.api import docs, problems
 from warehouse.api.routers import ROUTERS
 from warehouse.api.service.state import ServingState
 from warehouse.api.settings import Settings
@@ -38,11 +41,24 @@ DESCRIPTION = ("Hall auto-fill and department queries over the population, legal
                "(keys: `masterdata keys create`).")
 
 
+#: the entry-point group of applications mounted beside the API (``install(app)`` each); the console
+#: registers there (pyproject.toml) from its layer above, so this module never names it
+EXTENSIONS = "masterdata.serving"
+
+
 def create_app(settings: Settings | None = None, state: ServingState | None = None) -> FastAPI:
-    """The application of one server process over ``state`` (opened from the environment if not given)."""
-    app = FastAPI(title="masterdata serving API", version="1.0", description=DESCRIPTION)
+    """The application of one server process over ``state`` (opened from the environment if not given).
+
+    ``/docs`` (Swagger UI) and ``/redoc`` are served with their scripts and styles from the
+    ``fastapi-offline`` package: they work on an intranet without internet access."""
+    app = FastAPIOffline(title="masterdata serving API", version="1.0", description=DESCRIPTION,
+                         static_url=docs.STATIC, favicon_url=f"{docs.STATIC}/favicon.png", redoc_url=None,
+                         swagger_ui_parameters={"validatorUrl": None, "defaultModelsExpandDepth": 0})
     app.state.serving = state or ServingState.open(settings)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    docs.install(app)
+    for ep in entry_points(group=EXTENSIONS):
+        ep.load()(app)
     return app

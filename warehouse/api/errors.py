@@ -122,6 +122,14 @@ class InvalidRequest(ApiError, InputError):
     title = "Invalid request"
 
 
+class UnknownPurpose(ApiError, InputError):
+    """A purpose the department has no grant for and that is not a general one (``valid`` lists them)."""
+
+    status = 422
+    title = "Unknown purpose"
+    problem_type = "unknown-purpose"
+
+
 class EntityRequired(ApiError, InputError):
     status = 422
     title = "Entity required"

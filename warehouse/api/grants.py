@@ -71,6 +71,8 @@ class GrantsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int
+    #: purposes any department may state without a grant (it then receives unconditional elements)
+    general_purposes: tuple[str, ...] = ("general_inquiry",)
     default_clearance: Grade = "important"
     clearance: dict[str, Grade] = Field(default_factory=dict)
     grants: tuple[Grant, ...] = ()
@@ -131,12 +133,23 @@ class Policy:
     def grants_of(self, department: str) -> list[Grant]:
         return [g for g in self.spec.grants if g.department == department]
 
+    def purposes(self, department: str) -> dict[str, str]:
+        """Purpose -> its text: what the department may state - the purposes of its grants (in force
+        or not: a lapsed grant's purpose gets unconditional elements only) and the general ones."""
+        out = {g.purpose: g.purpose_text for g in self.grants_of(department)}
+        for p in self.spec.general_purposes:
+            out.setdefault(p, "一般查询：仅无条件共享项 general inquiry (unconditional elements only)")
+        return out
+
 
 def _check(spec: GrantsFile, path: Path) -> None:
     from standards.codetables import load_code_table
 
     d = dictionary()
     departments = set(load_code_table("departments").column("key").to_pylist())
+    for p in spec.general_purposes:
+        if not PURPOSE_RE.match(p):
+            raise GrantsError(f"{path}: general_purposes: {p!r} must be a code like 'general_inquiry' (a-z, 0-9, _)")
     for dep in spec.clearance:
         if dep not in departments:
             raise GrantsError(f"{path}: clearance: {dep!r} is not a department key")

@@ -446,6 +446,12 @@ class ReadModel:
         """Master ids of entities whose legal representative is a population master."""
         return [r[0] for r in self._all("SELECT master_id FROM entity WHERE rep_master IS NOT NULL")]
 
+    def entities_represented_by(self, person_master_id: str, id_number: str | None) -> list[Row]:
+        """Entities whose legal representative is this person (by master id or ID number)."""
+        rows = self._all("SELECT master_id, data FROM entity WHERE rep_master = ? OR rep_id = ? ORDER BY master_id "
+                         "LIMIT 50", (person_master_id, id_number))
+        return [Row(r[0], json.loads(r[1])) for r in rows]
+
     def entity(self, *, uscc: str | None = None, org_code: str | None = None, reg_no: str | None = None,
                master_id: str | None = None) -> Row | None:
         for col, v in (("master_id", master_id), ("uscc", uscc), ("org_code", org_code), ("reg_no", reg_no)):

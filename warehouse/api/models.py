@@ -317,18 +317,23 @@ class Shared(BaseModel):
     grants: list[str] = Field(description="ids of the grants that allowed conditional elements")
 
 
+#: the code names of the coded fields returned, beside their codes
+LABELS: tuple[Any, Any] = (dict[str, str], Field(default_factory=dict, description="the code table's name of each coded field "
+                                                                 "returned (sex 2 -> 女, ethnicity 01 -> 汉族)"))
+
+
 @cache
 def record_model(master: str) -> type[BaseModel]:
     """One master record as a department receives it."""
     return create_model(f"{master.title()}Record", __base__=Shared,
                         master=(Literal["person", "entity", "licence"], ...), master_id=(str, ...),
-                        fields=(fields_model(master), ...))
+                        fields=(fields_model(master), ...), labels=LABELS)
 
 
 @cache
 def licence_list_model() -> type[BaseModel]:
     """The licences a person or entity holds, as a department receives them."""
-    row = create_model("LicenceRow", master_id=(str, ...), fields=(fields_model("licence"), ...))
+    row = create_model("LicenceRow", master_id=(str, ...), fields=(fields_model("licence"), ...), labels=LABELS)
     return create_model("LicenceList", __base__=Shared, holder=(Literal["person", "entity"], ...),
                         holder_master_id=(str, ...), licences=(list[row], ...))  # type: ignore[valid-type]
 
@@ -337,7 +342,8 @@ def licence_list_model() -> type[BaseModel]:
 def search_result_model(master: str) -> type[BaseModel]:
     """The hits of a search, best first, each shaped like a record."""
     hit = create_model(f"{master.title()}SearchHit", master_id=(str, ...), score=(float, ...),
-                       match=(Literal["exact", "homophone", "similar"], ...), fields=(fields_model(master), ...))
+                       match=(Literal["exact", "homophone", "similar"], ...), fields=(fields_model(master), ...),
+                       labels=LABELS)
     return create_model(f"{master.title()}SearchResult", __base__=Shared,
                         master=(Literal["person", "entity"], ...), results=(list[hit], ...))  # type: ignore[valid-type]
 
@@ -365,6 +371,37 @@ class ServiceItemOut(ItemSummary):
 class ServiceItems(BaseModel):
     count: int
     items: list[ItemSummary]
+
+
+class PurposeOut(BaseModel):
+    purpose: str
+    text: str
+    general: bool = Field(description="a general purpose: stated without a grant, unconditional elements only")
+
+
+class GrantOut(BaseModel):
+    id: str
+    purpose: str
+    purpose_text: str
+    owner: str = Field(description="the department that owns the data and approved the grant")
+    owner_name: str | None
+    elements: list[str]
+    status: Literal["approved", "pending", "rejected", "revoked"]
+    requested_at: str
+    approved_at: str | None
+    expires: str | None
+    in_force: bool = Field(description="approved and within its dates today")
+
+
+class DepartmentGrants(BaseModel):
+    """What a department may receive before it asks: its grants, the purposes it may state, its clearance."""
+
+    department: str
+    department_name: str | None
+    clearance: Literal["general", "important", "core"]
+    as_of: str
+    purposes: list[PurposeOut]
+    grants: list[GrantOut]
 
 
 class Health(BaseModel):

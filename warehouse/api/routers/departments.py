@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path
 from warehouse.api import models
 from warehouse.api.deps import Department, Purpose, State
 from warehouse.api.routers.hall import ApplicationId
-from warehouse.api.service import applications, masters
+from warehouse.api.service import applications, masters, sharing
 from warehouse.api.service.masters import MasterKind
 
 router = APIRouter(tags=["departments"])
@@ -30,6 +30,13 @@ Ident = Annotated[str, Path(min_length=1, max_length=128,
 def delivered(application_id: ApplicationId, purpose: Purpose, access: Department, state: State) -> dict[str, Any]:
     """A consented application, for the department that approves its item."""
     return applications.delivered(state, access, application_id, purpose)
+
+
+@router.get("/v1/departments/me/grants", response_model=models.DepartmentGrants, responses=models.problem_responses())
+def my_grants(access: Department, state: State) -> dict[str, Any]:
+    """The calling department's grants (every status, whether each is in force today), the purposes it may
+    state on a query (``?purpose=``) and its clearance."""
+    return sharing.grants_of(state, access)
 
 
 def _record(kind: MasterKind) -> Callable[..., dict[str, Any]]:

@@ -116,7 +116,8 @@ def record(state: ServingState, access: Access, master: str, ident: str, purpose
     row = find(state, access, KINDS[master], ident, sharing)
     fields, returned = sharing.shape(master, row.data)
     audit.record(state.store, access, 200, returned)
-    return {"master": master, "master_id": row.master_id, "fields": fields, **sharing.envelope(master)}
+    return {"master": master, "master_id": row.master_id, "fields": fields, "labels": sharing.labels(master, fields),
+            **sharing.envelope(master)}
 
 
 def licences(state: ServingState, access: Access, holder: str, ident: str, purpose: str) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def licences(state: ServingState, access: Access, holder: str, ident: str, purpo
     rows, returned = [], set()
     for lic in sorted(state.model().licences_of(row.master_id), key=lambda x: str(x.get("master_id"))):
         fields, got = sharing.shape("licence", lic)
-        rows.append({"master_id": lic.get("master_id"), "fields": fields})
+        rows.append({"master_id": lic.get("master_id"), "fields": fields, "labels": sharing.labels("licence", fields)})
         returned.update(got)
     access.subject = [row.master_id] + [str(r["master_id"]) for r in rows]
     audit.record(state.store, access, 200, sorted(returned))
@@ -150,7 +151,8 @@ def search(state: ServingState, access: Access, master: str, filters: dict[str, 
     results, returned = [], set()
     for h in hits:
         fields, got = sharing.shape(master, json.loads(h.data))
-        results.append({"master_id": h.master_id, "score": h.score, "match": h.match, "fields": fields})
+        results.append({"master_id": h.master_id, "score": h.score, "match": h.match, "fields": fields,
+                        "labels": sharing.labels(master, fields)})
         returned.update(got)
     access.subject = [h.master_id for h in hits]
     audit.record(state.store, access, 200, sorted(returned))

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from warehouse.api import errors
+from warehouse.api.autofill import display
 from warehouse.api.grants import Decision
+from warehouse.api.service import audit
 from warehouse.api.service.audit import Access
 from warehouse.api.service.state import ServingState
 
@@ -48,6 +50,17 @@ class Sharing:
                     returned.append(q)
         return out, returned
 
+    @staticmethod
+    def labels(master: str, fields: dict[str, Any]) -> dict[str, str]:
+        """The code table's name of each coded field returned (``sex`` 2 -> 女), as the hall shows them:
+        derived from returned values only, so nothing withheld is implied."""
+        out = {}
+        for name, value in fields.items():
+            label = display(f"{master}.{name}", value) if value is not None else None
+            if label:
+                out[name] = label
+        return out
+
     def envelope(self, master: str) -> dict[str, Any]:
         """What every department response says about the sharing of ``master``: the withheld elements
         with their reasons, the purpose and the grants that applied."""
@@ -59,7 +72,40 @@ class Sharing:
 
 
 def view(state: ServingState, access: Access, purpose: str) -> Sharing:
-    """The sharing decisions for the calling department and the purpose it states (today's grants)."""
+    """The sharing decisions for the calling department and the purpose it states (today's grants).
+
+    A purpose the department cannot state (none of its grants names it, and it is not a general
+    purpose) is refused with the valid ones named - rather than answered with the unconditional
+    elements only, which would hide a typo as missing data."""
     access.purpose = purpose
-    decisions = state.policy().decisions(access.caller.department or "", purpose, state.today())
+    department = access.caller.department or ""
+    policy = state.policy()
+    valid = policy.purposes(department)
+    if purpose not in valid:
+        raise errors.UnknownPurpose(f"{purpose!r} is not a purpose of this department's grants nor a general one; "
+                                    f"valid: {', '.join(sorted(valid))}", valid=sorted(valid))
+    decisions = policy.decisions(department, purpose, state.today())
     return Sharing(purpose, decisions, state.elements)
+
+
+def grants_of(state: ServingState, access: Access) -> dict[str, Any]:
+    """The calling department's grants (every status, with whether each is in force today), the
+    purposes it may state and its clearance - what it may receive, before it asks."""
+    from standards.codetables import load_code_table
+
+    department = access.caller.department or ""
+    access.purpose = "grants"
+    policy, today = state.policy(), state.today()
+    names = dict(zip(*(load_code_table("departments").column(c).to_pylist() for c in ("key", "name"))))
+    grants = [{"id": g.id, "purpose": g.purpose, "purpose_text": g.purpose_text, "owner": g.owner,
+               "owner_name": names.get(g.owner), "elements": list(g.elements), "status": g.status,
+               "requested_at": g.requested_at.isoformat(),
+               "approved_at": g.approved_at.isoformat() if g.approved_at else None,
+               "expires": g.expires.isoformat() if g.expires else None, "in_force": g.in_force(today)}
+              for g in policy.grants_of(department)]
+    audit.record(state.store, access, 200, [])
+    return {"department": department, "department_name": names.get(department), "clearance":
+            policy.clearance(department), "as_of": today.isoformat(),
+            "purposes": [{"purpose": p, "text": t, "general": p in policy.spec.general_purposes}
+                         for p, t in sorted(policy.purposes(department).items())],
+            "grants": grants}
