@@ -212,8 +212,6 @@ class _Sink:
     def upsert(self, spec: SourceSpec, table: Table, data: pa.Table, batch: str) -> None:
         kind = self.stored_as(spec)
         db = self.database(spec)
-        if data.num_rows == 0 and kind not in ("csv", "excel", "jsonl"):
-            return
         try:
             if kind == "sqlite":
                 writers.upsert_sqlite(writers.sqlite_path(self.out, db), table, data)
@@ -287,12 +285,15 @@ class _Run:
                 yield t, r.native
 
         self.sink.write(spec, day1_tables(), self.batch1)
-        for t, ch in changes:
-            self.sink.upsert(spec, t, ch.native, self.batch2)
+        for t, ch in changes:  # a table with nothing new on day 2 gets no day-2 file (an empty one is refused)
             tr.write_parquet(tr.records_path(self.out, spec.source, t.name, day2=True), ch.truth)
             res = self.summary.tables[-len(spec.tables) + spec.tables.index(t)]
             res.day2_rows = ch.native.num_rows
-            res.day2_location = self.sink.location(spec, t.name, self.batch2)
+            if res.day2_rows:
+                self.sink.upsert(spec, t, ch.native, self.batch2)
+                res.day2_location = self.sink.location(spec, t.name, self.batch2)
+            elif t.path:  # nor an older run's file left behind
+                writers.file_path(self.out, t, self.batch2).unlink(missing_ok=True)
 
     def _day1_table(self, spec: SourceSpec, prof: SourceProfile, t: Table, r: Rendered, originals: int) -> None:
         """Truth, defect rates and summary row of one written table; a donor's wrong ids for others."""
