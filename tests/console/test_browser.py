@@ -57,7 +57,7 @@ def test_every_page_loads_offline(offline: Offline, who: str) -> None:
     for path in PAGES[who]:
         r = offline.goto(path)
         assert r.status == 200, (path, offline.page.content()[:500])
-        assert offline.page.locator("main h1").count() == 1
+        assert offline.page.locator("main h1").count() == 1, (path, offline.page.content()[:2000])
         offline.shot(f"{who}{re.sub(r'[^a-z0-9]+', '_', path.split('?')[0])}")
     # every input has a label a screen reader announces
     for path in PAGES[who]:
@@ -188,8 +188,8 @@ def test_applicant_sees_prefilled_fields_and_held_materials_and_consents(offline
     offline.page.click("#btn-apply")
     offline.page.wait_for_selector("ul.materials")
     assert offline.page.locator("tr.prefilled").count() >= 3
-    held = offline.page.locator("ul.materials li.held")
-    assert held.count() >= 1 and identifier in held.first.inner_text()
+    held = offline.page.locator("ul.materials li[data-status=held]", has_text=identifier)
+    assert held.count() == 1, offline.page.inner_text("ul.materials")
     assert offline.page.locator("ul.materials li.to_upload").count() >= 1
     offline.shot("applicant_form")
     offline.page.click("#btn-consent")

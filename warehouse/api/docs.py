@@ -49,6 +49,16 @@ _APPLICATION: dict[str, Any] = {
     "as_of": "2026-12-06", "build_id": "b20261206T020000", "consent_url":
         "/v1/hall/applications/A20261206a1b2c3d4e5f6/consent"}
 
+_SEAL = {"alg": "Ed25519", "key_id": "k2026a1b2", "signature": "mC3v...Q=="}
+_EVIDENCE = {"document_id": "EV0123456789abcdef", "application_id": "A20261206a1b2c3d4e5f6",
+             "service_item": {"code": "S0005", "name": "机动车驾驶证换证"},
+             "material": {"code": "M1", "material": "居民身份证"},
+             "issued_to": {"department": "traffic_police", "department_name": "亳州市公安局交通警察支队"},
+             "issued_at": "2026-12-06T10:02:14.000000Z",
+             "statement": {"kind": "resident_identity", "attests": "the resident identity the household register records",
+                           "department": "public_security", "attested": {"person.name": "李凯文"}},
+             "seal": _SEAL}
+
 #: route name -> {"request": body example, "response": 200/201 body example}
 EXAMPLES: dict[str, dict[str, Any]] = {
     "health": {"response": {"status": "ok", "build_id": "b20261206T020000", "snapshot_built_at": "2026-12-06T02:04:11",
@@ -68,6 +78,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "delivered": {"response": {"application_id": "A20261206a1b2c3d4e5f6", "status": "consented",
                                "consent_at": "2026-12-06T10:02:13.000000Z",
                                "application": {**_APPLICATION, "status": "consented"}}},
+    "documents": {"response": {"application_id": "A20261206a1b2c3d4e5f6", "count": 1, "documents": [_EVIDENCE]}},
+    "document": {"response": _EVIDENCE},
+    "public_key": {"response": {"alg": "Ed25519", "key_id": "k2026a1b2",
+                                "public_key": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA...\n-----END PUBLIC KEY-----\n"}},
+    "verify": {"request": _EVIDENCE, "response": {"valid": True, "reason": "valid", "key_id": "k2026a1b2",
+                                                  "document_id": "EV0123456789abcdef"}},
     "my_grants": {"response": {
         "department": "civil_affairs", "department_name": "亳州市民政局", "clearance": "important", "as_of": "2026-12-06",
         "purposes": [{"purpose": "general_inquiry", "text": "一般查询：仅无条件共享项", "general": True},
