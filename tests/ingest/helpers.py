@@ -50,7 +50,9 @@ class SqliteSource:
         self.path = env.sqlite_file(spec.connection.database or "")
 
     def create(self, rows: list[dict[str, str | None]]) -> None:
-        write_sqlite(self.path, [(self.table, _arrow(self.table, rows))])
+        """The first table holds ``rows``; the spec's other tables exist, empty (a source's run reads them all)."""
+        rest = [(t, _arrow(t, [])) for t in self.spec.tables[1:]]
+        write_sqlite(self.path, [(self.table, _arrow(self.table, rows)), *rest])
 
     def upsert(self, rows: list[dict[str, str | None]]) -> None:
         upsert_sqlite(self.path, self.table, _arrow(self.table, rows))
