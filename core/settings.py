@@ -77,6 +77,12 @@ class Settings:
     as_of: date | None
     #: MASTERDATA_AIRFLOW_URL - base URL of the Airflow UI the console links DAG runs to
     airflow_url: str
+    #: MASTERDATA_AUDIT_ANCHOR - PostgreSQL URL (an INSERT-only role) of the audit log's signed checkpoints
+    audit_anchor: str | None
+    #: MASTERDATA_AUDIT_SIGNING_KEY - the Ed25519 key that signs audit checkpoints (never beside the log)
+    audit_signing_key: Path
+    #: MASTERDATA_AUDIT_ANCHOR_EVERY - seconds between audit checkpoints of a running server
+    audit_anchor_every: float
 
     @property
     def warehouse(self) -> Path:
@@ -147,6 +153,9 @@ def _load(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         serve_watch=_number(env, "MASTERDATA_SERVE_WATCH", float) or 2.0,
         as_of=as_of_date,
         airflow_url=(env.get("MASTERDATA_AIRFLOW_URL") or "http://localhost:8080").rstrip("/"),
+        audit_anchor=env.get("MASTERDATA_AUDIT_ANCHOR") or None,
+        audit_signing_key=Path(env.get("MASTERDATA_AUDIT_SIGNING_KEY") or home / "keys" / "audit-anchor.key"),
+        audit_anchor_every=_number(env, "MASTERDATA_AUDIT_ANCHOR_EVERY", float) or 10.0,
     )
 
 

@@ -168,18 +168,80 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key id (from key
     console.print(f"revoked {key_id}")
 
 
-def audit_verify() -> None:
-    """Check the chain: names every changed, inserted or deleted entry (exit 1 if any)."""
-    from warehouse.api.store import verify_chain
+def audit_verify(
+    public_key: Annotated[Optional[Path], typer.Option(help="the checkpoints' public key (PEM, from `masterdata audit "
+                                                       "public-key`); default: derived from "
+                                                       "MASTERDATA_AUDIT_SIGNING_KEY")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False,
+) -> None:
+    """Check the chain and the anchor: names every changed, inserted, deleted entry, and a log cut short,
+    emptied, rolled back, re-hashed or gone since it was anchored (exit 1 if any)."""
+    from core.settings import settings
+    from warehouse.api.auditcheck import check
 
     s = _settings()
-    n, findings = verify_chain(s.store, s.audit_key)
-    if not findings:
-        print(f"audit log intact: {n:,} entries, chain and head verified ({s.store})")
+    report = check(s.store, s.audit_key, settings().audit_anchor, public_key)
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        for w in report.warnings:
+            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        for n in report.notices:
+            console.print(f"[bold yellow]RESTORED[/] {n}", highlight=False)
+        for f in report.findings:
+            console.print(f"[bold red]{f.problem.upper()}[/] {f.message}", highlight=False)
+    if report.intact:
+        anchored = f", {report.checkpoints:,} anchored checkpoint(s) agree" if report.anchored else ""
+        if not as_json:
+            print(f"audit log intact: {report.entries:,} entries, chain and head verified{anchored} ({s.store})")
         return
-    for f in findings:
-        console.print(f"[bold red]{f.problem.upper()}[/] {f.message}", highlight=False)
-    _fail(f"audit log TAMPERED: {len(findings)} finding(s) in {n:,} entries", code=1)
+    _fail(f"audit log TAMPERED: {len(report.findings)} finding(s) in {report.entries:,} entries", code=1)
+
+
+def audit_anchor_setup(
+    admin_url: Annotated[str, typer.Option(help="PostgreSQL URL of an administrator (creates database, table, role)")],
+    database: Annotated[str, typer.Option(help="the anchor's database")] = "masterdata_audit",
+    role: Annotated[str, typer.Option(help="the INSERT-only role the API logs in as")] = "masterdata_audit_writer",
+    password_env: Annotated[Optional[str], typer.Option(help="name of an environment variable holding the role's "
+                                                        "password (never on the command line)")] = None,
+) -> None:
+    """Create the audit anchor in PostgreSQL: a table only an administrator owns, guard triggers, and a
+    role that may only SELECT and INSERT. Prints the URL to set as MASTERDATA_AUDIT_ANCHOR."""
+    from warehouse.api.anchor import setup
+
+    password = os.environ.get(password_env) if password_env else None
+    if password_env and not password:
+        _fail(f"--password-env {password_env}: that variable is not set")
+    url = setup(admin_url, database, role, password)
+    console.print(f"audit anchor ready; the role {role} may only SELECT and INSERT. Configure the API with "
+                  "(add the password if the server asks for one):", highlight=False)
+    print(f"MASTERDATA_AUDIT_ANCHOR={url}")
+
+
+def audit_anchor() -> None:
+    """Anchor the audit log's head now (a running server does so every MASTERDATA_AUDIT_ANCHOR_EVERY s)."""
+    from warehouse.api.service.state import anchor
+    from warehouse.api.service.upkeep import checkpoint
+
+    a = anchor()
+    if a is None:
+        _fail("no audit anchor configured: set MASTERDATA_AUDIT_ANCHOR (see `masterdata audit anchor-setup`)")
+    store = _store()
+    rec = checkpoint(store, a)
+    seq = store.head()[0]
+    store.close()
+    print(f"anchored entry {seq:,} (record {rec.id})" if rec else f"entry {seq:,} was already anchored")
+
+
+def audit_public_key() -> None:
+    """Print the public key audit checkpoints are signed with (PEM), for auditors' `audit verify --public-key`."""
+    from core.settings import settings
+    from warehouse.api.anchor import load_anchor_key
+    from warehouse.api.sealing import key_id, public_pem
+
+    pub = load_anchor_key(settings().audit_signing_key, create=False).public_key()
+    console.print(f"key id {key_id(pub)}", highlight=False)
+    print(public_pem(pub), end="")
 
 
 def audit_show(last: Annotated[int, typer.Option(help="how many of the latest entries")] = 20) -> None:
@@ -245,6 +307,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit, name="audit")
     audit.command("verify")(audit_verify)
     audit.command("show")(audit_show)
+    audit.command("anchor-setup")(audit_anchor_setup)
+    audit.command("anchor")(audit_anchor)
+    audit.command("public-key")(audit_public_key)
     evidence = typer.Typer(help="Sealed evidence documents (证明) for approving departments.", no_args_is_help=True)
     app.add_typer(evidence, name="evidence")
     evidence.command("verify")(evidence_verify)

@@ -26,6 +26,8 @@ Endpoints (``/docs`` shows them with their schemas), by audience (:mod:`warehous
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.metadata import entry_points
 
 from fastapi import FastAPI
@@ -46,6 +48,13 @@ DESCRIPTION = ("Hall auto-fill and department queries over the population, legal
 EXTENSIONS = "masterdata.serving"
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On shutdown, the state writes its counted refusals and anchors the audit log's final head."""
+    yield
+    app.state.serving.close()
+
+
 def create_app(settings: Settings | None = None, state: ServingState | None = None) -> FastAPI:
     """The application of one server process over ``state`` (opened from the environment if not given).
 
@@ -53,7 +62,8 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     ``fastapi-offline`` package: they work on an intranet without internet access."""
     app = FastAPIOffline(title="masterdata serving API", version="1.0", description=DESCRIPTION,
                          static_url=docs.STATIC, favicon_url=f"{docs.STATIC}/favicon.png", redoc_url=None,
-                         swagger_ui_parameters={"validatorUrl": None, "defaultModelsExpandDepth": 0})
+                         swagger_ui_parameters={"validatorUrl": None, "defaultModelsExpandDepth": 0},
+                         lifespan=_lifespan)
     app.state.serving = state or ServingState.open(settings)
     problems.install(app)
     for router in ROUTERS:

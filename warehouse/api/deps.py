@@ -18,7 +18,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from warehouse.api.grants import PURPOSE_RE
 from warehouse.api.service import access as access_
 from warehouse.api.service.access import Applicant
-from warehouse.api.service.audit import Access
+from warehouse.api.service.audit import Access, key_id_of
 from warehouse.api.service.state import ServingState
 
 BEARER = HTTPBearer(scheme_name="bearer", description="API key (masterdata keys create)", auto_error=False)
@@ -43,7 +43,9 @@ def caller(*kinds: str) -> Callable[..., Awaitable[Access]]:
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
         api_key: Annotated[str | None, Security(API_KEY)],
     ) -> Access:
-        who = access_.authenticate(state, bearer.credentials.strip() if bearer else api_key)
+        key = bearer.credentials.strip() if bearer else api_key
+        request.state.key_id = key_id_of(key)  # a refused key is audited by its id, never its secret
+        who = access_.authenticate(state, key)
         route = request.scope.get("route")
         access = Access(who, getattr(route, "name", request.url.path))
         request.state.access = access  # from here on, a refusal is audited

@@ -8,7 +8,8 @@
 * anything else as a logged ``internal-error`` without a trace.
 
 A refusal is audited with what its :class:`~warehouse.api.service.audit.Access` had gathered (the
-access is on ``request.state`` once the caller is known).
+access is on ``request.state`` once the caller is known); a refusal before that (401, 429) is counted
+per minute, key id and client address and written as one entry per count.
 """
 
 from __future__ import annotations
@@ -36,11 +37,17 @@ def problem(body: dict[str, Any], headers: dict[str, str] | None = None) -> Resp
 
 
 def _audit_refusal(request: Request, status: int, title: str) -> None:
+    """Audit a refusal: one entry for a known caller's, counted per minute for a flood or an unknown
+    key (:class:`~warehouse.api.service.audit.RefusalTally`)."""
+    state = request.app.state.serving
     access = getattr(request.state, "access", None)
-    if access is None:
-        return
+    client = request.client.host if request.client else None
     try:
-        audit.refused(request.app.state.serving.store, access, status, title)
+        if access is not None:
+            audit.refused(state.store, state.refusals, access, status, title, client)
+        elif status in audit.COUNTED or status == 403:
+            route = getattr(request.scope.get("route"), "name", None) or "unrouted"
+            state.refusals.add(status, getattr(request.state, "key_id", None), client, title, route)
     except Exception:  # the refusal itself must still reach the caller
         log.exception("audit write failed")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import sqlite3
 import threading
@@ -24,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
+from warehouse.api.chain import AUDIT_COLUMNS, GENESIS, audit_body, chain_hash, load_audit_key, verify_chain
+
+__all__ = ["Caller", "Store", "StoreError", "verify_chain"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS callers (
@@ -54,12 +56,9 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
-GENESIS = "0" * 64
 KINDS = ("hall", "department", "identity")
 #: default per-caller rate limits (requests per second, burst), per kind
 DEFAULT_RATES = {"hall": (2000.0, 4000), "department": (50.0, 100), "identity": (500.0, 1000)}
-AUDIT_COLUMNS = ("at", "caller", "caller_kind", "department", "purpose", "action", "subject", "fields", "status",
-                 "detail")
 
 
 class StoreError(InputError):
@@ -91,28 +90,6 @@ class Caller:
     @property
     def label(self) -> str:
         return f"{self.key_id}:{self.name}"
-
-
-def audit_body(entry: dict[str, Any]) -> str:
-    """The canonical text an audit entry's hash covers (everything but seq and the hashes)."""
-    return json.dumps([entry[c] for c in AUDIT_COLUMNS], ensure_ascii=False, separators=(",", ":"))
-
-
-def chain_hash(key: bytes, prev_hash: str, body: str) -> str:
-    return hmac.new(key, (prev_hash + "\n" + body).encode(), hashlib.sha256).hexdigest()
-
-
-def load_audit_key(path: Path, create: bool = True) -> bytes:
-    """The secret that keys the audit chain (so an edit cannot be re-hashed by whoever edits)."""
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    if not create:
-        raise StoreError(f"no audit key at {path}: the chain cannot be verified without it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text().strip())
 
 
 class Store:
@@ -223,6 +200,14 @@ class Store:
         with self.lock:
             return int(self.con.execute("SELECT count(*) FROM callers WHERE revoked_at IS NULL").fetchone()[0])
 
+    def caller_by_id(self, key_id: str) -> Caller | None:
+        """The caller of a key id (revoked or not), for naming a refused key in the audit log."""
+        with self.lock:
+            row = self.con.execute("SELECT key_id, name, kind, department, rate, burst, revoked_at FROM callers "
+                                   "WHERE key_id = ?", (key_id,)).fetchone()
+        return None if row is None else Caller(row[0], row[1], row[2], row[3], float(row[4]), int(row[5]),
+                                               row[6] is not None)
+
     def caller_for(self, key: str) -> Caller | None:
         """The caller a presented key belongs to (None if unknown, malformed or revoked)."""
         parts = key.split("_", 2)
@@ -326,6 +311,12 @@ class Store:
                 raise
         return seq
 
+    def head(self) -> tuple[int, str]:
+        """The newest entry's (seq, hash) - what a checkpoint anchors; (0, GENESIS) for an empty log."""
+        with self.lock:
+            row = self.con.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
     def audit_entries(self, limit: int | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM audit ORDER BY seq" + (f" DESC LIMIT {int(limit)}" if limit else "")
         with self.lock:
@@ -333,78 +324,3 @@ class Store:
             cols = [c[0] for c in cur.description]
             rows = [dict(zip(cols, r)) for r in cur.fetchall()]
         return sorted(rows, key=lambda r: r["seq"])
-
-
-# --------------------------------------------------------------------------------------------------
-# verification
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Finding:
-    seq: int | None
-    problem: str  # changed | inserted | deleted | truncated | head
-    message: str
-
-
-def verify_chain(store_path: Path, key_path: Path) -> tuple[int, list[Finding]]:
-    """Walk the audit chain; returns (entries checked, findings).  No findings: intact.
-
-    Each entry's hash is an HMAC (with the audit key) over the previous entry's hash and its own
-    content, so an entry whose content was edited no longer matches its hash (``changed``); an entry
-    slipped in cannot carry a valid hash and the next entry still links past it (``inserted``); an
-    entry removed leaves the next one pointing at a hash that is not its predecessor's and a gap in
-    the sequence (``deleted``); entries cut off the end no longer reach the head (``truncated``).
-    """
-    if not store_path.exists():
-        raise StoreError(f"no serving store at {store_path}")
-    key = load_audit_key(key_path, create=False)
-    con = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
-    try:
-        head = con.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-        cur = con.execute("SELECT * FROM audit ORDER BY seq")
-        cols = [c[0] for c in cur.description]
-        findings: list[Finding] = []
-        last_hash, last_seq, n = GENESIS, 0, 0
-        rows = (dict(zip(cols, row)) for row in cur)  # streamed: the log may be long
-        r = next(rows, None)
-        while r is not None:
-            n += 1
-            nxt = next(rows, None)
-            valid = hmac.compare_digest(chain_hash(key, r["prev_hash"], audit_body(r)), r["hash"])
-            if not valid:
-                # inserted: the chain does not go through it - the next entry links to the one before,
-                # or, at the end, the head does not name it
-                links_past = nxt is not None and nxt["prev_hash"] == last_hash
-                forged_tail = nxt is None and (r["prev_hash"] != last_hash or head is None
-                                               or (head[0], head[1]) != (r["seq"], r["hash"]))
-                if links_past or forged_tail:
-                    findings.append(Finding(r["seq"], "inserted",
-                                            f"entry {r['seq']} was inserted: it is not part of the chain (its hash "
-                                            f"is invalid and the entry after it links to entry {last_seq})"))
-                else:  # the chain goes on from this entry's stored hash
-                    findings.append(Finding(r["seq"], "changed",
-                                            f"entry {r['seq']} was changed: its content no longer matches its hash"))
-                    last_hash, last_seq = r["hash"], r["seq"]
-                r = nxt
-                continue
-            if r["prev_hash"] != last_hash:
-                gap = (last_seq + 1, r["seq"] - 1)
-                what = ("entries deleted (and the rest renumbered)" if gap[0] > gap[1] else
-                        f"entry {gap[0]} deleted" if gap[0] == gap[1] else f"entries {gap[0]}..{gap[1]} deleted")
-                findings.append(Finding(gap[0] if gap[0] <= gap[1] else r["seq"], "deleted",
-                                        f"{what}: entry {r['seq']} links to a predecessor that is no longer there"))
-            last_hash, last_seq = r["hash"], r["seq"]
-            r = nxt
-    finally:
-        con.close()
-    if head is not None and head[1] != last_hash:  # (compared by hash: renumbering alone is harmless)
-        if head[0] > last_seq:
-            findings.append(Finding(last_seq + 1, "truncated",
-                                    f"entries {last_seq + 1}..{head[0]} deleted from the end of the log "
-                                    f"(the head records entry {head[0]})"))
-        else:
-            findings.append(Finding(head[0], "head", f"the head records entry {head[0]} but the log ends at {last_seq}"))
-    elif head is None and n:
-        findings.append(Finding(None, "head", "the log has entries but no head record"))
-    return n, findings

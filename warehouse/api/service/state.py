@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from core.settings import settings as core_settings
 from standards.dictionary import dictionary
+from warehouse.api.anchor import Anchor, load_anchor_key
 from warehouse.api.auth import Authenticator, RateLimiter
 from warehouse.api.catalogue import Catalogue, catalogue
 from warehouse.api.grants import GrantsInForce, Policy
 from warehouse.api.index import ReadModel, Snapshots
 from warehouse.api.sealing import load_signing_key
+from warehouse.api.service.audit import RefusalTally
+from warehouse.api.service.upkeep import AuditUpkeep
 from warehouse.api.settings import Settings
 from warehouse.api.store import Store
 
@@ -30,6 +34,9 @@ class ServingState:
         self.snapshots = Snapshots(settings.gold, settings.index_dir, settings.watch_interval)
         self.auth = Authenticator(self.store)
         self.limiter = RateLimiter(settings.workers)
+        #: refusals counted per minute, written by the upkeep thread (:mod:`.upkeep`)
+        self.refusals = RefusalTally()
+        self.upkeep = AuditUpkeep(self.store, self.refusals, anchor(), core_settings().audit_anchor_every)
         self.catalogue: Catalogue = catalogue()
         self.grants = GrantsInForce(settings.grants)
         #: element names of each master, in the dictionary's order (the order fields are shaped in)
@@ -41,11 +48,14 @@ class ServingState:
         missing: the read model is built if need be, the grants file must be valid."""
         state = cls(settings or Settings.from_env())
         state.store.start_checkpoints()
+        state.upkeep.start()
         state.snapshots.open()
         state.grants.policy()
         return state
 
     def close(self) -> None:
+        """Write the counted refusals, anchor the final head, close the store."""
+        self.upkeep.stop()
         self.store.close()
 
     def model(self) -> ReadModel:
@@ -66,3 +76,11 @@ class ServingState:
         error = self.snapshots.error or error
         return {"status": "degraded" if error else "ok", "build_id": snap.build_id if snap else None,
                 "snapshot_built_at": snap.meta.get("built_at") if snap else None, "error": error}
+
+
+def anchor() -> Anchor | None:
+    """The deployment's audit anchor (``MASTERDATA_AUDIT_ANCHOR``) with its signing key, or None."""
+    s = core_settings()
+    if not s.audit_anchor:
+        return None
+    return Anchor(s.audit_anchor, load_anchor_key(s.audit_signing_key, create=True))
