@@ -113,9 +113,9 @@ def make_keys(home: Path) -> dict[str, str]:
     return keys
 
 
-def start_server(home: Path, keys: dict[str, str], log: Path) -> Server:
+def start_server(home: Path, keys: dict[str, str], log: Path, extra_env: dict[str, str] | None = None) -> Server:
     port = free_port()
-    env = base_env(home)
+    env = {**base_env(home), **(extra_env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers", "1"],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
                             start_new_session=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from core.errors import MasterdataError
+from core.errors import ConfigurationError, MasterdataError
 from core.settings import settings
 from warehouse.api.anchor import Anchor, compare, expected, load_anchor_key, privileges, where
 from warehouse.api.chain import Finding, walk_chain
@@ -50,7 +50,11 @@ def public_key(path: Path | None) -> Ed25519PublicKey:
     """The checkpoints' public key: a PEM an auditor holds, else derived from the signing key."""
     if path is not None:
         return load_public_key(path)
-    return load_anchor_key(settings().audit_signing_key, create=False).public_key()
+    key = settings().audit_signing_key
+    if not key.exists():
+        raise ConfigurationError(f"no audit signing key at {key} (MASTERDATA_AUDIT_SIGNING_KEY) to check the "
+                                 "checkpoints with: pass the public key with --public-key")
+    return load_anchor_key(key, create=False).public_key()
 
 
 def check(store: Path, audit_key: Path, anchor_url: str | None = None,
@@ -73,7 +77,7 @@ def check(store: Path, audit_key: Path, anchor_url: str | None = None,
     if excess:
         report.warnings.append(f"the anchor role at {where(anchor_url)} {', '.join(excess)}: whoever has it can "
                                "rewrite the checkpoints (run `masterdata audit anchor-setup` and use its role)")
-    exp = expected(records, public_key(public))
+    exp = expected(records, public_key(public)) if records else expected([], None)
     walk = walk_chain(store, audit_key, frozenset(exp.hashes))
     report.anchored = True
     report.entries, report.checkpoints, report.notices = walk.entries, exp.checkpoints, exp.notices
