@@ -1,4 +1,5 @@
-"""Command-line group of the serving layer: ``serve``, ``keys``, ``audit``, ``evidence``, ``once-only``.
+"""Command-line group of the serving layer: ``serve``, ``keys``, ``audit``, ``evidence``, ``once-only``,
+``backup``, ``restore``, ``doctor``.
 
 Registered on the ``masterdata`` app by :mod:`pipelines.cli` (``register(app)``).  Cheap to import:
 FastAPI, uvicorn and DuckDB are imported inside the commands.  Bad input or state ends in one red
@@ -293,10 +294,58 @@ def evidence_public_key() -> None:
     print(public_pem(pub), end="")
 
 
+def backup(to: Annotated[Path, typer.Option("--to", help="a new or empty folder")]) -> None:
+    """Back up the gold store, serving store (keys, applications, evidence, audit log), its keys and the
+    steward decisions - consistently while the API runs; the audit log must verify against its anchor."""
+    from warehouse.ops.backup import backup as run
+
+    manifest = run(to)
+    audit = manifest.get("audit")
+    files = ", ".join(f"{n} ({m['bytes']:,} B)" for n, m in manifest["files"].items())
+    console.print(f"backed up to {to}: {files}" + (f"; audit log of {audit['entries']:,} entries verified"
+                                                  + (" against the anchor" if audit["anchored"] else "")
+                                                  if audit else ""), highlight=False)
+
+
+def restore(
+    source: Annotated[Path, typer.Option("--from", help="a folder written by `masterdata backup`")],
+    force: Annotated[bool, typer.Option(help="replace a home that already holds a gold or serving store")] = False,
+) -> None:
+    """Restore a backup into this home (stop the server first); the restore is recorded in the audit log
+    and its anchor, and `audit verify` reports what entries it lost."""
+    from warehouse.ops.backup import restore as run
+
+    manifest = run(source, force)
+    console.print(f"restored the backup of {manifest['taken_at']} ({', '.join(manifest['files'])}); "
+                  "run `masterdata audit verify`", highlight=False)
+
+
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="the findings as JSON")] = False) -> None:
+    """Check this deployment: sources, gold store, API keys, grants, audit log and anchor, lake, disk;
+    each problem with a one-line fix (exit 1 if anything fails)."""
+    from warehouse.ops.doctor import as_json as to_json
+    from warehouse.ops.doctor import run
+
+    checks = run()
+    if as_json:
+        print(json.dumps(to_json(checks), ensure_ascii=False, indent=2))
+    else:
+        colour = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+        for c in checks:
+            console.print(f"[{colour[c.status]}]{c.status.upper():4}[/] {c.name}: {c.message}"
+                          + (f"\n     fix: {c.fix}" if c.fix and c.status != "ok" else ""), highlight=False)
+    failed = sum(c.status == "fail" for c in checks)
+    if failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``serve``, ``once-only`` and the ``keys``, ``audit`` and ``evidence`` groups to ``masterdata``."""
     app.command("serve")(serve)
     app.command("once-only")(once_only)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+    app.command("doctor")(doctor)
     keys = typer.Typer(help="API keys of the calling systems (hall, departments, identity platform).",
                        no_args_is_help=True)
     app.add_typer(keys, name="keys")

@@ -58,8 +58,10 @@ def public_key(path: Path | None) -> Ed25519PublicKey:
 
 
 def check(store: Path, audit_key: Path, anchor_url: str | None = None,
-          public: Path | None = None) -> Report:
-    """Walk the chain of ``store`` and compare it with the anchor at ``anchor_url`` (if any)."""
+          public: Path | None = None, upto: int | None = None) -> Report:
+    """Walk the chain of ``store`` and compare it with the anchor at ``anchor_url`` (if any) - with
+    its records up to id ``upto`` only, if given (a snapshot is checked against the anchor as it
+    stood when the snapshot was taken)."""
     report = Report(store)
     if not anchor_url:
         report.warnings.append(NO_ANCHOR)
@@ -67,7 +69,7 @@ def check(store: Path, audit_key: Path, anchor_url: str | None = None,
         report.entries, report.findings = walk.entries, walk.findings
         return report
     try:
-        records = Anchor(anchor_url).records()
+        records = [r for r in Anchor(anchor_url).records() if upto is None or r.id <= upto]
         excess = privileges(anchor_url)
     except MasterdataError as exc:
         walk = walk_chain(store, audit_key)

@@ -1,0 +1,1 @@
+"""Operating a deployment: backup and restore (:mod:`.backup`), the deployment check (:mod:`.doctor`)."""
