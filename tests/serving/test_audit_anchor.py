@@ -30,7 +30,7 @@ import pytest
 from tests.serving.conftest import REPO, Server, base_env, make_keys, start_server, stop_server
 from warehouse.api.anchor import TABLE, Anchor, setup
 from warehouse.api.auditcheck import Report, check
-from warehouse.api.chain import AUDIT_COLUMNS, audit_body, chain_hash, load_audit_key
+from warehouse.api.chain import AUDIT_COLUMNS, Finding, audit_body, chain_hash, load_audit_key
 from warehouse.api.sealing import load_signing_key
 
 PREFIX = os.environ.get("MASTERDATA_TEST_DB_PREFIX", "test_")
@@ -301,7 +301,7 @@ def test_rollback_to_an_older_copy_is_detected(deployment: Deployment, tmp_path:
     assert "rolled_back" in {f.problem for f in verify(deployment, home).findings}
 
 
-def verify_chain_only(home: Path) -> list[object]:
+def verify_chain_only(home: Path) -> list[Finding]:
     from warehouse.api.chain import verify_chain
 
     return verify_chain(home / "warehouse" / "serving.sqlite", home / "warehouse" / "serving.audit-key")[1]
@@ -323,9 +323,27 @@ def test_cli_names_the_tampering_in_one_line(deployment: Deployment, tmp_path: P
     assert "Traceback" not in out.stderr and "Traceback" not in out.stdout
 
 
-def test_forged_and_reanchored_checkpoints(deployment: Deployment, tmp_path: Path) -> None:
+@pytest.fixture()
+def scratch(deployment: Deployment) -> Iterator[Deployment]:
+    """The deployment with a copy of its anchor (same role, same records), for tests that add records."""
+    database = f"{PREFIX}anchor_{uuid.uuid4().hex[:8]}"
+    url = setup(ADMIN, database, f"{PREFIX}anchor_writer")
+    records = Anchor(deployment.anchor_url).records()
+    admin = ADMIN.rsplit("/", 1)[0] + "/" + database
+    with psycopg.connect(admin, autocommit=True) as con:
+        for r in records:
+            con.execute(f"INSERT INTO {TABLE} (kind, seq, hash, document) VALUES (%s, %s, %s, %s)",
+                        (r.kind, r.seq, r.hash, json.dumps(r.document, ensure_ascii=False, sort_keys=True)))
+    yield Deployment(deployment.home, url, deployment.signing_key, deployment.old_copy, 0, 0, 0)
+    with psycopg.connect(ADMIN, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def test_forged_and_reanchored_checkpoints(scratch: Deployment, tmp_path: Path) -> None:
     """The anchor role alone cannot add a checkpoint that passes; the signing key re-anchoring a
     rewritten log conflicts with the checkpoint already there."""
+    deployment = scratch
+    assert verify(deployment, deployment.home).intact  # the copied anchor vouches for the log as the original does
     home = copy_home(deployment, tmp_path)
     change_rehash(home, 2)
     seq, h = head_of(home)

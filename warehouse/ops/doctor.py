@@ -51,14 +51,18 @@ def check_sources() -> list[Check]:
     specs = load_registry()
     out: list[Check] = []
     servers: dict[tuple[str, str, int | None], list[str]] = {}
+    absent: list[str] = []
     for spec in specs.values():
         kind = env.effective_kind(spec)
         if kind in ("postgres", "mariadb"):
             u = urlsplit(env.db_uri(spec))
             servers.setdefault((u.scheme, u.hostname or "", u.port), []).append(spec.source)
         elif kind == "sqlite" and not env.sqlite_file(spec.connection.database or "").exists():
-            out.append(Check(f"source {spec.source}", "fail", f"no SQLite file {env.sqlite_file(spec.connection.database or '').name} under {env.sources_dir / 'db'}",
-                             "set MASTERDATA_SOURCES to the folder holding db/ and files/, or MASTERDATA_DB_MODE=servers"))
+            absent.append(spec.source)
+    if absent:
+        out.append(Check("sources", "fail", f"{len(absent)} source(s) have no SQLite file under "
+                         f"{env.sources_dir / 'db'} ({', '.join(absent[:4])}{'...' if len(absent) > 4 else ''})",
+                         "set MASTERDATA_SOURCES to the folder holding db/ and files/, or MASTERDATA_DB_MODE=servers"))
     for (scheme, host, port), names in sorted(servers.items(), key=lambda kv: str(kv[0])):
         try:
             probe_server(f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}", 3.0, 5.0)
