@@ -9,7 +9,9 @@ Three layers, each importing only the ones below it:
    :mod:`~warehouse.api.vocabulary` (evidence kinds, conditions, relations, halls),
    :mod:`~warehouse.api.autofill`, :mod:`~warehouse.api.relations` (whom a material is about),
    :mod:`~warehouse.api.evidence` (a department's attestation from its records),
-   :mod:`~warehouse.api.sealing` (Ed25519 seals), :mod:`~warehouse.api.search`, :mod:`~warehouse.api.ids`,
+   :mod:`~warehouse.api.sealing` (Ed25519 seals), :mod:`~warehouse.api.chain` (the audit hash chain),
+   :mod:`~warehouse.api.anchor` (its signed checkpoints in PostgreSQL), :mod:`~warehouse.api.auditcheck`
+   (``audit verify``), :mod:`~warehouse.api.search`, :mod:`~warehouse.api.ids`,
    :mod:`~warehouse.api.auth` (key cache, rate limits), :mod:`~warehouse.api.day` (a realistic day of
    applicants) and :mod:`~warehouse.api.once_only` (its report).
 2. **Service** - :mod:`warehouse.api.service`: what each caller may do, without HTTP (the app-state
