@@ -226,7 +226,7 @@ def test_every_access_is_audited_with_fields(server: Server, subjects) -> None: 
         r403 = c.post("/v1/persons/search", params={"purpose": OTHER_PURPOSE},
                       json={"name": person.data["name"], "birth_date": person.data["birth_date"]})
     assert r.status_code == 200 and r403.status_code == 403
-    last = store.audit_entries(2)
+    last = [e for e in store.audit_entries(20) if e["action"] != "refused"][-2:]  # counted refusals flush any time
     ok, refused = last
     assert ok["caller"].endswith("civil_affairs-system") and ok["department"] == "civil_affairs"
     assert ok["purpose"] == "marriage_registration" and ok["action"] == "person" and ok["status"] == 200

@@ -66,7 +66,8 @@ def test_service_answers_as_the_http_api_and_audits(server: Server, state: Servi
     direct = masters.record(state, acc, "person", mid, q["purpose"])
     assert direct == over_http
     assert masters.licences(state, Access(caller, "person_licences"), "person", mid, q["purpose"]) == licences_http
-    last = Store(server.store, server.home / "warehouse" / "serving.audit-key").audit_entries(2)
+    last = [e for e in Store(server.store, server.home / "warehouse" / "serving.audit-key").audit_entries(20)
+            if e["action"] != "refused"][-2:]  # counted refusals are written whenever a minute is over
     assert [e["action"] for e in last] == ["person", "person_licences"]
     assert all(e["caller"].endswith("civil_affairs-system") and e["status"] == 200 for e in last)
     # the same refusals as over HTTP: a lookup by ID number needs the ID number's grant
