@@ -44,7 +44,7 @@ def _audit_refusal(request: Request, status: int, title: str) -> None:
     client = request.client.host if request.client else None
     try:
         if access is not None:
-            audit.refused(state.store, state.refusals, access, status, title, client)
+            audit.refused(state.store, access, status, title, tally=state.refusals, client=client)
         elif status in audit.COUNTED or status == 403:
             route = getattr(request.scope.get("route"), "name", None) or "unrouted"
             state.refusals.add(status, getattr(request.state, "key_id", None), client, title, route)

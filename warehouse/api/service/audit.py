@@ -126,11 +126,12 @@ class RefusalTally:
         return len(taken)
 
 
-def refused(store: Store, tally: RefusalTally, access: Access, status: int, title: str,
+def refused(store: Store, access: Access, status: int, title: str, *, tally: RefusalTally | None = None,
             client: str | None = None) -> None:
     """Record a refusal of a known caller: its own entry (the access as far as it got, and the problem's
-    title) while the caller is under :data:`FLOOD` refusals this minute, else counted in ``tally``."""
-    if status in COUNTED or not tally.individual(access.caller.label):
+    title) - or, with a ``tally`` (a server process's), counted there for a 401 or 429 and once the caller
+    is past :data:`FLOOD` refusals this minute."""
+    if tally is not None and (status in COUNTED or not tally.individual(access.caller.label)):
         tally.add(status, access.caller.key_id, client, title, access.action)
         return
     access.detail = {**access.detail, "refused": title}
