@@ -71,19 +71,28 @@ def link_cmd(
         "(default: the config's max_pairs_per_rule, 50,000,000)")] = None,
     json_summary: Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout "
                                                "(progress stays on stderr)")] = False,
+    explain: Annotated[Optional[tuple[str, str]], typer.Option(
+        "--explain", metavar="ID1 ID2", help="break the match weight of the pair ID1 ID2 down per comparison "
+        "level: prior + each level's log2(m/u) = total, and the probability")] = None,
+    explain_record: Annotated[Optional[list[str]], typer.Option(
+        "--explain-record", metavar="ID", help="the same for a record against the other records of its cluster "
+        "and its strongest candidates (repeatable)")] = None,
 ) -> None:
     """Deduplicate one table or link two with your own configuration file (see README).
 
     Progress of every step goes to stderr; the summary (pairs per blocking rule, m/u per comparison
-    level, thresholds, clusters, time per step) to stdout.
+    level, thresholds, clusters, time per step) to stdout, followed by the waterfall of every pair
+    ``--explain`` / ``--explain-record`` asked for (also in ``--json``).
     """
     from core.errors import MasterdataError
-    from pipelines.masters.link import link
+    from pipelines.masters.link import ExplainRequest, link
     from pipelines.stepprogress import StepProgress
 
+    request = ExplainRequest((explain,) if explain else (), tuple(explain_record or ()))
     try:
         with StepProgress() as progress:
-            report = link(config, inputs, out, max_pairs_per_rule=max_pairs_per_rule, listener=progress)
+            report = link(config, inputs, out, max_pairs_per_rule=max_pairs_per_rule, listener=progress,
+                          explain_request=request)
     except MasterdataError as exc:
         _fail(exc.one_line())
         return

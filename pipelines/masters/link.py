@@ -13,7 +13,10 @@ The run is a sequence of named steps (read, features, deterministic, blocking - 
 rule -, training, scoring, clustering, write): a ``listener`` hears each one start and end (the
 command line draws progress from it), a failure names the step and rule it happened in, and the
 :class:`LinkReport` gives pairs per rule, m/u per comparison level, thresholds, clusters and the
-time of every step.
+time of every step.  Asked to (``explain``, ``explain_records``), it also explains pairs: each
+pair's match weight broken down per comparison level (:mod:`pipelines.resolve.explain`), computed
+right after scoring with the parameters the run trained, so the parts add up to the weight the run
+gave the pair.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pipelines.lake import atomic_path
 from pipelines.resolve.config import ResolveConfig, TrainingSession, load_config
 from pipelines.resolve.deterministic import features_sql
 from pipelines.resolve.engine import Resolution, resolve
+from pipelines.resolve.explain import Explanation, explain, neighbours
 from pipelines.resolve.sql import Sql, StepListener
 
 
@@ -65,6 +69,10 @@ class LinkReport:
     auto_links: int = 0
     #: seconds per step, in the order they ran
     steps: dict[str, float] = field(default_factory=dict)
+    #: pairs explained on request (``--explain``, ``--explain-record``)
+    explanations: list[Explanation] = field(default_factory=list)
+    #: records asked about that had nothing to be explained against
+    unexplained: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary for scripts (``masterdata link --json``)."""
@@ -72,6 +80,7 @@ class LinkReport:
         body["out"] = str(self.out) if self.out else None
         body["seconds"] = round(self.seconds, 3)
         body["steps"] = {k: round(v, 3) for k, v in self.steps.items()}
+        body["explanations"] = [e.as_dict() for e in self.explanations]
         return body
 
     def render(self) -> str:
@@ -88,6 +97,11 @@ class LinkReport:
                          f"{self.thresholds['review']}; pairs linked {self.auto_links:,}, "
                          f"uncertain (review) {self.review:,}")
         lines.append("  steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.steps.items()))
+        if self.explanations:
+            lines.append(f"  match weight per comparison level ({len(self.explanations)} pair(s)): "
+                         f"comparison, level, bits, running total, m and u")
+            lines += ["  " + e.render().replace("\n", "\n  ") for e in self.explanations]
+        lines += [f"  {r}: alone in its cluster and in no candidate pair: no weight to explain" for r in self.unexplained]
         return "\n".join(lines)
 
 
@@ -195,34 +209,90 @@ def _report(cfg: ResolveConfig, res: Resolution, clusters: int, collector: _Rule
                       auto_links=res.cluster_stats.accepted)
 
 
+@dataclass(frozen=True)
+class ExplainRequest:
+    """Pairs to explain after scoring, and records to explain against their neighbours (the other
+    records of their cluster, then their strongest candidates), at most ``per_record`` each."""
+
+    pairs: tuple[tuple[str, str], ...] = ()
+    records: tuple[str, ...] = ()
+    per_record: int = 10
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs or self.records)
+
+
+def _check_explain_ids(sql: Sql, cfg: ResolveConfig, request: ExplainRequest) -> None:
+    """Before the long part of the run: every id to explain is an input record, and there is a
+    model to explain with (comparisons)."""
+    if not request:
+        return
+    if not cfg.probabilistic:
+        raise LinkError("--explain: the configuration has no blocking rules and comparisons, so no pair has a "
+                        "match weight to explain")
+    ids = sorted({x for p in request.pairs for x in p} | set(request.records))
+    known = {r[0] for r in sql.rows("SELECT record_id FROM __link_src WHERE record_id IN (SELECT unnest(?))", [ids])}
+    missing = [x for x in ids if x not in known]
+    if missing:
+        raise LinkError(f"--explain: no record {missing[0]!r} in the input(s)"
+                        + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+
+
+def _explanations(sql: Sql, cfg: ResolveConfig, res: Resolution, request: ExplainRequest,
+                  report: LinkReport) -> None:
+    """The requested pairs, then each requested record against its neighbours, with the trained
+    model, into ``report``."""
+    assert res.params is not None
+    pairs = list(request.pairs)
+    for rid in request.records:
+        near = neighbours(sql, res.clusters, rid, "cluster", request.per_record, res.scored)
+        pairs += [(rid, other) for other in near]
+        if not near:
+            report.unexplained.append(rid)
+    out = explain(sql, cfg, res.params, res.rec, pairs, scored=res.scored)
+    cluster = dict(sql.rows(f"SELECT record_id, cluster FROM {res.clusters} WHERE record_id IN (SELECT unnest(?))",
+                            [sorted({x for p in pairs for x in p})]))
+    for e in out:
+        e.note = "same cluster" if cluster.get(e.left) == cluster.get(e.right) else "different clusters"
+        if e.scored_weight is None:
+            e.note += "; no blocking rule made this pair (never scored)"
+    report.explanations = out
+
+
 def link(config: Path, inputs: list[Path], out: Path, *, max_pairs_per_rule: int | None = None,
-         listener: StepListener | None = None) -> LinkReport:
+         listener: StepListener | None = None, explain_request: ExplainRequest | None = None) -> LinkReport:
     """Run a link / dedupe job; see the module docstring.
 
     ``max_pairs_per_rule`` overrides the configuration's budget of candidate pairs per blocking
-    rule; ``listener`` hears every step start and end (progress).
+    rule; ``listener`` hears every step start and end (progress); ``explain_request`` names pairs
+    and records whose match weights the report breaks down per comparison level.
     """
     t0 = time.perf_counter()
     if not 1 <= len(inputs) <= 2:
         raise LinkError(f"give one input (deduplicate) or two (link), not {len(inputs)}")
     cfg = _with_defaults(load_config(config), len(inputs) == 2, max_pairs_per_rule)
+    request = explain_request or ExplainRequest()
     collector = _RuleCollector(listener)
     con = connect()
     sql = Sql(con, listener=collector)
     try:
         with sql.step("read"):
             _read_inputs(sql, cfg, inputs)
+            _check_explain_ids(sql, cfg, request)
         two = len(inputs) == 2
         try:
             res = resolve(sql, cfg, "__link_src", pair_filter="lk._input <> rk._input" if two else None,
                           extra=["_input"] if two else None)
             with sql.step("write"):
                 clusters = _write(sql, res, out)
+            report = _report(cfg, res, clusters, collector)
+            if request:
+                with sql.step("explain"):
+                    _explanations(sql, cfg, res, request, report)
         except duckdb.Error as exc:
             raise _failure(sql, cfg, config, str(exc).splitlines()[0]) from None
         except MasterdataError as exc:
             raise LinkError(f"{config}: failed in {sql.failed_at or 'link'}: {exc.one_line()}") from None
-        report = _report(cfg, res, clusters, collector)
         report.out, report.steps, report.seconds = out, dict(sql.timings), time.perf_counter() - t0
         return report
     finally:
