@@ -23,8 +23,11 @@ from core.errors import NotFoundError
 from core.sqltext import lit
 from pipelines.lake import Lake
 from pipelines.masters.config import MASTERS, master_config
+from pipelines.masters.explain import explain_gold
 from pipelines.masters.steward_cli import LABEL
 from pipelines.resolve.comparisons import weight_of
+from pipelines.resolve.config import ResolveConfig
+from pipelines.resolve.explain import PRIOR
 from pipelines.resolve.steward import Decision, StewardLog, constraints_of
 from standards.dictionary import dictionary
 
@@ -143,6 +146,26 @@ def _issues(row: dict[str, Any]) -> list[str]:
     return [f"{i.get('element')}: {i.get('reason')}" for i in (row.get("_issues") or []) if isinstance(i, dict)]
 
 
+def weight_chart(cfg: ResolveConfig, parts: list[tuple[str, str, float]], total: float, title: str = "") -> str:
+    """The waterfall of a pair's (comparison, label, bits) parts, with the master's thresholds."""
+    if not parts:
+        return ""
+    steps = [Step("先验 prior" if c == PRIOR else c, label, bits) for c, label, bits in parts]
+    return waterfall(steps, total=total, title=title or "匹配权重构成 (bits)",
+                     thresholds=[("复核 review", weight_of(cfg.thresholds.review)),
+                                 ("匹配 match", weight_of(cfg.thresholds.match))])
+
+
+def explained(gold: GoldReader, a: str, b: str | None, master: str | None, limit: int = 10) -> dict[str, Any]:
+    """Any pair - or a record (or master) against its neighbours - with the waterfall of each
+    pair's weight, from the model the last build stored (:mod:`pipelines.masters.explain`)."""
+    got = explain_gold(a, b, master if master in MASTERS else None, limit=limit, path=gold.path)
+    cfg = master_config(got.master)
+    pairs = [{"e": e, "chart": weight_chart(cfg, [(p.comparison, p.label, p.bits) for p in e.parts], e.weight,
+                                            title=f"{e.left} / {e.right}")} for e in got.explanations]
+    return {"master": got.master, "build_id": got.build_id, "pairs": pairs, "thresholds": cfg.thresholds}
+
+
 def pair(gold: GoldReader, lake: Lake, log: StewardLog, master: str, a: str, b: str) -> dict[str, Any]:
     """A queued pair: both records side by side, the waterfall of its weight, the rule that queued it."""
     if master not in MASTERS:
@@ -158,11 +181,8 @@ def pair(gold: GoldReader, lake: Lake, log: StewardLog, master: str, a: str, b: 
     cfg = master_config(master)
     order = {"prior": -1, **{c.name: i for i, c in enumerate(cfg.comparisons)}}
     levels.sort(key=lambda r: order.get(r["comparison"], 99))
-    steps = [Step("先验 prior" if r["comparison"] == "prior" else r["comparison"], r["label"], float(r["bits"]))
-             for r in levels]
-    chart = waterfall(steps, total=float(item["match_weight"]), title="匹配权重构成 (bits)",
-                      thresholds=[("复核 review", weight_of(cfg.thresholds.review)),
-                                  ("匹配 match", weight_of(cfg.thresholds.match))]) if steps else ""
+    chart = weight_chart(cfg, [(r["comparison"], r["label"], float(r["bits"])) for r in levels],
+                         float(item["match_weight"]))
     rules = [r.name for r in cfg.conflict_review.rules] if cfg.conflict_review and item["reason"] == "conflicting_keys" \
         else []
     decided = decided_pairs(log).get(tuple(sorted((a, b))))  # type: ignore[arg-type]

@@ -189,6 +189,28 @@ def steward_undo(
     print(undo_decision(decision_id, note))
 
 
+@steward_app.command("explain")
+def steward_explain(
+    a: Annotated[str, typer.Argument(help="a record id (source:table:key), or a master id")],
+    b: Annotated[Optional[str], typer.Argument(help="the other record id (omit: A against the other records "
+                                               "of its master and its queued candidates)")] = None,
+    master: Annotated[Optional[str], typer.Option("--master", "-m", help="person, entity or licence")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=50, help="at most this many neighbours of a record")] = 10,
+    json_out: Annotated[bool, typer.Option("--json", help="print the explanations as JSON")] = False,
+) -> None:
+    """Why a pair scored what it did: the match weight per comparison level (prior + each level's
+    log2 m/u = total, and the probability), from the trained model the last build stored."""
+    from core.errors import MasterdataError
+    from pipelines.masters.explain import explain_gold
+
+    try:
+        got = explain_gold(a, b, master, limit=limit)
+    except MasterdataError as exc:
+        _fail(exc.one_line())
+        return
+    print(json.dumps(got.as_dict(), ensure_ascii=False) if json_out else got.render())
+
+
 @steward_app.command("log")
 def steward_log(
     master: Annotated[Optional[str], typer.Option("--master", "-m", help="person, entity or licence")] = None,

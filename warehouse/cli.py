@@ -127,7 +127,7 @@ def once_only(
 
 def keys_create(
     name: Annotated[str, typer.Option(help="the calling system, e.g. hall-web or scjg-approval")],
-    kind: Annotated[str, typer.Option(help="hall | department | identity")],
+    kind: Annotated[str, typer.Option(help="hall | department | identity | steward")],
     department: Annotated[Optional[str], typer.Option(help="for a department key: its department key "
                                                       "(e.g. market_regulation)")] = None,
     rate: Annotated[Optional[float], typer.Option(help="requests per second (default by kind)")] = None,

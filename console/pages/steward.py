@@ -34,6 +34,16 @@ def pair_page(request: Request, console: Ctx, viewer: Steward, master: str, a: s
     return console.page(request, viewer, "steward_pair.html", master=master, a=a, b=b, **data)
 
 
+@router.get("/steward/explain", response_class=HTMLResponse)
+def explain_page(request: Request, console: Ctx, viewer: Steward, a: str = "", b: str = "", master: str = "",
+                 limit: int = 10) -> HTMLResponse:
+    """Why any two records scored what they did (or a record against its neighbours): the waterfall
+    of each pair's match weight."""
+    data = review.explained(console.gold, a.strip(), b.strip() or None, master or None, max(1, min(limit, 50))) \
+        if a.strip() else {"pairs": [], "master": master, "thresholds": None, "build_id": None}
+    return console.page(request, viewer, "steward_explain.html", a=a, b=b, **data)
+
+
 @router.post("/steward/decide")
 def decide(console: Ctx, viewer: Steward, csrf: Csrf, master: Annotated[str, Form()], a: Annotated[str, Form()],
            b: Annotated[str, Form()], decision: Annotated[str, Form(pattern="^(match|no_match)$")],

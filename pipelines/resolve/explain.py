@@ -66,10 +66,7 @@ class Explanation:
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        body = asdict(self)
-        body["weight"] = round(self.weight, 6)
-        body["probability"] = self.probability
-        return body
+        return asdict(self)
 
     def render(self) -> str:
         """Text waterfall for the command line: one line per part, a bar of its bits."""

@@ -1,7 +1,7 @@
 """FastAPI dependencies: the app state, the authenticated caller of each audience, the applicant, the
 purpose - so a handler declares what it needs in its signature and stays one call to the service.
 
-``Hall``, ``Department``, ``Identity`` and ``AnyCaller`` authenticate the API key (``Authorization:
+``Hall``, ``Department``, ``Identity``, ``Steward`` and ``AnyCaller`` authenticate the API key (``Authorization:
 Bearer`` or ``X-API-Key``, both declared as OpenAPI security schemes), apply the caller's rate limit,
 open the request's :class:`~warehouse.api.service.audit.Access` (named after the route) and refuse a
 caller of another kind.  ``ApplicantOf`` resolves the hall's ``X-Applicant-Token``.
@@ -58,6 +58,8 @@ def caller(*kinds: str) -> Callable[..., Awaitable[Access]]:
 Hall = Annotated[Access, Depends(caller("hall"))]
 Department = Annotated[Access, Depends(caller("department"))]
 Identity = Annotated[Access, Depends(caller("identity"))]
+#: the data stewards' review tools (match explanations)
+Steward = Annotated[Access, Depends(caller("steward"))]
 AnyCaller = Annotated[Access, Depends(caller("hall", "department", "identity"))]
 
 

@@ -409,3 +409,33 @@ class Health(BaseModel):
     build_id: str | None
     snapshot_built_at: str | None
     error: str | None
+
+
+class ExplainedPart(BaseModel):
+    """What one comparison (or the prior) added to a pair's match weight."""
+
+    comparison: str = Field(description="a comparison of the master's configuration, or 'prior'")
+    level: int | None = Field(description="the level the pair reached (-1: a side is empty; null for the prior)")
+    label: str = Field(description="the level's label (exact, same_pinyin, ... 'null', 'prior')")
+    bits: float = Field(description="log2 Bayes factor the level added (the prior: log2 prior odds)")
+    m: float | None
+    u: float | None
+    tf_bits: float = Field(description="part of the bits from the term-frequency adjustment of the value")
+
+
+class ExplainedPair(BaseModel):
+    left: str
+    right: str
+    parts: list[ExplainedPart] = Field(description="prior, then each comparison in the configuration's order")
+    weight: float = Field(description="the sum of the parts' bits: the pair's match weight")
+    probability: float
+    verdict: Literal["match", "review", "no_match"]
+    thresholds: dict[str, float]
+    scored_weight: float | None = Field(description="the weight the build stored for a queued pair")
+    note: str
+
+
+class Explanations(BaseModel):
+    master: str
+    build_id: str | None
+    explanations: list[ExplainedPair]

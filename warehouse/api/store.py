@@ -56,9 +56,10 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
-KINDS = ("hall", "department", "identity")
+KINDS = ("hall", "department", "identity", "steward")
 #: default per-caller rate limits (requests per second, burst), per kind
-DEFAULT_RATES = {"hall": (2000.0, 4000), "department": (50.0, 100), "identity": (500.0, 1000)}
+DEFAULT_RATES = {"hall": (2000.0, 4000), "department": (50.0, 100), "identity": (500.0, 1000),
+                 "steward": (20.0, 40)}
 
 
 class StoreError(InputError):

@@ -5,6 +5,7 @@
 * :mod:`.departments` - lookups, licence lists and search within grants; consented applications;
 * :mod:`.evidence` - sealed evidence documents for the approving department; public key, verification;
 * :mod:`.service_items` - the service-item catalogue (any caller);
+* :mod:`.stewards` - the data stewards' systems: why a pair of records scored what it did;
 * :mod:`.health` - liveness for the operator's monitoring (no key).
 
 ``create_app`` includes :data:`ROUTERS` in this order.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from warehouse.api.routers import departments, evidence, hall, health, identity, service_items
+from warehouse.api.routers import departments, evidence, hall, health, identity, service_items, stewards
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, service_items.router, identity.router, hall.router,
-                                  departments.router, evidence.router)
+                                  departments.router, evidence.router, stewards.router)
