@@ -35,8 +35,11 @@ DEFAULT_HOME = Path("var")
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print a one-line error (never a traceback for bad input) and exit."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print a one-line error (never a traceback for bad input) and exit; the message is printed as
+    it is (a record id ``a:x:b`` is no emoji code, ``[P0000000001]`` no markup)."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, emoji=False)
     raise typer.Exit(code)
 
 

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 
 PAGES = {
     "steward": ["/console/steward/queue", "/console/steward/search?q=%E5%BC%A0", "/console/steward/decisions",
+                "/console/steward/explain",
                 "/console/ingestion", "/console/quality"],
     "analyst": ["/console/quality", "/console/quality/once-only", "/console/ingestion"],
     "civil": ["/console/department/lookup", "/console/department/grants"],
@@ -83,6 +84,7 @@ def test_no_role_opens_another_roles_pages(offline: Offline, site: Site) -> None
     assert "/console/login" in offline.page.url and r.status == 200
     offline.login("civil")
     for path in ("/console/steward/queue", "/console/steward/decisions", "/console/steward/masters/P0000000001",
+                 "/console/steward/explain?a=P0000000001",
                  "/console/quality", "/console/ingestion", "/console/hall"):
         r = offline.goto(path)
         assert r.status == 403, path
@@ -136,6 +138,38 @@ def test_steward_resolves_a_queued_pair_and_the_next_build_honours_it(offline: O
     offline.goto("/console/steward/queue?master=person")
     assert ra not in offline.page.content() or rb not in offline.page.content()
     offline.shot("steward_queue_after_build")
+
+
+def test_steward_sees_why_any_pair_scored_what_it_did(offline: Offline, site: Site) -> None:
+    """From a master's page to the waterfall of each of its records against the first; then any pair
+    typed into the form; every chart's bars add up to the weight the page states."""
+    (mid,), = gold_rows(site, "SELECT master_id FROM person_xref GROUP BY 1 HAVING count(*) >= 3 ORDER BY 1 LIMIT 1")
+    offline.login("steward")
+    offline.goto(f"/console/steward/masters/{mid}")
+    offline.page.get_by_role("link", name=re.compile("Why these records are one master")).click()
+    offline.page.wait_for_selector("svg.waterfall")
+    cards = offline.page.locator("section.explained")
+    n = int(gold_rows(site, "SELECT count(*) FROM person_xref WHERE master_id = ?", [mid])[0][0])
+    assert cards.count() == n - 1
+
+    def adds_up(card: Any) -> None:
+        bars = card.locator("svg.waterfall rect[data-comparison]")
+        bits = [float(bars.nth(i).get_attribute("data-bits") or 0) for i in range(bars.count())]
+        weight = float(card.locator("[data-weight]").get_attribute("data-weight") or "nan")
+        assert bits[0] < 0 and abs(sum(bits[:-1]) - bits[-1]) < 1e-3 and abs(bits[-1] - weight) < 1e-3
+
+    for i in range(cards.count()):
+        adds_up(cards.nth(i))
+    offline.shot("steward_explain_master")
+    (a,), (b,) = gold_rows(site, "SELECT min(record_id) FROM person_xref WHERE master_id = ? UNION ALL "
+                                 "SELECT min(record_id) FROM person_xref WHERE master_id <> ?", [mid, mid])
+    offline.page.fill("#a", str(a))
+    offline.page.fill("#b", str(b))
+    offline.page.keyboard.press("Enter")
+    offline.page.wait_for_selector("section.explained")
+    assert offline.page.locator("section.explained").count() == 1
+    adds_up(offline.page.locator("section.explained").first)
+    assert offline.goto("/console/steward/explain?a=nope%3Ax%3A1").status == 404
 
 
 def test_steward_splits_a_master(offline: Offline, site: Site) -> None:

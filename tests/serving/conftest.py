@@ -3,7 +3,7 @@
 ``city`` (session): ``masterdata generate`` (1,500 persons) -> ``ingest`` -> ``build``, the same
 commands an operator runs, into a temporary home; its gold file is what the server reads.
 ``server`` (session): ``masterdata serve`` (uvicorn, one worker) on a free loopback port over that
-home, with API keys made for the hall, the identity platform and all 32 departments.
+home, with API keys made for the hall, the identity platform, the stewards' desk and all 32 departments.
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ def make_keys(home: Path) -> dict[str, str]:
     keys: dict[str, str] = {}
     keys["hall"] = store.create_key("hall-web", "hall")[1]
     keys["identity"] = store.create_key("uum", "identity")[1]
+    keys["steward"] = store.create_key("steward-desk", "steward")[1]
     for dep in load_code_table("departments").column("key").to_pylist():
         keys[dep] = store.create_key(f"{dep}-system", "department", dep, rate=10_000, burst=10_000)[1]
     keys["slow"] = store.create_key("slow-dept", "department", "statistics", rate=1, burst=2)[1]
