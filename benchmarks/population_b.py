@@ -147,6 +147,7 @@ def _households(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     # twins: a child born the same day as the child before it (about 3% of second-or-later children)
     twin = (role >= 3) & (rng.random(n) < 0.03)
     prev = np.maximum(np.arange(n) - 1, 0)
+    twin &= ~twin[prev]  # pairs of twins (a triplet's third child is born another day)
     year = np.where(twin, year[prev], year)
     day = np.where(twin, day[prev], day)
     birth = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]") + day
