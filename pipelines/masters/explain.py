@@ -146,9 +146,10 @@ def explain_gold(a: str, b: str | None = None, master: str | None = None, *, lim
         tf = "gold.state.{master}_tf_{feature}"
         done: dict[tuple[str, str], Explanation] = {}
         ignore = cfg.conflict_review.ignore if cfg.conflict_review else []
-        for group, p in (([x for x in pairs if x not in conflict], params),
-                         ([x for x in pairs if x in conflict], params.neutralised(ignore))):
-            for e in explain(sql, cfg, p, rec, group, tf_table=tf, scored="__queued", what=f"{m} record"):
+        for group, with_params in (([x for x in pairs if x not in conflict], params),
+                                   ([x for x in pairs if x in conflict], params.neutralised(ignore))):
+            for e in explain(sql, cfg, with_params, rec, group, tf_table=tf, scored="__queued",
+                             what=f"{m} record"):
                 done[(e.left, e.right)] = e
         masters = dict(sql.rows(f"SELECT record_id, master_id FROM {rec} WHERE record_id IN (SELECT unnest(?))",
                                 [sorted({x for p in pairs for x in p})]))

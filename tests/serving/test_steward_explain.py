@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from typing import Any
 
 import duckdb
 import pytest
@@ -18,7 +19,7 @@ import pytest
 from tests.serving.conftest import REPO, Server, run_cli
 
 
-def gold_rows(server: Server, sql: str) -> list[tuple[object, ...]]:
+def gold_rows(server: Server, sql: str) -> list[tuple[Any, ...]]:
     con = duckdb.connect(str(server.home / "warehouse" / "gold.duckdb"), read_only=True)
     try:
         return con.execute(sql).fetchall()
@@ -26,14 +27,14 @@ def gold_rows(server: Server, sql: str) -> list[tuple[object, ...]]:
         con.close()
 
 
-def check_parts(e: dict[str, object]) -> float:
+def check_parts(e: dict[str, Any]) -> float:
     """The parts add up to the weight, the probability follows from it; returns the weight."""
     parts = e["parts"]
-    assert isinstance(parts, list) and parts[0]["comparison"] == "prior"
+    assert parts[0]["comparison"] == "prior"
     total = 0.0
     for p in parts:
         total += p["bits"]
-    w = float(e["weight"])  # type: ignore[arg-type]
+    w = float(e["weight"])
     assert total == pytest.approx(w, abs=1e-9)
     assert e["probability"] == pytest.approx(1 / (1 + 2 ** -w), rel=1e-12)
     for p in parts[1:]:
@@ -67,7 +68,7 @@ def test_a_master_is_explained_record_by_record(server: Server) -> None:
         r = c.get("/v1/steward/explain", params={"a": mid, "limit": 50})
     assert r.status_code == 200, r.text
     got = r.json()["explanations"]
-    assert len(got) == min(int(n) - 1, 50)  # type: ignore[call-overload]
+    assert len(got) == min(int(n) - 1, 50)
     assert len({e["left"] for e in got}) == 1 and all(e["note"] == f"both in {mid}" for e in got)
     weights = [check_parts(e) for e in got]
     assert sum(w > 0 for w in weights) >= len(weights) / 2, "most records of one person agree"
