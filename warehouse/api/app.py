@@ -20,6 +20,8 @@ Endpoints (``/docs`` shows them with their schemas), by audience (:mod:`warehous
   it states (``?purpose=``);
 * the approving department: ``GET /v1/applications/{id}/evidence`` and ``GET /v1/evidence/{id}`` -
   the evidence documents sealed when the applicant consented;
+* the data stewards' systems: ``GET /v1/steward/explain`` - why a pair of records scored what it did
+  (the match weight per comparison level);
 * anyone with a key: ``GET /v1/service-items[/{code}]`` - the catalogue; ``GET /v1/evidence/public-key``
   and ``POST /v1/evidence/verify`` - check a sealed document; ``GET /health`` - no key.
 """

@@ -3,9 +3,10 @@
 * Every request but ``/health`` and the OpenAPI document carries ``Authorization: Bearer <key>``
   (or ``X-API-Key``).  Keys are created with ``masterdata keys create``; the store keeps only their
   hash.  There is no default key: a server without keys refuses to start.
-* Three kinds of caller: ``hall`` (the online service hall: auto-fill on behalf of an applicant),
+* Four kinds of caller: ``hall`` (the online service hall: auto-fill on behalf of an applicant),
   ``department`` (queries within its grants), ``identity`` (the unified identity platform: opens
-  applicant sessions after real-name authentication).  An endpoint names the kind it serves.
+  applicant sessions after real-name authentication), ``steward`` (the data stewards' tools: why a
+  pair of records matched).  An endpoint names the kind it serves.
 * The hall acts for an applicant only with an applicant session token (``X-Applicant-Token``) that
   the identity platform opened for that person; the token binds the request to his ID number.
 * Rate limits: a token bucket per caller (``rate`` requests/second, ``burst``), per server process;
