@@ -190,10 +190,11 @@ def _ids(rng: np.random.Generator, h: dict[str, np.ndarray]) -> dict[str, np.nda
     ks, ss = key[order], h["sex"][order]
     first = np.r_[True, (ks[1:] != ks[:-1]) | (ss[1:] != ss[:-1])]
     group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
-    rank = np.empty(n, np.int64)
-    rank[order] = np.arange(n) - group_start
-    base = rng.integers(0, 400, n)
-    seq = (base + rank) % 500 * 2 + np.where(h["sex"] == 1, 1, 0)  # odd for men
+    # persons born the same day in the same area with the same sex take consecutive sequence numbers
+    # from a random start, so no two persons share an ID
+    offset = np.empty(n, np.int64)
+    offset[order] = rng.integers(0, 400, n)[group_start] + np.arange(n) - group_start
+    seq = offset % 500 * 2 + np.where(h["sex"] == 1, 1, 0)  # odd for men
     seq3 = np.char.zfill(seq.astype(str), 3)
     body = np.char.add(key, seq3)
     digits = np.frombuffer("".join(body.tolist()).encode(), dtype=np.uint8).reshape(n, 17).astype(np.int64) - 48
@@ -204,6 +205,8 @@ def _ids(rng: np.random.Generator, h: dict[str, np.ndarray]) -> dict[str, np.nda
     nbody = np.char.add(np.char.add(np.array(AREAS)[new_area], ymd), seq3)
     ndig = np.frombuffer("".join(nbody.tolist()).encode(), dtype=np.uint8).reshape(n, 17).astype(np.int64) - 48
     new18 = np.where(reissued, np.char.add(nbody, _check_chars(ndig)), id18)
+    reissued &= ~np.isin(new18, id18)  # a new number is nobody's old one
+    new18 = np.where(reissued, new18, id18)
     return {"area": area, "id18": id18, "id15": id15, "new18": new18, "reissued": reissued}
 
 
