@@ -136,7 +136,8 @@ def explain(sql: Sql, cfg: ResolveConfig, params: Params, rec: str, pairs: list[
     if not pairs:
         return []
     rid_pairs(sql, rec, pairs, f"{prefix}_p", what)
-    explain_pairs(sql, cfg, params, f"{prefix}_p", rec, f"{prefix}_x", tf_table)
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {prefix}_d AS SELECT DISTINCT l, r FROM {prefix}_p")  # a pair asked twice
+    explain_pairs(sql, cfg, params, f"{prefix}_d", rec, f"{prefix}_x", tf_table)
     rows = sql.rows(f"SELECT p.i, x.comparison, x.level, x.bits FROM {prefix}_x AS x JOIN {prefix}_p AS p "
                     f"ON p.l = x.l AND p.r = x.r")
     stored: dict[int, float] = {}
@@ -144,8 +145,8 @@ def explain(sql: Sql, cfg: ResolveConfig, params: Params, rec: str, pairs: list[
         stored = {int(i): float(w) for i, w in sql.rows(
             f"SELECT p.i, s.weight FROM {prefix}_p AS p JOIN {scored} AS s ON (s.l = p.l AND s.r = p.r) "
             f"OR (s.l = p.r AND s.r = p.l)")}
-    sql.run(f"DROP TABLE {prefix}_x")
-    sql.run(f"DROP TABLE {prefix}_p")
+    for t in ("x", "d", "p"):
+        sql.run(f"DROP TABLE {prefix}_{t}")
     order = {PRIOR: -1, **{c.name: k for k, c in enumerate(cfg.comparisons)}}
     by_pair: dict[int, list[Contribution]] = {}
     for i, comparison, level, bits in rows:

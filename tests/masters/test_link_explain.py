@@ -43,13 +43,17 @@ def test_parts_add_up_to_the_weight_the_run_scored(people: tuple[Path, Path, dic
         by_person.setdefault(p, []).append(r)
     several = [rs[0] for rs in by_person.values() if len(rs) >= 3][:8]
     args = [x for r in several for x in ("--explain-record", r)]
-    res = run(config, inp, *args, "--explain", several[0], several[1])
+    mate = next(r for r in by_person[truth[several[0]]] if r != several[0])
+    res = run(config, inp, *args, "--explain", several[0], mate)  # also among the record's neighbours
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     levels = {(lv["comparison"], lv["level"]): lv for lv in summary["levels"]}
     got = summary["explanations"]
     scored = [e for e in got if e["scored_weight"] is not None]
     assert len(got) >= 2 * len(several) and len(scored) >= len(several), res.stdout[:2000]
+    assert got[0]["left"] == several[0] and got[0]["right"] == mate
+    asked_twice = [e for e in got if (e["left"], e["right"]) == (several[0], mate)]
+    assert len(asked_twice) == 2 and asked_twice[0] == asked_twice[1]
     tf_seen = False
     for e in got:
         parts = e["parts"]
