@@ -4,7 +4,8 @@ Served by ``masterdata serve`` at ``/console`` (mounted into the serving API's a
 :func:`console.web.install`), every asset shipped in this package.  Who sees what:
 
 * **stewards** - the review queue (both records side by side, the match weight as a waterfall of
-  what each comparison added, the rule that queued the pair), match / not a match, split, merge,
+  what each comparison added, the rule that queued the pair), the same waterfall for any two
+  records or a whole master (``/steward/explain``), match / not a match, split, merge,
   the decision log with undo; a master's golden record with the source of each value, history,
   cross-references, licences and relations; search; ingestion status;
 * **analysts** - the quality dashboard (GB/T 36344 dimensions, departments by name) and the

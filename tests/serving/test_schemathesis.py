@@ -43,6 +43,8 @@ def headers_for(path: str, server: Server, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {server.keys['hall']}", "X-Applicant-Token": token}
     if path.startswith("/v1/identity/"):
         return {"Authorization": f"Bearer {server.keys['identity']}"}
+    if path.startswith("/v1/steward/"):
+        return {"Authorization": f"Bearer {server.keys['steward']}"}
     if path == "/health":
         return {}
     return {"Authorization": f"Bearer {server.keys['civil_affairs']}"}
