@@ -13,7 +13,9 @@ configuration says
 * ``blocking``: which pairs are compared at all (equi-joins on features, optionally on generated
   variants such as every ID at edit distance 1);
 * ``comparisons``: ordered levels of agreement per attribute (exact, same pinyin, Jaro-Winkler ...),
-  with optional term-frequency adjustment, from which Fellegi-Sunter weights are trained by EM;
+  with optional term-frequency adjustment, from which Fellegi-Sunter weights are trained by EM -
+  spelled out in SQL or named from the library in one line (``use: chinese_name``, see
+  :mod:`pipelines.resolve.library`);
 * ``thresholds``: auto-match above ``match``, steward review between ``review`` and ``match``;
 * ``attributes``: the golden record's survivorship rules (masters only).
 
@@ -35,6 +37,7 @@ import sqlglot.expressions as exp
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.errors import ConfigurationError
+from pipelines.resolve.library import LibraryError, expand
 from standards.yamlfile import read_yaml_mapping, validate_model
 
 SurvivorshipRule = Literal["source_priority", "most_recent", "most_frequent", "validated_first", "non_null"]
@@ -377,9 +380,20 @@ def check_semantics(cfg: ResolveConfig, where: str) -> None:
             _check_sql(fail, f"attributes.{name}.validated", a.validated)
 
 
+def expand_library(raw: object, where: str) -> object:
+    """``raw`` with its library comparisons (``use:``) expanded into features and SQL levels
+    (:mod:`pipelines.resolve.library`); a bad entry is one line naming the file and the field."""
+    if not isinstance(raw, dict):
+        return raw
+    try:
+        return expand(raw)
+    except LibraryError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def parse_config(raw: object, where: str) -> ResolveConfig:
     """Validate a parsed YAML document; ``where`` names it in errors."""
-    cfg = validate_model(ResolveConfig, raw, where, ConfigError)
+    cfg = validate_model(ResolveConfig, expand_library(raw, where), where, ConfigError)
     check_semantics(cfg, where)
     return cfg
 
@@ -394,6 +408,7 @@ def load_master(path: Path | str) -> MasterConfig:
     """Load and validate a master library's configuration (structure and SQL; the build's loader,
     :func:`pipelines.masters.config.master_config`, also checks the hook names and holders)."""
     path = Path(path)
-    cfg = validate_model(MasterConfig, read_yaml_mapping(path, ConfigError), str(path), ConfigError)
+    raw = expand_library(read_yaml_mapping(path, ConfigError), str(path))
+    cfg = validate_model(MasterConfig, raw, str(path), ConfigError)
     check_semantics(cfg, str(path))
     return cfg

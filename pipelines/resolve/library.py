@@ -1,0 +1,405 @@
+"""The comparison library: named comparisons for Chinese civil data (and any data), one line each.
+
+A configuration's ``comparisons`` entry either spells its levels out in SQL (``null_when`` +
+``levels``, always available) or names a library comparison with ``use``::
+
+    - {name: id, use: resident_id, column: id_number}        # derive the features from a column
+    - {name: name, use: chinese_name, feature: nm, py: nm_py} # or read features declared already
+
+With ``column`` (SQL over the input's columns) the comparison adds the features it needs - the
+main one named like the comparison, the others ``<name>_<suffix>`` (``name_py`` ...) - after the
+declared ones, so blocking rules and other comparisons can use them.  Without it, ``feature``
+(default: the comparison's name) and the optional role parameters (``fuzzy``, ``py`` ...) name
+declared features; a role left out drops the levels that need it.  Options (``thresholds``, ``tf``
+...) tune the levels.  Entries are expanded into plain ``features`` and levels before the
+configuration is validated, so the engine, training and explanations see one form; a bad entry
+is one :class:`LibraryError` naming the entry and the parameter.
+
+Why a library: the levels that matter for Chinese records (an ID one keystroke away, a 15-digit
+legacy ID, a homophone or traditional-character name, a pinyin-only name, a date keyed with day
+and month swapped) are easy to get subtly wrong in SQL, and each master had its own copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipelines.resolve.macros import RID_ALPHABET, USCC_ALPHABET
+
+Levels = list[dict[str, Any]]
+#: role -> the feature(s) playing it (``None``: not available); address roles may list several
+Roles = dict[str, list[str] | None]
+
+
+class LibraryError(ValueError):
+    """A library entry that cannot be expanded: ``loc`` (e.g. ``comparisons[2].use``) and why."""
+
+    def __init__(self, loc: str, msg: str) -> None:
+        super().__init__(f"{loc}: {msg}")
+        self.loc, self.msg = loc, msg
+
+
+class Options(BaseModel):
+    """Options every library comparison takes (kinds add their own)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    #: term-frequency adjustment on the exact level (a rare value agreeing weighs more)
+    tf: bool = False
+
+
+class SimilarityOptions(Options):
+    thresholds: list[float] = Field(default_factory=lambda: [0.9, 0.8])
+
+
+class EditOptions(Options):
+    thresholds: list[int] = Field(default_factory=lambda: [1, 2])
+
+
+class NameOptions(Options):
+    tf: bool = True
+    #: Jaro-Winkler levels below the pinyin one (one mistyped or misread character)
+    thresholds: list[float] = Field(default_factory=lambda: [0.9, 0.8])
+
+
+class TypoOptions(Options):
+    #: a level for one wrong character or two adjacent ones swapped
+    typo: bool = True
+
+
+class IdOptions(Options):
+    #: (column mode) recorded birth date: an ID whose embedded date is further than this many days
+    #: from it belongs to someone else (an infant under the mother's ID) and is no key of the record
+    birth: str | None = None
+    birth_days: int = Field(default=730, ge=0)
+
+
+class DateOptions(Options):
+    #: (column mode) strptime format of a text column; default: a cast to DATE
+    format: str | None = None
+    #: (column mode) a resident ID column whose embedded birth date stands in for a missing date
+    embedded_in: str | None = None
+    typo: bool = True
+
+
+class AddressOptions(Options):
+    thresholds: list[float] = Field(default_factory=list)
+
+
+def _any_equal(role: list[str]) -> str:
+    """``l`` and ``r`` share a value of the role (several features: any of one side's among the other's)."""
+    if len(role) == 1:
+        return f"l.{role[0]} = r.{role[0]}"
+    right = ", ".join(f"r.{f}" for f in role)
+    return " OR ".join(f"l.{f} IN ({right})" for f in role)
+
+
+def _null_when(*roles: list[str] | None) -> str:
+    feats = [f for role in roles if role for f in role]
+    side = [f"coalesce({', '.join(f'{s}.{f}' for f in feats)})" if len(feats) > 1 else f"{s}.{feats[0]}"
+            for s in ("l", "r")]
+    return f"{side[0]} IS NULL OR {side[1]} IS NULL"
+
+
+def _exact(v: list[str], o: Options) -> dict[str, Any]:
+    level: dict[str, Any] = {"label": "exact", "when": _any_equal(v)}
+    if o.tf:
+        level["tf"] = v[0]
+    return level
+
+
+def _jw(v: str, thresholds: list[float]) -> Levels:
+    return [{"label": f"jaro_winkler_{round(t * 100)}", "when": f"jaro_winkler_similarity(l.{v}, r.{v}) >= {t}"}
+            for t in thresholds]
+
+
+def _one_keystroke(a: str, b: str) -> str:
+    return f"edit1_or_swap({a}, {b})"
+
+
+# -- levels per kind ---------------------------------------------------------------------------------
+
+
+def _levels_exact(r: Roles, o: Any) -> Levels:
+    return [_exact(r["feature"] or [], o)]
+
+
+def _levels_jw(r: Roles, o: Any) -> Levels:
+    v = r["feature"] or []
+    return [_exact(v, o), *_jw(v[0], o.thresholds)]
+
+
+def _levels_levenshtein(r: Roles, o: Any) -> Levels:
+    v = (r["feature"] or [""])[0]
+    return [_exact([v], o)] + [{"label": f"levenshtein_{k}", "when": f"levenshtein(l.{v}, r.{v}) <= {k}"}
+                               for k in o.thresholds]
+
+
+def _levels_identifier(r: Roles, o: Any) -> Levels:
+    """Valid ID equal; the same invalid text on both; one keystroke or adjacent swap apart (also
+    between a legacy 15-digit text and a valid ID's 15-digit form); the same organisation code."""
+    v, fz = (r["feature"] or [""])[0], (r.get("fuzzy") or [None])[0]
+    levels = [_exact([v], o)]
+    if fz:
+        levels.append({"label": "same_wrong_value", "when": f"l.{fz} = r.{fz}"})
+    a, b = (f"coalesce(l.{v}, l.{fz})", f"coalesce(r.{v}, r.{fz})") if fz else (f"l.{v}", f"r.{v}")
+    typo = [_one_keystroke(a, b)]
+    id15 = (r.get("id15") or [None])[0]
+    if id15 and fz:
+        typo += [_one_keystroke(f"l.{fz}", f"r.{id15}"), _one_keystroke(f"l.{id15}", f"r.{fz}")]
+    if getattr(o, "typo", True):
+        levels.append({"label": "one_keystroke", "when": " OR ".join(typo)})
+    org = (r.get("org") or [None])[0]
+    if org:
+        levels.append({"label": "same_org_code", "when": f"l.{org} = r.{org}"})
+    return levels
+
+
+def _levels_name(r: Roles, o: Any) -> Levels:
+    """Exact (after traditional -> simplified and punctuation removal); same pinyin - homophones,
+    pinyin-only spellings, compound surnames read as surnames - or the same plain reading (a
+    homophone typo in the surname); Jaro-Winkler."""
+    v = (r["feature"] or [""])[0]
+    levels = [_exact([v], o)]
+    py = [f"l.{f} = r.{f}" for role in ("py", "py_plain") for f in (r.get(role) or [])]
+    if py:
+        levels.append({"label": "same_pinyin", "when": " OR ".join(py)})
+    return levels + _jw(v, o.thresholds)
+
+
+def _levels_date(r: Roles, o: Any) -> Levels:
+    v = (r["feature"] or [""])[0]
+    levels = [_exact([v], o)]
+    if o.typo:
+        levels.append({"label": "keying_error", "when": f"date_typo(l.{v}, r.{v})"})
+    return levels
+
+
+def _levels_phone(r: Roles, o: Any) -> Levels:
+    v = (r["feature"] or [""])[0]
+    levels = [_exact([v], o)]
+    if o.typo:
+        levels.append({"label": "one_keystroke", "when": _one_keystroke(f"l.{v}", f"r.{v}")})
+    return levels
+
+
+def _levels_address(r: Roles, o: Any) -> Levels:
+    v = r["feature"] or []
+    levels = [_exact(v, o)]
+    if r.get("town"):
+        levels.append({"label": "same_town_or_road", "when": _any_equal(r["town"] or [])})
+    if o.thresholds and len(v) > 1:
+        raise LibraryError("thresholds", "Jaro-Winkler levels need a single address feature")
+    return levels + _jw(v[0], o.thresholds)
+
+
+# -- features a kind derives from a column (column mode) ---------------------------------------------
+
+
+def _rid(c: str, o: Any) -> dict[str, str]:
+    v = f"rid_normalise({c})"
+    if o.birth:
+        v = (f"CASE WHEN coalesce(abs(date_diff('day', CAST({o.birth} AS DATE), rid_birth_date({v}))), 0) "
+             f"<= {o.birth_days} THEN {v} END")
+    k = f"id_clean({c})"
+    return {
+        "feature": v,
+        "fuzzy": f"CASE WHEN rid_normalise({c}) IS NULL AND length({k}) BETWEEN 14 AND 19 AND NOT id__placeholder({k}) "
+                 f"AND regexp_full_match({k}, '[0-9]{{13,18}}[0-9X]') THEN {k} END",
+        "id15": f"CASE WHEN substr({v}, 7, 2) = '19' THEN left({v}, 6) || substr({v}, 9, 9) END",
+    }
+
+
+def _uscc(c: str, o: Any) -> dict[str, str]:
+    v, k = f"uscc_normalise({c})", f"id_clean({c})"
+    return {
+        "feature": v,
+        "fuzzy": f"CASE WHEN {v} IS NULL AND length({k}) BETWEEN 17 AND 19 AND NOT id__placeholder({k}) THEN {k} END",
+        "org": f"coalesce(uscc_org_code({v}), CASE WHEN {v} IS NULL THEN orgcode_normalise({c}) END)",
+    }
+
+
+def _name(c: str, o: Any) -> dict[str, str]:
+    return {"feature": f"name_norm({c})", "py": f"pinyin_key(name_norm({c}))",
+            "py_plain": f"pinyin_key_plain(name_norm({c}))"}
+
+
+def _date(c: str, o: Any) -> dict[str, str]:
+    v = f"CAST(try_strptime(CAST({c} AS VARCHAR), '{o.format}') AS DATE)" if o.format else f"TRY_CAST({c} AS DATE)"
+    if o.embedded_in:
+        v = f"coalesce({v}, rid_birth_date(rid_normalise({o.embedded_in})))"
+    return {"feature": v}
+
+
+def _phone(c: str, o: Any) -> dict[str, str]:
+    digits = f"regexp_replace(regexp_replace(CAST({c} AS VARCHAR), '[^0-9]', '', 'g'), '^(0086|86)(1[0-9]{{10}})$', '\\2')"
+    return {"feature": f"CASE WHEN regexp_full_match({digits}, '1[3-9][0-9]{{9}}') "
+                       f"AND NOT id__placeholder(right({digits}, 10)) THEN {digits} END"}
+
+
+def _address(c: str, o: Any) -> dict[str, str]:
+    # the province and prefecture are left out: one department writes them, the next does not
+    p = f"address_parts({c})"
+    v = f"nullif(concat_ws('', {p}.county, {p}.town, {p}.village, {p}.detail), '')"
+    return {"feature": v, "town": f"nullif(regexp_extract({v}, '^.*?(镇|乡|街道|路|大道|街)', 0), '')"}
+
+
+def _text(c: str, o: Any) -> dict[str, str]:
+    return {"feature": f"CAST({c} AS VARCHAR)"}
+
+
+def _as_is(c: str, o: Any) -> dict[str, str]:
+    return {"feature": c}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One library comparison: its roles (parameter -> feature-name suffix in column mode; the
+    first, ``feature``, is the value compared), options, levels and column-mode features."""
+
+    doc: str
+    roles: dict[str, str]
+    options: type[Options]
+    levels: Callable[[Roles, Any], Levels]
+    derive: Callable[[str, Any], dict[str, str]]
+    #: roles whose absence on a side makes the comparison silent
+    null_roles: tuple[str, ...] = ("feature",)
+
+
+_ID_ROLES = {"feature": "", "fuzzy": "_fuzzy"}
+KINDS: dict[str, Kind] = {
+    "exact": Kind("equal values", {"feature": ""}, Options, _levels_exact, _as_is),
+    "jaro_winkler": Kind("exact, then Jaro-Winkler at each threshold", {"feature": ""}, SimilarityOptions,
+                         _levels_jw, _text),
+    "levenshtein": Kind("exact, then Levenshtein distance at most each threshold", {"feature": ""}, EditOptions,
+                        _levels_levenshtein, _text),
+    "resident_id": Kind("居民身份证号: 18/15-digit, same invalid text, one keystroke or adjacent swap",
+                        {**_ID_ROLES, "id15": "_15"}, IdOptions, _levels_identifier, _rid, ("feature", "fuzzy")),
+    "uscc": Kind("统一社会信用代码: exact, same invalid text, one keystroke, same organisation code",
+                 {**_ID_ROLES, "org": "_org"}, TypoOptions, _levels_identifier, _uscc, ("feature", "fuzzy")),
+    "org_code": Kind("组织机构代码: exact, one keystroke", {"feature": ""}, TypoOptions, _levels_identifier,
+                     lambda c, o: {"feature": f"orgcode_normalise({c})"}),
+    "chinese_name": Kind("personal name: exact, same pinyin, Jaro-Winkler",
+                         {"feature": "", "py": "_py", "py_plain": "_py_plain"}, NameOptions, _levels_name, _name),
+    "date": Kind("date: exact, keying error (day/month swap, a digit, a few days, a year)", {"feature": ""},
+                 DateOptions, _levels_date, _date),
+    "mobile": Kind("mobile phone: exact, one keystroke", {"feature": ""}, TypoOptions, _levels_phone, _phone),
+    "address": Kind("address: exact, same town or road, Jaro-Winkler", {"feature": "", "town": "_town"},
+                    AddressOptions, _levels_address, _address),
+}
+
+
+# -- expansion ---------------------------------------------------------------------------------------
+
+_IDENT_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+#: options that describe input columns, so they only make sense when the features are derived
+_COLUMN_ONLY = ("birth", "birth_days", "format", "embedded_in")
+
+
+def _option_names(kind: Kind) -> list[str]:
+    return list(kind.options.model_fields)
+
+
+def _options(kind: Kind, use: str, entry: dict[str, Any], loc: str) -> Any:
+    """The entry's options, validated; an unknown parameter names the ones the kind takes."""
+    known = {"name", "use", "column", *kind.roles, *_option_names(kind)}
+    for key in entry:
+        if key not in known:
+            raise LibraryError(f"{loc}.{key}", f"unknown parameter of '{use}' (takes: {', '.join(sorted(known))})")
+    if "column" not in entry:
+        for key in _COLUMN_ONLY:
+            if key in entry:
+                raise LibraryError(f"{loc}.{key}", "only with 'column' (it describes the input's columns)")
+    try:
+        opts = kind.options.model_validate({k: v for k, v in entry.items() if k in kind.options.model_fields})
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        raise LibraryError(".".join([loc, *map(str, e["loc"])]), e["msg"].removeprefix("Value error, ")) from None
+    thresholds = getattr(opts, "thresholds", None)
+    if thresholds and thresholds != sorted(thresholds, reverse=isinstance(thresholds[0], float)):
+        raise LibraryError(f"{loc}.thresholds", "list the thresholds from the closest agreement down")
+    return opts
+
+
+def _derived_roles(kind: Kind, name: str, column: object, opts: Any, loc: str, features: dict[str, str]) -> Roles:
+    """Column mode: add the kind's features (``<name><suffix>``) to ``features``; their roles."""
+    if not isinstance(column, str) or not column.strip():
+        raise LibraryError(f"{loc}.column", "give an SQL expression over the input's columns")
+    sqls = kind.derive(column, opts)
+    roles: Roles = {}
+    for role, suffix in kind.roles.items():
+        roles[role] = None
+        if role in sqls:
+            fname = name + suffix
+            if fname in features:
+                raise LibraryError(f"{loc}.column", f"would add feature {fname!r}, which is declared already "
+                                                    f"(rename the comparison or use 'feature')")
+            features[fname] = sqls[role]
+            roles[role] = [fname]
+    return roles
+
+
+def _declared_roles(kind: Kind, use: str, name: str, entry: dict[str, Any], loc: str,
+                    features: dict[str, str]) -> Roles:
+    """Feature mode: the declared features named by the role parameters (``feature`` defaults to
+    the comparison's name)."""
+    roles: Roles = {}
+    for role in kind.roles:
+        value = entry.get(role, name if role == "feature" else None)
+        names = value if isinstance(value, list) else None if value is None else [value]
+        for f in names or []:
+            if not isinstance(f, str) or f not in features:
+                hint = " (declare it under 'features', or give 'column')" if role == "feature" else ""
+                raise LibraryError(f"{loc}.{role}", f"unknown feature {f!r}{hint}")
+        if names is not None and (not names or (len(names) > 1 and use != "address")):
+            raise LibraryError(f"{loc}.{role}", "name one feature" + (" or a list" if use == "address" else ""))
+        roles[role] = names
+    return roles
+
+
+def expand_entry(entry: dict[str, Any], loc: str, features: dict[str, str]) -> dict[str, Any]:
+    """One ``use:`` entry as a plain comparison (``name``, ``null_when``, ``levels``); features the
+    entry derives are added to ``features``."""
+    use = entry.get("use")
+    kind = KINDS.get(use) if isinstance(use, str) else None
+    if kind is None:
+        raise LibraryError(f"{loc}.use", f"unknown comparison {use!r} (known: {', '.join(KINDS)})")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name or not set(name) <= _IDENT_CHARS or name[0].isdigit():
+        raise LibraryError(f"{loc}.name", f"give a lower_snake_case name, not {name!r}")
+    opts = _options(kind, use, entry, loc)
+    if "column" in entry:
+        given = [r for r in kind.roles if r in entry]
+        if given:
+            raise LibraryError(f"{loc}.{given[0]}", "give 'column' (features derived) or feature names, not both")
+        roles = _derived_roles(kind, name, entry["column"], opts, loc, features)
+    else:
+        roles = _declared_roles(kind, use, name, entry, loc, features)
+    try:
+        levels = kind.levels(roles, opts)
+    except LibraryError as exc:
+        raise LibraryError(f"{loc}.{exc.loc}", exc.msg) from None
+    return {"name": name, "null_when": _null_when(*(roles[r] for r in kind.null_roles)), "levels": levels}
+
+
+def expand(raw: dict[str, Any]) -> dict[str, Any]:
+    """A configuration document with every ``use:`` comparison expanded (others kept as written)."""
+    comps = raw.get("comparisons")
+    if not isinstance(comps, list) or not any(isinstance(c, dict) and "use" in c for c in comps):
+        return raw
+    declared = raw.get("features", {})
+    if not isinstance(declared, dict):
+        return raw  # the model's validation names the defect
+    features = dict(declared)
+    out = [expand_entry(c, f"comparisons[{i}]", features) if isinstance(c, dict) and "use" in c else c
+           for i, c in enumerate(comps)]
+    return {**raw, "features": features, "comparisons": out}
+
+
+def describe() -> list[dict[str, Any]]:
+    """Every library comparison with its roles and options (for documentation and ``--help``)."""
+    return [{"use": use, "doc": k.doc, "roles": list(k.roles), "options": _option_names(k)}
+            for use, k in KINDS.items()]
