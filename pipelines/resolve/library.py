@@ -49,6 +49,9 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     #: term-frequency adjustment on the exact level (a rare value agreeing weighs more)
     tf: bool = False
+    #: a feature this one is often keyed into instead (given name and surname, the two address
+    #: lines): a last level for the two transposed, in either direction
+    swapped_with: str | None = None
 
 
 class SimilarityOptions(Options):
@@ -360,9 +363,10 @@ def _declared_roles(kind: Kind, use: str, name: str, entry: dict[str, Any], loc:
     return roles
 
 
-def expand_entry(entry: dict[str, Any], loc: str, features: dict[str, str]) -> dict[str, Any]:
+def expand_entry(entry: dict[str, Any], loc: str, features: dict[str, str],
+                 made: dict[str, tuple[str, Roles]]) -> dict[str, Any]:
     """One ``use:`` entry as a plain comparison (``name``, ``null_when``, ``levels``); features the
-    entry derives are added to ``features``."""
+    entry derives are added to ``features``, its kind and roles to ``made`` (for blocking rules)."""
     use = entry.get("use")
     kind = KINDS.get(use) if isinstance(use, str) else None
     if kind is None:
@@ -382,21 +386,80 @@ def expand_entry(entry: dict[str, Any], loc: str, features: dict[str, str]) -> d
         levels = kind.levels(roles, opts)
     except LibraryError as exc:
         raise LibraryError(f"{loc}.{exc.loc}", exc.msg) from None
+    if opts.swapped_with:
+        levels.append(_swapped_level(roles, opts, use, loc))
+    made[name] = (use, roles)
     return {"name": name, "null_when": _null_when(*(roles[r] for r in kind.null_roles)), "levels": levels}
 
 
+def _swapped_level(roles: Roles, opts: Any, use: str, loc: str) -> dict[str, Any]:
+    """``l``'s value is ``r``'s other feature or the reverse (similar at the first Jaro-Winkler
+    threshold for ``jaro_winkler``, else equal)."""
+    mine, other = roles["feature"] or [], opts.swapped_with
+    if len(mine) != 1:
+        raise LibraryError(f"{loc}.swapped_with", "needs a single feature")
+    v = mine[0]
+    if use == "jaro_winkler" and opts.thresholds:
+        t = opts.thresholds[0]
+        when = f"jaro_winkler_similarity(l.{v}, r.{other}) >= {t} OR jaro_winkler_similarity(l.{other}, r.{v}) >= {t}"
+    else:
+        when = f"l.{v} = r.{other} OR l.{other} = r.{v}"
+    return {"label": f"swapped_with_{other}", "when": when}
+
+
+def _variants(role: str, alphabet: str, n: int) -> str:
+    return f"id_variants_to({role}, '{alphabet}', {n})"
+
+
+def expand_blocking(entry: dict[str, Any], loc: str, made: dict[str, tuple[str, Roles]]) -> dict[str, Any]:
+    """A ``use: one_keystroke`` blocking rule: records whose invalid identifier text (the
+    comparison's ``fuzzy`` feature) is one keystroke or an adjacent swap away from a valid one - an
+    exact join on every variant of the text (for resident IDs also the 15-digit legacy form)."""
+    if entry.get("use") != "one_keystroke":
+        raise LibraryError(f"{loc}.use", f"unknown blocking rule {entry.get('use')!r} (known: one_keystroke)")
+    comp = entry.get("comparison")
+    if comp not in made or made[comp][0] not in ("resident_id", "uscc"):
+        ids = [n for n, (u, _r) in made.items() if u in ("resident_id", "uscc")]
+        raise LibraryError(f"{loc}.comparison", f"name a resident_id or uscc comparison of the library "
+                                                f"({', '.join(ids) or 'there is none'}), not {comp!r}")
+    use, roles = made[comp]
+    fz, v, id15 = ((roles.get(r) or [None])[0] for r in ("fuzzy", "feature", "id15"))
+    if not fz:
+        raise LibraryError(f"{loc}.comparison", f"comparison {comp!r} has no 'fuzzy' feature (invalid texts)")
+    if use == "uscc":
+        left, right = f"unnest({_variants(fz, USCC_ALPHABET, 18)})", str(v)
+    elif id15:
+        left = f"unnest(list_concat({_variants(fz, RID_ALPHABET, 18)}, {_variants(fz, '0123456789', 15)}))"
+        right = f"unnest([{v}, {id15}])"
+    else:
+        left, right = f"unnest({_variants(fz, RID_ALPHABET, 18)})", str(v)
+    rest = {k: val for k, val in entry.items() if k not in ("use", "comparison")}
+    return {**rest, "left": [left], "right": [right]}
+
+
 def expand(raw: dict[str, Any]) -> dict[str, Any]:
-    """A configuration document with every ``use:`` comparison expanded (others kept as written)."""
-    comps = raw.get("comparisons")
-    if not isinstance(comps, list) or not any(isinstance(c, dict) and "use" in c for c in comps):
-        return raw
+    """A configuration document with every ``use:`` comparison and blocking rule expanded (others
+    kept as written)."""
+    comps, blocks = raw.get("comparisons"), raw.get("blocking")
     declared = raw.get("features", {})
-    if not isinstance(declared, dict):
+    if not isinstance(comps, list) or not isinstance(declared, dict):
         return raw  # the model's validation names the defect
-    features = dict(declared)
-    out = [expand_entry(c, f"comparisons[{i}]", features) if isinstance(c, dict) and "use" in c else c
-           for i, c in enumerate(comps)]
-    return {**raw, "features": features, "comparisons": out}
+    features, made = dict(declared), {}
+    out: list[Any] = []
+    for i, c in enumerate(comps):
+        if isinstance(c, dict) and "use" in c:
+            out.append(expand_entry(c, f"comparisons[{i}]", features, made))
+        else:
+            out.append(c)
+    for i, c in enumerate(comps):
+        other = c.get("swapped_with") if isinstance(c, dict) and "use" in c else None
+        if other is not None and other not in features:
+            raise LibraryError(f"comparisons[{i}].swapped_with", f"unknown feature {other!r}")
+    body = {**raw, "features": features, "comparisons": out}
+    if isinstance(blocks, list):
+        body["blocking"] = [expand_blocking(b, f"blocking[{i}]", made) if isinstance(b, dict) and "use" in b else b
+                            for i, b in enumerate(blocks)]
+    return body
 
 
 def describe() -> list[dict[str, Any]]:
