@@ -83,7 +83,8 @@ class IdOptions(Options):
 class DateOptions(Options):
     #: (column mode) strptime format of a text column; default: a cast to DATE
     format: str | None = None
-    #: (column mode) a resident ID column whose embedded birth date stands in for a missing date
+    #: (column mode) a resident ID - a column, or the name of a resident_id comparison before this
+    #: one - whose embedded birth date stands in for a missing date
     embedded_in: str | None = None
     typo: bool = True
 
@@ -202,52 +203,61 @@ def _levels_address(r: Roles, o: Any) -> Levels:
 # -- features a kind derives from a column (column mode) ---------------------------------------------
 
 
+# A derivation may return ``base``: an expensive normal form (``rid_normalise``, ``name_norm``,
+# ``address_parts``) computed once into the private feature ``_lib_<name>`` that the other roles
+# read as ``{v}``.  Not the main feature's own name: an input column of that name would shadow the
+# select-list alias (``name`` over column ``name``) and the roles would read the raw column.
+
+
 def _rid(c: str, o: Any) -> dict[str, str]:
-    v = f"rid_normalise({c})"
+    v = "{v}"
     if o.birth:
         v = (f"CASE WHEN coalesce(abs(date_diff('day', CAST({o.birth} AS DATE), rid_birth_date({v}))), 0) "
              f"<= {o.birth_days} THEN {v} END")
     k = f"id_clean({c})"
     return {
+        "base": f"rid_normalise({c})",
         "feature": v,
-        "fuzzy": f"CASE WHEN rid_normalise({c}) IS NULL AND length({k}) BETWEEN 14 AND 19 AND NOT id__placeholder({k}) "
+        "fuzzy": f"CASE WHEN {{v}} IS NULL AND length({k}) BETWEEN 14 AND 19 AND NOT id__placeholder({k}) "
                  f"AND regexp_full_match({k}, '[0-9]{{13,18}}[0-9X]') THEN {k} END",
         "id15": f"CASE WHEN substr({v}, 7, 2) = '19' THEN left({v}, 6) || substr({v}, 9, 9) END",
     }
 
 
 def _uscc(c: str, o: Any) -> dict[str, str]:
-    v, k = f"uscc_normalise({c})", f"id_clean({c})"
+    k = f"id_clean({c})"
     return {
-        "feature": v,
-        "fuzzy": f"CASE WHEN {v} IS NULL AND length({k}) BETWEEN 17 AND 19 AND NOT id__placeholder({k}) THEN {k} END",
-        "org": f"coalesce(uscc_org_code({v}), CASE WHEN {v} IS NULL THEN orgcode_normalise({c}) END)",
+        "base": f"uscc_normalise({c})",
+        "feature": "{v}",
+        "fuzzy": f"CASE WHEN {{v}} IS NULL AND length({k}) BETWEEN 17 AND 19 AND NOT id__placeholder({k}) THEN {k} END",
+        "org": f"coalesce(uscc_org_code({{v}}), CASE WHEN {{v}} IS NULL THEN orgcode_normalise({c}) END)",
     }
 
 
 def _name(c: str, o: Any) -> dict[str, str]:
-    return {"feature": f"name_norm({c})", "py": f"pinyin_key(name_norm({c}))",
-            "py_plain": f"pinyin_key_plain(name_norm({c}))"}
+    return {"base": f"name_norm({c})", "feature": "{v}", "py": "pinyin_key({v})", "py_plain": "pinyin_key_plain({v})"}
 
 
 def _date(c: str, o: Any) -> dict[str, str]:
     v = f"CAST(try_strptime(CAST({c} AS VARCHAR), '{o.format}') AS DATE)" if o.format else f"TRY_CAST({c} AS DATE)"
     if o.embedded_in:
-        v = f"coalesce({v}, rid_birth_date(rid_normalise({o.embedded_in})))"
+        # a resident_id comparison's normalised ID (already computed), else a column to normalise
+        rid = o.embedded_in if o.embedded_in.startswith("_lib_") else f"rid_normalise({o.embedded_in})"
+        v = f"coalesce({v}, rid_birth_date({rid}))"
     return {"feature": v}
 
 
 def _phone(c: str, o: Any) -> dict[str, str]:
     digits = f"regexp_replace(regexp_replace(CAST({c} AS VARCHAR), '[^0-9]', '', 'g'), '^(0086|86)(1[0-9]{{10}})$', '\\2')"
-    return {"feature": f"CASE WHEN regexp_full_match({digits}, '1[3-9][0-9]{{9}}') "
-                       f"AND NOT id__placeholder(right({digits}, 10)) THEN {digits} END"}
+    return {"base": digits, "feature": "CASE WHEN regexp_full_match({v}, '1[3-9][0-9]{9}') "
+                                       "AND NOT id__placeholder(right({v}, 10)) THEN {v} END"}
 
 
 def _address(c: str, o: Any) -> dict[str, str]:
     # the province and prefecture are left out: one department writes them, the next does not
-    p = f"address_parts({c})"
-    v = f"nullif(concat_ws('', {p}.county, {p}.town, {p}.village, {p}.detail), '')"
-    return {"feature": v, "town": f"nullif(regexp_extract({v}, '^.*?(镇|乡|街道|路|大道|街)', 0), '')"}
+    v = "nullif(concat_ws('', {v}.county, {v}.town, {v}.village, {v}.detail), '')"
+    return {"base": f"address_parts({c})", "feature": v,
+            "town": f"nullif(regexp_extract({v}, '^.*?(镇|乡|街道|路|大道|街)', 0), '')"}
 
 
 def _text(c: str, o: Any) -> dict[str, str]:
@@ -332,6 +342,11 @@ def _derived_roles(kind: Kind, name: str, column: object, opts: Any, loc: str, f
     if not isinstance(column, str) or not column.strip():
         raise LibraryError(f"{loc}.column", "give an SQL expression over the input's columns")
     sqls = kind.derive(column, opts)
+    base = f"_lib_{name}"
+    if "base" in sqls:
+        if base in features:
+            raise LibraryError(f"{loc}.name", f"feature {base!r} is declared already (the library's own name)")
+        features[base] = sqls.pop("base")
     roles: Roles = {}
     for role, suffix in kind.roles.items():
         roles[role] = None
@@ -340,7 +355,7 @@ def _derived_roles(kind: Kind, name: str, column: object, opts: Any, loc: str, f
             if fname in features:
                 raise LibraryError(f"{loc}.column", f"would add feature {fname!r}, which is declared already "
                                                     f"(rename the comparison or use 'feature')")
-            features[fname] = sqls[role]
+            features[fname] = sqls[role].replace("{v}", base)
             roles[role] = [fname]
     return roles
 
@@ -379,6 +394,9 @@ def expand_entry(entry: dict[str, Any], loc: str, features: dict[str, str],
         given = [r for r in kind.roles if r in entry]
         if given:
             raise LibraryError(f"{loc}.{given[0]}", "give 'column' (features derived) or feature names, not both")
+        ref = getattr(opts, "embedded_in", None)
+        if ref in made and made[ref][0] == "resident_id" and f"_lib_{ref}" in features:
+            opts = opts.model_copy(update={"embedded_in": f"_lib_{ref}"})
         roles = _derived_roles(kind, name, entry["column"], opts, loc, features)
     else:
         roles = _declared_roles(kind, use, name, entry, loc, features)
