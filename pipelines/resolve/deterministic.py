@@ -27,10 +27,24 @@ def features_sql(cfg: ResolveConfig, source: str, where: str | None = None) -> s
     checked by :func:`check_rids`).  Features may refer to features declared before them (DuckDB
     resolves select-list aliases; Spark 3.4+ does too).  An empty or whitespace-only text feature
     is NULL (``blank_null``): '' is no value, and as a key it would tie every such record together.
+
+    Features named ``_lib_*`` (the normal forms the comparison library derives once and its other
+    features read, :mod:`pipelines.resolve.library`) are computed first, as columns of an inner
+    SELECT: a select-list alias may not stand for an expression holding a subquery (``rid_normalise``
+    looks the area code up), and a column can.
     """
-    cols = ", ".join(f"blank_null(({expr})) AS {q(name)}" for name, expr in cfg.features.items())
+    private = {n: e for n, e in cfg.features.items() if n.startswith(PRIVATE_PREFIX)}
+    cols = ", ".join(f"blank_null(({q(name) if name in private else expr})) AS {q(name)}"
+                     for name, expr in cfg.features.items())
     filt = f" WHERE {where}" if where else ""
+    if private:
+        inner = ", ".join(f"({expr}) AS {q(name)}" for name, expr in private.items())
+        source, filt = f"(SELECT *, {inner} FROM {source}{filt}) AS __lib_src", ""
     return f"SELECT {RID} AS rid, record_id, {cols} FROM {source}{filt}"
+
+
+#: name prefix of the comparison library's private features (computed before the others)
+PRIVATE_PREFIX = "_lib_"
 
 
 #: 63-bit record number: the top bits of the record id's MD5 (DuckDB's ``hash()`` of strings is

@@ -205,8 +205,9 @@ def _levels_address(r: Roles, o: Any) -> Levels:
 
 # A derivation may return ``base``: an expensive normal form (``rid_normalise``, ``name_norm``,
 # ``address_parts``) computed once into the private feature ``_lib_<name>`` that the other roles
-# read as ``{v}``.  Not the main feature's own name: an input column of that name would shadow the
-# select-list alias (``name`` over column ``name``) and the roles would read the raw column.
+# read as ``{v}`` (features_sql computes ``_lib_*`` features as columns of an inner SELECT).  Not
+# the main feature's own name: an input column of that name would shadow the select-list alias
+# (``name`` over column ``name``) and the roles would read the raw column.
 
 
 def _rid(c: str, o: Any) -> dict[str, str]:
