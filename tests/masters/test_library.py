@@ -202,7 +202,7 @@ def test_bad_entry_is_one_line(tmp_path: Path, change: dict[str, Any], where: st
 def test_bad_blocking_entry_is_one_line(tmp_path: Path) -> None:
     for rule, where, message in [
         ({"name": "b", "use": "one_keystroke", "comparison": "name"}, "blocking[0].comparison",
-         "name a resident_id or uscc comparison of the library (id)"),
+         "name a resident_id or uscc comparison of the library (id, code), not 'name'"),
         ({"name": "b", "use": "fuzzy_join"}, "blocking[0].use", "unknown blocking rule 'fuzzy_join'"),
     ]:
         path = tmp_path / "mine.yaml"
