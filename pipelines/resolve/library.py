@@ -93,6 +93,16 @@ class AddressOptions(Options):
     thresholds: list[float] = Field(default_factory=list)
 
 
+def _one(r: Roles, role: str) -> str | None:
+    """The single feature playing ``role`` (None: the role is not given)."""
+    names = r.get(role)
+    return names[0] if names else None
+
+
+def _main(r: Roles) -> str:
+    return _one(r, "feature") or ""
+
+
 def _any_equal(role: list[str]) -> str:
     """``l`` and ``r`` share a value of the role (several features: any of one side's among the other's)."""
     if len(role) == 1:
@@ -137,7 +147,7 @@ def _levels_jw(r: Roles, o: Any) -> Levels:
 
 
 def _levels_levenshtein(r: Roles, o: Any) -> Levels:
-    v = (r["feature"] or [""])[0]
+    v = _main(r)
     return [_exact([v], o)] + [{"label": f"levenshtein_{k}", "when": f"levenshtein(l.{v}, r.{v}) <= {k}"}
                                for k in o.thresholds]
 
@@ -145,18 +155,18 @@ def _levels_levenshtein(r: Roles, o: Any) -> Levels:
 def _levels_identifier(r: Roles, o: Any) -> Levels:
     """Valid ID equal; the same invalid text on both; one keystroke or adjacent swap apart (also
     between a legacy 15-digit text and a valid ID's 15-digit form); the same organisation code."""
-    v, fz = (r["feature"] or [""])[0], (r.get("fuzzy") or [None])[0]
+    v, fz = _main(r), _one(r, "fuzzy")
     levels = [_exact([v], o)]
     if fz:
         levels.append({"label": "same_wrong_value", "when": f"l.{fz} = r.{fz}"})
     a, b = (f"coalesce(l.{v}, l.{fz})", f"coalesce(r.{v}, r.{fz})") if fz else (f"l.{v}", f"r.{v}")
     typo = [_one_keystroke(a, b)]
-    id15 = (r.get("id15") or [None])[0]
+    id15 = _one(r, "id15")
     if id15 and fz:
         typo += [_one_keystroke(f"l.{fz}", f"r.{id15}"), _one_keystroke(f"l.{id15}", f"r.{fz}")]
     if getattr(o, "typo", True):
         levels.append({"label": "one_keystroke", "when": " OR ".join(typo)})
-    org = (r.get("org") or [None])[0]
+    org = _one(r, "org")
     if org:
         levels.append({"label": "same_org_code", "when": f"l.{org} = r.{org}"})
     return levels
@@ -166,7 +176,7 @@ def _levels_name(r: Roles, o: Any) -> Levels:
     """Exact (after traditional -> simplified and punctuation removal); same pinyin - homophones,
     pinyin-only spellings, compound surnames read as surnames - or the same plain reading (a
     homophone typo in the surname); Jaro-Winkler."""
-    v = (r["feature"] or [""])[0]
+    v = _main(r)
     levels = [_exact([v], o)]
     py = [f"l.{f} = r.{f}" for role in ("py", "py_plain") for f in (r.get(role) or [])]
     if py:
@@ -175,7 +185,7 @@ def _levels_name(r: Roles, o: Any) -> Levels:
 
 
 def _levels_date(r: Roles, o: Any) -> Levels:
-    v = (r["feature"] or [""])[0]
+    v = _main(r)
     levels = [_exact([v], o)]
     if o.typo:
         levels.append({"label": "keying_error", "when": f"date_typo(l.{v}, r.{v})"})
@@ -183,7 +193,7 @@ def _levels_date(r: Roles, o: Any) -> Levels:
 
 
 def _levels_phone(r: Roles, o: Any) -> Levels:
-    v = (r["feature"] or [""])[0]
+    v = _main(r)
     levels = [_exact([v], o)]
     if o.typo:
         levels.append({"label": "one_keystroke", "when": _one_keystroke(f"l.{v}", f"r.{v}")})
@@ -385,7 +395,7 @@ def expand_entry(entry: dict[str, Any], loc: str, features: dict[str, str],
     entry derives are added to ``features``, its kind and roles to ``made`` (for blocking rules)."""
     use = entry.get("use")
     kind = KINDS.get(use) if isinstance(use, str) else None
-    if kind is None:
+    if kind is None or not isinstance(use, str):
         raise LibraryError(f"{loc}.use", f"unknown comparison {use!r} (known: {', '.join(KINDS)})")
     name = entry.get("name")
     if not isinstance(name, str) or not name or not set(name) <= _IDENT_CHARS or name[0].isdigit():
@@ -442,7 +452,7 @@ def expand_blocking(entry: dict[str, Any], loc: str, made: dict[str, tuple[str, 
         raise LibraryError(f"{loc}.comparison", f"name a resident_id or uscc comparison of the library "
                                                 f"({', '.join(ids) or 'there is none'}), not {comp!r}")
     use, roles = made[comp]
-    fz, v, id15 = ((roles.get(r) or [None])[0] for r in ("fuzzy", "feature", "id15"))
+    fz, v, id15 = _one(roles, "fuzzy"), _main(roles), _one(roles, "id15")
     if not fz:
         raise LibraryError(f"{loc}.comparison", f"comparison {comp!r} has no 'fuzzy' feature (invalid texts)")
     if use == "uscc":
@@ -463,7 +473,8 @@ def expand(raw: dict[str, Any]) -> dict[str, Any]:
     declared = raw.get("features", {})
     if not isinstance(comps, list) or not isinstance(declared, dict):
         return raw  # the model's validation names the defect
-    features, made = dict(declared), {}
+    features: dict[str, str] = dict(declared)
+    made: dict[str, tuple[str, Roles]] = {}
     out: list[Any] = []
     for i, c in enumerate(comps):
         if isinstance(c, dict) and "use" in c:
