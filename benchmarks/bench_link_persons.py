@@ -1,0 +1,116 @@
+"""``masterdata link`` with the comparison library's Chinese person comparisons vs Splink 5, on a city.
+
+    uv run --frozen --group bench python -m benchmarks.bench_link_persons --city var/city200k
+
+Input: a generated city with its lake ingested (``masterdata generate`` + ``benchmarks.bench_ingest``).
+Its person silver (every department's person records) is written once, untimed, as the table a
+department would hand over: ``record_id, id_number`` (the ID *as keyed*, not the repaired one),
+``name, birth_date, sex, phone, address`` (residential, else household).  Then, each in its own
+child process (peak RSS is that process's high-water mark):
+
+* ours - the real command line, ``masterdata link --config schemas/examples/dedupe_persons.yaml``
+  (the README's 15-line person config: resident ID, Chinese name, date, mobile, address from the
+  library), under the default memory setting, threshold 0.99 fixed in the config;
+* Splink - :func:`benchmarks.bench_splink.run_splink` (its person model on the same silver, with the
+  standardised columns handed to it ready-made), clustered at 0.99.
+
+Both are scored with the pairwise precision / recall / F1 of ``masterdata evaluate`` against the
+city's truth.  Prints a markdown table; writes ``CITY/bench_link_persons.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "schemas" / "examples" / "dedupe_persons.yaml"
+EXPORT = """
+SELECT record_id, id_number_raw AS id_number, name, birth_date, sex, phone,
+       coalesce(residential_address, household_address) AS address
+FROM person_src
+"""
+
+
+def export(city: Path) -> Path:
+    """The person records as one Parquet table (once per city)."""
+    from benchmarks.bench_splink import load
+
+    out = city / "persons_link.parquet"
+    if not out.exists():
+        con, _sql, _n = load(city)
+        con.execute(f"COPY ({EXPORT}) TO '{out}' (FORMAT parquet)")
+        con.close()
+    return out
+
+
+def run_ours(city: Path) -> dict[str, Any]:
+    import duckdb
+
+    from benchmarks.bench_splink import score
+
+    inp = export(city)
+    out = city / "persons_link_out.parquet"
+    t = time.perf_counter()
+    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "link", "--config", str(CONFIG), str(inp),
+                          "--out", str(out), "--json"], cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if res.returncode != 0:
+        raise RuntimeError(f"masterdata link failed: {res.stderr.strip().splitlines()[-1:]}")
+    summary = json.loads(res.stdout)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE out AS SELECT record_id, cluster_id AS cluster FROM read_parquet('{out}')")
+    return {"records": summary["records"], "wall_s": wall, "link_peak_gb": peak, "steps": summary["steps"],
+            **score(con, city, "out")}
+
+
+def child(tool: str, city: Path) -> dict[str, Any]:
+    res = subprocess.run([sys.executable, "-m", "benchmarks.bench_link_persons", "--city", str(city), "--tool", tool],
+                         cwd=ROOT, capture_output=True, text=True)
+    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT")), None)
+    if res.returncode != 0 or not line:
+        return {"error": (res.stderr or res.stdout)[-3000:]}
+    return dict(json.loads(line[len("RESULT"):]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--city", type=Path, required=True, help="a generated city with its lake ingested")
+    ap.add_argument("--tool", choices=("ours", "splink", "both"), default="both")
+    args = ap.parse_args(argv)
+    if args.tool != "both":
+        from benchmarks.bench_splink import run_splink
+
+        out = run_ours(args.city) if args.tool == "ours" else run_splink(args.city)
+        self_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+        out["peak_gb"] = max(self_gb, out.pop("link_peak_gb", 0.0))
+        print("RESULT" + json.dumps(out))
+        return 0
+    export(args.city)
+    results = {tool: child(tool, args.city) for tool in ("ours", "splink")}
+    (args.city / "bench_link_persons.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print("| tool | records | wall s | peak GB | precision | recall | F1 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for tool, r in results.items():
+        if "error" in r:
+            print(f"| {tool} | failed: {r['error'][-300:]!r} |")
+            continue
+        print(f"| {tool} | {r['records']:,} | {r['wall_s']:.1f} | {r['peak_gb']:.2f} | {r['precision']:.5f} | "
+              f"{r['recall']:.5f} | {r['f1']:.5f} |")
+    if "steps" in results.get("ours", {}):
+        print("ours, seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in results["ours"]["steps"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
