@@ -72,3 +72,26 @@ def test_every_queued_pair_is_explained_level_by_level(city: Path) -> None:
             assert "prior" in labels and "exact" in labels, labels
     finally:
         con.close()
+
+
+def test_readme_person_dedupe_config_on_the_city(city: Path, tmp_path: Path) -> None:
+    """The README's 15-line person config (library comparisons over the ID *as keyed*, the name,
+    birth date, phone and an address) through ``link`` on the city's person records: the
+    accuracy targets of the masters without any of their per-master features."""
+    import duckdb
+
+    from benchmarks.bench_link_persons import EXPORT
+    from benchmarks.bench_splink import load, score
+    from pipelines.masters.link import link
+
+    con, _sql, n = load(city)
+    inp = tmp_path / "persons.parquet"
+    con.execute(f"COPY ({EXPORT}) TO '{inp}' (FORMAT parquet)")
+    con.close()
+    out = tmp_path / "clusters.parquet"
+    report = link(Path(__file__).resolve().parents[2] / "schemas" / "examples" / "dedupe_persons.yaml", [inp], out)
+    assert report.records == n
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE out AS SELECT record_id, cluster_id AS cluster FROM read_parquet('{out}')")
+    s = score(con, city, "out")
+    assert s["precision"] >= 0.999 and s["recall"] >= 0.99, s
