@@ -23,6 +23,7 @@ from core.db import connect
 from pipelines.lake import BatchRecord, Lake
 from pipelines.masters.config import MASTERS_DIR
 from pipelines.masters.records import LINEAGE_TYPES, silver_columns
+from pipelines.resolve.config import expand_library
 from standards.dictionary import dictionary
 from tests.masters.helpers import HANDMADE
 
@@ -90,6 +91,8 @@ def fixed_configs(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("person", "entity", "licence"):
         raw = yaml.safe_load((MASTERS_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+        raw = expand_library(raw, name)  # library comparisons as the SQL levels they stand for
+        assert isinstance(raw, dict)
         for c in raw.get("comparisons", []):
             m, u = HANDMADE.get(c["name"], (None, None)) if name == "person" else (None, None)
             for i, lv in enumerate(c["levels"]):
