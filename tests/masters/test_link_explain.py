@@ -26,7 +26,7 @@ def people(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[s
     t = link_people(1200, seed=21)
     pq.write_table(t.drop(["person"]), d / "people.parquet")
     cfg = yaml.safe_load((ROOT / "schemas" / "examples" / "link_people.yaml").read_text(encoding="utf-8"))
-    cfg["comparisons"][0]["levels"][0]["tf"] = "nm"
+    cfg["comparisons"][0]["tf"] = True  # the library's chinese_name default, made explicit here
     (d / "people.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     return d / "people.yaml", d / "people.parquet", dict(zip(t["record_id"].to_pylist(), t["person"].to_pylist()))
 
