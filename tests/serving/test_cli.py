@@ -64,6 +64,11 @@ def test_once_only_figures(city: Path, tmp_path: Path) -> None:
     assert 0 < t["ceiling_government"] <= t["ceiling_with_forms"] <= 1 and 0 < t["fields_prefilled"] <= 1
     # every government-held material a department holds for the subject was served
     assert fig["served_check"]["government_held_for_subject"] > 0 and fig["served_check"]["not_served"] == 0
+    # the day's stated share withdraws at consent: their held and attested materials are to upload
+    from warehouse.api.day import DECLINE_RATE
+
+    assert fig["decline"] == DECLINE_RATE and 0 < fig["withdrawn"] < 0.06 * 1000
+    assert 0 < t["to_upload_by_reason"]["no_consent"]
     for dim in ("hall", "department", "power_class", "applicant", "action"):
         tallies = fig[f"by_{dim}"]
         assert sum(v["applications"] for v in tallies.values()) == 1000, dim
@@ -74,6 +79,14 @@ def test_once_only_figures(city: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.json"
     run_cli("once-only", "--applications", "1000", "--seed", "3", "--json", str(again), env=env)
     assert json.loads(again.read_text(encoding="utf-8"))["total"] == t
+    # nobody withdraws: the same applicants, nothing to upload for want of consent, the same served check
+    run_cli("once-only", "--applications", "1000", "--seed", "3", "--decline", "0", "--json", str(again), env=env)
+    none = json.loads(again.read_text(encoding="utf-8"))
+    assert none["withdrawn"] == 0 and "no_consent" not in none["total"]["to_upload_by_reason"]
+    assert none["total"]["not_uploaded"] == t["not_uploaded"] + t["to_upload_by_reason"]["no_consent"]
+    assert none["served_check"] == fig["served_check"]
+    bad = masterdata("once-only", "--decline", "1.5", env=env)
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1 and "--decline" in bad.stderr
     assert json.loads((city / "warehouse" / "once-only.json").read_text(encoding="utf-8"))["seed"] == 3
     # the analysts' report shows the latest run
     from quality.once_only import load, section
