@@ -238,3 +238,27 @@ def test_the_certificate_photo_is_public_securitys_where_the_rules_allow(server:
     assert m["status"] == "to_upload" and m["reason"] == "not_held_for_applicant", m
     m = photo(with_card, "S0014")  # 居民身份证换领: the new card needs a new photo
     assert m["channel"] == "申请人自备" and m["status"] == "to_upload" and m["reason"] == "applicant_prepared", m
+
+
+def test_the_person_named_is_the_one_the_event_concerns(model) -> None:  # type: ignore[no-untyped-def]
+    """A birth registration names the newborn: his materials are about him, and the other parent's are
+    about the applicant's recorded spouse (not filtered by the newborn, which would find nobody)."""
+    from datetime import date
+
+    from warehouse.api.autofill import material_status
+    from warehouse.api.catalogue import catalogue
+    from warehouse.api.relations import related
+
+    cat = catalogue()
+    item = next(i for i in cat.items.values() if i.event == "birth" and i.concerns == "child"
+                and any(m.about == "spouse" for m in i.materials))
+    parent, child = parent_of_newborn(model)
+    mats = material_status(model, cat, item, parent, None, date.fromisoformat(TODAY), child.master_id)
+    kid = next(m for m in mats if m["about"] == "child")
+    assert kid["subject"] is not None and kid["subject"]["master_id"] == child.master_id
+    spouses = related(model, "spouse", parent, None)
+    for m in (m for m in mats if m["about"] == "spouse" and m["status"] != "not_required"):
+        if spouses:
+            assert m["subject"] is not None and m["subject"]["master_id"] == spouses[0].master_id, m
+        else:
+            assert m["reason"] == "no_relation_recorded" and "person named" not in m["note"], m
