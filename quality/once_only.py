@@ -53,7 +53,9 @@ def section(report: dict[str, Any] | None, table: Any) -> str:
         return "".join(out) + '<p class="muted">No once-only run yet: <code>masterdata once-only</code>.</p>'
     t, check = report["total"], report["served_check"]
     out.append(f'<p class="muted">{report["applications"]:,} applications of a simulated day (seed {report["seed"]}, '
-               f'as of {escape(report["as_of"])}, gold build {escape(str(report["build_id"]))}).</p>')
+               f'as of {escape(report["as_of"])}, gold build {escape(str(report["build_id"]))}; '
+               f'{report.get("withdrawn", 0):,} applicants withdrew at consent, decline rate '
+               f'{pct(float(report.get("decline") or 0))}).</p>')
     out.append('<div class="cards"><div class="card">'
                f'<span class="kpi"><b>{pct(t["share_not_uploaded"])}</b>required materials not uploaded '
                f'({t["not_uploaded"]:,} of {t["materials"]:,})</span>'

@@ -80,7 +80,8 @@ SPECS: dict[str, TableSpec] = {
     "service_item_materials": TableSpec(("code", "item", "material", "channel", "licence_types", "evidence",
                                          "department", "about", "condition"), lookup=()),
     "service_item_forms": TableSpec(("code", "fields"), lookup=()),
-    "halls": TableSpec(("code", "key", "name", "area", "level", "serves"), lookup=("key", "name")),
+    # entities_of: the department whose registrations in the hall's area go to this hall, not the county's
+    "halls": TableSpec(("code", "key", "name", "area", "level", "entities_of", "serves"), lookup=("key", "name")),
     "evidence_kinds": TableSpec(("code", "name", "master", "sources", "elements", "requires", "attests")),
     "material_conditions": TableSpec(("code", "name", "master", "element", "op", "value")),
     "material_relations": TableSpec(("code", "name", "master", "recorded_by"), lookup=()),

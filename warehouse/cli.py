@@ -92,7 +92,8 @@ def once_only(
     seed: Annotated[int, typer.Option(help="random seed (same seed, same day)")] = 7,
     as_of: Annotated[Optional[str], typer.Option(help="the day (YYYY-MM-DD; default today): licences must be valid "
                                                  "on it, events are the year before it")] = None,
-    decline: Annotated[float, typer.Option(help="share of applicants who withdraw instead of consenting")] = 0.0,
+    decline: Annotated[Optional[float], typer.Option(help="share of applicants who withdraw instead of consenting "
+                                                    "(default: the day's stated rate, 2%)")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the figures as JSON")] = None,
 ) -> None:
     """A realistic day of hall applications: share of required materials not uploaded, the ceiling by
@@ -106,7 +107,7 @@ def once_only(
 
     if applications < 1:
         _fail("--applications must be at least 1")
-    if not 0.0 <= decline <= 1.0:
+    if decline is not None and not 0.0 <= decline <= 1.0:
         _fail(f"--decline must be a share between 0 and 1, not {decline}")
     s = _settings()
     try:

@@ -64,6 +64,11 @@ def test_once_only_figures(city: Path, tmp_path: Path) -> None:
     assert 0 < t["ceiling_government"] <= t["ceiling_with_forms"] <= 1 and 0 < t["fields_prefilled"] <= 1
     # every government-held material a department holds for the subject was served
     assert fig["served_check"]["government_held_for_subject"] > 0 and fig["served_check"]["not_served"] == 0
+    # the day's stated share withdraws at consent: their held and attested materials are to upload
+    from warehouse.api.day import DECLINE_RATE
+
+    assert fig["decline"] == DECLINE_RATE and 0 < fig["withdrawn"] < 0.06 * 1000
+    assert 0 < t["to_upload_by_reason"]["no_consent"]
     for dim in ("hall", "department", "power_class", "applicant", "action"):
         tallies = fig[f"by_{dim}"]
         assert sum(v["applications"] for v in tallies.values()) == 1000, dim
@@ -82,4 +87,13 @@ def test_once_only_figures(city: Path, tmp_path: Path) -> None:
     html = section(load(city / "warehouse" / "once-only.json"), _table)
     assert f"({t['not_uploaded']:,} of {t['materials']:,})" in html and "Still to upload, by reason" in html
     assert "By hall" in html and "By department" in html and "By power type" in html and "By applicant kind" in html
+    assert f"{fig['withdrawn']:,} applicants withdrew at consent" in html
     assert "No once-only run yet" in section(load(tmp_path / "absent.json"), _table)
+    # nobody withdraws: the same applicants, nothing to upload for want of consent, the same served check
+    run_cli("once-only", "--applications", "1000", "--seed", "3", "--decline", "0", "--json", str(again), env=env)
+    none = json.loads(again.read_text(encoding="utf-8"))
+    assert none["withdrawn"] == 0 and "no_consent" not in none["total"]["to_upload_by_reason"]
+    assert none["total"]["not_uploaded"] == t["not_uploaded"] + t["to_upload_by_reason"]["no_consent"]
+    assert none["served_check"] == fig["served_check"]
+    bad = masterdata("once-only", "--decline", "1.5", env=env)
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1 and "--decline" in bad.stderr

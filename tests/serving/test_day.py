@@ -10,7 +10,7 @@ import pytest
 
 from warehouse.api.autofill import licence_state
 from warehouse.api.catalogue import catalogue
-from warehouse.api.day import UNIVERSAL, Drawn, draw
+from warehouse.api.day import DECLINE_RATE, UNIVERSAL, Drawn, Routes, draw
 
 TODAY = date.today()
 
@@ -71,6 +71,8 @@ def test_applicants_would_really_apply(day: tuple[list[Drawn], Path]) -> None:
         assert cat.holds(item.applies_if, {k: (_iso(v) if k == "birth_date" and v else v) for k, v in p.items()},
                          entities.get(d.entity or ""), TODAY), (d, item.applies_if)
         lt = item.licence_type
+        if lt in ("001", "002"):  # public security issues them where the household register records him
+            assert p["household_no"] is not None, (d, item.name)
         own = lt and cat.licence_types[lt]["holder_kind"] == ("entity" if item.target == "entity" else "person")
         if own and lt not in UNIVERSAL and item.action in ("renew", "change", "replace", "cancel"):
             states = [licence_state(x, today) for x in lics.get(subject, []) if x["type_code"] == lt]
@@ -123,3 +125,35 @@ def test_the_day_is_reproducible_by_seed(day: tuple[list[Drawn], Path]) -> None:
     again, _ = draw(gold, catalogue(), 600, 11, TODAY)
     other, _ = draw(gold, catalogue(), 600, 12, TODAY)
     assert again == drawn and other != drawn
+
+
+def test_a_stated_share_withdraws_at_consent(day: tuple[list[Drawn], Path]) -> None:
+    """Withdrawals are drawn per application at the stated rate; they do not change who applies."""
+    drawn, gold = day
+    withdrawn = sum(not d.consents for d in drawn)
+    assert 0 < withdrawn < 0.06 * len(drawn), (withdrawn, DECLINE_RATE)
+    everyone, _ = draw(gold, catalogue(), 600, 11, TODAY, decline=0.0)
+    nobody, _ = draw(gold, catalogue(), 600, 11, TODAY, decline=1.0)
+    assert all(d.consents for d in everyone) and not any(d.consents for d in nobody)
+    strip = [(d.item, d.person, d.entity, d.concerning) for d in drawn]
+    assert strip == [(d.item, d.person, d.entity, d.concerning) for d in everyone]
+
+
+def test_the_development_zone_hall_is_routed_by_its_declaration() -> None:
+    """halls.csv: the zone's hall serves the entities the city market regulator registers in its area
+    (where it lists the item); persons and other entities of that area go to the county hall."""
+    cat = catalogue()
+    routes = Routes.of(cat)
+    regulator = cat.departments["market_regulation"]["name"]
+    area = str(cat.vocabulary.halls["devzone"]["area"])
+    assert routes.entities == {(area, regulator): "devzone"} and routes.county[area] == "qiaocheng"
+    services: dict[str, list] = {}
+    for i in cat.items.values():
+        services.setdefault(i.service, []).append(i)
+    both = next(v for v in services.values() if {"devzone", "qiaocheng"} <= {i.hall for i in v})
+    county_only = next(v for v in services.values() if "qiaocheng" in {i.hall for i in v}
+                       and "devzone" not in {i.hall for i in v} and v[0].target == "entity")
+    assert routes.hall(both, area, regulator, entity=True).hall == "devzone"
+    assert routes.hall(both, area, "谯城区市场监督管理局", entity=True).hall == "qiaocheng"
+    assert routes.hall(both, area, regulator, entity=False).hall == "qiaocheng"
+    assert routes.hall(county_only, area, regulator, entity=True).hall == "qiaocheng"

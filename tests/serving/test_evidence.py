@@ -209,3 +209,56 @@ def test_public_key_and_verify_for_any_caller(server: Server) -> None:
                 "valid": False, "reason": "no_seal", "key_id": None, "document_id": "EV0"}
     assert len(keys) == 1
     assert httpx.get(server.url + "/v1/evidence/public-key").status_code == 401
+
+
+def test_the_certificate_photo_is_public_securitys_where_the_rules_allow(server: Server, model) -> None:  # type: ignore[no-untyped-def]
+    """S0005 机动车驾驶证换证 accepts public security's ID card photo: served as evidence from the card
+    record of an applicant who has one, to upload for one who has none; a plain photo stays his."""
+    ids = [r[0] for r in model._all("SELECT master_id FROM person WHERE id_number IS NOT NULL AND "
+                                    "json_extract(data, '$.name') IS NOT NULL AND "
+                                    "json_extract(data, '$.death_date') IS NULL ORDER BY master_id")]
+
+    def card(mid: str) -> bool:
+        return any(r[:2] == ("public_security", "jmsfz") for r in model.records("person", mid))
+
+    def photo(mid: str, item: str) -> dict[str, Any]:
+        person = model.person(master_id=mid)
+        token = open_session(server, person.data["id_number"], person.data["name"])
+        body = autofill(server, token, {"service_item": item}).json()
+        return next(m for m in body["materials"] if "照片" in m["material"])
+
+    with_card = next(mid for mid in ids if card(mid))
+    m = photo(with_card, "S0005")
+    assert m["channel"] == "政府部门核发" and m["status"] == "evidence", m
+    ev = m["evidence"]
+    assert ev["kind"] == "certificate_photo" and ev["department"] == "public_security" and ev["basis"] == "department_records"
+    assert ev["about"]["master_id"] == with_card and any(r["table"] == "jmsfz" for r in ev["records"])
+    without = next(mid for mid in ids if not card(mid))
+    m = photo(without, "S0005")
+    assert m["status"] == "to_upload" and m["reason"] == "not_held_for_applicant", m
+    m = photo(with_card, "S0014")  # 居民身份证换领: the new card needs a new photo
+    assert m["channel"] == "申请人自备" and m["status"] == "to_upload" and m["reason"] == "applicant_prepared", m
+
+
+def test_the_person_named_is_the_one_the_event_concerns(model) -> None:  # type: ignore[no-untyped-def]
+    """A birth registration names the newborn: his materials are about him, and the other parent's are
+    about the applicant's recorded spouse (not filtered by the newborn, which would find nobody)."""
+    from datetime import date
+
+    from warehouse.api.autofill import material_status
+    from warehouse.api.catalogue import catalogue
+    from warehouse.api.relations import related
+
+    cat = catalogue()
+    item = next(i for i in cat.items.values() if i.event == "birth" and i.concerns == "child"
+                and any(m.about == "spouse" for m in i.materials))
+    parent, child = parent_of_newborn(model)
+    mats = material_status(model, cat, item, parent, None, date.fromisoformat(TODAY), child.master_id)
+    kid = next(m for m in mats if m["about"] == "child")
+    assert kid["subject"] is not None and kid["subject"]["master_id"] == child.master_id
+    spouses = related(model, "spouse", parent, None)
+    for m in (m for m in mats if m["about"] == "spouse" and m["status"] != "not_required"):
+        if spouses:
+            assert m["subject"] is not None and m["subject"]["master_id"] == spouses[0].master_id, m
+        else:
+            assert m["reason"] == "no_relation_recorded" and "person named" not in m["note"], m

@@ -161,6 +161,8 @@ BAD_VOCABULARY = [
      "person.shoe_size is not a person or entity data element"),
     ("material_conditions.csv", "adult,年满18周岁,person,birth_date,age_ge,18", "adult,年满18周岁,person,birth_date,age_ge,x",
      "takes one age in years"),
+    ("halls.csv", "county,market_regulation,", "county,ministry_of_magic,",
+     "entities_of 'ministry_of_magic' is not a department key"),
 ]
 
 

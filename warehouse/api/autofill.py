@@ -231,7 +231,9 @@ def material_status(model: ReadModel, cat: Catalogue, item: ServiceItem, person:
         elif not m.government:
             out["reason"] = "third_party"
         else:
-            who = None if m.about in ("applicant", "legal_rep") else concerning
+            # the person named is the one the item's event concerns; other relatives are the recorded ones
+            who = concerning if m.about not in ("applicant", "legal_rep") and item.concerns in (None, m.about) \
+                else None
             subjects = related(model, m.about, person, entity, who)
             if not subjects:
                 out["reason"] = "no_relation_recorded"

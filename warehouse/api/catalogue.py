@@ -82,6 +82,12 @@ class Material:
                 "department": self.department, "about": self.about, "conditions": list(self.conditions)}
 
 
+#: whom an application brought by a life event is about (the person it names, ``concerning``): the
+#: newborn, the child starting school, the deceased; the application's other relatives are whoever the
+#: masters record (the newborn's other parent is the applicant's spouse, whichever child is named)
+EVENT_CONCERNS = {"birth": "child", "school_entry": "child", "parent": "child", "death": "deceased"}
+
+
 @dataclass(frozen=True)
 class ServiceItem:
     code: str
@@ -98,6 +104,11 @@ class ServiceItem:
     event: str | None
     materials: tuple[Material, ...]
     fields: tuple[str, ...]
+
+    @property
+    def concerns(self) -> str | None:
+        """The relation of the person an application names (None: any material about a relative)."""
+        return EVENT_CONCERNS.get(self.event or "")
 
     def summary(self) -> dict[str, object]:
         return {"code": self.code, "name": self.name, "power_class": self.power_class,

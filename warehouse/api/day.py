@@ -20,13 +20,18 @@ and the masters say who that is:
 The expected daily count of each service is computed over the whole masters; the day's N
 applications are allocated to services in proportion (multinomial, seeded) and each service's
 applicants are drawn by a seeded hash order.  An applicant goes to the hall of his county (household
-area; an entity's registered area; an enterprise the city market regulator registered in 谯城 to the
-development zone's hall where it lists the item), or to the city hall for city-level items.
+area; an entity's registered area), or to the hall ``halls.csv`` declares for the entities a
+department registers in its area (``entities_of``: the development zone's hall serves the
+enterprises the city market regulator registers there) where that hall lists the item, or to the
+city hall for city-level items.  At the consent step a share of applicants withdraws instead of
+letting the hall share their records (:data:`DECLINE_RATE`, seeded per application).
 
 Rates that the masters cannot show are modelling assumptions, named here (:data:`PERSON_RATE`,
-:data:`TARGETED_RATE`, :data:`ENTITY_RATE`, :data:`EVENT_RATE`); everything else is counted in the data.  Licence types the library does not hold
-at all produce no applicants (nobody can be shown to hold them), except the resident ID card and the
-household register book, which every registered resident holds.
+:data:`TARGETED_RATE`, :data:`ENTITY_RATE`, :data:`EVENT_RATE`, :data:`DECLINE_RATE`); everything else is
+counted in the data.  Licence types the library does not hold at all produce no applicants (nobody
+can be shown to hold them), except the resident ID card and the household register book, which every
+registered resident holds (public security issues both where the household is registered: a person
+the household register does not record applies for neither here).
 """
 
 from __future__ import annotations
@@ -58,11 +63,14 @@ ENTITY_RATE = {"issue": 0.003, "change": 0.02, "replace": 0.005, "cancel": 0.01,
 #: an item for parents (``parent``) is claimed at its action's rate among those with a recorded child
 EVENT_RATE = {"move": 0.015, "job_loss": 0.02, "home_purchase": 0.01, "property_sale": 0.02, "mortgage": 0.01,
               "divorce": 0.002}
-#: licence types every registered resident holds although the library may not (yet) hold them
-UNIVERSAL = {"001": "x.c_age_16", "002": "x.relation_to_head = '户主'"}
+#: share of applicants who withdraw at the consent step rather than let the hall share their records
+#: and upload everything themselves (a modelling assumption: no hall publishes the figure; consent is
+#: one tap in the hall's flow, and a few applicants prefer to hand in their own papers)
+DECLINE_RATE = 0.02
+#: licence types every registered resident holds although the library may not (yet) hold them: the
+#: household register records him (``household_no``), a card from 16, the booklet by the head
+UNIVERSAL = {"001": "x.c_age_16 AND x.household_no IS NOT NULL", "002": "x.relation_to_head = '户主'"}
 RENEW_WINDOW = 90
-CITY_REGULATOR = "亳州市市场监督管理局"
-DEVZONE_AREA = "341602"
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,8 @@ class Drawn:
     entity: str | None
     concerning: str | None
     service: str
+    #: the applicant consents to the hall sharing his records (else he withdraws and uploads)
+    consents: bool = True
 
 
 def _flag_sql(c: Condition, alias: str, today: str) -> str:
@@ -243,27 +253,45 @@ def _rate(con: duckdb.DuckDBPyConnection, item: ServiceItem, size: int) -> float
     return PERSON_RATE[item.action]
 
 
-def _route(items: list[ServiceItem], area: str | None, authority: str | None, halls_by_area: dict[str, str]
-           ) -> ServiceItem:
-    """The item of a service at the hall the applicant goes to."""
-    by_hall = {i.hall: i for i in items}
-    county = halls_by_area.get(area or "")
-    if authority == CITY_REGULATOR and area == DEVZONE_AREA and "devzone" in by_hall:
-        return by_hall["devzone"]
-    if county in by_hall and by_hall[county].level != "city":
-        return by_hall[county]
-    return by_hall.get("city") or items[0]
+@dataclass(frozen=True)
+class Routes:
+    """Where an applicant goes: the county hall of an area, and the halls that serve the entities a
+    department registers in their area (``halls.csv``: ``entities_of``)."""
+
+    county: dict[str, str]  # area -> hall
+    entities: dict[tuple[str, str], str]  # (area, registering authority's name) -> hall
+
+    @classmethod
+    def of(cls, cat: Catalogue) -> Routes:
+        halls = cat.vocabulary.halls
+        county = {str(h["area"]): k for k, h in halls.items() if h["level"] == "county" and not h["entities_of"]}
+        entities = {(str(h["area"]), str(cat.departments[str(h["entities_of"])]["name"])): k
+                    for k, h in halls.items() if h["entities_of"]}
+        return cls(county, entities)
+
+    def hall(self, items: list[ServiceItem], area: str | None, authority: str | None, entity: bool
+             ) -> ServiceItem:
+        """The item of a service at the hall the applicant goes to."""
+        by_hall = {i.hall: i for i in items}
+        declared = self.entities.get((area or "", authority or "")) if entity else None
+        if declared in by_hall:
+            return by_hall[declared]
+        county = self.county.get(area or "")
+        if county in by_hall and by_hall[county].level != "city":
+            return by_hall[county]
+        return by_hall.get("city") or items[0]
 
 
-def draw(gold: Path, cat: Catalogue, n: int, seed: int, today: date) -> tuple[list[Drawn], dict[str, float]]:
-    """The day's ``n`` applications and the expected daily count of every service drawn from."""
+def draw(gold: Path, cat: Catalogue, n: int, seed: int, today: date, decline: float = DECLINE_RATE
+         ) -> tuple[list[Drawn], dict[str, float]]:
+    """The day's ``n`` applications (each withdrawing at the consent step with probability
+    ``decline``) and the expected daily count of every service drawn from."""
     from core.db import connect
 
     services: dict[str, list[ServiceItem]] = defaultdict(list)
     for it in sorted(cat.items.values(), key=lambda i: i.code):
         services[it.service].append(it)
-    halls_by_area = {str(h["area"]): k for k, h in cat.vocabulary.halls.items() if h["level"] == "county"
-                     and k != "devzone"}
+    routes = Routes.of(cat)
     con = connect(standard=False)
     try:
         con.execute(f"ATTACH {lit(str(gold))} AS gold (READ_ONLY)")
@@ -281,6 +309,7 @@ def draw(gold: Path, cat: Catalogue, n: int, seed: int, today: date) -> tuple[li
                 pools.append((key, got[0], got[1] * share))
         volume = np.array([v for _k, _s, v in pools])
         counts = np.random.default_rng(seed).multinomial(n, volume / volume.sum())
+        declines = iter(np.random.default_rng([seed, 1]).random(int(counts.sum())) < decline)
         out: list[Drawn] = []
         for (key, sql, _v), k in zip(pools, counts, strict=True):
             if k == 0:
@@ -290,8 +319,8 @@ def draw(gold: Path, cat: Catalogue, n: int, seed: int, today: date) -> tuple[li
                                f"{lit(f'{seed}:{key}')}) LIMIT {int(k)}").fetchall()
             for j in range(int(k)):
                 person, entity, concerning, area, authority = rows[j % len(rows)]
-                item = _route(services[key], area, authority, halls_by_area)
-                out.append(Drawn(item.code, person, entity, concerning, key))
+                item = routes.hall(services[key], area, authority, entity is not None)
+                out.append(Drawn(item.code, person, entity, concerning, key, not next(declines)))
         return out, {k: v for k, _s, v in pools}
     finally:
         con.close()

@@ -2,9 +2,11 @@
 
 The day is drawn by :mod:`warehouse.api.day` (who really applies for what); each application runs the
 hall's auto-fill (:func:`warehouse.api.autofill.fill`, what the HTTP endpoint runs) and the applicant
-consents (or, with ``decline``, withdraws - then nothing served reaches the department and every
-served material counts as to upload, reason ``no_consent``).  Reported, over the required materials
-(those whose conditions hold for the applicant):
+consents, or withdraws (the day's :data:`~warehouse.api.day.DECLINE_RATE` of applicants, or the
+``decline`` given) - then nothing from the masters reaches the department and every held licence and
+department evidence counts as to upload, reason ``no_consent`` (the online form stays: the applicant
+fills it in himself instead of uploading a paper one).  Reported, over the required materials (those
+whose conditions hold for the applicant):
 
 * the share **not uploaded** - served from the masters as a held licence, as a department's
   evidence, or replaced by the hall's pre-filled online form;
@@ -17,13 +19,14 @@ served material counts as to upload, reason ``no_consent``).  Reported, over the
 * the **served check**: every 政府部门核发 material that applies and that a department holds for its
   subject in the gold store (a valid licence of an accepted type, or a record in the evidence kind's
   source table with the required facts) must have been served - checked in DuckDB against the gold
-  file, independently of the read model; any miss is listed with its reason.
+  file, independently of the read model; any miss is listed with its reason.  The check is over what
+  the auto-fill served: an applicant who withdraws declined what was served (counted as
+  ``no_consent`` above), which is no defect of the platform.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -33,7 +36,7 @@ from typing import Any
 
 from warehouse.api.autofill import NOT_UPLOADED, fill
 from warehouse.api.catalogue import GOVERNMENT_ISSUED, Catalogue, ServiceItem
-from warehouse.api.day import Drawn, draw
+from warehouse.api.day import DECLINE_RATE, Drawn, draw
 from warehouse.api.index import ReadModel
 
 DIMENSIONS = ("hall", "department", "power_class", "applicant", "action")
@@ -100,10 +103,13 @@ class OnceOnlyReport:
     not_in_library: Counter = field(default_factory=Counter)
     not_integrated: Counter = field(default_factory=Counter)
     services: int = 0
+    #: applications whose applicant withdrew at the consent step
+    withdrawn: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"applications": self.applications, "seed": self.seed, "as_of": self.as_of,
-                "build_id": self.build_id, "decline": self.decline, "services_drawn_from": self.services,
+                "build_id": self.build_id, "decline": self.decline, "withdrawn": self.withdrawn,
+                "services_drawn_from": self.services,
                 "total": self.total.as_dict(),
                 **{f"by_{d}": {k: v.as_dict() for k, v in sorted(t.items())} for d, t in self.by.items()},
                 "served_check": {"government_held_for_subject": self.check_held, "not_served": len(self.misses),
@@ -117,14 +123,17 @@ class OnceOnlyReport:
         served = 1 - len(self.misses) / self.check_held if self.check_held else 1.0
         lines = [
             f"once-only: {t.applications:,} applications of a simulated day (seed {self.seed}, as of {self.as_of}, "
-            f"gold build {self.build_id or '?'}; {self.services} services drawn from)",
+            f"gold build {self.build_id or '?'}; {self.services} services drawn from; {self.withdrawn} withdrew at "
+            f"consent, decline rate {self.decline:.0%})",
             f"  required materials not uploaded:   {t.not_uploaded:,} of {t.materials:,} = {s['share_not_uploaded']:.1%}  "
             f"(licence held {t.held:,}, department evidence {t.evidence:,}, pre-filled online form {t.form:,})",
             f"  ceiling (来源渠道 政府部门核发):        {t.government:,} of {t.materials:,} = {s['ceiling_government']:.1%}"
             f"  (with the online forms: {s['ceiling_with_forms']:.1%})",
             f"  government-held served:            {t.held + t.evidence:,} of {t.government:,} = "
             f"{s['government_served']:.1%}; of those a department holds for the subject: "
-            f"{self.check_held - len(self.misses):,} of {self.check_held:,} = {served:.1%}",
+            f"{self.check_held - len(self.misses):,} of {self.check_held:,} = {served:.1%} served by the auto-fill"
+            + (f" ({t.reasons['no_consent']:,} of them then declined by applicants who withdrew)"
+               if t.reasons["no_consent"] else ""),
             f"  form fields pre-filled:            {t.prefilled:,} of {t.fields:,} = {s['fields_prefilled']:.1%}",
             "", "  still to upload, by reason: " + ", ".join(f"{k} {v:,}" for k, v in t.reasons.most_common()),
         ]
@@ -158,8 +167,9 @@ def _keys(item: ServiceItem) -> dict[str, str]:
 
 
 def _withdraw(materials: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What the department gets when the applicant withdraws: every served material is to upload."""
-    return [{**m, "status": "to_upload", "reason": "no_consent"} if m["status"] in NOT_UPLOADED else m
+    """What the department gets when the applicant withdraws: every licence and evidence the masters
+    would have served is to upload (the online form is still his to fill in)."""
+    return [{**m, "status": "to_upload", "reason": "no_consent"} if m["status"] in ("held", "evidence") else m
             for m in materials]
 
 
@@ -219,11 +229,12 @@ def served_check(gold: Path, rows: list[tuple[int, str, str, str, str, str]], to
 
 
 def simulate(model: ReadModel, cat: Catalogue, gold: Path, applications: int = 1000, seed: int = 7,
-             today: date | None = None, decline: float = 0.0) -> OnceOnlyReport:
+             today: date | None = None, decline: float | None = None) -> OnceOnlyReport:
+    """The day's report; ``decline`` overrides the day's stated share of withdrawals."""
     today = today or date.today()
-    drawn, volumes = draw(gold, cat, applications, seed, today)
+    decline = DECLINE_RATE if decline is None else decline
+    drawn, volumes = draw(gold, cat, applications, seed, today, decline)
     report = OnceOnlyReport(len(drawn), seed, today.isoformat(), model.build_id, decline, services=len(volumes))
-    rng = random.Random(seed)
     checks: list[tuple[int, str, str, str, str, str]] = []
     seen: dict[tuple[int, str], tuple[ServiceItem, dict[str, Any]]] = {}
     for n, d in enumerate(drawn):
@@ -231,7 +242,8 @@ def simulate(model: ReadModel, cat: Catalogue, gold: Path, applications: int = 1
         if outcome is None:
             continue
         materials = outcome["materials"]
-        if decline and rng.random() < decline:
+        if not d.consents:
+            report.withdrawn += 1
             materials = _withdraw(materials)
         f = (outcome["summary"]["fields"], outcome["summary"]["prefilled"])
         for tally in (report.total, *(report.by[k][v] for k, v in _keys(item).items())):
@@ -242,7 +254,8 @@ def simulate(model: ReadModel, cat: Catalogue, gold: Path, applications: int = 1
                 report.not_in_library[" | ".join(t["name"] for t in m["licence_types"])] += 1
             elif m["reason"] == "not_integrated":
                 report.not_integrated[m["material"]] += 1
-        checks += _check_rows(n, item, materials, cat)
+        # the platform's side: what the auto-fill served (an applicant who withdraws declined it himself)
+        checks += _check_rows(n, item, outcome["materials"], cat)
     report.check_held, misses = served_check(gold, checks, today)
     for n, code, _st in misses:
         item, m = seen[(n, code)]

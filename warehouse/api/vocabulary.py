@@ -14,7 +14,9 @@ files in ``standards/codes`` (data, not code):
 * ``material_relations.csv`` - whom a material is about (the applicant, his spouse, child, parent,
   a deceased relative, a household member, an entity's legal representative): only relations the
   masters record (:mod:`warehouse.api.relations` implements each);
-* ``halls.csv`` - the city's six service halls.
+* ``halls.csv`` - the city's six service halls, and which entities a hall serves instead of its
+  area's county hall (``entities_of``: the development zone's hall serves the enterprises the city
+  market regulator registers in its area).
 
 Every file is checked on load; a bad row fails with one line naming the file, the row and the value.
 """
@@ -195,8 +197,22 @@ def source_tables() -> set[tuple[str, str]]:
     return {(s.source, t.name) for s in registry().values() for t in s.tables}
 
 
+def _halls(codes_dir: Path) -> dict[str, dict[str, str | None]]:
+    """The halls; ``entities_of`` names a department key (whose registrations in the hall's area the
+    hall serves instead of the area's county hall)."""
+    path = codes_dir / "halls.csv"
+    departments = {str(r["key"]) for _line, r in rows("departments", codes_dir)}
+    out: dict[str, dict[str, str | None]] = {}
+    for line, r in rows("halls", codes_dir):
+        if r.get("entities_of") and r["entities_of"] not in departments:
+            raise CatalogueError(f"{path}:{line}: entities_of {r['entities_of']!r} is not a department key "
+                                 "of departments.csv")
+        out[str(r["key"])] = r
+    return out
+
+
 def vocabulary(codes_dir: Path) -> Vocabulary:
     """The four code tables, checked (sources against ``schemas/sources``, elements against the
-    element dictionary)."""
-    halls = {str(r["key"]): r for _line, r in rows("halls", codes_dir)}
+    element dictionary, a hall's ``entities_of`` against the departments)."""
+    halls = _halls(codes_dir)
     return Vocabulary(_evidence(codes_dir, source_tables()), _conditions(codes_dir), _relations(codes_dir), halls)
