@@ -84,6 +84,9 @@ class Element(BaseModel):
     not_before: str | None = None
     #: longest value accepted (characters of the raw text); None: the dictionary's ``max_length``
     max_length: int | None = Field(None, gt=0)
+    #: ``master.element`` whose values this element holds (a spouse's ID number is a person.id_number):
+    #: sharing it would share that element, so it is shared only where that one is too
+    discloses: str | None = None
 
     @field_validator("type")
     @classmethod
@@ -180,7 +183,12 @@ def load_dictionary(path: Path | str = ELEMENTS_FILE) -> Dictionary:
         _check_master(path, mname, m, elems)
         masters[mname] = m.model_copy(update={"name": mname, "elements": elems})
     meta = {en: e.model_copy(update={"master": "meta", "name": en}) for en, e in d.meta.items()}
-    return d.model_copy(update={"masters": masters, "meta": meta})
+    out = d.model_copy(update={"masters": masters, "meta": meta})
+    for e in out.all_elements():
+        if e.discloses and (not out.has(e.discloses) or e.discloses.startswith("meta.")):
+            raise DictionaryError(f"{path}: masters.{e.master}.elements.{e.name}.discloses: {e.discloses!r} is not "
+                                  f"an element (write master.element)")
+    return out
 
 
 def _check_master(path: Path, mname: str, m: Master, elems: dict[str, Element]) -> None:

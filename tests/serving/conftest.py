@@ -94,6 +94,13 @@ class Server:
     def store(self) -> Path:
         return self.home / "warehouse" / "serving.sqlite"
 
+    def public_id(self, department: str, master_id: str) -> str:
+        """The id under which the server shows ``master_id`` to ``department`` (its key, beside the store)."""
+        from warehouse.api.publicid import PublicIds, load_secret
+
+        ids = PublicIds(load_secret(self.home / "warehouse" / "serving.id-key"))
+        return ids.encode(f"department:{department}", master_id)
+
 
 def make_keys(home: Path) -> dict[str, str]:
     """Keys of every calling system (created through the store, as `masterdata keys create` does)."""

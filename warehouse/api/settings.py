@@ -46,6 +46,11 @@ class Settings:
         return self.store.with_name(self.store.stem + ".audit-key")
 
     @property
+    def id_key(self) -> Path:
+        """The key that makes master ids opaque per department (:mod:`warehouse.api.publicid`)."""
+        return self.store.with_name(self.store.stem + ".id-key")
+
+    @property
     def once_only_report(self) -> Path:
         """The latest once-only report (``masterdata once-only``), which the analysts' report shows."""
         return self.store.with_name("once-only.json")

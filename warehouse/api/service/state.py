@@ -12,6 +12,7 @@ from warehouse.api.auth import Authenticator, RateLimiter
 from warehouse.api.catalogue import Catalogue, catalogue
 from warehouse.api.grants import GrantsInForce, Policy
 from warehouse.api.index import ReadModel, Snapshots
+from warehouse.api.publicid import PublicIds, load_secret
 from warehouse.api.sealing import load_signing_key
 from warehouse.api.service.audit import RefusalTally
 from warehouse.api.service.upkeep import AuditUpkeep
@@ -31,6 +32,8 @@ class ServingState:
         self.store = Store(settings.store, settings.audit_key)
         #: the Ed25519 key that seals evidence documents (made on first use, mode 0600)
         self.signing_key = load_signing_key(settings.evidence_key)
+        #: master ids as departments see them: opaque, per department (mode 0600 key beside the store)
+        self.ids = PublicIds(load_secret(settings.id_key))
         self.snapshots = Snapshots(settings.gold, settings.index_dir, settings.watch_interval)
         self.auth = Authenticator(self.store)
         self.limiter = RateLimiter(settings.workers)
