@@ -121,10 +121,12 @@ def make_keys(home: Path) -> dict[str, str]:
     return keys
 
 
-def start_server(home: Path, keys: dict[str, str], log: Path, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(home: Path, keys: dict[str, str], log: Path, extra_env: dict[str, str] | None = None,
+                 workers: int = 1) -> Server:
     port = free_port()
     env = {**base_env(home), **(extra_env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers", "1"],
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers",
+                             str(workers)],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"

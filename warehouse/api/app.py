@@ -36,6 +36,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from warehouse.api import docs, problems
+from warehouse.api.bodylimit import BodyLimit
 from warehouse.api.routers import ROUTERS
 from warehouse.api.service.state import ServingState
 from warehouse.api.settings import Settings
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
                          swagger_ui_parameters={"validatorUrl": None, "defaultModelsExpandDepth": 0},
                          lifespan=_lifespan)
     app.state.serving = state or ServingState.open(settings)
+    app.add_middleware(BodyLimit, max_body=app.state.serving.settings.max_body)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
