@@ -38,6 +38,7 @@ from tests.serving.test_authz import (
     purposes_of,
     withheld_types,
 )
+from warehouse.api.index import ReadModel
 
 
 def _holder_of_each_implying_type(model) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -85,7 +86,7 @@ class Answers:
 
 
 def _licence_doors(c: httpx.Client, server: Server, dep: str, q: dict[str, str], hidden: set[str],
-                   holders: dict[str, Any], model, answers: Answers) -> int:  # type: ignore[no-untyped-def]
+                   holders: dict[str, Any], model: ReadModel, answers: Answers) -> int:
     """Licence lists and licences of the holders of implying types; returns the leaks found."""
     leaks = 0
     absent = c.get("/v1/licences/" + server.public_id(dep, "L9999999999"), params=q)
