@@ -30,6 +30,8 @@ TYPES = frozenset({"varchar", "date", "timestamp", "decimal", "integer", "boolea
 #: Identifier rules -> the macro family that repairs and checks them (``rid_check``, ``uscc_check``
 #: ... in :mod:`standards.identifiers`); silver keeps their raw text beside the value, because
 #: matching a mistyped ID one keystroke away needs it.
+#: rules whose values are personal data (masked in examples, logs and reports)
+PERSONAL_RULES = frozenset({"resident_id", "name", "phone", "address"})
 IDENTIFIER_RULES: dict[str, str] = {"resident_id": "rid", "uscc": "uscc", "org_code": "orgcode",
                                     "licence_id": "licence_id"}
 
@@ -105,6 +107,13 @@ class Element(BaseModel):
     @property
     def qualified(self) -> str:
         return f"{self.master}.{self.name}"
+
+    @property
+    def personal(self) -> bool:
+        """Whether a value of this element identifies or describes a person (ID numbers, names,
+        phones, addresses, and what holds their values): masked wherever it is shown as an example."""
+        return (self.rule in PERSONAL_RULES or self.typed_by is not None
+                or (self.discloses or "").startswith("person."))
 
     @property
     def code_table(self) -> str | None:
