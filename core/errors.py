@@ -95,11 +95,13 @@ def mask(value: object) -> str:
     return text[: min(3, len(text) // 2)] + "***"
 
 
-#: what a resident ID number (18 characters, or the old 15 digits) or a mobile phone number looks
-#: like in free text, standing alone (not inside a longer code)
+#: what a resident ID number looks like in free text: 18 characters (area, birth date, sequence,
+#: check) anywhere - also inside a longer number, as in a 残疾人证号 (the ID number and two digits) -
+#: and, standing alone, the old 15 digits or a mobile phone number
 _PERSONAL_NUMBER = re.compile(
-    r"(?<![0-9A-Za-z])(?:[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]"
-    r"|[1-9][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}|1[3-9][0-9]{9})(?![0-9A-Za-z])")
+    r"[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]"
+    r"|(?<![0-9A-Za-z])(?:[1-9][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}|1[3-9][0-9]{9})"
+    r"(?![0-9A-Za-z])")
 
 
 def redact(text: str) -> str:
