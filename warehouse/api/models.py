@@ -38,6 +38,7 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {**PROBLEM, "description": "a body that cannot be read (not UTF-8 JSON)"},
     401: {**PROBLEM, "description": "no key, or an unknown or revoked key"},
     403: {**PROBLEM, "description": "the caller may not do this"},
+    413: {**PROBLEM, "description": "a request body over the service's limit (MASTERDATA_SERVE_MAX_BODY)"},
     422: {**PROBLEM, "description": "a malformed request or identifier"},
     429: {**PROBLEM, "description": "the caller's rate limit is exhausted"},
 }
