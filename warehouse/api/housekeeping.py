@@ -33,7 +33,7 @@ log = logging.getLogger("masterdata.serve")
 
 #: a WAL past this size (bytes) is checkpointed with TRUNCATE; every connection's journal_size_limit
 WAL_LIMIT = 8 * 1024 * 1024
-PURGE_EVERY = 5.0
+PURGE_EVERY = 2.0
 PREVIEWS_PER_APPLICANT = 20
 
 
