@@ -9,6 +9,7 @@ of failure is a declaration, not a branch in the handlers.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, ClassVar
 
@@ -29,8 +30,9 @@ class MasterdataError(Exception):
         self.extra = {k: v for k, v in extra.items() if v is not None}
 
     def one_line(self) -> str:
-        """The message on one line (embedded newlines folded), as the CLI prints it."""
-        return " ".join(self.message.split())
+        """The message on one line (embedded newlines folded, personal numbers masked: :func:`redact`),
+        as the CLI prints it and the API's problem details carry it."""
+        return redact(" ".join(self.message.split()))
 
     @classmethod
     def slug(cls) -> str:
@@ -91,3 +93,49 @@ def mask(value: object) -> str:
     """
     text = str(value)
     return text[: min(3, len(text) // 2)] + "***"
+
+
+#: what a resident ID number looks like in free text: 18 characters (area, birth date, sequence,
+#: check) anywhere - also inside a longer number, as in a 残疾人证号 (the ID number and two digits) -
+#: and, standing alone, the old 15 digits or a mobile phone number
+_PERSONAL_NUMBER = re.compile(
+    r"[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]"
+    r"|(?<![0-9A-Za-z])(?:[1-9][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}|1[3-9][0-9]{9})"
+    r"(?![0-9A-Za-z])")
+
+
+def redact(text: str) -> str:
+    """``text`` with every resident ID number and mobile phone number in it masked (:func:`mask`).
+
+    The safety net of everything written for people to read - errors, log lines, reports: a value
+    whose element is known is masked where it is shown (names too); this catches the numbers that
+    reach text some other way (a record key that is an ID number, a data row read as a header)."""
+    return _PERSONAL_NUMBER.sub(lambda m: mask(m.group()), text)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks personal numbers in a log record's message and arguments (:func:`redact`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        return True
+
+
+#: the loggers whose handlers print what the platform and its HTTP server log
+LOGGERS = ("", "masterdata", "uvicorn", "uvicorn.error", "uvicorn.access", "airflow.task")
+
+
+def redact_logs() -> None:
+    """Install :class:`RedactingFilter` on every handler that prints the platform's logs (the HTTP
+    server's access log names request paths, which may hold an ID number)."""
+    handlers = [h for name in LOGGERS for h in logging.getLogger(name).handlers]
+    if logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    for h in handlers:
+        if not any(isinstance(f, RedactingFilter) for f in h.filters):
+            h.addFilter(RedactingFilter())

@@ -73,6 +73,10 @@ class Settings:
     serve_workers: int
     #: MASTERDATA_SERVE_WATCH - seconds between checks for a rebuilt gold store
     serve_watch: float
+    #: MASTERDATA_SERVE_MAX_BODY - largest request body the HTTP service reads (bytes; larger: 413)
+    serve_max_body: int
+    #: MASTERDATA_PREVIEW_TTL_S - seconds an unconsented hall preview is kept before it is purged
+    preview_ttl_s: float
     #: MASTERDATA_AS_OF - fixes "today" (YYYY-MM-DD) for licence validity (tests, replays)
     as_of: date | None
     #: MASTERDATA_AIRFLOW_URL - base URL of the Airflow UI the console links DAG runs to
@@ -151,6 +155,8 @@ def _load(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         grants=Path(env.get("MASTERDATA_GRANTS") or REPO / "schemas" / "grants.yaml"),
         serve_workers=max(1, _number(env, "MASTERDATA_SERVE_WORKERS", int) or 1),
         serve_watch=_number(env, "MASTERDATA_SERVE_WATCH", float) or 2.0,
+        serve_max_body=_number(env, "MASTERDATA_SERVE_MAX_BODY", int) or 1_048_576,
+        preview_ttl_s=_number(env, "MASTERDATA_PREVIEW_TTL_S", float) or 3600.0,
         as_of=as_of_date,
         airflow_url=(env.get("MASTERDATA_AIRFLOW_URL") or "http://localhost:8080").rstrip("/"),
         audit_anchor=env.get("MASTERDATA_AUDIT_ANCHOR") or None,

@@ -170,7 +170,7 @@ def ingest(
 
 def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckDBPyConnection) -> list[BatchOutcome] | None:
     """One source's outcomes, or None when it failed (said in one line; the other sources go on)."""
-    from core.errors import MasterdataError
+    from core.errors import MasterdataError, redact
     from pipelines.ingest import ingest_source
 
     try:
@@ -178,7 +178,7 @@ def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckD
     except MasterdataError as exc:
         console.print(f"[red]FAILED[/] {exc.one_line()}", highlight=False)
     except Exception as exc:  # a defect met in one source's data must not stop the other sources
-        text = " ".join((str(exc).splitlines() or [""])[0].split())[:300]
+        text = redact(" ".join((str(exc).splitlines() or [""])[0].split())[:300])
         console.print(f"[red]FAILED[/] source {name}: {type(exc).__name__}: {text}", highlight=False)
     return None
 
@@ -211,8 +211,9 @@ _register_plugins()
 def main() -> None:
     """Console entry point: any expected failure (:class:`core.errors.MasterdataError`) that a
     command did not report itself ends as one line and its exit code, never a traceback."""
-    from core.errors import MasterdataError
+    from core.errors import MasterdataError, redact_logs
 
+    redact_logs()
     try:
         app()
     except MasterdataError as exc:

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 import sqlglot
 import sqlglot.expressions as exp
 
-from core.errors import RunFailed, UnavailableError
+from core.errors import RunFailed, UnavailableError, mask, redact
 from core.sqltext import lit, q
 from pipelines import landing
 from pipelines.connections import NoAnswer, SourceEnvironment, probe_server
@@ -105,10 +105,11 @@ def _as_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     return pc.cast(arr, pa.string())
 
 
-def _names(cols: list[str], limit: int = 8) -> str:
+def _names(cols: list[str], limit: int = 8, data: bool = False) -> str:
     """Column names for a message: a header line of data (names, ID numbers) must not be echoed
-    whole, so each name is cut short and only the first few are listed."""
-    shown = [c if len(c) <= 24 else c[:20] + "…" for c in cols[:limit]]
+    whole, so each name is cut short and only the first few are listed - and masked, all of them,
+    when the line holds an ID or phone number (``data``: it is a row, its names are people's)."""
+    shown = [mask(c) if data else (c if len(c) <= 24 else c[:20] + "…") for c in cols[:limit]]
     return ", ".join(shown) + (f" and {len(cols) - limit} more" if len(cols) > limit else "")
 
 
@@ -118,13 +119,14 @@ def _schema_check(spec: SourceSpec, table: Table, found: list[str], where: str) 
     added = [c for c in found if c not in expected]
     repeated = sorted({c for c in found if found.count(c) > 1})
     if missing or added or repeated:
+        row = any(redact(c) != c for c in found)  # a data row read as the header
         parts = []
         if repeated:
-            parts.append(f"repeated column(s) {_names(repeated)}")
+            parts.append(f"repeated column(s) {_names(repeated, data=row)}")
         if missing:
             parts.append(f"missing column(s) {_names(missing)}")
         if added:
-            parts.append(f"new column(s) {_names(added)}")
+            parts.append(f"new column(s) {_names(added, data=row)}")
         raise SchemaChanged(
             f"source {spec.source} table {table.name} ({where}) changed its columns: {'; '.join(parts)}. "
             f"Update schemas/sources/{spec.source}.yaml (map or explicitly list the columns) and re-run."

@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from core.errors import mask, redact
 from core.sqltext import q
 from pipelines.lake import Lake
 from quality.frame import checked_sql, columns_of, gx_columns, parquet_source
@@ -59,7 +60,7 @@ class GxFailure:
         eg = "; ".join(f"{s.get('record_key')}={s.get('value')!r}" + (f" ({s['reason']})" if s.get("reason") else "")
                        for s in self.samples[:3])
         what = f"error: {self.error}" if self.error else f"{self.unexpected:,} of {self.rows:,} sampled rows"
-        return f"{where} {self.element} {self.dimension} [{self.expectation}]: {what}" + (f"; e.g. {eg}" if eg else "")
+        return redact(f"{where} {self.element} {self.dimension} [{self.expectation}]: {what}" + (f"; e.g. {eg}" if eg else ""))
 
 
 @dataclass
@@ -152,6 +153,7 @@ def _failures(suite: Suite, res: Any, df: Any) -> tuple[int, int, list[GxFailure
             err = str(r.exception_info.get("exception_message", "")).splitlines()[0][:200]
         col = r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_A")
         text_col = f"{str(meta.get('element', '')).split('.', 1)[-1]}__text"
+        personal = _personal(str(meta.get("element", "")))
         samples = []
         for s in result.get("partial_unexpected_index_list") or []:
             if not isinstance(s, dict):
@@ -165,6 +167,8 @@ def _failures(suite: Suite, res: Any, df: Any) -> tuple[int, int, list[GxFailure
                     sample["reason"] = str(kind)
             else:
                 sample = {"record_key": key, "value": None if value is None else str(value)}
+            if personal and sample["value"] is not None:
+                sample["value"] = mask(sample["value"])
             samples.append(sample)
         out.append(GxFailure(
             suite=suite.name, source=suite.source, table=suite.table, master=suite.master,
@@ -217,6 +221,9 @@ def validate_batches(out_dir: Path, lake: Lake | None = None, dictionary: Dictio
                 from quality.gx_offline import publish
 
                 outcome.docs_index, left = publish(Path(url.removeprefix("file://")).parent, out_dir / DOCS_DIR)
+                # GX shows failing values as they are: no ID or phone number stays in its files
+                for root in (out_dir / "gx", out_dir / DOCS_DIR):
+                    redact_files(root)
                 if left:
                     outcome.notes.append(f"Data Docs still reference {len(left)} external address(es): {left[0]}")
     finally:
@@ -224,6 +231,28 @@ def validate_batches(out_dir: Path, lake: Lake | None = None, dictionary: Dictio
         con.close()
     outcome.seconds = time.perf_counter() - t0
     return outcome
+
+
+def _personal(element: str) -> bool:
+    from standards.dictionary import dictionary
+
+    d = dictionary()
+    return d.has(element) and d.element(element).personal
+
+
+def redact_files(root: Path) -> int:
+    """Mask every ID and phone number in the HTML, JSON and YAML files under ``root`` (GX's stores and
+    its Data Docs render the unexpected values of failing rows); returns the files changed."""
+    changed = 0
+    for path in root.rglob("*"):
+        if path.suffix not in (".html", ".json", ".yml", ".yaml") or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        masked = redact(text)
+        if masked != text:
+            path.write_text(masked, encoding="utf-8")
+            changed += 1
+    return changed
 
 
 def _fresh_context(gx: Any, project: Path) -> Any:

@@ -17,6 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from core.errors import mask, redact
 from quality import charts, once_only
 from quality.charts import count_fmt, meter, pct, score_colour, sparkline
 from quality.gxrun import GxOutcome
@@ -66,17 +67,32 @@ def _age(hours: Any) -> str:
     return f"{h / 24:.1f} d"
 
 
-def _samples(raw: Any, limit: int = 3) -> str:
+def _personal(element: Any) -> bool:
+    """Whether examples of ``element`` (``master.element`` or a bare name) show personal data."""
+    from standards.dictionary import dictionary
+
+    d = dictionary()
+    name = str(element or "")
+    found = [e for e in d.all_elements() if name in (e.qualified, e.name)]
+    return any(e.personal for e in found)
+
+
+def _samples(raw: Any, limit: int = 3, element: Any = None) -> str:
+    """Example rows (record key = value): a personal element's values masked; ID and phone numbers
+    masked wherever they occur (a record key can be an ID number)."""
     try:
         items = json.loads(raw) if isinstance(raw, str) else (raw or [])
     except json.JSONDecodeError:
         return ""
     parts = []
+    hide = _personal(element)
     for s in items[:limit]:
         key, val = s.get("record_key"), s.get("value")
+        if hide and val is not None:
+            val = mask(val)
         reason = s.get("reason")
         txt = f"{key} = {val!r}" + (f" ({reason})" if reason and reason not in ("MISMATCH", "DUPLICATE_KEY") else "")
-        parts.append(escape(txt))
+        parts.append(escape(redact(txt)))
     return "<br>".join(parts)
 
 
@@ -181,7 +197,8 @@ def render(store: QualityStore, out_dir: Path, run_id: str | None = None, gx: Gx
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
     tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(_head(run) + "".join(body) + "</main></body></html>", encoding="utf-8")
+    # (the safety net: no ID or phone number in the page, whatever part put it there)
+    tmp.write_text(redact(_head(run) + "".join(body) + "</main></body></html>"), encoding="utf-8")
     os.replace(tmp, path)
     return path
 
@@ -317,7 +334,7 @@ def _defects(run: _Run) -> str:
          f"<code>{escape(c['element'])}</code>", escape(f"{c['dimension']} ({c['rule']})"),
          f"{int(c['failed']):,} / {int(c['scope']):,}", pct(number(c["rate"]), 2),
          escape(", ".join(f"{k} {v:,}" for k, v in sorted(_reasons(c).items(), key=lambda kv: -kv[1])[:3])),
-         f'<span class="eg">{_samples(c["samples"])}</span>'] for c in worst], numeric={3, 4}))
+         f'<span class="eg">{_samples(c["samples"], element=c["element"])}</span>'] for c in worst], numeric={3, 4}))
     return "".join(body)
 
 
@@ -334,7 +351,7 @@ def _quarantine(run: _Run) -> str:
         body.append('<p class="ok">No row was quarantined.</p>')
     body.append(_table(["Source table", "Element", "Reason", "Rows", "Examples (record key = value)"], [
         [escape(f"{x['source']}.{x['table']}"), f"<code>{escape(str(x['element']))}</code>", escape(x["reason"]),
-         f"{int(x['rows']):,}", f'<span class="eg">{_samples(x["samples"])}</span>']
+         f"{int(x['rows']):,}", f'<span class="eg">{_samples(x["samples"], element=x["element"])}</span>']
         for x in sorted(run.quarantine, key=lambda x: -int(x["rows"]))[:30]], numeric={3}))
     return "".join(body)
 

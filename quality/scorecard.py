@@ -29,10 +29,12 @@ from typing import Any
 
 import duckdb
 
+from core.errors import mask, redact
 from core.sqltext import q
 from pipelines.lake import BatchRecord, Lake
 from quality.frame import checked_sql, columns_of, parquet_source, snapshot_sql
 from quality.suites import Check, Suite
+from standards.dictionary import PERSONAL_RULES
 
 SAMPLES = 5
 
@@ -134,9 +136,11 @@ class CheckResult:
     def line(self) -> str:
         """One line naming the source, the element and sample rows, for logs and the CLI."""
         kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(self.reasons.items(), key=lambda kv: -kv[1])[:3])
-        eg = "; ".join(f"{s.get('record_key')}={s.get('value')!r}" for s in self.samples[:3])
-        return (f"{self.where} {self.element} {self.dimension} ({self.rule}): {self.failed:,} of {self.scope:,} "
-                f"rows ({self.rate:.2%}) fail" + (f" [{kinds}]" if kinds else "") + (f"; e.g. {eg}" if eg else ""))
+        hide = self.rule in PERSONAL_RULES
+        eg = "; ".join(f"{s.get('record_key')}=" + (mask(s["value"]) if hide and s.get("value") is not None
+                                                     else repr(s.get("value"))) for s in self.samples[:3])
+        return redact(f"{self.where} {self.element} {self.dimension} ({self.rule}): {self.failed:,} of {self.scope:,} "
+                      f"rows ({self.rate:.2%}) fail" + (f" [{kinds}]" if kinds else "") + (f"; e.g. {eg}" if eg else ""))
 
 
 @dataclass

@@ -73,7 +73,7 @@ SPECS: dict[str, TableSpec] = {
     "uscc_category": TableSpec(("authority", "code", "name"), key=("authority", "code"), lookup=()),
     "entity_types": TableSpec(("code", "name", "uscc_authority", "uscc_category", "holder_note")),
     "departments": TableSpec(("code", "key", "name", "name_en", "uscc"), lookup=("key", "name", "uscc")),
-    "licence_types": TableSpec(("code", "name", "holder_kind", "department", "validity_years", "category")),
+    "licence_types": TableSpec(("code", "name", "holder_kind", "department", "validity_years", "category", "implies")),
     # one service is listed by several halls under the same name: names are not lookups
     "service_items": TableSpec(("code", "name", "power_class", "department", "target", "hall", "level", "service",
                                 "action", "licence_type", "applies_if", "event"), lookup=()),

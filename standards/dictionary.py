@@ -30,6 +30,8 @@ TYPES = frozenset({"varchar", "date", "timestamp", "decimal", "integer", "boolea
 #: Identifier rules -> the macro family that repairs and checks them (``rid_check``, ``uscc_check``
 #: ... in :mod:`standards.identifiers`); silver keeps their raw text beside the value, because
 #: matching a mistyped ID one keystroke away needs it.
+#: rules whose values are personal data (masked in examples, logs and reports)
+PERSONAL_RULES = frozenset({"resident_id", "name", "phone", "address"})
 IDENTIFIER_RULES: dict[str, str] = {"resident_id": "rid", "uscc": "uscc", "org_code": "orgcode",
                                     "licence_id": "licence_id"}
 
@@ -84,6 +86,9 @@ class Element(BaseModel):
     not_before: str | None = None
     #: longest value accepted (characters of the raw text); None: the dictionary's ``max_length``
     max_length: int | None = Field(None, gt=0)
+    #: ``master.element`` whose values this element holds (a spouse's ID number is a person.id_number):
+    #: sharing it would share that element, so it is shared only where that one is too
+    discloses: str | None = None
 
     @field_validator("type")
     @classmethod
@@ -102,6 +107,13 @@ class Element(BaseModel):
     @property
     def qualified(self) -> str:
         return f"{self.master}.{self.name}"
+
+    @property
+    def personal(self) -> bool:
+        """Whether a value of this element identifies or describes a person (ID numbers, names,
+        phones, addresses, and what holds their values): masked wherever it is shown as an example."""
+        return (self.rule in PERSONAL_RULES or self.typed_by is not None
+                or (self.discloses or "").startswith("person."))
 
     @property
     def code_table(self) -> str | None:
@@ -180,7 +192,12 @@ def load_dictionary(path: Path | str = ELEMENTS_FILE) -> Dictionary:
         _check_master(path, mname, m, elems)
         masters[mname] = m.model_copy(update={"name": mname, "elements": elems})
     meta = {en: e.model_copy(update={"master": "meta", "name": en}) for en, e in d.meta.items()}
-    return d.model_copy(update={"masters": masters, "meta": meta})
+    out = d.model_copy(update={"masters": masters, "meta": meta})
+    for e in out.all_elements():
+        if e.discloses and (not out.has(e.discloses) or e.discloses.startswith("meta.")):
+            raise DictionaryError(f"{path}: masters.{e.master}.elements.{e.name}.discloses: {e.discloses!r} is not "
+                                  f"an element (write master.element)")
+    return out
 
 
 def _check_master(path: Path, mname: str, m: Master, elems: dict[str, Element]) -> None:

@@ -94,6 +94,13 @@ class Server:
     def store(self) -> Path:
         return self.home / "warehouse" / "serving.sqlite"
 
+    def public_id(self, department: str, master_id: str) -> str:
+        """The id under which the server shows ``master_id`` to ``department`` (its key, beside the store)."""
+        from warehouse.api.publicid import PublicIds, load_secret
+
+        ids = PublicIds(load_secret(self.home / "warehouse" / "serving.id-key"))
+        return ids.encode(f"department:{department}", master_id)
+
 
 def make_keys(home: Path) -> dict[str, str]:
     """Keys of every calling system (created through the store, as `masterdata keys create` does)."""
@@ -114,10 +121,12 @@ def make_keys(home: Path) -> dict[str, str]:
     return keys
 
 
-def start_server(home: Path, keys: dict[str, str], log: Path, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(home: Path, keys: dict[str, str], log: Path, extra_env: dict[str, str] | None = None,
+                 workers: int = 1) -> Server:
     port = free_port()
     env = {**base_env(home), **(extra_env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers", "1"],
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers",
+                             str(workers)],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"

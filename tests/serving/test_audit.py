@@ -18,8 +18,8 @@ from warehouse.api.store import Store, verify_chain
 def copy(server: Server, tmp_path: Path) -> Path:
     """A consistent copy of the live store (with a few more entries) and its audit key."""
     with server.client("statistics") as c:
-        for mid in ("E0000000001", "E0000000002", "E0000000003", "E0000000004", "E0000000005", "E0000000006"):
-            c.get(f"/v1/entities/{mid}", params={"purpose": "enterprise_census"})
+        for n in range(1, 7):
+            c.get(f"/v1/entities/{server.public_id('statistics', f'E{n:010d}')}", params={"purpose": "enterprise_census"})
     home = tmp_path / "home"
     (home / "warehouse").mkdir(parents=True)
     src = sqlite3.connect(server.store)

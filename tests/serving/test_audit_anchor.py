@@ -84,7 +84,8 @@ def snapshot(src: Path, dst: Path) -> None:
 def traffic(server: Server, n: int) -> None:
     with server.client("statistics") as c:
         for i in range(n):
-            assert c.get(f"/v1/entities/E{i + 1:010d}", params={"purpose": "enterprise_census"}).status_code in (200, 404)
+            mid = server.public_id("statistics", f"E{i + 1:010d}")  # (the id statistics is shown)
+            assert c.get(f"/v1/entities/{mid}", params={"purpose": "enterprise_census"}).status_code in (200, 404)
 
 
 def refusals(server: Server) -> tuple[int, int, int]:

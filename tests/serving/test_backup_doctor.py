@@ -86,7 +86,8 @@ def busy(server: Server, s: Site) -> None:
     def callers() -> None:
         with server.client("statistics") as c:
             while not stop.is_set() or done["n"] < 40:
-                c.get(f"/v1/entities/E{done['n'] % 50 + 1:010d}", params={"purpose": "enterprise_census"})
+                mid = server.public_id("statistics", f"E{done['n'] % 50 + 1:010d}")
+                c.get(f"/v1/entities/{mid}", params={"purpose": "enterprise_census"})
                 done["n"] += 1
 
     t = threading.Thread(target=callers)

@@ -28,7 +28,8 @@ def test_new_gold_build_is_picked_up(city: Path, tmp_path: Path) -> None:
         con.close()
         with srv.client("public_security") as c:
             q = {"purpose": "household_registration"}
-            assert c.get(f"/v1/persons/{mid}", params=q).json()["fields"]["name"] == name
+            pid = srv.public_id("public_security", mid)
+            assert c.get(f"/v1/persons/{pid}", params=q).json()["fields"]["name"] == name
             # the service never wrote into the gold file
             after = os.stat(gold)
             assert (after.st_mtime_ns, after.st_size, after.st_ino) == (before.st_mtime_ns, before.st_size,
@@ -45,7 +46,7 @@ def test_new_gold_build_is_picked_up(city: Path, tmp_path: Path) -> None:
             got = name
             while time.time() < deadline and got != "新名字":
                 time.sleep(0.3)
-                got = c.get(f"/v1/persons/{mid}", params=q).json()["fields"]["name"]
+                got = c.get(f"/v1/persons/{pid}", params=q).json()["fields"]["name"]
             assert got == "新名字"
             assert httpx.get(srv.url + "/health").json()["status"] == "ok"
     finally:

@@ -35,7 +35,9 @@ from importlib.metadata import entry_points
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from core.errors import redact_logs
 from warehouse.api import docs, problems
+from warehouse.api.bodylimit import BodyLimit
 from warehouse.api.routers import ROUTERS
 from warehouse.api.service.state import ServingState
 from warehouse.api.settings import Settings
@@ -66,7 +68,9 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
                          static_url=docs.STATIC, favicon_url=f"{docs.STATIC}/favicon.png", redoc_url=None,
                          swagger_ui_parameters={"validatorUrl": None, "defaultModelsExpandDepth": 0},
                          lifespan=_lifespan)
+    redact_logs()  # (uvicorn configured this worker's logging: its access log names request paths)
     app.state.serving = state or ServingState.open(settings)
+    app.add_middleware(BodyLimit, max_body=app.state.serving.settings.max_body)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -9,15 +9,20 @@
   pair of records matched).  An endpoint names the kind it serves.
 * The hall acts for an applicant only with an applicant session token (``X-Applicant-Token``) that
   the identity platform opened for that person; the token binds the request to his ID number.
-* Rate limits: a token bucket per caller (``rate`` requests/second, ``burst``), per server process;
-  with N workers each process allows rate/N so the caller's total stays at ``rate``.
+* Rate limits: one token bucket per caller (``rate`` requests/second, ``burst``) for the whole
+  service: in memory with one worker; with several, in the serving store (:class:`SharedRateLimiter`),
+  so a caller gets ``rate`` whichever workers its connections land on (splitting the rate by the
+  number of workers gave a client on one keep-alive connection rate/N).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from warehouse.api.store import Caller, Store
 
@@ -30,16 +35,22 @@ class Bucket:
     stamp: float
 
 
+class Limiter(Protocol):
+    def take(self, caller: Caller) -> float:
+        """0 if the request may go ahead, else the seconds until it could."""
+
+
 class RateLimiter:
-    def __init__(self, share: int = 1) -> None:
-        self.share = max(1, share)
+    """The token buckets of a single server process."""
+
+    def __init__(self) -> None:
         self.buckets: dict[str, Bucket] = {}
         self.lock = threading.Lock()
 
     def take(self, caller: Caller) -> float:
         """0 if the request may go ahead, else the seconds until it could."""
-        rate = caller.rate / self.share
-        burst = max(1.0, caller.burst / self.share)
+        rate = caller.rate
+        burst = max(1.0, float(caller.burst))
         now = time.monotonic()
         with self.lock:
             b = self.buckets.get(caller.key_id)
@@ -51,6 +62,36 @@ class RateLimiter:
                 b.tokens -= 1.0
                 return 0.0
             return (1.0 - b.tokens) / rate
+
+
+#: one statement takes a token if there is one: refills the bucket for the time passed and takes one,
+#: or changes nothing (then no row is returned)
+_TAKE = ("INSERT INTO rate_buckets (key_id, tokens, stamp) VALUES (:key, :burst - 1, :now) "
+         "ON CONFLICT (key_id) DO UPDATE SET tokens = min(:burst, tokens + (:now - stamp) * :rate) - 1, stamp = :now "
+         "WHERE min(:burst, tokens + (:now - stamp) * :rate) >= 1 RETURNING tokens")
+
+
+class SharedRateLimiter:
+    """The token buckets of several worker processes, in the serving store (a table of its own,
+    one short write per request; wall-clock time, which the workers share)."""
+
+    def __init__(self, store: Path) -> None:
+        self.con = sqlite3.connect(store, isolation_level=None, check_same_thread=False, timeout=5)
+        self.con.execute("PRAGMA busy_timeout = 5000")
+        self.con.execute("CREATE TABLE IF NOT EXISTS rate_buckets (key_id TEXT PRIMARY KEY, tokens REAL NOT NULL, "
+                         "stamp REAL NOT NULL)")
+        self.lock = threading.Lock()
+
+    def take(self, caller: Caller) -> float:
+        now = time.time()
+        args = {"key": caller.key_id, "burst": max(1.0, float(caller.burst)), "rate": caller.rate, "now": now}
+        with self.lock:
+            if self.con.execute(_TAKE, args).fetchone() is not None:
+                return 0.0
+            row = self.con.execute("SELECT tokens, stamp FROM rate_buckets WHERE key_id = ?",
+                                   (caller.key_id,)).fetchone()
+        tokens = float(row[0]) + (now - float(row[1])) * caller.rate if row else 0.0
+        return max(0.001, (1.0 - tokens) / caller.rate)
 
 
 class Authenticator:

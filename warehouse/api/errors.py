@@ -56,6 +56,11 @@ class ApplicantSessionExpired(Unauthenticated):
     title = "Applicant session expired"
 
 
+class BodyTooLarge(ApiError):
+    status = 413
+    title = "Request body too large"
+
+
 class TooManyRequests(ApiError):
     status = 429
     title = "Too many requests"

@@ -12,7 +12,15 @@ Grants are data (``schemas/grants.yaml``), not code.  The rule a department quer
   general < important < core; ``default_clearance`` unless listed).
 
 :class:`Policy` answers "may department D, stating purpose P, receive element E today?" with a
-reason when it may not (``not_shared``, ``no_grant``, ``above_clearance``).
+reason when it may not (``not_shared``, ``no_grant``, ``above_clearance``, or ``discloses`` for an
+element whose values are those of a withheld one - a spouse's ID number is a ``person.id_number``).
+
+What a value *implies* is governed as the value itself (no inference): a licence type that implies
+an attribute of its holder (残疾人证 implies ``person.disability_category``: the ``implies`` column
+of ``standards/codes/licence_types.csv``) is shown only to a department that may receive that
+attribute (:meth:`Policy.withheld_types`), and a licence's ``holder_id`` only where the key element
+of its holder type may be received (a person's ID number: :meth:`Policy.holder_keys`, from
+``holders`` of ``schemas/masters/licence.yaml``).
 """
 
 from __future__ import annotations
@@ -82,8 +90,10 @@ class GrantsFile(BaseModel):
 class Decision:
     element: str
     allowed: bool
-    reason: str | None  # not_shared | no_grant | above_clearance
+    reason: str | None  # not_shared | no_grant | above_clearance | discloses
     grant: str | None
+    #: for reason ``discloses``: the withheld element whose values this one holds
+    follows: str | None = None
 
 
 class Policy:
@@ -94,6 +104,8 @@ class Policy:
         self.source = source
         self.elements: dict[str, Element] = {e.qualified: e for e in dictionary().all_elements()}
         self._cache: dict[tuple[str, str, date], dict[str, Decision]] = {}
+        self.implies = licence_implications()
+        self.holder_keys = holder_key_elements()
 
     def clearance(self, department: str) -> str:
         return self.spec.clearance.get(department, self.spec.default_clearance)
@@ -120,6 +132,9 @@ class Policy:
                 out[q] = Decision(q, False, "above_clearance", granted.get(q))
             else:
                 out[q] = Decision(q, True, None, granted.get(q))
+        for q, e in self.elements.items():  # (one level: what an element discloses is never itself disclosing)
+            if e.discloses and out[q].allowed and not out[e.discloses].allowed:
+                out[q] = Decision(q, False, "discloses", None, e.discloses)
         if len(self._cache) > 4096:
             self._cache.clear()
         self._cache[key] = out
@@ -129,6 +144,16 @@ class Policy:
         """Bare element names of ``master`` the department may receive for the purpose."""
         return {q.split(".", 1)[1] for q, d in self.decisions(department, purpose, today).items()
                 if d.allowed and q.startswith(master + ".")}
+
+    def withheld_types(self, decisions: dict[str, Decision]) -> dict[str, Decision]:
+        """Licence type code -> the decision withholding an attribute it implies, for every type whose
+        licences the caller may not see (their existence would disclose that attribute)."""
+        out = {}
+        for code, implied in self.implies.items():
+            refused = [decisions[e] for e in implied if not decisions[e].allowed]
+            if refused:
+                out[code] = refused[0]
+        return out
 
     def grants_of(self, department: str) -> list[Grant]:
         return [g for g in self.spec.grants if g.department == department]
@@ -140,6 +165,36 @@ class Policy:
         for p in self.spec.general_purposes:
             out.setdefault(p, "一般查询：仅无条件共享项 general inquiry (unconditional elements only)")
         return out
+
+
+@lru_cache(maxsize=1)
+def licence_implications() -> dict[str, tuple[str, ...]]:
+    """Licence type code -> the holder attributes its existence implies (``implies`` column of the
+    licence type table, elements separated by spaces); a name that is no element is a one-line error."""
+    from standards.codetables import CODES_DIR, load_code_table
+
+    d = dictionary()
+    t = load_code_table("licence_types")
+    out: dict[str, tuple[str, ...]] = {}
+    for i, (code, implies) in enumerate(zip(t.column("code").to_pylist(), t.column("implies").to_pylist(),
+                                            strict=True)):
+        names = tuple((implies or "").split())
+        for n in names:
+            if not d.has(n) or n.startswith("meta."):
+                raise GrantsError(f"{CODES_DIR / 'licence_types.csv'}: row {i + 2} ({code}): implies {n!r}, "
+                                  f"which is not a data element (write master.element)")
+        if names:
+            out[str(code)] = names
+    return out
+
+
+@lru_cache(maxsize=1)
+def holder_key_elements() -> dict[str, str]:
+    """Holder id type code -> the element a holder id of that type is a value of (``111`` ->
+    ``person.id_number``), from the licence master's ``holders``."""
+    from pipelines.masters.config import master_config
+
+    return {code: f"{h.master}.{h.key}" for code, h in master_config("licence").holders.items()}
 
 
 def _check(spec: GrantsFile, path: Path) -> None:

@@ -38,6 +38,7 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {**PROBLEM, "description": "a body that cannot be read (not UTF-8 JSON)"},
     401: {**PROBLEM, "description": "no key, or an unknown or revoked key"},
     403: {**PROBLEM, "description": "the caller may not do this"},
+    413: {**PROBLEM, "description": "a request body over the service's limit (MASTERDATA_SERVE_MAX_BODY)"},
     422: {**PROBLEM, "description": "a malformed request or identifier"},
     429: {**PROBLEM, "description": "the caller's rate limit is exhausted"},
 }
@@ -263,7 +264,18 @@ class Delivered(BaseModel):
 
 class Withheld(BaseModel):
     element: str
-    reason: Literal["not_shared", "no_grant", "above_clearance"]
+    reason: Literal["not_shared", "no_grant", "above_clearance", "discloses"]
+    follows: str | None = Field(None, description="for reason `discloses`: the withheld element whose values "
+                                "this one holds (a spouse's ID number is a person.id_number); for licence.holder_id: "
+                                "withheld for the holders identified by this element")
+
+
+class WithheldType(BaseModel):
+    """A licence type never listed for the purpose: its existence implies a withheld attribute."""
+
+    type_code: str
+    implies: str
+    reason: Literal["not_shared", "no_grant", "above_clearance", "discloses"]
 
 
 class SearchRequest(BaseModel):
@@ -315,6 +327,9 @@ class Shared(BaseModel):
     withheld: list[Withheld]
     purpose: str
     grants: list[str] = Field(description="ids of the grants that allowed conditional elements")
+    withheld_licence_types: list[WithheldType] = Field(
+        default_factory=list, description="licence types never shown for the purpose (the same for every "
+        "subject): holding one would disclose a withheld attribute, e.g. 残疾人证 the disability category")
 
 
 #: the code names of the coded fields returned, beside their codes

@@ -34,6 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from core.errors import redact
 from warehouse.api.autofill import NOT_UPLOADED, fill
 from warehouse.api.catalogue import GOVERNMENT_ISSUED, Catalogue, ServiceItem
 from warehouse.api.day import DECLINE_RATE, Drawn, draw
@@ -275,7 +276,9 @@ def _run(model: ReadModel, cat: Catalogue, d: Drawn, today: date) -> tuple[Servi
 
 
 def report_json(report: OnceOnlyReport) -> str:
-    return json.dumps(report.as_dict(), ensure_ascii=False, indent=1)
+    """The report as JSON, with any ID or phone number an example carries masked (it is read by
+    analysts, whose grants cover no person)."""
+    return redact(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
 
 
 def save_latest(report: OnceOnlyReport, path: Path) -> Path:

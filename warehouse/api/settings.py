@@ -39,11 +39,20 @@ class Settings:
     watch_interval: float = 2.0
     #: lifetime of an applicant session
     session_minutes: int = 30
+    #: largest request body read (bytes); a larger one is refused with 413
+    max_body: int = 1_048_576
+    #: seconds an unconsented preview is kept (then purged: the applicant auto-fills again)
+    preview_ttl: float = 3600.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def audit_key(self) -> Path:
         return self.store.with_name(self.store.stem + ".audit-key")
+
+    @property
+    def id_key(self) -> Path:
+        """The key that makes master ids opaque per department (:mod:`warehouse.api.publicid`)."""
+        return self.store.with_name(self.store.stem + ".id-key")
 
     @property
     def once_only_report(self) -> Path:
@@ -62,4 +71,5 @@ class Settings:
     def from_env(cls) -> Settings:
         s = settings()
         return cls(gold=s.gold, store=s.serving, index_dir=s.serving_index, grants=s.grants,
-                   workers=s.serve_workers, as_of=s.as_of, watch_interval=s.serve_watch)
+                   workers=s.serve_workers, as_of=s.as_of, watch_interval=s.serve_watch,
+                   max_body=s.serve_max_body, preview_ttl=s.preview_ttl_s)

@@ -105,31 +105,14 @@ class Store:
         self.con.executescript(SCHEMA)
         # SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries: fine for batch jobs,
         # a long tail for a server whose writers hold the lock ~0.1 ms.  Writers here retry themselves
-        # every 0.1 ms instead, and checkpoints run in the background, not inside a request.
+        # every 0.1 ms instead, and checkpoints run in the background (warehouse/api/housekeeping.py), not inside a request.
         self.con.execute("PRAGMA busy_timeout = 0")
         self.con.execute("PRAGMA wal_autocheckpoint = 0")
+        # a WAL reset after a checkpoint is cut back to this size (warehouse/api/housekeeping.py)
+        self.con.execute("PRAGMA journal_size_limit = 8388608")
         self.key = load_audit_key(audit_key)
         self.lock = threading.Lock()
-        self._checkpointer: threading.Thread | None = None
-        self._closed = threading.Event()
         self._sessions_made = 0
-
-    def start_checkpoints(self, every: float = 1.0) -> None:
-        """Checkpoint the WAL from a background thread (its own connection), so no request pays it."""
-        if self._checkpointer is not None:
-            return
-
-        def loop() -> None:
-            con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5)
-            while not self._closed.wait(every):
-                try:
-                    con.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except sqlite3.OperationalError:
-                    pass
-            con.close()
-
-        self._checkpointer = threading.Thread(target=loop, name="serving-store-checkpoint", daemon=True)
-        self._checkpointer.start()
 
     def _begin(self) -> None:
         """BEGIN IMMEDIATE, retried at a fine grain while another process holds the write lock."""
@@ -159,7 +142,6 @@ class Store:
             raise
 
     def close(self) -> None:
-        self._closed.set()
         self.con.close()
 
     # callers / keys ------------------------------------------------------------------------------

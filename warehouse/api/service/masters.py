@@ -10,7 +10,6 @@ lookup by one discloses, how it is searched - so a fourth master is one more dec
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +17,7 @@ from typing import Any
 
 from warehouse.api import errors, ids
 from warehouse.api.index import ReadModel, Row
+from warehouse.api.publicid import MASTER_ID_RE, PUBLIC_ID_RE
 from warehouse.api.search import Hit, search_entities, search_persons
 from warehouse.api.service import audit
 from warehouse.api.service.audit import Access
@@ -36,19 +36,32 @@ class Key:
     discloses: tuple[str, str] | None = None
 
 
-MASTER_ID = Key("master_id")
+MASTER_ID = Key("master_id")  # a public id (warehouse.api.publicid), decrypted for the caller
 PERSON_ID = Key("id_number", ids.resident_id, ("person.id_number", "looking a person up by ID number"))
 USCC, ORG_CODE, REG_NO = Key("uscc", ids.uscc), Key("org_code", ids.org_code), Key("reg_no", ids.reg_no)
 LICENCE_ID = Key("identifier", ids.licence_id)
 
 
+def _master_id(ident: str) -> bool:
+    """Whether ``ident`` names a master by id: a public id, or a raw master id - which a department
+    never sends (it never sees one), refused for what it is, before any lookup."""
+    if PUBLIC_ID_RE.fullmatch(ident):
+        return True
+    if MASTER_ID_RE.fullmatch(ident):
+        raise errors.MalformedIdentifier(
+            f"{ident!r} is an internal master id; departments name a master by the master_id this service returned "
+            f"to them (opaque, e.g. {ident[0]}q3x...), or by an identifier of the standard",
+            reason="BAD_FORMAT", element="master_id")
+    return False
+
+
 def _person_key(ident: str) -> tuple[Key, str]:
-    return (MASTER_ID if re.fullmatch(r"P[0-9]{10}", ident) else PERSON_ID), ident
+    return (MASTER_ID if _master_id(ident) else PERSON_ID), ident
 
 
 def _entity_key(ident: str) -> tuple[Key, str]:
     v = ident.strip()
-    if re.fullmatch(r"E[0-9]{10}", v):
+    if _master_id(v):
         return MASTER_ID, v
     if len(v) == 18:
         return USCC, v
@@ -57,12 +70,12 @@ def _entity_key(ident: str) -> tuple[Key, str]:
     if v.isdigit():
         return REG_NO, v
     raise errors.MalformedIdentifier(
-        f"{ident!r} is neither an entity master id (E + 10 digits), a USCC (18 characters), an organisation "
+        f"{ident!r} is neither an entity master id (E + 26 characters), a USCC (18 characters), an organisation "
         f"code (9) nor a registration number (13 or 15 digits)", reason="BAD_LENGTH", element="entity.uscc")
 
 
 def _licence_key(ident: str) -> tuple[Key, str]:
-    return (MASTER_ID if re.fullmatch(r"L[0-9]{10}", ident) else LICENCE_ID), ident
+    return (MASTER_ID if _master_id(ident) else LICENCE_ID), ident
 
 
 Search = Callable[[ReadModel, dict[str, Any], int], list[Hit]]
@@ -102,12 +115,25 @@ def find(state: ServingState, access: Access, kind: MasterKind, ident: str, shar
         value = key.validate(value)
     if key.discloses is not None:
         sharing.need(*key.discloses)
-    row = kind.lookup(state.model(), key.column, value)
+    if key is MASTER_ID:
+        value = state.ids.decode(audience(access), value) or ""
+    row = kind.lookup(state.model(), key.column, value) if value else None
+    if row is not None and kind.master == "licence" and not sharing.shows(row.data):
+        row = None  # a licence whose type implies a withheld attribute: as if absent (403 would confirm it)
     if row is None:
         access.detail["query"] = ident
         raise errors.NotFound(f"no {kind.master} master has this identifier", title=f"No such {kind.master}")
     access.subject = [row.master_id]
     return row
+
+
+def audience(access: Access) -> str:
+    """Whom the public ids of an answer are made for: the calling department."""
+    return f"department:{access.caller.department or access.caller.key_id}"
+
+
+def public(state: ServingState, access: Access, master_id: str) -> str:
+    return state.ids.encode(audience(access), master_id)
 
 
 def record(state: ServingState, access: Access, master: str, ident: str, purpose: str) -> dict[str, Any]:
@@ -116,7 +142,7 @@ def record(state: ServingState, access: Access, master: str, ident: str, purpose
     row = find(state, access, KINDS[master], ident, sharing)
     fields, returned = sharing.shape(master, row.data)
     audit.record(state.store, access, 200, returned)
-    return {"master": master, "master_id": row.master_id, "fields": fields, "labels": sharing.labels(master, fields),
+    return {"master": master, "master_id": public(state, access, row.master_id), "fields": fields, "labels": sharing.labels(master, fields),
             **sharing.envelope(master)}
 
 
@@ -125,13 +151,15 @@ def licences(state: ServingState, access: Access, holder: str, ident: str, purpo
     sharing = view(state, access, purpose)
     row = find(state, access, KINDS[holder], ident, sharing)
     rows, returned = [], set()
-    for lic in sorted(state.model().licences_of(row.master_id), key=lambda x: str(x.get("master_id"))):
+    shown = [lic for lic in state.model().licences_of(row.master_id) if sharing.shows(lic)]
+    for lic in sorted(shown, key=lambda x: str(x.get("master_id"))):
         fields, got = sharing.shape("licence", lic)
-        rows.append({"master_id": lic.get("master_id"), "fields": fields, "labels": sharing.labels("licence", fields)})
+        rows.append({"master_id": public(state, access, str(lic.get("master_id"))), "fields": fields,
+                     "labels": sharing.labels("licence", fields)})
         returned.update(got)
-    access.subject = [row.master_id] + [str(r["master_id"]) for r in rows]
+    access.subject = [row.master_id] + [str(lic.get("master_id")) for lic in shown]
     audit.record(state.store, access, 200, sorted(returned))
-    return {"holder": holder, "holder_master_id": row.master_id, "licences": rows, **sharing.envelope("licence")}
+    return {"holder": holder, "holder_master_id": public(state, access, row.master_id), "licences": rows, **sharing.envelope("licence")}
 
 
 def search(state: ServingState, access: Access, master: str, filters: dict[str, Any], limit: int,
@@ -151,7 +179,7 @@ def search(state: ServingState, access: Access, master: str, filters: dict[str, 
     results, returned = [], set()
     for h in hits:
         fields, got = sharing.shape(master, json.loads(h.data))
-        results.append({"master_id": h.master_id, "score": h.score, "match": h.match, "fields": fields,
+        results.append({"master_id": public(state, access, h.master_id), "score": h.score, "match": h.match, "fields": fields,
                         "labels": sharing.labels(master, fields)})
         returned.update(got)
     access.subject = [h.master_id for h in hits]

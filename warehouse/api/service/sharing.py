@@ -6,11 +6,16 @@ withheld elements with the reason (``not_shared``, ``no_grant``, ``above_clearan
 the grants that allowed the conditional ones.  A request that would *use* a withheld element -
 looking a person up by ID number, searching by birth date - is refused (:meth:`Sharing.need`),
 because its answer would disclose the element.
+
+Nothing withheld may be inferred either: a licence whose type implies a withheld attribute is not
+listed nor found (:attr:`Sharing.withheld_types`, the same types for every subject), and a licence's
+``holder_id`` is returned only where the key element of its holder's type may be (a person's ID
+number under ``person.id_number``'s grant, :meth:`Sharing.shape`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from warehouse.api import errors
@@ -28,6 +33,18 @@ class Sharing:
     purpose: str
     decisions: dict[str, Decision]
     elements: dict[str, tuple[str, ...]]
+    #: licence type code -> the decision withholding an attribute the type implies
+    withheld_types: dict[str, Decision] = field(default_factory=dict)
+    #: licence holder id type -> the element a holder id of that type is a value of
+    holder_keys: dict[str, str] = field(default_factory=dict)
+
+    def shows(self, licence: dict[str, Any]) -> bool:
+        """Whether a licence may be listed or found at all (its type implies nothing withheld)."""
+        return str(licence.get("type_code")) not in self.withheld_types
+
+    def _holder_id_allowed(self, data: dict[str, Any]) -> bool:
+        key = self.holder_keys.get(str(data.get("holder_id_type")))
+        return key is None or self.decisions[key].allowed
 
     def need(self, element: str, why: str) -> None:
         """Refuse a request whose answer would disclose ``element`` if it may not be received."""
@@ -43,6 +60,8 @@ class Sharing:
         returned = []
         for name in self.elements[master]:
             q = f"{master}.{name}"
+            if q == "licence.holder_id" and not self._holder_id_allowed(data):
+                continue
             if self.decisions[q].allowed:
                 v = data.get(name)
                 out[name] = v
@@ -66,9 +85,18 @@ class Sharing:
         with their reasons, the purpose and the grants that applied."""
         prefix = master + "."
         mine = [(q, d) for q, d in self.decisions.items() if q.startswith(prefix)]
-        return {"withheld": [{"element": q, "reason": d.reason or ""} for q, d in mine if not d.allowed],
-                "purpose": self.purpose,
-                "grants": sorted({d.grant for _q, d in mine if d.allowed and d.grant})}
+        withheld = [{"element": q, "reason": d.reason or "", **({"follows": d.follows} if d.follows else {})}
+                    for q, d in mine if not d.allowed]
+        out: dict[str, Any] = {"withheld": withheld, "purpose": self.purpose,
+                               "grants": sorted({d.grant for _q, d in mine if d.allowed and d.grant})}
+        if master == "licence":
+            if self.decisions["licence.holder_id"].allowed:
+                withheld += [{"element": "licence.holder_id", "reason": "discloses", "follows": k}
+                             for k in sorted(set(self.holder_keys.values())) if not self.decisions[k].allowed]
+            out["withheld_licence_types"] = [
+                {"type_code": code, "implies": d.element, "reason": d.reason or ""}
+                for code, d in sorted(self.withheld_types.items())]
+        return out
 
 
 def view(state: ServingState, access: Access, purpose: str) -> Sharing:
@@ -85,7 +113,7 @@ def view(state: ServingState, access: Access, purpose: str) -> Sharing:
         raise errors.UnknownPurpose(f"{purpose!r} is not a purpose of this department's grants nor a general one; "
                                     f"valid: {', '.join(sorted(valid))}", valid=sorted(valid))
     decisions = policy.decisions(department, purpose, state.today())
-    return Sharing(purpose, decisions, state.elements)
+    return Sharing(purpose, decisions, state.elements, policy.withheld_types(decisions), policy.holder_keys)
 
 
 def grants_of(state: ServingState, access: Access) -> dict[str, Any]:

@@ -8,10 +8,12 @@ from typing import Any
 from core.settings import settings as core_settings
 from standards.dictionary import dictionary
 from warehouse.api.anchor import Anchor, load_anchor_key
-from warehouse.api.auth import Authenticator, RateLimiter
+from warehouse.api.auth import Authenticator, Limiter, RateLimiter, SharedRateLimiter
 from warehouse.api.catalogue import Catalogue, catalogue
 from warehouse.api.grants import GrantsInForce, Policy
+from warehouse.api.housekeeping import Housekeeping
 from warehouse.api.index import ReadModel, Snapshots
+from warehouse.api.publicid import PublicIds, load_secret
 from warehouse.api.sealing import load_signing_key
 from warehouse.api.service.audit import RefusalTally
 from warehouse.api.service.upkeep import AuditUpkeep
@@ -31,9 +33,13 @@ class ServingState:
         self.store = Store(settings.store, settings.audit_key)
         #: the Ed25519 key that seals evidence documents (made on first use, mode 0600)
         self.signing_key = load_signing_key(settings.evidence_key)
+        #: master ids as departments see them: opaque, per department (mode 0600 key beside the store)
+        self.ids = PublicIds(load_secret(settings.id_key))
         self.snapshots = Snapshots(settings.gold, settings.index_dir, settings.watch_interval)
         self.auth = Authenticator(self.store)
-        self.limiter = RateLimiter(settings.workers)
+        #: one token bucket per key: in this process, or shared through the store by several workers
+        self.limiter: Limiter = RateLimiter() if settings.workers <= 1 else SharedRateLimiter(settings.store)
+        self.housekeeping = Housekeeping(settings.store, settings.preview_ttl)
         #: refusals counted per minute, written by the upkeep thread (:mod:`.upkeep`)
         self.refusals = RefusalTally()
         self.upkeep = AuditUpkeep(self.store, self.refusals, anchor(), core_settings().audit_anchor_every)
@@ -47,7 +53,7 @@ class ServingState:
         """Open everything a request needs, failing now (not on the first request) if anything is
         missing: the read model is built if need be, the grants file must be valid."""
         state = cls(settings or Settings.from_env())
-        state.store.start_checkpoints()
+        state.housekeeping.start()
         state.upkeep.start()
         state.snapshots.open()
         state.grants.policy()
@@ -56,6 +62,7 @@ class ServingState:
     def close(self) -> None:
         """Write the counted refusals, anchor the final head, close the store."""
         self.upkeep.stop()
+        self.housekeeping.stop()
         self.store.close()
 
     def model(self) -> ReadModel:
@@ -68,12 +75,18 @@ class ServingState:
     def today(self) -> date:
         return self.settings.today()
 
-    def health(self) -> dict[str, Any]:
+    def health(self, detailed: bool = False) -> dict[str, Any]:
         """``ok``, or ``degraded`` with the reason (a read model that cannot follow the gold file, an
-        invalid grants file - the service goes on with the last good one of each)."""
+        invalid grants file - the service goes on with the last good one of each).  ``detailed``: the
+        reason as logged (file paths, database errors); else only which part is degraded."""
         snap = self.snapshots.current
-        error = self.grants.check()
-        error = self.snapshots.error or error
+        grants_error = self.grants.check()
+        model_error = self.snapshots.error
+        if detailed:
+            error = model_error or grants_error
+        else:
+            error = ("the read model cannot follow the gold store; the previous build keeps serving" if model_error
+                     else "the grants file is invalid; the previous grants stay in force" if grants_error else None)
         return {"status": "degraded" if error else "ok", "build_id": snap.build_id if snap else None,
                 "snapshot_built_at": snap.meta.get("built_at") if snap else None, "error": error}
 
