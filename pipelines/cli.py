@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pipelines.connections import SourceEnvironment
     from pipelines.ingest import BatchOutcome
     from pipelines.lake import Lake
+    from pipelines.stepprogress import StepProgress
 
 app = typer.Typer(
     help="City master-data platform: ingest 32 departmental sources, build the population, "
@@ -74,13 +75,19 @@ def generate(
     ] = "embedded",
     day2: Annotated[bool, typer.Option(help="also write the day-2 delta")] = True,
 ) -> None:
-    """Generate a synthetic city: true population, 32 departmental extracts, ground truth, day-2 delta."""
+    """Generate a synthetic city: true population, 32 departmental extracts, ground truth, day-2 delta.
+
+    Progress (the world, then a bar over the sources) on stderr; the summary on stdout.
+    """
+    from pipelines.stepprogress import StepProgress
     from pipelines.synthetic.city import GenerateError, generate_city
 
     if target not in ("embedded", "servers"):
         fail(f"--target must be 'embedded' or 'servers', not {target!r}")
     try:
-        summary = generate_city(persons=persons, seed=seed, out=out, target=target, day2=day2)
+        with StepProgress(console) as progress:
+            summary = generate_city(persons=persons, seed=seed, out=out, target=target, day2=day2,
+                                    listener=progress)
     except GenerateError as exc:
         fail(str(exc))
         return
@@ -123,6 +130,8 @@ def ingest(
     from pipelines.connections import SourceEnvironment
     from pipelines.lake import Lake
     from pipelines.registry import RegistryError, registry
+    from pipelines.stepprogress import StepProgress
+    from pipelines.steps import Steps
 
     try:
         specs = registry()
@@ -139,21 +148,18 @@ def ingest(
     failed: list[str] = []
     set_aside = 0
     con = connect()
-    for name in names:
-        outcomes = _ingest_one(name, env, lake, con)
-        if outcomes is None:
-            failed.append(name)
-            continue
-        new = [o for o in outcomes if not o.skipped]
-        e, s_, qn = (sum(o.extracted for o in new), sum(o.standardised for o in new), sum(o.quarantined for o in new))
-        totals = [totals[0] + e, totals[1] + s_, totals[2] + qn]
-        state = f"{len(new)} batch(es)" if new else "nothing new"
-        console.print(f"  {name:22} {state:14} extracted {e:>10,} = silver {s_:>10,} + quarantine {qn:>8,}",
-                      highlight=False)
-        for o in outcomes:
-            if o.note or o.deleted:
-                console.print(f"    {'[yellow]' if o.set_aside else ''}{o.line()}", highlight=False)
-        set_aside += sum(o.set_aside for o in outcomes)
+    with StepProgress(console) as progress:
+        steps = Steps(progress)
+        with steps.step("sources", total=len(names)):
+            for name in names:
+                with steps.step(name):
+                    outcomes = _ingest_one(name, env, lake, con, progress)
+                if outcomes is None:
+                    failed.append(name)
+                    continue
+                counts = _report_source(name, outcomes, progress)
+                totals = [t + c for t, c in zip(totals, counts)]
+                set_aside += sum(o.set_aside for o in outcomes)
     con.close()
     console.print(f"[bold]total[/] extracted {totals[0]:,} = silver {totals[1]:,} + quarantine {totals[2]:,}")
     problems = []
@@ -165,7 +171,21 @@ def ingest(
         fail("; ".join(problems) + " (everything else was loaded)", code=1)
 
 
-def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckDBPyConnection) -> list[BatchOutcome] | None:
+def _report_source(name: str, outcomes: list[BatchOutcome], progress: StepProgress) -> tuple[int, int, int]:
+    """One line per source (and one per noteworthy batch) above the bar; its (extracted, silver,
+    quarantined) counts."""
+    new = [o for o in outcomes if not o.skipped]
+    e, s_, qn = (sum(o.extracted for o in new), sum(o.standardised for o in new), sum(o.quarantined for o in new))
+    state = f"{len(new)} batch(es)" if new else "nothing new"
+    progress.say(f"  {name:22} {state:14} extracted {e:>10,} = silver {s_:>10,} + quarantine {qn:>8,}")
+    for o in outcomes:
+        if o.note or o.deleted:
+            progress.say(f"    {'[yellow]' if o.set_aside else ''}{o.line()}")
+    return e, s_, qn
+
+
+def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckDBPyConnection,
+                progress: StepProgress) -> list[BatchOutcome] | None:
     """One source's outcomes, or None when it failed (said in one line; the other sources go on)."""
     from core.errors import MasterdataError
     from pipelines.ingest import ingest_source
@@ -173,10 +193,10 @@ def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckD
     try:
         return ingest_source(name, env, lake, con=con)
     except MasterdataError as exc:
-        console.print(f"[red]FAILED[/] {exc.one_line()}", highlight=False)
+        progress.say(f"[red]FAILED[/] {exc.one_line()}")
     except Exception as exc:  # a defect met in one source's data must not stop the other sources
         text = " ".join((str(exc).splitlines() or [""])[0].split())[:300]
-        console.print(f"[red]FAILED[/] source {name}: {type(exc).__name__}: {text}", highlight=False)
+        progress.say(f"[red]FAILED[/] source {name}: {type(exc).__name__}: {text}")
     return None
 
 

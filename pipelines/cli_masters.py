@@ -14,6 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from core.jsonout import dumps
+
 steward_app = typer.Typer(help="Review uncertain matches and record decisions every later build honours.",
                           no_args_is_help=True)
 
@@ -37,16 +39,18 @@ def build_cmd(
     as_of: Annotated[Optional[str], typer.Option(help="date licence status is derived for (YYYY-MM-DD; "
                                                   "default today)")] = None,
     verbose: Annotated[bool, typer.Option(help="print every SQL statement with its time")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the build's report as JSON on stdout")] = False,
 ) -> None:
     """Build the population, legal-entity and licence masters from silver into the gold store.
 
     Incremental when only new batches arrived since the last build; otherwise from scratch. Master
     ids are stable either way. The lake is MASTERDATA_LAKE, the gold file MASTERDATA_GOLD (default
-    $MASTERDATA_HOME/warehouse/gold.duckdb).
+    $MASTERDATA_HOME/warehouse/gold.duckdb). Progress of every master's steps on stderr.
     """
     from pipelines.masters.build import BuildError, build
     from pipelines.resolve.config import ConfigError
     from pipelines.resolve.steward import StewardError
+    from pipelines.stepprogress import StepProgress
 
     when = None
     if as_of:
@@ -55,11 +59,12 @@ def build_cmd(
         except ValueError:
             _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
     try:
-        report = build(master, full=full, as_of=when, verbose=verbose)
+        with StepProgress() as progress:
+            report = build(master, full=full, as_of=when, verbose=verbose, listener=progress)
     except (BuildError, ConfigError, StewardError) as exc:
         _fail(str(exc))
         return
-    print(report.render())
+    print(dumps(report.as_dict()) if as_json else report.render())
 
 
 def link_cmd(

@@ -10,8 +10,9 @@ from __future__ import annotations
 import duckdb
 
 from core.errors import InputError
-from pipelines.masters.config import MASTERS, master_config
+from pipelines.masters.config import MASTERS
 from pipelines.masters.gold_file import gold_path, open_gold, steward_path
+from pipelines.masters.review_view import LABEL, master_of
 from pipelines.resolve.steward import Decision, StewardError, StewardLog
 
 
@@ -24,13 +25,6 @@ def _gold() -> duckdb.DuckDBPyConnection:
         return open_gold(gold_path())
     except FileNotFoundError as exc:
         raise StewardCliError(str(exc)) from None
-
-
-def _master_of_id(master_id: str) -> str | None:
-    for m in MASTERS:
-        if master_id.startswith(master_config(m).id_prefix) and master_id[1:].isdigit():
-            return m
-    return None
 
 
 def _records_of(con: duckdb.DuckDBPyConnection, master: str, ident: str) -> tuple[list[str], str | None]:
@@ -56,7 +50,7 @@ def _which_master(con: duckdb.DuckDBPyConnection, idents: list[str], master: str
         return master
     for ident in idents:
         if ":" not in ident:
-            m = _master_of_id(ident)
+            m = master_of(ident)
             if m:
                 return m
     for m in MASTERS:
@@ -85,7 +79,7 @@ def record_pair_decision(kind: str, a: str, b: str, master: str | None, note: st
 
 
 def record_split(master_id: str, records: list[str], note: str, by: str = "") -> str:
-    m = _master_of_id(master_id)
+    m = master_of(master_id)
     if not m:
         raise StewardCliError(f"{master_id!r} is not a master id (P…, E…, L… followed by digits)")
     con = _gold()
@@ -131,10 +125,6 @@ def show_log(master: str | None, limit: int) -> str:
         lines.append(f"  {d.at[:19]} {d.by:10} {d.decision_id:30} {d.master:7} {what}{gone}"
                      + (f"  ({d.note})" if d.note else ""))
     return "\n".join(lines)
-
-
-#: the golden attribute shown to a steward beside each master id
-LABEL = {"person": "name", "entity": "name", "licence": "holder_name"}
 
 
 def label_sql(side: str) -> str:
