@@ -44,15 +44,24 @@ def fail(message: str, code: int = 2) -> None:
 @registry_app.command("check")
 def registry_check(
     directory: Annotated[Optional[Path], typer.Argument(help="folder of source specs")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the sources and defects as JSON on stdout")] = False,
 ) -> None:
     """Validate every source spec, try its SQL, and print a one-line summary per source.
 
     Every defect of every spec is one line naming the file and the field (exit code 2).
     """
+    from core.jsonout import dumps
     from pipelines.registry import SOURCES_DIR
     from pipelines.registry_check import check_registry
 
     specs, errors = check_registry(directory or SOURCES_DIR)
+    if as_json:
+        print(dumps({"valid": not errors, "errors": errors, "sources": {
+            name: {"kind": spec.connection.kind, "masters": list(spec.masters), "tables": [t.name for t in spec.tables]}
+            for name, spec in specs.items()}}))
+        if errors:
+            raise typer.Exit(2)
+        return
     for name, spec in specs.items():
         tables = ", ".join(t.name for t in spec.tables)
         print(f"{name:22} {spec.connection.kind:8} feeds {'+'.join(spec.masters):22} tables: {tables}")

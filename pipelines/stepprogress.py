@@ -15,12 +15,11 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    ProgressColumn,
     SpinnerColumn,
     Task,
     TaskID,
@@ -41,18 +40,18 @@ def describe(path: tuple[str, ...], info: dict[str, Any]) -> str:
     return "  " * (len(path) - 1) + path[-1] + (f"  ({extra})" if extra else "")
 
 
-class _BarOrSpinner(ProgressColumn):
-    """A bar for a step with a total (its children fill it), nothing for one without."""
+class _Bar(BarColumn):
+    """The bar of a step with a total (its children fill it); nothing for a step without one."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.bar = BarColumn(bar_width=30)
-        self.count = MofNCompleteColumn()
+    def render(self, task: Task) -> RenderableType:
+        return super().render(task) if task.fields.get("counted") else Text("")
+
+
+class _Count(MofNCompleteColumn):
+    """``done/total`` of a step with a total."""
 
     def render(self, task: Task) -> Text:
-        if not task.fields.get("counted"):
-            return Text("")
-        return Text.assemble(self.bar.render(task), " ", self.count.render(task))  # type: ignore[arg-type]
+        return super().render(task) if task.fields.get("counted") else Text("")
 
 
 class StepProgress:
@@ -62,7 +61,7 @@ class StepProgress:
         self.console = console or Console(stderr=True)
         self.live = self.console.is_terminal
         self.progress = Progress(SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.description}"),
-                                 _BarOrSpinner(), TimeElapsedColumn(), console=self.console)
+                                 _Bar(bar_width=30), _Count(), TimeElapsedColumn(), console=self.console)
         self.tasks: dict[tuple[str, ...], TaskID] = {}
         self.done: dict[tuple[str, ...], int] = {}
 
@@ -95,7 +94,9 @@ class StepProgress:
             return
         task = self.tasks.pop(path, None)
         done = self.done.pop(path, None)
-        if task is not None:
+        if task is not None and parent in self.done and not info.get("failed"):
+            self.progress.remove_task(task)  # the parent's bar counts it; a long list would not fit
+        elif task is not None:
             size = max(1, done or 0)
             self.progress.update(task, description=describe(path, info), total=size, completed=size)
             self.progress.stop_task(task)
