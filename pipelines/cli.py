@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     import duckdb
@@ -30,14 +31,14 @@ app = typer.Typer(
 )
 registry_app = typer.Typer(help="The source registry in schemas/sources.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
-console = Console(stderr=True, soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True, emoji=False)  # ":x:" in a record id stays text
 
 DEFAULT_HOME = Path("var")
 
 
 def fail(message: str, code: int = 2) -> None:
     """Print a one-line error (never a traceback for bad input) and exit."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -66,7 +67,7 @@ def registry_check(
         tables = ", ".join(t.name for t in spec.tables)
         print(f"{name:22} {spec.connection.kind:8} feeds {'+'.join(spec.masters):22} tables: {tables}")
     for line in errors:
-        console.print(f"[bold red]error:[/] {line}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
     if errors:
         fail(f"{len(errors)} spec(s) invalid, {len(specs)} valid")
     print(f"{len(specs)} sources valid")
@@ -242,7 +243,7 @@ def main() -> None:
     try:
         app()
     except MasterdataError as exc:
-        console.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(exc.one_line())}", highlight=False)
         sys.exit(exc.exit_code)
 
 

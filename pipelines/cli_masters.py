@@ -136,7 +136,7 @@ def steward_show(
     if as_json:
         print(dumps(v))
         return
-    Console(soft_wrap=False, highlight=False).print(render(v))
+    Console(soft_wrap=False, highlight=False, emoji=False, markup=False).print(render(v))
 
 
 @steward_app.command("queue")

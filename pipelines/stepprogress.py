@@ -58,7 +58,7 @@ class StepProgress:
     """A step listener drawing progress on ``console`` (stderr); use as a context manager."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True)
+        self.console = console or Console(stderr=True, emoji=False)
         self.live = self.console.is_terminal
         self.progress = Progress(SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.description}"),
                                  _Bar(bar_width=30), _Count(), TimeElapsedColumn(), console=self.console)

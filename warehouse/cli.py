@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from core.jsonout import dumps
 
@@ -24,12 +25,12 @@ if TYPE_CHECKING:
     from warehouse.api.settings import Settings
     from warehouse.api.store import Store
 
-console = Console(stderr=True, soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True, emoji=False)  # ":x:" in a record id stays text
 JSON_OPTION = typer.Option("--json", help="print one JSON document on stdout instead of the text")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 

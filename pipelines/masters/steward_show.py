@@ -39,7 +39,7 @@ def _queued(read: Reader, a: str, b: str, master: str | None) -> tuple[str, str,
                f"candidate_record_id = ?) OR (record_id = ? AND candidate_record_id = ?)){where}",
                [a, b, b, a] + ([master] if master else []))
     if not got:
-        raise NoSuchThing(f"{a} / {b} is not a pair in the {master or 'any'} review queue "
+        raise NoSuchThing(f"{a} / {b} is not a pair in the {master + ' ' if master else ''}review queue "
                           "(see `masterdata steward queue`)")
     return got[0]["master"], got[0]["record_id"], got[0]["candidate_record_id"]
 
