@@ -20,6 +20,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     Task,
     TaskID,
@@ -40,11 +41,15 @@ def describe(path: tuple[str, ...], info: dict[str, Any]) -> str:
     return "  " * (len(path) - 1) + path[-1] + (f"  ({extra})" if extra else "")
 
 
-class _Bar(BarColumn):
+class _Bar(ProgressColumn):
     """The bar of a step with a total (its children fill it); nothing for a step without one."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.bar = BarColumn(bar_width=30)
+
     def render(self, task: Task) -> RenderableType:
-        return super().render(task) if task.fields.get("counted") else Text("")
+        return self.bar.render(task) if task.fields.get("counted") else Text("")
 
 
 class _Count(MofNCompleteColumn):
@@ -61,7 +66,7 @@ class StepProgress:
         self.console = console or Console(stderr=True, emoji=False)
         self.live = self.console.is_terminal
         self.progress = Progress(SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.description}"),
-                                 _Bar(bar_width=30), _Count(), TimeElapsedColumn(), console=self.console)
+                                 _Bar(), _Count(), TimeElapsedColumn(), console=self.console)
         self.tasks: dict[tuple[str, ...], TaskID] = {}
         self.done: dict[tuple[str, ...], int] = {}
 

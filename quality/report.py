@@ -407,25 +407,33 @@ def _great_expectations(gx: GxOutcome | None, out_dir: Path) -> str:
 
 
 DEFINITIONS = """
-<h2 id="defs">How the scores are computed</h2>
+<h2 id="defs">计算方法 How the scores are computed</h2>
+<p class="muted">维度按 GB/T 36344-2018《信息技术 数据质量评价指标》命名：规范性、完整性、准确性、一致性、时效性、可访问性。
+The dimensions carry the names of GB/T 36344-2018.</p>
 <dl class="defs">
-<dt>Suites</dt><dd>Generated from <code>standards/elements.yaml</code> and the source specs, never written by hand:
-each element a source table maps gets the checks its rule implies; change a rule and the suites change.</dd>
-<dt>Snapshot</dt><dd>A source table's current state: the newest batch of every record key, deletions removed.</dd>
-<dt>Completeness</dt><dd>Rows whose <em>required</em> elements are all given; placeholders (不详, 无, 000000000000000000,
-123456789012345678, 1900-01-01, 13800000000) count as missing.</dd>
-<dt>Validity</dt><dd>Rows whose given values all satisfy their rule: identifiers re-validated with the standard's macros
-(check character, length, characters, area, embedded codes), phone pattern, dates from 1890 to the run date
-(licence validity may lie ahead), numbers not negative, codes present in the rule's code table.</dd>
-<dt>Consistency</dt><dd>Cross-field rules: birth date and sex agree with the ID number, the USCC embeds the recorded
-organisation code, end dates are not before start dates, a licence holder's identifier is valid for its declared kind.</dd>
-<dt>Conformity</dt><dd>Rows that arrived exactly in the standard's form: valid, consistent, and needing no repair
-(lowercase x, full-width digits, spaces, 15-digit upgrade) and no placeholder.</dd>
-<dt>Duplicates</dt><dd>Surplus copies of the master key within a source table: (keyed rows − distinct keys) / keyed rows.</dd>
-<dt>Conflicts</dt><dd>With gold only: values a source sends that differ from the golden record they are linked to.</dd>
-<dt>Quarantine</dt><dd>Rows rejected at standardisation / rows extracted, from the batch markers; reasons from the quarantine files.</dd>
-<dt>Newest update</dt><dd>Age of the newest source update time (extraction time when a source sends none) at the run's as-of time.</dd>
-<dt>Score</dt><dd>The mean of the dimensions that apply (rates of duplicates, conflicts and quarantine counted as 1 − rate).
-Tables, sources and masters add their feeds' counts, so their scores are row-weighted.</dd>
+<dt>规则集 Suites</dt><dd>Generated from <code>standards/elements.yaml</code> and the source specs, never written by
+hand: each element a source table maps gets the checks its rule implies; change a rule and the suites change.</dd>
+<dt>快照 Snapshot</dt><dd>A source table's current state: the newest batch of every record key, deletions removed.</dd>
+<dt>规范性 Conformity</dt><dd>Rows that arrived exactly in the standard's form: valid, consistent, and needing no
+repair (lowercase x, full-width digits, spaces, 15-digit upgrade) and no placeholder.</dd>
+<dt>完整性 Completeness</dt><dd>Rows whose <em>required</em> elements are all given; placeholders (不详, 无,
+000000000000000000, 123456789012345678, 1900-01-01, 13800000000) count as missing.</dd>
+<dt>准确性 Accuracy</dt><dd>Rows whose given values all satisfy their rule: identifiers re-validated with the
+standard's macros (check character, length, characters, area, embedded codes), phone pattern, dates from 1890 to the
+run date (licence validity may lie ahead), numbers not negative, codes present in the rule's code table; and keys
+unique (重复 duplicates: surplus copies of the master key within a source table, (keyed rows − distinct keys) / keyed
+rows).</dd>
+<dt>一致性 Consistency</dt><dd>Cross-field rules: birth date and sex agree with the ID number, the USCC embeds the
+recorded organisation code, end dates are not before start dates, a licence holder's identifier is valid for its
+declared kind. With gold, 冲突 conflicts: values a source sends that differ from the golden record they are linked
+to.</dd>
+<dt>时效性 Timeliness</dt><dd>Age of the newest source update time (extraction time when a source sends none) at the
+run's as-of time (the column 时效性 Newest update).</dd>
+<dt>可访问性 Accessibility</dt><dd>Whether the masters can be served: measured by the serving layer's health and shown
+on the console's quality dashboard (this offline report is written without a running service).</dd>
+<dt>隔离 Quarantine</dt><dd>Rows rejected at standardisation / rows extracted, from the batch markers; reasons from the
+quarantine files.</dd>
+<dt>得分 Score</dt><dd>The mean of the dimensions that apply (rates of duplicates, conflicts and quarantine counted as
+1 − rate). Tables, sources and masters add their feeds' counts, so their scores are row-weighted.</dd>
 </dl>
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import httpx
 
@@ -27,7 +28,7 @@ def login(c: httpx.Client, name: str, password: str) -> httpx.Response:
     return c.post("/console/login", data={"name": name, "password": password, "next": ""})
 
 
-def audit_logins(site: Site) -> list[dict[str, object]]:
+def audit_logins(site: Site) -> list[dict[str, Any]]:
     rows = json.loads(run_cli("audit", "show", "--last", "200", "--json", env=site.env).stdout)
     return [r for r in rows if r["action"] == "console_login"]
 
@@ -45,11 +46,11 @@ def test_an_account_is_locked_after_failed_logins(site: Site) -> None:
         r = login(c, "locked.out", "locked-out-secret-1")  # the right password no longer helps
         assert r.status_code == 429 and "md_console" not in r.headers.get("set-cookie", "")
         assert login(c, "analyst", PASSWORDS["analyst"]).status_code == 303  # other accounts are not locked
-    entries = [e for e in audit_logins(site) if e["detail"]["name"] == "locked.out"]  # type: ignore[index]
+    entries = [e for e in audit_logins(site) if e["detail"]["name"] == "locked.out"]
     assert [e["status"] for e in entries][-(LOCK_AFTER["account"] + 1):] == \
         [401] * (LOCK_AFTER["account"] - 1) + [429, 429]
     lock = entries[-2]["detail"]
-    assert lock["locked"] == "account" and lock["new"] is True and lock["client"] == "127.0.0.2"  # type: ignore[index]
+    assert lock["locked"] == "account" and lock["new"] is True and lock["client"] == "127.0.0.2"
     assert subprocess.run([sys.executable, "-m", "pipelines.cli", "audit", "verify"], cwd=REPO, env=site.env,
                           capture_output=True, timeout=60).returncode == 0
 
@@ -63,8 +64,8 @@ def test_a_client_guessing_names_is_locked(site: Site) -> None:
     with client_from(site, "127.0.0.4") as c:
         assert login(c, "steward", PASSWORDS["steward"]).status_code == 303
     entries = audit_logins(site)
-    assert any(e["detail"].get("locked") == "client" and e["detail"]["client"] == "127.0.0.3"  # type: ignore[union-attr]
+    assert any(e["detail"].get("locked") == "client" and e["detail"]["client"] == "127.0.0.3"
                for e in entries)
     # names that are no account are masked in the log (often a password typed into the name field)
-    guessed = [e["detail"]["name"] for e in entries if e["detail"]["client"] == "127.0.0.3"]  # type: ignore[index]
+    guessed = [e["detail"]["name"] for e in entries if e["detail"]["client"] == "127.0.0.3"]
     assert guessed and not any(str(g).startswith("guess-") and "*" not in str(g) for g in guessed)
