@@ -48,7 +48,8 @@ padding:12px 16px;min-width:min(300px,100%);flex:1 1 360px;box-sizing:border-box
 code,.mono{font-family:ui-monospace,Consolas,monospace;font-size:12px}
 .eg{font-family:ui-monospace,Consolas,monospace;font-size:12px;color:#37474f}
 svg.chart{background:#fff;border:1px solid #e0e0e0;margin:6px 0;max-width:100%;height:auto;box-sizing:border-box}
-.slug{color:#9e9e9e;font-size:11px;margin-left:4px}svg text.ct{font-weight:600;font-size:13px}
+.slug{color:#9e9e9e;font-size:11px;margin-left:4px}.tw{overflow-x:auto;max-width:100%}
+main{box-sizing:border-box}nav{display:flex;flex-wrap:wrap;row-gap:4px}svg text.ct{font-weight:600;font-size:13px}
 svg text.cl{font-size:12px;fill:#37474f}svg text.cv{font-size:11px;fill:#616161}
 dl.defs dt{font-weight:600;margin-top:6px}dl.defs dd{margin-left:18px}
 """
@@ -86,11 +87,11 @@ def _samples(raw: Any, limit: int = 3) -> str:
 
 def _table(head: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
     numeric = numeric or set()
-    out = ["<table><thead><tr>", *(f"<th>{escape(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    out = ['<div class="tw"><table><thead><tr>', *(f"<th>{escape(h)}</th>" for h in head), "</tr></thead><tbody>"]
     for r in rows:
         out.append("<tr>" + "".join(f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
                                     for i, c in enumerate(r)) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
@@ -150,7 +151,7 @@ def _combine_runs(store: QualityStore, ids: list[str]) -> tuple[list[str], dict[
         ext = sum(int(r["extracted"] or 0) for r in rows)
         for key, name in DIMS:
             series[name].append(1 - sum(int(r[FAILING[key]] or 0) for r in rows) / n if n else None)
-        series["未隔离 not quarantined"].append(1 - sum(int(r["quarantined"] or 0) for r in rows) / ext if ext else None)
+        series["未隔离"].append(1 - sum(int(r["quarantined"] or 0) for r in rows) / ext if ext else None)
     return labels, dict(series)
 
 
