@@ -383,16 +383,7 @@ def generate_city(
         delta = Day2(world, seed, profile)
         say(f"day 2: {delta.describe()}")
     run = _Run(world, seed, profile, out, _Sink(out, target, pg_dsn, mysql_url, database_prefix), summary, delta)
-    with steps.step("departmental extracts", total=len(chosen)):
-        for source in chosen:
-            ts = time.perf_counter()
-            with steps.step(source):
-                run.source(specs[source])
-                steps.note(rows=sum(t.rows for t in summary.tables if t.source == source))
-            say(
-                f"{source}: {', '.join(f'{t.table} {t.rows:,}' for t in summary.tables if t.source == source)} "
-                f"rows ({time.perf_counter() - ts:.1f} s)"
-            )
+    _write_sources(run, [specs[s] for s in chosen], steps, say)
 
     tr.write_json(out / "truth" / "defect_rates.json", run.rates)
     if delta is not None:
@@ -402,6 +393,21 @@ def generate_city(
     summary.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     say(f"done: {summary.rows:,} rows in {summary.seconds:.1f} s")
     return summary
+
+
+def _write_sources(run: _Run, specs: list[SourceSpec], steps: Steps, say: Callable[[str], None]) -> None:
+    """Every chosen department's extracts, one step each (the command line's bar over the sources)."""
+    tables = run.summary.tables
+    with steps.step("departmental extracts", total=len(specs)):
+        for spec in specs:
+            ts = time.perf_counter()
+            with steps.step(spec.source):
+                run.source(spec)
+                steps.note(rows=sum(t.rows for t in tables if t.source == spec.source))
+            say(
+                f"{spec.source}: {', '.join(f'{t.table} {t.rows:,}' for t in tables if t.source == spec.source)} "
+                f"rows ({time.perf_counter() - ts:.1f} s)"
+            )
 
 
 def _remove_day2(out: Path, specs: list[SourceSpec], batch2: str) -> None:
