@@ -4,6 +4,9 @@ People, not systems, use the console, so they get their own accounts beside the 
 calling systems: a name, a role (:data:`ROLES`), for a department user the department, and a
 password stored only as a scrypt hash (memory-hard, salted; :func:`hash_password`).  A login opens a
 session: a random token in an ``HttpOnly``, ``SameSite=Strict`` cookie, stored hashed with its expiry.
+Failed logins are counted per account name and per client address; past :data:`LOCK_AFTER` within
+:data:`LOCK_MINUTES` the name (or the address) is locked for :data:`LOCK_MINUTES` - the password is
+not even checked meanwhile - and the console writes every failure and lock to the audit log.
 Applicants have no account: they arrive with the identity platform's applicant session
 (:mod:`warehouse.api.service.access`), whose token the console keeps in the same kind of cookie.
 
@@ -19,11 +22,12 @@ import hmac
 import secrets
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from core.errors import InputError
+from core.errors import InputError, MasterdataError
 from warehouse.api.store import iso, now_utc, sha256
 
 #: role -> what it is, in the console's words
@@ -35,15 +39,37 @@ CREATE TABLE IF NOT EXISTS console_users (
     password TEXT NOT NULL, created_at TEXT NOT NULL, disabled_at TEXT);
 CREATE TABLE IF NOT EXISTS console_sessions (
     token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS console_login_failures (kind TEXT NOT NULL, who TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS console_login_failures_who ON console_login_failures (kind, who, at);
+CREATE TABLE IF NOT EXISTS console_lockouts (
+    kind TEXT NOT NULL, who TEXT NOT NULL, until TEXT NOT NULL, PRIMARY KEY (kind, who));
 """
 #: scrypt cost: 2^14 x 8 x 1 (~16 MiB, ~50 ms per check) - slow for a guesser, fine for a login
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SESSION_HOURS = 8
 MIN_PASSWORD = 10
+#: failed logins within :data:`LOCK_MINUTES` that lock an account name, and a client address; a
+#: client gets more (several users of one office may sit behind one address) but still few enough
+#: that guessing across many names stops early
+LOCK_AFTER = {"account": 5, "client": 20}
+LOCK_MINUTES = 15
 
 
 class AccountError(InputError):
     """A console account that cannot be created or used (one line)."""
+
+
+class LoginLocked(MasterdataError):
+    """Too many failed logins for this account name or from this client: refused until ``until``."""
+
+    status = 429
+    title = "Too many failed logins"
+    exit_code = 1
+
+    def __init__(self, kind: str, who: str, until: datetime, new: bool) -> None:
+        self.kind, self.who, self.until, self.new = kind, who, until, new
+        what = "this account" if kind == "account" else "this address"
+        super().__init__(f"too many failed logins for {what}: locked until {iso(until)[:19]} UTC")
 
 
 @dataclass(frozen=True)
@@ -102,6 +128,8 @@ class Accounts:
         self.con.executescript(SCHEMA)
         self.key = _secret(store.with_name(store.stem + ".console-key"))
         self.lock = threading.Lock()
+        #: the time (a test moves it to see a lock expire)
+        self.clock: Callable[[], datetime] = now_utc
 
     def close(self) -> None:
         self.con.close()
@@ -142,6 +170,12 @@ class Accounts:
             self.con.execute("DELETE FROM console_sessions WHERE name = ?", (name,))
         return n > 0
 
+    def known(self, name: str) -> bool:
+        """Whether ``name`` is a console user (the audit masks names that are not: often a password
+        typed into the wrong field)."""
+        with self.lock:
+            return self.con.execute("SELECT 1 FROM console_users WHERE name = ?", (name,)).fetchone() is not None
+
     def _user(self, name: str) -> tuple[User, str] | None:
         with self.lock:
             row = self.con.execute("SELECT name, role, department, display_name, password FROM console_users "
@@ -149,19 +183,54 @@ class Accounts:
         return (User(row[0], row[1], row[2], row[3]), row[4]) if row else None
 
     # sessions ----------------------------------------------------------------------------------
-    def login(self, name: str, password: str) -> tuple[User, str] | None:
-        """(the user, a new session token) if the name and password are right, else None."""
+    def login(self, name: str, password: str, client: str = "") -> tuple[User, str] | None:
+        """(the user, a new session token) if the name and password are right, else None.
+
+        Raises :class:`LoginLocked` while the name or the client is locked - without checking the
+        password, so a locked account cannot be guessed on - and on the failure that locks it."""
+        t = self.clock()
+        keys = (("account", name), ("client", client)) if client else (("account", name),)
+        for kind, who in keys:
+            until = self._locked_until(kind, who, t)
+            if until is not None:
+                raise LoginLocked(kind, who, until, new=False)
         found = self._user(name)
         ok = check_password(password, found[1] if found else _DUMMY)
         if not found or not ok:
+            self._failed(keys, t)
             return None
         token = f"mdc_{secrets.token_urlsafe(32)}"
-        t = now_utc()
         with self.lock:
+            self.con.execute("DELETE FROM console_login_failures WHERE kind = 'account' AND who = ?", (name,))
             self.con.execute("DELETE FROM console_sessions WHERE expires_at < ?", (iso(t),))
             self.con.execute("INSERT INTO console_sessions VALUES (?, ?, ?, ?)",
                              (sha256(token), name, iso(t), iso(t + timedelta(hours=SESSION_HOURS))))
         return found[0], token
+
+    def _locked_until(self, kind: str, who: str, t: datetime) -> datetime | None:
+        with self.lock:
+            row = self.con.execute("SELECT until FROM console_lockouts WHERE kind = ? AND who = ? AND until > ?",
+                                   (kind, who, iso(t))).fetchone()
+        return datetime.fromisoformat(row[0].replace("Z", "+00:00")) if row else None
+
+    def _failed(self, keys: tuple[tuple[str, str], ...], t: datetime) -> None:
+        """Count a failed login against the name and the client; lock whichever reached its limit
+        (its count starts afresh once the lock is over)."""
+        since = iso(t - timedelta(minutes=LOCK_MINUTES))
+        until = t + timedelta(minutes=LOCK_MINUTES)
+        locked: LoginLocked | None = None
+        with self.lock:
+            for kind, who in keys:
+                self.con.execute("INSERT INTO console_login_failures VALUES (?, ?, ?)", (kind, who, iso(t)))
+                n = self.con.execute("SELECT count(*) FROM console_login_failures WHERE kind = ? AND who = ? AND "
+                                     "at > ?", (kind, who, since)).fetchone()[0]
+                if n >= LOCK_AFTER[kind]:
+                    self.con.execute("INSERT OR REPLACE INTO console_lockouts VALUES (?, ?, ?)", (kind, who, iso(until)))
+                    self.con.execute("DELETE FROM console_login_failures WHERE kind = ? AND who = ?", (kind, who))
+                    locked = locked or LoginLocked(kind, who, until, new=True)
+            self.con.execute("DELETE FROM console_login_failures WHERE at <= ?", (since,))
+        if locked is not None:
+            raise locked
 
     def session(self, token: str | None) -> User | None:
         """The user of a live session token."""

@@ -7,14 +7,13 @@ A password is read from the terminal (asked twice) or, for scripts, from standar
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
-console = Console(stderr=True, soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True, emoji=False)  # ":x:" in a record id stays text
 
 
 def _accounts():  # type: ignore[no-untyped-def]
@@ -56,15 +55,17 @@ def users_create(
                   highlight=False)
 
 
-def users_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout")] = False) -> None:
+def users_list(as_json: Annotated[bool, typer.Option("--json", help="print one JSON list on stdout")] = False) -> None:
     """List console users (never their passwords)."""
+    from core.jsonout import dumps
+
     rows = _accounts().users()
+    if as_json:
+        print(dumps(rows))
+        return
     for r in rows:
-        if as_json:
-            print(json.dumps(r, ensure_ascii=False))
-        else:
-            state = f"disabled {r['disabled_at']}" if r["disabled_at"] else "active"
-            print(f"{r['name']:20} {r['role']:11} {r['department'] or '-':22} {r['display_name']:12} {state}")
+        state = f"disabled {r['disabled_at']}" if r["disabled_at"] else "active"
+        print(f"{r['name']:20} {r['role']:11} {r['department'] or '-':22} {r['display_name']:12} {state}")
 
 
 def users_disable(name: Annotated[str, typer.Argument(help="the login name")]) -> None:

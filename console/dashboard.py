@@ -17,13 +17,14 @@ from typing import Any
 
 from console.labels import DIMENSIONS, department
 from quality import charts
+from quality.dimensions import FAILING, SCORECARD
 from quality.report import number
 from quality.rules import DEFECT_TEXT
 from quality.store import QualityStore
 from warehouse.api.service.state import ServingState
 
-#: the scorecard columns shown, each under its GB/T 36344 dimension
-SCORE_DIMS = (("completeness", "完整性"), ("conformity", "规范性"), ("validity", "准确性"), ("consistency", "一致性"))
+#: the scorecard columns shown, each under its GB/T 36344 dimension (the analysts' report's too)
+SCORE_DIMS = SCORECARD
 TREND_RUNS = 30
 ONCE_ONLY_APPLICATIONS = 300
 _once_only: dict[str, dict[str, Any]] = {}
@@ -75,8 +76,8 @@ def _trend(store: QualityStore, ids: list[str]) -> str:
         rows = [r for r in store.read("scores", rid) if r.get("level") == "source"]
         labels.append(rid[4:6] + "-" + rid[6:8] + " " + rid[9:11] + ":" + rid[11:13])
         n = sum(int(r["rows"] or 0) for r in rows)
-        for (_key, name), col in zip(SCORE_DIMS, ("incomplete", "nonconforming", "invalid", "inconsistent")):
-            series[name].append(1 - sum(int(r[col] or 0) for r in rows) / n if n else None)
+        for key, name in SCORE_DIMS:
+            series[name].append(1 - sum(int(r[FAILING[key]] or 0) for r in rows) / n if n else None)
     return charts.line(dict(series), labels, chart="trend-dimensions", title="各维度趋势 (all sources)", y_max=1.0)
 
 

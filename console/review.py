@@ -2,7 +2,8 @@
 history, cross-references, licences and relations, and the decision log.
 
 Reads the gold store (:class:`~console.goldread.GoldReader`) and, for a record's full silver row
-(raw identifiers, the problems standardisation found), the lake.  Decisions are recorded by the same
+(raw identifiers, the problems standardisation found), the lake; a pair and a master are put
+together by :mod:`pipelines.masters.review_view`, as ``masterdata steward show`` shows them.  Decisions are recorded by the same
 functions as ``masterdata steward`` (:mod:`pipelines.masters.steward_cli`) into the same append-only
 log, so the next build honours a decision however it was made.
 """
@@ -10,40 +11,20 @@ log, so the next build honours a decision however it was made.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
-
 from console.goldread import GoldReader
-from console.labels import REASONS, code_label, department, element_label
 from console.waterfall import Step, waterfall
-from core.db import connect
-from core.errors import NotFoundError
-from core.sqltext import lit
 from pipelines.lake import Lake
 from pipelines.masters.config import MASTERS, master_config
 from pipelines.masters.explain import explain_gold
-from pipelines.masters.steward_cli import LABEL
+from pipelines.masters.review_view import LABEL, REASONS, master_of, master_view, pair_view
 from pipelines.resolve.comparisons import weight_of
 from pipelines.resolve.config import ResolveConfig
 from pipelines.resolve.explain import PRIOR
 from pipelines.resolve.steward import Decision, StewardLog, constraints_of
-from standards.dictionary import dictionary
 
 PAGE = 50
-
-
-class NoSuchThing(NotFoundError):
-    """A pair, record or master the gold store does not hold."""
-
-
-def master_of(ident: str) -> str | None:
-    """person / entity / licence for a master id (P…, E…, L… + 10 digits)."""
-    for m in MASTERS:
-        if ident.startswith(master_config(m).id_prefix) and ident[1:].isdigit() and len(ident) == 11:
-            return m
-    return None
 
 
 def decided_pairs(log: StewardLog) -> dict[tuple[str, str], str]:
@@ -85,67 +66,6 @@ def queue(gold: GoldReader, log: StewardLog, master: str | None, page: int = 0) 
     return {"rows": rows, "total": total, "counts": counts, "page": page, "pages": max(1, -(-total // PAGE))}
 
 
-def silver_row(lake: Lake, master: str, xref: dict[str, Any]) -> dict[str, Any]:
-    """The record's current silver row (raw identifiers and ``_issues`` included), from its batch file."""
-    path = lake.silver_path(master, xref["source"], xref["table_name"], xref["batch_id"])
-    if not path.exists():
-        return {}
-    con = connect(standard=False)
-    try:
-        got = con.execute(f"SELECT * EXCLUDE (_row_hash) FROM read_parquet({lit(str(path))}) WHERE _record_key = ?",
-                          [xref["record_key"]]).fetchall()
-        cols = [d[0] for d in con.description or []]
-    except duckdb.Error:
-        return {}
-    finally:
-        con.close()
-    return dict(zip(cols, got[0])) if got else {}
-
-
-def record(gold: GoldReader, lake: Lake, master: str, record_id: str) -> dict[str, Any]:
-    x = gold.one(f"SELECT * FROM {master}_xref WHERE record_id = ?", [record_id])
-    if x is None:
-        raise NoSuchThing(f"no {master} record {record_id!r} in the gold store")
-    x["department_name"] = department(x["source"])
-    x["row"] = silver_row(lake, master, x)
-    return x
-
-
-@dataclass
-class Compared:
-    """One element of a pair's two records."""
-
-    name: str
-    label: str
-    left: Any
-    right: Any
-    left_label: str | None = None
-    right_label: str | None = None
-    #: both records hold a value and the values differ
-    differs: bool = False
-    #: only one record holds a value
-    one_sided: bool = False
-    raw: list[Any] = field(default_factory=list)
-
-
-def _compare(master: str, left: dict[str, Any], right: dict[str, Any]) -> list[Compared]:
-    out = []
-    for name in dictionary().masters[master].elements:
-        a, b = left.get(name), right.get(name)
-        ra, rb = left.get(name + "_raw"), right.get(name + "_raw")
-        if a is None and b is None and ra is None and rb is None:
-            continue
-        c = Compared(name, element_label(master, name), a, b, code_label(master, name, a),
-                     code_label(master, name, b), differs=(a is not None and b is not None and a != b),
-                     one_sided=(a is None) != (b is None), raw=[ra, rb])
-        out.append(c)
-    return out
-
-
-def _issues(row: dict[str, Any]) -> list[str]:
-    return [f"{i.get('element')}: {i.get('reason')}" for i in (row.get("_issues") or []) if isinstance(i, dict)]
-
-
 def weight_chart(cfg: ResolveConfig, parts: list[tuple[str, str, float]], total: float, title: str = "") -> str:
     """The waterfall of a pair's (comparison, label, bits) parts, with the master's thresholds."""
     if not parts:
@@ -168,48 +88,14 @@ def explained(gold: GoldReader, a: str, b: str | None, master: str | None, limit
 
 def pair(gold: GoldReader, lake: Lake, log: StewardLog, master: str, a: str, b: str) -> dict[str, Any]:
     """A queued pair: both records side by side, the waterfall of its weight, the rule that queued it."""
-    if master not in MASTERS:
-        raise NoSuchThing(f"unknown master {master!r}")
-    item = gold.one("SELECT * FROM review_queue WHERE master = ? AND record_id = ? AND candidate_record_id = ?",
-                    [master, a, b])
-    if item is None:
-        raise NoSuchThing(f"the pair {a} / {b} is not in the {master} review queue")
-    left, right = record(gold, lake, master, a), record(gold, lake, master, b)
-    levels = gold.rows("SELECT comparison, level, label, bits FROM review_levels WHERE master = ? AND record_id = ? "
-                       "AND candidate_record_id = ? ORDER BY comparison = 'prior' DESC", [master, a, b]) \
-        if "review_levels" in gold.tables() else []
-    cfg = master_config(master)
-    order = {"prior": -1, **{c.name: i for i, c in enumerate(cfg.comparisons)}}
-    levels.sort(key=lambda r: order.get(r["comparison"], 99))
-    chart = weight_chart(cfg, [(r["comparison"], r["label"], float(r["bits"])) for r in levels],
-                         float(item["match_weight"]))
-    rules = [r.name for r in cfg.conflict_review.rules] if cfg.conflict_review and item["reason"] == "conflicting_keys" \
-        else []
-    decided = decided_pairs(log).get(tuple(sorted((a, b))))  # type: ignore[arg-type]
-    return {"item": item, "left": left, "right": right, "rows": _compare(master, left["row"], right["row"]),
-            "issues": [_issues(left["row"]), _issues(right["row"])], "chart": chart, "levels": levels,
-            "reason_text": REASONS.get(item["reason"], item["reason"]), "rules": rules, "decided": decided,
-            "thresholds": cfg.thresholds}
-
-
-def _golden(gold: GoldReader, master: str, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each golden attribute with the source record and department it survived from (the master's
-    ``lineage`` names each value's record number; one cross-reference lookup resolves them all)."""
-    lineage = row.get("lineage") or {}
-    numbers = sorted({n for n in lineage.values() if n is not None})
-    records = {r["record_no"]: r for r in gold.rows(
-        f"SELECT record_no, record_id, source, table_name FROM {master}_xref WHERE record_no IN (SELECT unnest(?))",
-        [numbers])} if numbers else {}
-    out = []
-    skip = {"master_id", "lineage", "sources", "first_seen", "last_seen", "record_count"}
-    for name, value in row.items():
-        if name in skip or value is None:
-            continue
-        src = records.get(lineage.get(name))
-        out.append({"name": name, "label": element_label(master, name), "value": value,
-                    "display": code_label(master, name, value), "record_id": src and src["record_id"],
-                    "department": src and department(src["source"]), "table": src and src["table_name"]})
-    return out
+    view = pair_view(gold.rows, lake, master, a, b)
+    w = view["threshold_weights"]
+    steps = [Step("先验 prior" if r["comparison"] == "prior" else r["comparison"], r["label"], float(r["bits"]))
+             for r in view["levels"]]
+    view["chart"] = waterfall(steps, total=float(view["item"]["match_weight"]), title="匹配权重构成 (bits)",
+                              thresholds=[("复核 review", w["review"]), ("匹配 match", w["match"])]) if steps else ""
+    view["decided"] = decided_pairs(log).get(tuple(sorted((a, b))))  # type: ignore[arg-type]
+    return view
 
 
 def _relations(gold: GoldReader, master: str, row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -244,28 +130,17 @@ def _relations(gold: GoldReader, master: str, row: dict[str, Any]) -> list[dict[
 
 
 def master_page(gold: GoldReader, master_id: str) -> dict[str, Any]:
-    m = master_of(master_id)
-    if m is None:
-        raise NoSuchThing(f"{master_id!r} is not a master id (P, E or L followed by 10 digits)")
-    row = gold.one(f"SELECT * FROM {m}_master WHERE master_id = ?", [master_id])
-    if row is None:
-        succ = gold.one("SELECT status, successor_id FROM id_registry WHERE master_id = ?", [master_id])
-        hint = f" (retired; now {succ['successor_id']})" if succ and succ.get("successor_id") else ""
-        raise NoSuchThing(f"no current {m} master {master_id}{hint}")
-    xref = gold.rows(f"SELECT record_id, source, table_name, record_key, batch_id, extracted_at, rule, "
-                     f"match_probability FROM {m}_xref WHERE master_id = ? ORDER BY source, table_name, record_key",
-                     [master_id])
-    for x in xref:
-        x["department_name"] = department(x["source"])
-    events = gold.rows("SELECT event, related_id, attribute, old_value, new_value, batch_id, build_id, event_at "
-                       "FROM master_events WHERE master_id = ? OR related_id = ? ORDER BY event_at DESC, event_id DESC "
-                       "LIMIT 200", [master_id, master_id])
-    licences = gold.rows("SELECT master_id, type_code, number, status_as_of, valid_to, issuer_name FROM "
-                         "licence_master WHERE holder_master_id = ? ORDER BY type_code, master_id", [master_id]) \
-        if m != "licence" else []
-    return {"master": m, "master_id": master_id, "row": row, "golden": _golden(gold, m, row),
-            "xref": xref, "events": events, "licences": licences, "relations": _relations(gold, m, row),
-            "name": row.get(LABEL[m])}
+    """A master's golden attributes with their lineage, records, history, licences and relations."""
+    view = master_view(gold.rows, master_id)
+    m, row = view["master"], view["row"]
+    view["events"] = gold.rows("SELECT event, related_id, attribute, old_value, new_value, batch_id, build_id, "
+                               "event_at FROM master_events WHERE master_id = ? OR related_id = ? ORDER BY event_at "
+                               "DESC, event_id DESC LIMIT 200", [master_id, master_id])
+    view["licences"] = gold.rows("SELECT master_id, type_code, number, status_as_of, valid_to, issuer_name FROM "
+                                 "licence_master WHERE holder_master_id = ? ORDER BY type_code, master_id",
+                                 [master_id]) if m != "licence" else []
+    view["relations"] = _relations(gold, m, row)
+    return view
 
 
 def search(gold: GoldReader, text: str, limit: int = 30) -> list[dict[str, Any]]:

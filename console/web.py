@@ -22,6 +22,8 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from console.accounts import LOCK_MINUTES, LoginLocked
+from console.labels import mask
 from console.pages import ROUTERS
 from console.session import (
     APPLICANT_COOKIE,
@@ -41,12 +43,23 @@ from console.session import (
 )
 from core.errors import MasterdataError
 from warehouse.api.service import access as access_
+from warehouse.api.service.audit import Access, record
 from warehouse.api.service.state import ServingState
+from warehouse.api.store import Caller, iso
 
 
 def _cookie(response: Response, request: Request, name: str, value: str) -> None:
     response.set_cookie(name, value, httponly=True, samesite="strict", path=PREFIX,
                         secure=request.url.scheme == "https")
+
+
+def _audit_login(console: Console, name: str, client: str, status: int, detail: dict[str, Any]) -> None:
+    """A login, failed login or lock in the audit log (a name that is no user is masked: it is often a
+    password typed into the wrong field)."""
+    who = name if console.accounts.known(name) else mask(name)
+    access = Access(Caller("console", "console-login", "console", None, 0.0, 0), "console_login",
+                    detail={"name": who, "client": client, **detail})
+    record(console.state.store, access, status)
 
 
 def _auth_routes(app: FastAPI) -> None:
@@ -65,10 +78,20 @@ def _auth_routes(app: FastAPI) -> None:
     @app.post("/login")
     def login(request: Request, console: Ctx, name: Annotated[str, Form(max_length=64)],
               password: Annotated[str, Form(max_length=256)], next: Annotated[str, Form()] = "") -> Response:
-        got = console.accounts.login(name.strip(), password)
+        client = request.client.host if request.client else ""
+        try:
+            got = console.accounts.login(name.strip(), password, client)
+        except LoginLocked as exc:
+            _audit_login(console, name.strip(), client, 429, {"locked": exc.kind, "until": iso(exc.until),
+                                                               "new": exc.new})
+            return console.page(request, None, "login.html", status=429, next=next,
+                                error=f"登录失败次数过多，已锁定至 {iso(exc.until)[:16].replace('T', ' ')} UTC "
+                                      f"(too many failed logins: locked for {LOCK_MINUTES} minutes)")
         if got is None:
+            _audit_login(console, name.strip(), client, 401, {})
             return console.page(request, None, "login.html", status=401, next=next,
                                 error="用户名或密码不正确 Wrong name or password")
+        _audit_login(console, name.strip(), client, 200, {})
         resp = RedirectResponse(next if next.startswith(PREFIX + "/") else PREFIX + "/", status_code=303)
         _cookie(resp, request, USER_COOKIE, got[1])
         resp.delete_cookie(APPLICANT_COOKIE, path=PREFIX)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     import duckdb
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from pipelines.connections import SourceEnvironment
     from pipelines.ingest import BatchOutcome
     from pipelines.lake import Lake
+    from pipelines.stepprogress import StepProgress
 
 app = typer.Typer(
     help="City master-data platform: ingest 32 departmental sources, build the population, "
@@ -29,7 +31,7 @@ app = typer.Typer(
 )
 registry_app = typer.Typer(help="The source registry in schemas/sources.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
-console = Console(stderr=True, soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True, emoji=False)  # ":x:" in a record id stays text
 
 DEFAULT_HOME = Path("var")
 
@@ -37,8 +39,6 @@ DEFAULT_HOME = Path("var")
 def fail(message: str, code: int = 2) -> None:
     """Print a one-line error (never a traceback for bad input) and exit; the message is printed as
     it is (a record id ``a:x:b`` is no emoji code, ``[P0000000001]`` no markup)."""
-    from rich.markup import escape
-
     console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, emoji=False)
     raise typer.Exit(code)
 
@@ -46,20 +46,29 @@ def fail(message: str, code: int = 2) -> None:
 @registry_app.command("check")
 def registry_check(
     directory: Annotated[Optional[Path], typer.Argument(help="folder of source specs")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the sources and defects as JSON on stdout")] = False,
 ) -> None:
     """Validate every source spec, try its SQL, and print a one-line summary per source.
 
     Every defect of every spec is one line naming the file and the field (exit code 2).
     """
+    from core.jsonout import dumps
     from pipelines.registry import SOURCES_DIR
     from pipelines.registry_check import check_registry
 
     specs, errors = check_registry(directory or SOURCES_DIR)
+    if as_json:
+        print(dumps({"valid": not errors, "errors": errors, "sources": {
+            name: {"kind": spec.connection.kind, "masters": list(spec.masters), "tables": [t.name for t in spec.tables]}
+            for name, spec in specs.items()}}))
+        if errors:
+            raise typer.Exit(2)
+        return
     for name, spec in specs.items():
         tables = ", ".join(t.name for t in spec.tables)
         print(f"{name:22} {spec.connection.kind:8} feeds {'+'.join(spec.masters):22} tables: {tables}")
     for line in errors:
-        console.print(f"[bold red]error:[/] {line}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
     if errors:
         fail(f"{len(errors)} spec(s) invalid, {len(specs)} valid")
     print(f"{len(specs)} sources valid")
@@ -77,13 +86,19 @@ def generate(
     ] = "embedded",
     day2: Annotated[bool, typer.Option(help="also write the day-2 delta")] = True,
 ) -> None:
-    """Generate a synthetic city: true population, 32 departmental extracts, ground truth, day-2 delta."""
+    """Generate a synthetic city: true population, 32 departmental extracts, ground truth, day-2 delta.
+
+    Progress (the world, then a bar over the sources) on stderr; the summary on stdout.
+    """
+    from pipelines.stepprogress import StepProgress
     from pipelines.synthetic.city import GenerateError, generate_city
 
     if target not in ("embedded", "servers"):
         fail(f"--target must be 'embedded' or 'servers', not {target!r}")
     try:
-        summary = generate_city(persons=persons, seed=seed, out=out, target=target, day2=day2)
+        with StepProgress(console) as progress:
+            summary = generate_city(persons=persons, seed=seed, out=out, target=target, day2=day2,
+                                    listener=progress)
     except GenerateError as exc:
         fail(str(exc))
         return
@@ -126,6 +141,8 @@ def ingest(
     from pipelines.connections import SourceEnvironment
     from pipelines.lake import Lake
     from pipelines.registry import RegistryError, registry
+    from pipelines.stepprogress import StepProgress
+    from pipelines.steps import Steps
 
     try:
         specs = registry()
@@ -142,21 +159,18 @@ def ingest(
     failed: list[str] = []
     set_aside = 0
     con = connect()
-    for name in names:
-        outcomes = _ingest_one(name, env, lake, con)
-        if outcomes is None:
-            failed.append(name)
-            continue
-        new = [o for o in outcomes if not o.skipped]
-        e, s_, qn = (sum(o.extracted for o in new), sum(o.standardised for o in new), sum(o.quarantined for o in new))
-        totals = [totals[0] + e, totals[1] + s_, totals[2] + qn]
-        state = f"{len(new)} batch(es)" if new else "nothing new"
-        console.print(f"  {name:22} {state:14} extracted {e:>10,} = silver {s_:>10,} + quarantine {qn:>8,}",
-                      highlight=False)
-        for o in outcomes:
-            if o.note or o.deleted:
-                console.print(f"    {'[yellow]' if o.set_aside else ''}{o.line()}", highlight=False)
-        set_aside += sum(o.set_aside for o in outcomes)
+    with StepProgress(console) as progress:
+        steps = Steps(progress)
+        with steps.step("sources", total=len(names)):
+            for name in names:
+                with steps.step(name):
+                    outcomes = _ingest_one(name, env, lake, con, progress)
+                if outcomes is None:
+                    failed.append(name)
+                    continue
+                counts = _report_source(name, outcomes, progress)
+                totals = [t + c for t, c in zip(totals, counts)]
+                set_aside += sum(o.set_aside for o in outcomes)
     con.close()
     console.print(f"[bold]total[/] extracted {totals[0]:,} = silver {totals[1]:,} + quarantine {totals[2]:,}")
     problems = []
@@ -168,7 +182,21 @@ def ingest(
         fail("; ".join(problems) + " (everything else was loaded)", code=1)
 
 
-def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckDBPyConnection) -> list[BatchOutcome] | None:
+def _report_source(name: str, outcomes: list[BatchOutcome], progress: StepProgress) -> tuple[int, int, int]:
+    """One line per source (and one per noteworthy batch) above the bar; its (extracted, silver,
+    quarantined) counts."""
+    new = [o for o in outcomes if not o.skipped]
+    e, s_, qn = (sum(o.extracted for o in new), sum(o.standardised for o in new), sum(o.quarantined for o in new))
+    state = f"{len(new)} batch(es)" if new else "nothing new"
+    progress.say(f"  {name:22} {state:14} extracted {e:>10,} = silver {s_:>10,} + quarantine {qn:>8,}")
+    for o in outcomes:
+        if o.note or o.deleted:
+            progress.say(f"    {'[yellow]' if o.set_aside else ''}{o.line()}")
+    return e, s_, qn
+
+
+def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckDBPyConnection,
+                progress: StepProgress) -> list[BatchOutcome] | None:
     """One source's outcomes, or None when it failed (said in one line; the other sources go on)."""
     from core.errors import MasterdataError, redact
     from pipelines.ingest import ingest_source
@@ -176,10 +204,10 @@ def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckD
     try:
         return ingest_source(name, env, lake, con=con)
     except MasterdataError as exc:
-        console.print(f"[red]FAILED[/] {exc.one_line()}", highlight=False)
+        progress.say(f"[red]FAILED[/] {exc.one_line()}")
     except Exception as exc:  # a defect met in one source's data must not stop the other sources
         text = redact(" ".join((str(exc).splitlines() or [""])[0].split())[:300])
-        console.print(f"[red]FAILED[/] source {name}: {type(exc).__name__}: {text}", highlight=False)
+        progress.say(f"[red]FAILED[/] source {name}: {type(exc).__name__}: {text}")
     return None
 
 
@@ -217,7 +245,7 @@ def main() -> None:
     try:
         app()
     except MasterdataError as exc:
-        console.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(exc.one_line())}", highlight=False)
         sys.exit(exc.exit_code)
 
 

@@ -7,12 +7,13 @@ function in :mod:`pipelines.masters` / :mod:`pipelines.resolve`; bad input is a 
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from core.jsonout import dumps
 
 steward_app = typer.Typer(help="Review uncertain matches and record decisions every later build honours.",
                           no_args_is_help=True)
@@ -37,16 +38,18 @@ def build_cmd(
     as_of: Annotated[Optional[str], typer.Option(help="date licence status is derived for (YYYY-MM-DD; "
                                                   "default today)")] = None,
     verbose: Annotated[bool, typer.Option(help="print every SQL statement with its time")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the build's report as JSON on stdout")] = False,
 ) -> None:
     """Build the population, legal-entity and licence masters from silver into the gold store.
 
     Incremental when only new batches arrived since the last build; otherwise from scratch. Master
     ids are stable either way. The lake is MASTERDATA_LAKE, the gold file MASTERDATA_GOLD (default
-    $MASTERDATA_HOME/warehouse/gold.duckdb).
+    $MASTERDATA_HOME/warehouse/gold.duckdb). Progress of every master's steps on stderr.
     """
     from pipelines.masters.build import BuildError, build
     from pipelines.resolve.config import ConfigError
     from pipelines.resolve.steward import StewardError
+    from pipelines.stepprogress import StepProgress
 
     when = None
     if as_of:
@@ -55,11 +58,12 @@ def build_cmd(
         except ValueError:
             _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
     try:
-        report = build(master, full=full, as_of=when, verbose=verbose)
+        with StepProgress() as progress:
+            report = build(master, full=full, as_of=when, verbose=verbose, listener=progress)
     except (BuildError, ConfigError, StewardError) as exc:
         _fail(str(exc))
         return
-    print(report.render())
+    print(dumps(report.as_dict()) if as_json else report.render())
 
 
 def link_cmd(
@@ -96,15 +100,18 @@ def link_cmd(
     except MasterdataError as exc:
         _fail(exc.one_line())
         return
-    print(json.dumps(report.as_dict(), ensure_ascii=False) if json_summary else report.render())
+    print(dumps(report.as_dict()) if json_summary else report.render())
 
 
 def evaluate_cmd(
     truth: Annotated[Optional[Path], typer.Option(help="the generated city's truth folder "
                                                   "(default: beside MASTERDATA_SOURCES, else var/city/truth)")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the scores as JSON")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the scores as JSON on stdout (instead of the "
+                                          "table)")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="also write the scores as JSON to this file")] = None,
 ) -> None:
     """Score the gold masters against the synthetic city's ground truth (pairwise P/R/F1, per defect)."""
+    from core.jsonout import write
     from core.settings import settings
     from pipelines.masters.evaluate import EvaluateError, evaluate
 
@@ -113,23 +120,44 @@ def evaluate_cmd(
     except EvaluateError as exc:
         _fail(str(exc))
         return
-    print(ev.render())
-    if json_out:
-        json_out.write_text(json.dumps(ev.as_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
+    print(dumps(ev.as_dict()) if as_json else ev.render())
+    if out:
+        write(out, ev.as_dict())
+
+
+JSON_OPTION = typer.Option("--json", help="print one JSON document on stdout instead of the text")
+
+
+@steward_app.command("show")
+def steward_show(
+    a: Annotated[str, typer.Argument(help="a master id, or a record id (source:table:key) of a queued pair")],
+    b: Annotated[Optional[str], typer.Argument(help="the pair's other record id")] = None,
+    master: Annotated[Optional[str], typer.Option("--master", "-m", help="person, entity or licence")] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """A queued pair side by side (differences marked, the weight per comparison level, why it is
+    queued), or a master (golden attributes with the record and department each came from)."""
+    from rich.console import Console
+
+    from pipelines.masters.steward_show import render, view
+
+    v = view(a, b, master)
+    if as_json:
+        print(dumps(v))
+        return
+    Console(soft_wrap=False, highlight=False, emoji=False, markup=False).print(render(v))
 
 
 @steward_app.command("queue")
 def steward_queue(
     master: Annotated[Optional[str], typer.Option("--master", "-m", help="person, entity or licence")] = None,
     limit: Annotated[int, typer.Option(help="show at most this many pairs")] = 20,
+    as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Uncertain pairs waiting for a decision, strongest first."""
-    from pipelines.masters.steward_cli import StewardCliError, show_queue
+    from pipelines.masters.steward_cli import queue_data, show_queue
 
-    try:
-        print(show_queue(master, limit))
-    except StewardCliError as exc:
-        _fail(str(exc))
+    print(dumps(queue_data(master, limit)) if as_json else show_queue(master, limit))
 
 
 def _decide(kind: str, a: str, b: str, master: Optional[str], note: str) -> None:
@@ -208,18 +236,19 @@ def steward_explain(
     except MasterdataError as exc:
         _fail(exc.one_line())
         return
-    print(json.dumps(got.as_dict(), ensure_ascii=False) if json_out else got.render())
+    print(dumps(got.as_dict()) if json_out else got.render())
 
 
 @steward_app.command("log")
 def steward_log(
     master: Annotated[Optional[str], typer.Option("--master", "-m", help="person, entity or licence")] = None,
     limit: Annotated[int, typer.Option(help="show at most this many decisions")] = 30,
+    as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Past decisions, newest first, and which of them were undone."""
-    from pipelines.masters.steward_cli import show_log
+    from pipelines.masters.steward_cli import log_data, show_log
 
-    print(show_log(master, limit))
+    print(dumps(log_data(master, limit)) if as_json else show_log(master, limit))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,22 +9,24 @@ traceback.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+from core.jsonout import dumps
 
 if TYPE_CHECKING:
     from quality.run import RunResult
     from standards.dictionary import Dictionary
 
-console = Console(stderr=True, soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True, emoji=False)  # ":x:" in a record id stays text
 
 
 def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -67,10 +69,13 @@ def run_cmd(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="measure ages and date ranges at this time")] = None,
     dictionary: Annotated[Optional[Path], typer.Option(help="element dictionary file (default: the standard's)")] = None,
     top: Annotated[int, typer.Option(help="failing checks to list")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="print the run's scorecards as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the run's scorecards as JSON on stdout")] = False,
 ) -> None:
-    """Score the current lake against suites derived from the standard and record the run."""
+    """Score the current lake against suites derived from the standard and record the run.
+
+    Progress (a bar over the source tables, then the gold masters) on stderr."""
     from pipelines.lake import Lake
+    from pipelines.stepprogress import StepProgress
     from quality.run import run_quality
     from quality.store import QualityStore
 
@@ -79,17 +84,17 @@ def run_cmd(
     when = _as_of(as_of)
     try:
         d = _dictionary(dictionary)
-        res = run_quality(Lake(lake), QualityStore(store) if store else None, gold_path=gold, as_of=when,
-                          dictionary=d, sources=source,
-                          progress=None if as_json else (lambda m: console.print(m, highlight=False)))
+        with StepProgress(console) as progress:
+            res = run_quality(Lake(lake), QualityStore(store) if store else None, gold_path=gold, as_of=when,
+                              dictionary=d, sources=source, listener=progress)
     except _user_errors() as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return
     if as_json:
-        print(json.dumps({"run_id": res.run_id, "store": str(res.stored_at),
-                          "scores": [s.record() for s in res.scores if s.level in ("source", "master", "gold")],
-                          "failures": [c.line() for c in res.failures()[:top]]},
-                         ensure_ascii=False, default=str, indent=1))
+        print(dumps({"run_id": res.run_id, "store": str(res.stored_at),
+                     "scores": [s.record() for s in res.scores if s.level in ("source", "master", "gold")],
+                     "gold": [g.record() for g in res.gold], "notes": res.notes,
+                     "failures": [c.line() for c in res.failures()[:top]]}))
         return
     _print_run(res, top)
 
@@ -131,6 +136,7 @@ def report_cmd(
 ) -> None:
     """Write the analysts' report (one offline HTML page) and the Great Expectations Data Docs."""
     from pipelines.lake import Lake
+    from pipelines.stepprogress import StepProgress
     from quality.gxrun import validate_batches
     from quality.report import render
     from quality.run import run_quality
@@ -145,8 +151,8 @@ def report_cmd(
     qs = QualityStore(store) if store else QualityStore()
     try:
         if run_id is None and (fresh or not qs.run_ids()):
-            res = run_quality(Lake(lake), qs, gold_path=gold,
-                              progress=lambda m: console.print(m, highlight=False))
+            with StepProgress(console) as progress:
+                res = run_quality(Lake(lake), qs, gold_path=gold, listener=progress)
             run_id = res.run_id
         elif run_id is not None:
             qs.meta(run_id)
@@ -188,7 +194,7 @@ def suite_cmd(
         _fail(str(exc).splitlines()[0])
         return
     if as_json:
-        print(json.dumps([s.to_dict() for s in suites], ensure_ascii=False, indent=1, default=str))
+        print(dumps([s.to_dict() for s in suites]))
         return
     for s in suites:
         print(f"{s.name}  ({len(s.checks)} checks, fingerprint {s.fingerprint()})")
@@ -198,6 +204,7 @@ def suite_cmd(
 def history_cmd(
     store: Annotated[Optional[Path], typer.Option(help="quality store")] = None,
     level: Annotated[str, typer.Option(help="master | source | table | feed | gold")] = "master",
+    as_json: Annotated[bool, typer.Option("--json", help="print the runs as JSON on stdout")] = False,
 ) -> None:
     """List recorded runs with their scores (the data behind the report's trend charts)."""
     from quality.store import QualityStore
@@ -208,6 +215,10 @@ def history_cmd(
     ids = qs.run_ids()
     if not ids:
         _fail(f"no quality run recorded in {qs.root}; run `masterdata quality run` first")
+    if as_json:
+        print(dumps([{"run_id": rid, "scores": [r for r in qs.read("scores", rid) if r["level"] == level]}
+                     for rid in ids]))
+        return
     for rid in ids:
         rows = [r for r in qs.read("scores", rid) if r["level"] == level]
         cells = "  ".join(f"{(r['master'] if level in ('master', 'gold') else r['source']) or '-'}="

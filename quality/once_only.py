@@ -15,6 +15,7 @@ from typing import Any
 
 from quality import charts
 from quality.charts import count_fmt, pct
+from standards.codetables import department_name
 
 HALLS = {"city": "市直", "qiaocheng": "谯城", "guoyang": "涡阳", "mengcheng": "蒙城", "lixin": "利辛", "devzone": "经开区"}
 REASONS = {
@@ -48,7 +49,7 @@ def _rows(tallies: dict[str, dict[str, Any]], label: Any = str, top: int = 40) -
 
 def section(report: dict[str, Any] | None, table: Any) -> str:
     """The HTML of the section (``table``: the report's table renderer)."""
-    out = ['<h2 id="once-only">Once-only: materials applicants no longer upload (免提交)</h2>']
+    out = ['<h2 id="once-only">免提交 Once-only: materials applicants no longer upload</h2>']
     if report is None:
         return "".join(out) + '<p class="muted">No once-only run yet: <code>masterdata once-only</code>.</p>'
     t, check = report["total"], report["served_check"]
@@ -76,7 +77,7 @@ def section(report: dict[str, Any] | None, table: Any) -> str:
                                                         for k, v in reasons], numeric={1}))
     head = ["", "Applications", "Materials", "Not uploaded", "Share", "Ceiling", "Gov. served", "Top reasons to upload"]
     for dim, title, label in (("hall", "By hall", lambda k: HALLS.get(k, k)), ("power_class", "By power type", str),
-                              ("applicant", "By applicant kind", str), ("department", "By department", str)):
+                              ("applicant", "By applicant kind", str), ("department", "By department", department_name)):
         out.append(f"<h3>{title}</h3>" + table(head, _rows(report[f"by_{dim}"], label), numeric={1, 2, 3, 4, 5, 6}))
     if report.get("to_upload_not_in_library"):
         out.append("<h3>Licence types the library holds none of yet (to upload until they are issued "

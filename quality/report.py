@@ -20,13 +20,15 @@ from typing import Any
 from core.errors import mask, redact
 from quality import charts, once_only
 from quality.charts import count_fmt, meter, pct, score_colour, sparkline
+from quality.dimensions import DIMENSIONS, FAILING, SCORECARD, short
 from quality.gxrun import GxOutcome
 from quality.rules import DEFECT_TEXT
 from quality.store import QualityStore
+from standards.codetables import department_name
 from warehouse.api.settings import Settings
 
-DIMS = (("completeness", "Completeness"), ("validity", "Validity"), ("consistency", "Consistency"),
-        ("conformity", "Conformity"))
+#: the scorecard's dimensions under GB/T 36344's names, as the console's dashboard shows them
+DIMS = SCORECARD
 TREND_RUNS = 30
 
 CSS = """
@@ -40,12 +42,15 @@ table{border-collapse:collapse;margin:8px 0 16px;background:#fff;font-size:13px}
 th,td{border:1px solid #e0e0e0;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eceff1;position:sticky;top:0}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .cards{display:flex;flex-wrap:wrap;gap:14px}.card{background:#fff;border:1px solid #ddd;border-radius:6px;
-padding:12px 16px;min-width:300px;flex:1}.card h3{margin-top:0}
+padding:12px 16px;min-width:min(300px,100%);flex:1 1 360px;box-sizing:border-box;overflow-wrap:anywhere}
+.card h3{margin-top:0}.card svg.chart{display:block;width:100%}
 .kpi{display:inline-block;margin:4px 18px 4px 0}.kpi b{display:block;font-size:20px}
 .muted{color:#757575}.bad{color:#c62828}.ok{color:#2e7d32}.warn{color:#ef6c00}
 code,.mono{font-family:ui-monospace,Consolas,monospace;font-size:12px}
 .eg{font-family:ui-monospace,Consolas,monospace;font-size:12px;color:#37474f}
-svg.chart{background:#fff;border:1px solid #e0e0e0;margin:6px 0;max-width:100%;height:auto}svg text.ct{font-weight:600;font-size:13px}
+svg.chart{background:#fff;border:1px solid #e0e0e0;margin:6px 0;max-width:100%;height:auto;box-sizing:border-box}
+.slug{color:#9e9e9e;font-size:11px;margin-left:4px}.tw{overflow-x:auto;max-width:100%}
+main{box-sizing:border-box}nav{display:flex;flex-wrap:wrap;row-gap:4px}svg text.ct{font-weight:600;font-size:13px}
 svg text.cl{font-size:12px;fill:#37474f}svg text.cv{font-size:11px;fill:#616161}
 dl.defs dt{font-weight:600;margin-top:6px}dl.defs dd{margin-left:18px}
 """
@@ -98,23 +103,37 @@ def _samples(raw: Any, limit: int = 3, element: Any = None) -> str:
 
 def _table(head: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
     numeric = numeric or set()
-    out = ["<table><thead><tr>", *(f"<th>{escape(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    out = ['<div class="tw"><table><thead><tr>', *(f"<th>{escape(h)}</th>" for h in head), "</tr></thead><tbody>"]
     for r in rows:
         out.append("<tr>" + "".join(f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
                                     for i, c in enumerate(r)) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
+
+
+MASTERS = {"person": "人口库 person", "entity": "法人库 entity", "licence": "电子证照库 licence"}
+
+
+def source_name(source: Any) -> str:
+    """A source as analysts know it: the department's name (亳州市档案馆), not the slug (archives)."""
+    return department_name(str(source))
+
+
+def _where(source: Any, table: Any = None) -> str:
+    """HTML: the department's name, then the slug and table small (what a steward searches by)."""
+    slug = f"{source}.{table}" if table else str(source)
+    return f'{escape(source_name(source))}<span class="slug">{escape(slug)}</span>'
 
 
 def _label(r: dict[str, Any]) -> str:
     lvl = r["level"]
     if lvl == "feed":
-        return f"{r['source']}.{r['table']} → {r['master']}"
+        return f"{_where(r['source'], r['table'])} → {escape(MASTERS.get(r['master'], r['master']))}"
     if lvl == "table":
-        return f"{r['source']}.{r['table']}"
+        return _where(r["source"], r["table"])
     if lvl == "source":
-        return str(r["source"])
-    return f"{r['master']}{' (gold)' if lvl == 'gold' else ''}"
+        return _where(r["source"])
+    return escape(MASTERS.get(r["master"], r["master"]) + (" (gold 主数据)" if lvl == "gold" else ""))
 
 
 def _score_row(r: dict[str, Any], spark: str = "") -> list[str]:
@@ -124,7 +143,7 @@ def _score_row(r: dict[str, Any], spark: str = "") -> list[str]:
     dup = number(r.get("duplicate_rate"))
     qr = number(r.get("quarantine_rate"))
     cr = number(r.get("conflict_rate"))
-    row = [escape(_label(r)), f"{int(r['rows'] or 0):,}"] + [cell(r.get(k)) for k, _ in DIMS] + [
+    row = [_label(r), f"{int(r['rows'] or 0):,}"] + [cell(r.get(k)) for k, _ in DIMS] + [
         pct(dup, 2), pct(cr, 2), f"{pct(qr, 2)} <span class=muted>({int(r.get('quarantined') or 0):,})</span>",
         _age(r.get("age_hours")), f'<b style="color:{score_colour(number(r.get("score")))}">{pct(number(r.get("score")), 2)}</b>',
     ]
@@ -133,8 +152,8 @@ def _score_row(r: dict[str, Any], spark: str = "") -> list[str]:
     return row
 
 
-SCORE_HEAD = ["Scorecard", "Rows", "Completeness", "Validity", "Consistency", "Conformity", "Duplicates", "Conflicts",
-              "Quarantine", "Newest update", "Score"]
+SCORE_HEAD = ["评分对象 Scorecard", "行数 Rows", *(f"{DIMENSIONS[k].split(' (')[0]}" for k, _ in DIMS),
+              "重复 Duplicates", "冲突 Conflicts", "隔离 Quarantine", "时效性 Newest update", "得分 Score"]
 
 
 def _combine_runs(store: QualityStore, ids: list[str]) -> tuple[list[str], dict[str, list[float | None]]]:
@@ -146,10 +165,9 @@ def _combine_runs(store: QualityStore, ids: list[str]) -> tuple[list[str], dict[
         labels.append(_run_label(meta))
         n = sum(int(r["rows"] or 0) for r in rows)
         ext = sum(int(r["extracted"] or 0) for r in rows)
-        for key, col in (("Completeness", "incomplete"), ("Validity", "invalid"), ("Consistency", "inconsistent"),
-                         ("Conformity", "nonconforming")):
-            series[key].append(1 - sum(int(r[col] or 0) for r in rows) / n if n else None)
-        series["Not quarantined"].append(1 - sum(int(r["quarantined"] or 0) for r in rows) / ext if ext else None)
+        for key, name in DIMS:
+            series[name].append(1 - sum(int(r[FAILING[key]] or 0) for r in rows) / n if n else None)
+        series["未隔离"].append(1 - sum(int(r["quarantined"] or 0) for r in rows) / ext if ext else None)
     return labels, dict(series)
 
 
@@ -204,17 +222,27 @@ def render(store: QualityStore, out_dir: Path, run_id: str | None = None, gx: Gx
 
 
 def _head(run: _Run) -> str:
-    title = "Data quality report"
+    title = "数据质量报告"
     meta = run.meta
-    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>'
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in SECTIONS)
+    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title} Data quality report</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head><body>'
-            f'<header><h1>{title} · 数据质量报告</h1><div class="sub">Run {escape(run.run_id)} · '
-            f'{escape(str(meta.get("started_at", ""))[:19])} UTC · as of {escape(str(meta.get("as_of", ""))[:19])} · '
-            f'lake {escape(str(meta.get("lake", "")))} · dictionary {escape(str(meta.get("dictionary_version", "")))}'
-            f'</div></header><main><nav><a href="#masters">Masters</a><a href="#sources">Sources</a>'
-            f'<a href="#trends">Trends</a><a href="#defects">Defects</a><a href="#quarantine">Quarantine</a>'
-            f'<a href="#tables">Source tables</a><a href="#gx">Great Expectations</a><a href="#once-only">Once-only</a>'
-            f'<a href="#defs">Definitions</a></nav>')
+            f'<header><h1>{title} <small>Data quality report</small></h1><div class="sub">运行 run '
+            f'{escape(run.run_id)} · {escape(str(meta.get("started_at", ""))[:19])} UTC · 评估时点 as of '
+            f'{escape(str(meta.get("as_of", ""))[:19])} · 数据湖 lake {escape(str(meta.get("lake", "")))} · '
+            f'数据元字典 dictionary {escape(str(meta.get("dictionary_version", "")))}'
+            f'</div></header><main><nav aria-label="章节 sections">{nav}</nav>')
+
+
+#: the report's sections: (anchor, title), in page order
+SECTIONS = (("masters", "主数据库 Masters"), ("sources", "各部门评分 Sources"), ("trends", "趋势 Trends"),
+            ("defects", "缺陷 Defects"), ("quarantine", "隔离 Quarantine"), ("tables", "来源表 Source tables"),
+            ("gx", "数据校验 Great Expectations"), ("once-only", "免提交 Once-only"), ("defs", "计算方法 Definitions"))
+TITLES = dict(SECTIONS)
+
+
+def _h2(anchor: str, title: str | None = None) -> str:
+    return f'<h2 id="{anchor}">{escape(title or TITLES[anchor])}</h2>'
 
 
 def _summary(run: _Run) -> str:
@@ -223,13 +251,13 @@ def _summary(run: _Run) -> str:
     total_q = sum(int(r["quarantined"] or 0) for r in sources)
     total_x = sum(int(r["extracted"] or 0) for r in sources)
     html = ('<section id="summary"><div class="cards"><div class="card">'
-            f'<span class="kpi"><b>{len(sources)}</b>sources</span>'
-            f'<span class="kpi"><b>{len(run.by_level["feed"])}</b>source tables × masters</span>'
-            f'<span class="kpi"><b>{total_rows:,}</b>silver rows scored</span>'
-            f'<span class="kpi"><b>{pct(total_q / total_x if total_x else None, 2)}</b>quarantined '
-            f'({total_q:,} of {total_x:,})</span>'
-            f'<span class="kpi"><b>{len(run.failing)}</b>failing checks of {len(run.checks)}</span>'
-            f'<span class="kpi"><b>{float(run.meta.get("seconds", 0)):.1f} s</b>to score</span></div></div>')
+            f'<span class="kpi"><b>{len(sources)}</b>个部门数据源 sources</span>'
+            f'<span class="kpi"><b>{len(run.by_level["feed"])}</b>来源表 × 主数据 source tables × masters</span>'
+            f'<span class="kpi"><b>{total_rows:,}</b>行已评分 silver rows scored</span>'
+            f'<span class="kpi"><b>{pct(total_q / total_x if total_x else None, 2)}</b>隔离 quarantined '
+            f'({total_q:,} / {total_x:,})</span>'
+            f'<span class="kpi"><b>{len(run.failing)}</b>项检查未通过 failing checks (共 {len(run.checks)})</span>'
+            f'<span class="kpi"><b>{float(run.meta.get("seconds", 0)):.1f} s</b>评分用时 to score</span></div></div>')
     if run.meta.get("notes"):
         html += "<p class=warn>" + "<br>".join(escape(n) for n in run.meta["notes"]) + "</p>"
     return html + "</section>"
@@ -237,38 +265,42 @@ def _summary(run: _Run) -> str:
 
 def _gold_card(g: dict[str, Any], gs: dict[str, Any]) -> str:
     if not g.get("available"):
-        return f'<p class="muted">Gold: {escape(g.get("note") or "not available")}</p>'
+        return f'<p class="muted">主数据 Gold: {escape(g.get("note") or "not available")}</p>'
     queue = "–" if g.get("review_queue") is None else f"{int(g['review_queue']):,}"
-    return (f'<span class="kpi"><b>{int(g.get("golden_records") or 0):,}</b>golden records</span>'
-            f'<span class="kpi"><b>{pct(number(g.get("match_rate")))}</b>match rate</span>'
-            f'<span class="kpi"><b>{queue}</b>in review queue</span>'
-            f'<span class="kpi"><b>{pct(number(g.get("conflict_rate")), 2)}</b>conflicting values</span>'
-            f'<span class="kpi"><b>{pct(number(gs.get("score")), 2)}</b>golden-record checks</span>'
+    return (f'<span class="kpi"><b>{int(g.get("golden_records") or 0):,}</b>黄金记录 golden records</span>'
+            f'<span class="kpi"><b>{pct(number(g.get("match_rate")))}</b>匹配率 match rate</span>'
+            f'<span class="kpi"><b>{queue}</b>待复核 in review queue</span>'
+            f'<span class="kpi"><b>{pct(number(g.get("conflict_rate")), 2)}</b>冲突值 conflicting values</span>'
+            f'<span class="kpi"><b>{pct(number(gs.get("score")), 2)}</b>黄金记录检查 golden-record checks</span>'
             + (f'<div class="muted">{escape(g["note"])}</div>' if g.get("note") else ""))
 
 
 def _masters(run: _Run) -> str:
-    body = ['<h2 id="masters">Masters</h2><div class="cards">']
+    body = [_h2("masters"), '<div class="cards">']
     gold_by = {g["master"]: g for g in run.gold}
     gold_scores = {r["master"]: r for r in run.by_level["gold"]}
     for r in sorted(run.by_level["master"], key=lambda x: x["master"]):
         m = r["master"]
         items = [(lab, number(r.get(k))) for k, lab in DIMS]
-        items += [("Unique keys", None if r.get("duplicate_rate") is None else 1 - float(r["duplicate_rate"])),
-                  ("Not quarantined", None if r.get("quarantine_rate") is None else 1 - float(r["quarantine_rate"]))]
-        body.append(f'<div class="card"><h3>{escape(m)} <span class="muted">{int(r["rows"] or 0):,} silver rows · '
-                    f'score {pct(number(r.get("score")), 2)}</span></h3>'
-                    + charts.hbar(items, chart=f"master-{m}", max_value=1.0, colour=score_colour, width=520,
-                                  label_width=130)
+        items += [("准确性·键唯一 unique keys",
+                   None if r.get("duplicate_rate") is None else 1 - float(r["duplicate_rate"])),
+                  ("未隔离 not quarantined",
+                   None if r.get("quarantine_rate") is None else 1 - float(r["quarantine_rate"]))]
+        body.append(f'<div class="card"><h3>{escape(MASTERS.get(m, m))} <span class="muted">'
+                    f'{int(r["rows"] or 0):,} 行 silver rows · 得分 score {pct(number(r.get("score")), 2)}</span></h3>'
+                    + charts.hbar(items, chart=f"master-{m}", max_value=1.0, colour=score_colour, width=460,
+                                  label_width=170)
                     + _gold_card(gold_by.get(m) or {}, gold_scores.get(m, {})) + "</div>")
     body.append("</div>")
     available = [g for g in run.gold if g.get("available")]
     if available:
-        body.append(charts.hbar([(g["master"], number(g.get("match_rate"))) for g in available],
-                                chart="match-rate", title="Match rate per master (linked records whose golden "
-                                "record another source also feeds)", max_value=1.0))
-        body.append(charts.hbar([(g["master"], number(g.get("review_queue"))) for g in available],
-                                chart="review-queue", title="Open review-queue items per master", fmt=count_fmt))
+        body.append(charts.hbar([(MASTERS.get(g["master"], g["master"]), number(g.get("match_rate")))
+                                 for g in available], chart="match-rate",
+                                title="各主数据库匹配率 Match rate (linked records whose golden record another "
+                                "source also feeds)", max_value=1.0))
+        body.append(charts.hbar([(MASTERS.get(g["master"], g["master"]), number(g.get("review_queue")))
+                                 for g in available], chart="review-queue",
+                                title="待复核 Open review-queue items per master", fmt=count_fmt))
     return "".join(body)
 
 
@@ -285,11 +317,11 @@ def _history(run: _Run, level: str, key: str, names: set[str]) -> dict[str, list
 def _sources(run: _Run) -> str:
     src_rows = sorted(run.by_level["source"], key=lambda r: (number(r.get("score")) or 0.0, r["source"]))
     hist = _history(run, "source", "source", {r["source"] for r in src_rows})
-    return ('<h2 id="sources">Scorecards per source</h2>'
-            + charts.hbar([(r["source"], number(r.get("score"))) for r in src_rows], chart="source-scores",
-                          title="Score per source (mean of the dimensions; worst first)", max_value=1.0,
-                          colour=score_colour)
-            + _table(SCORE_HEAD + ["Trend"],
+    return (_h2("sources")
+            + charts.hbar([(source_name(r["source"]), number(r.get("score"))) for r in src_rows],
+                          chart="source-scores", title="各部门数据源得分 Score per source (mean of the dimensions; "
+                          "worst first)", max_value=1.0, colour=score_colour)
+            + _table(SCORE_HEAD + ["趋势 Trend"],
                      [_score_row(r, sparkline(hist[r["source"]], chart=f"trend-{r['source']}")) for r in src_rows],
                      numeric={1}))
 
@@ -297,12 +329,13 @@ def _sources(run: _Run) -> str:
 def _trends(run: _Run) -> str:
     labels, series = _combine_runs(run.store, run.ids)
     mseries = _history(run, "master", "master", {r["master"] for r in run.by_level["master"]})
-    html = ('<h2 id="trends">Trends across runs</h2>'
-            + charts.line(series, labels, chart="trend-dimensions", title=f"All sources, last {len(run.ids)} run(s)",
-                          y_max=1.0)
-            + charts.line(dict(mseries), labels, chart="trend-masters", title="Score per master", y_max=1.0))
+    html = (_h2("trends")
+            + charts.line(series, labels, chart="trend-dimensions",
+                          title=f"全部数据源各维度 All sources, last {len(run.ids)} run(s)", y_max=1.0)
+            + charts.line(dict(mseries), labels, chart="trend-masters", title="各主数据库得分 Score per master",
+                          y_max=1.0))
     if len(run.ids) < 2:
-        html += ('<p class="muted">One run recorded so far: the lines grow as runs accumulate '
+        html += ('<p class="muted">目前仅有一次运行记录 One run recorded so far: the lines grow as runs accumulate '
                  "(every <code>masterdata quality run</code> and every scheduled DAG run adds one).</p>")
     return html
 
@@ -312,7 +345,7 @@ def _reasons(c: dict[str, Any]) -> dict[str, int]:
 
 
 def _defects(run: _Run) -> str:
-    body = ['<h2 id="defects">Top defect types</h2>']
+    body = [_h2("defects", "主要缺陷类型 Top defect types")]
     kinds: dict[tuple[str, str], int] = defaultdict(int)
     for c in run.failing:
         if c["kind"] == "feed":
@@ -320,18 +353,19 @@ def _defects(run: _Run) -> str:
                 kinds[(c["dimension"], k)] += v
     top_kinds = sorted(kinds.items(), key=lambda kv: -kv[1])[:15]
     if not top_kinds:
-        body.append('<p class="ok">Every check passes on every source table.</p>')
-    body.append(charts.hbar([(f"{d} · {k}", float(v)) for (d, k), v in top_kinds], chart="defect-types",
-                            title="Failing rows by defect type, all sources", fmt=count_fmt,
+        body.append('<p class="ok">所有来源表的所有检查均通过 Every check passes on every source table.</p>')
+    body.append(charts.hbar([(f"{short(d)} · {k}", float(v)) for (d, k), v in top_kinds], chart="defect-types",
+                            title="各缺陷类型的问题行数 Failing rows by defect type, all sources", fmt=count_fmt,
                             colour=lambda _v: "#c62828"))
-    body.append(_table(["Defect", "Rows", "Meaning"],
-                       [[escape(f"{d} · {k}"), f"{v:,}", escape(DEFECT_TEXT.get(k, ""))] for (d, k), v in top_kinds],
-                       numeric={1}))
-    body.append("<h3>Failing checks, with example rows</h3>")
+    body.append(_table(["缺陷 Defect", "行数 Rows", "含义 Meaning"],
+                       [[escape(f"{DIMENSIONS.get(d, d)} · {k}"), f"{v:,}", escape(DEFECT_TEXT.get(k, ""))]
+                        for (d, k), v in top_kinds], numeric={1}))
+    body.append("<h3>未通过的检查及示例 Failing checks, with example rows</h3>")
     worst = sorted(run.failing, key=lambda c: (-int(c["failed"]), c["suite"]))[:40]
-    body.append(_table(["Where", "Element", "Check", "Failed", "Rate", "Defects", "Examples (record key = value)"], [
-        [escape(f"{c['source']}.{c['table']}" if c["kind"] == "feed" else f"gold {c['master']}"),
-         f"<code>{escape(c['element'])}</code>", escape(f"{c['dimension']} ({c['rule']})"),
+    body.append(_table(["位置 Where", "数据元 Element", "检查 Check", "未通过 Failed", "比例 Rate", "缺陷 Defects",
+                        "示例 Examples (record key = value)"], [
+        [_where(c["source"], c["table"]) if c["kind"] == "feed" else escape(f"gold {MASTERS.get(c['master'], '')}"),
+         f"<code>{escape(c['element'])}</code>", escape(f"{short(c['dimension'])} {c['dimension']} ({c['rule']})"),
          f"{int(c['failed']):,} / {int(c['scope']):,}", pct(number(c["rate"]), 2),
          escape(", ".join(f"{k} {v:,}" for k, v in sorted(_reasons(c).items(), key=lambda kv: -kv[1])[:3])),
          f'<span class="eg">{_samples(c["samples"], element=c["element"])}</span>'] for c in worst], numeric={3, 4}))
@@ -339,18 +373,20 @@ def _defects(run: _Run) -> str:
 
 
 def _quarantine(run: _Run) -> str:
-    body = ['<h2 id="quarantine">Quarantine: rejected rows and why</h2>']
+    body = [_h2("quarantine", "隔离区：被拒收的行及原因 Quarantine: rejected rows and why")]
     qagg: dict[str, int] = defaultdict(int)
     for x in run.quarantine:
         qagg[x["reason"]] += int(x["rows"])
     if qagg:
         body.append(charts.hbar(sorted(((k, float(v)) for k, v in qagg.items()), key=lambda kv: -kv[1])[:12],
-                                chart="quarantine-reasons", title="Quarantined rows by reason", fmt=count_fmt,
+                                chart="quarantine-reasons", title="按原因统计的隔离行数 Quarantined rows by reason",
+                                fmt=count_fmt,
                                 colour=lambda _v: "#6a1b9a"))
     else:
-        body.append('<p class="ok">No row was quarantined.</p>')
-    body.append(_table(["Source table", "Element", "Reason", "Rows", "Examples (record key = value)"], [
-        [escape(f"{x['source']}.{x['table']}"), f"<code>{escape(str(x['element']))}</code>", escape(x["reason"]),
+        body.append('<p class="ok">没有被隔离的行 No row was quarantined.</p>')
+    body.append(_table(["来源表 Source table", "数据元 Element", "原因 Reason", "行数 Rows",
+                        "示例 Examples (record key = value)"], [
+        [_where(x["source"], x["table"]), f"<code>{escape(str(x['element']))}</code>", escape(x["reason"]),
          f"{int(x['rows']):,}", f'<span class="eg">{_samples(x["samples"], element=x["element"])}</span>']
         for x in sorted(run.quarantine, key=lambda x: -int(x["rows"]))[:30]], numeric={3}))
     return "".join(body)
@@ -358,26 +394,28 @@ def _quarantine(run: _Run) -> str:
 
 def _source_tables(run: _Run) -> str:
     feeds = sorted(run.by_level["feed"], key=lambda r: (r["source"], r["table"], r["master"]))
-    html = '<h2 id="tables">Scorecards per source table and master</h2>' + _table(
+    html = _h2("tables", "各来源表对各主数据库的评分 Scorecards per source table and master") + _table(
         SCORE_HEAD, [_score_row(r) for r in feeds], numeric={1})
     nprov = {k: v["not_provided"] for k, v in (run.meta.get("suites") or {}).items() if v.get("not_provided")}
     if nprov:
-        html += ("<p class=muted>Required elements a source table does not map at all (not counted as missing): "
+        html += ("<p class=muted>来源表未映射的必填数据元 Required elements a source table does not map at all "
+                 "(not counted as missing): "
                  + "; ".join(escape(f"{k}: {', '.join(v)}") for k, v in sorted(nprov.items())) + "</p>")
     return html
 
 
 def _great_expectations(gx: GxOutcome | None, out_dir: Path) -> str:
-    body = ['<h2 id="gx">Great Expectations: latest batch of every source table</h2>']
+    body = [_h2("gx", "数据校验 Great Expectations: latest batch of every source table")]
     if gx is None:
-        return body[0] + '<p class="muted">Not run for this report (<code>--no-gx</code>).</p>'
+        return body[0] + '<p class="muted">本报告未运行 Not run for this report (<code>--no-gx</code>).</p>'
     if gx.docs_index:
         rel = os.path.relpath(gx.docs_index, out_dir)
-        body.append(f'<p>Data Docs: <a href="{escape(rel)}">{escape(rel)}</a> '
+        body.append(f'<p>校验文档 Data Docs: <a href="{escape(rel)}">{escape(rel)}</a> '
                     f'({len(gx.results)} suites validated in {gx.seconds:.1f} s).</p>')
     ok = sum(1 for r in gx.results if r.success)
-    body.append(f"<p>{ok} of {len(gx.results)} batches meet every expectation.</p>")
-    body.append(_table(["Suite", "Batch", "Rows", "Met", "Failed expectations (source, element, sample rows)"], [
+    body.append(f"<p>{ok} / {len(gx.results)} 个批次满足全部期望 batches meet every expectation.</p>")
+    body.append(_table(["规则集 Suite", "批次 Batch", "行数 Rows", "满足 Met",
+                        "未满足的期望 Failed expectations (source, element, sample rows)"], [
         [escape(r.suite), f"<code>{escape(r.batch_id or 'sample')}</code>", f"{r.rows:,}",
          f"{r.successful}/{r.evaluated}",
          "<br>".join(escape(f.line()) for f in r.failures)]
@@ -387,25 +425,33 @@ def _great_expectations(gx: GxOutcome | None, out_dir: Path) -> str:
 
 
 DEFINITIONS = """
-<h2 id="defs">How the scores are computed</h2>
+<h2 id="defs">计算方法 How the scores are computed</h2>
+<p class="muted">维度按 GB/T 36344-2018《信息技术 数据质量评价指标》命名：规范性、完整性、准确性、一致性、时效性、可访问性。
+The dimensions carry the names of GB/T 36344-2018.</p>
 <dl class="defs">
-<dt>Suites</dt><dd>Generated from <code>standards/elements.yaml</code> and the source specs, never written by hand:
-each element a source table maps gets the checks its rule implies; change a rule and the suites change.</dd>
-<dt>Snapshot</dt><dd>A source table's current state: the newest batch of every record key, deletions removed.</dd>
-<dt>Completeness</dt><dd>Rows whose <em>required</em> elements are all given; placeholders (不详, 无, 000000000000000000,
-123456789012345678, 1900-01-01, 13800000000) count as missing.</dd>
-<dt>Validity</dt><dd>Rows whose given values all satisfy their rule: identifiers re-validated with the standard's macros
-(check character, length, characters, area, embedded codes), phone pattern, dates from 1890 to the run date
-(licence validity may lie ahead), numbers not negative, codes present in the rule's code table.</dd>
-<dt>Consistency</dt><dd>Cross-field rules: birth date and sex agree with the ID number, the USCC embeds the recorded
-organisation code, end dates are not before start dates, a licence holder's identifier is valid for its declared kind.</dd>
-<dt>Conformity</dt><dd>Rows that arrived exactly in the standard's form: valid, consistent, and needing no repair
-(lowercase x, full-width digits, spaces, 15-digit upgrade) and no placeholder.</dd>
-<dt>Duplicates</dt><dd>Surplus copies of the master key within a source table: (keyed rows − distinct keys) / keyed rows.</dd>
-<dt>Conflicts</dt><dd>With gold only: values a source sends that differ from the golden record they are linked to.</dd>
-<dt>Quarantine</dt><dd>Rows rejected at standardisation / rows extracted, from the batch markers; reasons from the quarantine files.</dd>
-<dt>Newest update</dt><dd>Age of the newest source update time (extraction time when a source sends none) at the run's as-of time.</dd>
-<dt>Score</dt><dd>The mean of the dimensions that apply (rates of duplicates, conflicts and quarantine counted as 1 − rate).
-Tables, sources and masters add their feeds' counts, so their scores are row-weighted.</dd>
+<dt>规则集 Suites</dt><dd>Generated from <code>standards/elements.yaml</code> and the source specs, never written by
+hand: each element a source table maps gets the checks its rule implies; change a rule and the suites change.</dd>
+<dt>快照 Snapshot</dt><dd>A source table's current state: the newest batch of every record key, deletions removed.</dd>
+<dt>规范性 Conformity</dt><dd>Rows that arrived exactly in the standard's form: valid, consistent, and needing no
+repair (lowercase x, full-width digits, spaces, 15-digit upgrade) and no placeholder.</dd>
+<dt>完整性 Completeness</dt><dd>Rows whose <em>required</em> elements are all given; placeholders (不详, 无,
+000000000000000000, 123456789012345678, 1900-01-01, 13800000000) count as missing.</dd>
+<dt>准确性 Accuracy</dt><dd>Rows whose given values all satisfy their rule: identifiers re-validated with the
+standard's macros (check character, length, characters, area, embedded codes), phone pattern, dates from 1890 to the
+run date (licence validity may lie ahead), numbers not negative, codes present in the rule's code table; and keys
+unique (重复 duplicates: surplus copies of the master key within a source table, (keyed rows − distinct keys) / keyed
+rows).</dd>
+<dt>一致性 Consistency</dt><dd>Cross-field rules: birth date and sex agree with the ID number, the USCC embeds the
+recorded organisation code, end dates are not before start dates, a licence holder's identifier is valid for its
+declared kind. With gold, 冲突 conflicts: values a source sends that differ from the golden record they are linked
+to.</dd>
+<dt>时效性 Timeliness</dt><dd>Age of the newest source update time (extraction time when a source sends none) at the
+run's as-of time (the column 时效性 Newest update).</dd>
+<dt>可访问性 Accessibility</dt><dd>Whether the masters can be served: measured by the serving layer's health and shown
+on the console's quality dashboard (this offline report is written without a running service).</dd>
+<dt>隔离 Quarantine</dt><dd>Rows rejected at standardisation / rows extracted, from the batch markers; reasons from the
+quarantine files.</dd>
+<dt>得分 Score</dt><dd>The mean of the dimensions that apply (rates of duplicates, conflicts and quarantine counted as
+1 − rate). Tables, sources and masters add their feeds' counts, so their scores are row-weighted.</dd>
 </dl>
 """

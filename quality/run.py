@@ -19,6 +19,7 @@ import duckdb
 from core.errors import InputError
 from pipelines.lake import Lake
 from pipelines.registry import Table
+from pipelines.steps import StepListener, Steps
 from quality.gold import GoldLayout, GoldStat
 from quality.scorecard import (
     CheckResult,
@@ -108,7 +109,8 @@ def new_run_id(now: dt.datetime) -> str:
 def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gold_path: Path | None = None,
                 as_of: dt.datetime | None = None, dictionary: Dictionary | None = None,
                 specs: dict[str, Any] | None = None, sources: Iterable[str] | None = None, record: bool = True,
-                progress: Callable[[str], None] | None = None, threads: int | None = None) -> RunResult:
+                progress: Callable[[str], None] | None = None, threads: int | None = None,
+                listener: StepListener | None = None) -> RunResult:
     """Score the lake against suites derived from the standard; record the run unless ``record=False``.
 
     ``as_of`` (default: now, city-local time) is the moment ages are measured against and dates may
@@ -141,14 +143,15 @@ def run_quality(lake: Lake | None = None, store: QualityStore | None = None, gol
     except SuiteError as exc:
         raise QualityError(str(exc)) from None
     con = frame.connect(codes, threads)
-    run = _Scoring(con, d, as_of, codes, res, table_loads(lake, wanted), progress or (lambda _m: None))
+    steps = Steps(listener)
+    run = _Scoring(con, d, as_of, codes, res, table_loads(lake, wanted), progress or (lambda _m: None), steps)
     res.timings["setup_s"] = round(time.perf_counter() - t0, 3)
     try:
-        with run.timed("feeds_s"):
+        with run.timed("feeds_s"), steps.step("source tables × masters", total=len(feeds)):
             run.score_feeds(feeds, specs)
-        with run.timed("gold_s"):
+        with run.timed("gold_s"), steps.step("gold masters"):
             run.score_gold(gold_path or default_gold(), sorted({f.master for f in feeds} | set(d.masters)))
-        with run.timed("quarantine_s"):
+        with run.timed("quarantine_s"), steps.step("quarantine"):
             qfiles = [p for p in lake.quarantine_files() if not wanted or p.parent.parent.name in wanted]
             res.quarantine = quarantine_stats(con, qfiles)
     finally:
@@ -172,6 +175,7 @@ class _Scoring:
     res: RunResult
     loads: dict[tuple[str, str], dict[str, int]]
     say: Callable[[str], None]
+    steps: Steps = field(default_factory=Steps)
     feed_scores: list[Score] = field(default_factory=list)
     gold_scores: list[Score] = field(default_factory=list)
     relations: dict[str, str] = field(default_factory=dict)
@@ -193,22 +197,24 @@ class _Scoring:
             table = self._table_of(feed, specs)
             if table is None:
                 continue
-            ft = time.perf_counter()
-            rel, cols = feed_relation(self.con, feed)
-            suite = feed_suite(self.d, specs[feed.source], table, feed.master, self.as_of.date(), self.codes,
-                               columns=set(cols))
-            score, results = evaluate(self.con, suite, rel, self.as_of, present=cols)
-            score.newest_extract = utc_to_local(score.newest_extract)
-            ld = self.loads.get((feed.source, feed.table), {})
-            score.extracted, score.quarantined = ld.get("extracted", 0), ld.get("quarantined", 0)
-            score.batches = ld.get("batches", 0)
-            res.suites.append(suite)
-            res.checks.extend(results)
-            self.feed_scores.append(score)
-            self.relations[feed.name] = rel
-            res.feed_seconds[feed.name] = round(time.perf_counter() - ft, 3)
-            self.say(f"{feed.name:52} {score.rows:>10,} rows  {len(suite.checks):>2} checks  "
-                     f"{score.failed_checks:>2} failing  {res.feed_seconds[feed.name]:5.1f}s")
+            with self.steps.step(feed.name):
+                ft = time.perf_counter()
+                rel, cols = feed_relation(self.con, feed)
+                suite = feed_suite(self.d, specs[feed.source], table, feed.master, self.as_of.date(), self.codes,
+                                   columns=set(cols))
+                score, results = evaluate(self.con, suite, rel, self.as_of, present=cols)
+                score.newest_extract = utc_to_local(score.newest_extract)
+                ld = self.loads.get((feed.source, feed.table), {})
+                score.extracted, score.quarantined = ld.get("extracted", 0), ld.get("quarantined", 0)
+                score.batches = ld.get("batches", 0)
+                res.suites.append(suite)
+                res.checks.extend(results)
+                self.feed_scores.append(score)
+                self.relations[feed.name] = rel
+                res.feed_seconds[feed.name] = round(time.perf_counter() - ft, 3)
+                self.steps.note(rows=score.rows, note=f"{len(suite.checks)} checks, {score.failed_checks} failing")
+                self.say(f"{feed.name:52} {score.rows:>10,} rows  {len(suite.checks):>2} checks  "
+                         f"{score.failed_checks:>2} failing  {res.feed_seconds[feed.name]:5.1f}s")
 
     def _table_of(self, feed: Feed, specs: dict[str, Any]) -> Table | None:
         """The spec's table a feed comes from, or None (with a run note) when the spec no longer maps it."""

@@ -225,6 +225,22 @@ def load_code_table(name: str, codes_dir: Path | str | None = None) -> pa.Table:
 
 
 @cache
+def code_names(name: str, key: str = "code") -> dict[str, str]:
+    """``key`` -> display name of a standard table: 女 for sex 2, 亳州市民政局 for the department
+    ``civil_affairs`` (``key="key"``); empty when the table has no such columns. What a person
+    reads instead of a code or a slug, the same on every page, report and command."""
+    tbl = load_code_table(name)
+    if key not in tbl.column_names or "name" not in tbl.column_names:
+        return {}
+    return {str(k): str(v or "") for k, v in zip(tbl.column(key).to_pylist(), tbl.column("name").to_pylist())}
+
+
+def department_name(key: str | None) -> str:
+    """``亳州市民政局`` for ``civil_affairs`` (the key itself when it names no department)."""
+    return code_names("departments", "key").get(key or "", key or "")
+
+
+@cache
 def _code_map(name: str, codes_dir: str) -> dict[str, str]:
     path = Path(codes_dir) / f"{name}.csv"
     spec, header, rows = _parse(path, name)

@@ -17,16 +17,20 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+from core.jsonout import dumps
 
 if TYPE_CHECKING:
     from warehouse.api.settings import Settings
     from warehouse.api.store import Store
 
-console = Console(stderr=True, soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True, emoji=False)  # ":x:" in a record id stays text
+JSON_OPTION = typer.Option("--json", help="print one JSON document on stdout instead of the text")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -94,15 +98,18 @@ def once_only(
                                                  "on it, events are the year before it")] = None,
     decline: Annotated[Optional[float], typer.Option(help="share of applicants who withdraw instead of consenting "
                                                     "(default: the day's stated rate, 2%)")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the figures as JSON")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON on stdout (instead of the "
+                                          "text)")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="also write the figures as JSON to this file")] = None,
 ) -> None:
     """A realistic day of hall applications: share of required materials not uploaded, the ceiling by
     来源渠道, every remaining upload's reason, by hall, department, power type and applicant kind."""
     from datetime import date
 
+    from core.jsonout import write
     from warehouse.api.catalogue import catalogue
     from warehouse.api.index import ReadModel, ensure_snapshot
-    from warehouse.api.once_only import report_json, save_latest, simulate
+    from warehouse.api.once_only import save_latest, simulate
     from warehouse.api.service import audit
 
     if applications < 1:
@@ -120,10 +127,10 @@ def once_only(
     access = audit.Access.operator("once-only", "once_only", "statistics")
     access.detail = {"applications": applications, "seed": seed, "as_of": day.isoformat()}
     audit.record(_store(), access, 0, ["aggregate"])
-    print(report.render())
+    print(dumps(report.as_dict()) if as_json else report.render())
     save_latest(report, s.once_only_report)
-    if json_out:
-        json_out.write_text(report_json(report), encoding="utf-8")
+    if out:
+        write(out, report.as_dict())
 
 
 def keys_create(
@@ -148,12 +155,11 @@ def keys_create(
     print(key)
 
 
-def keys_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False) -> None:
+def keys_list(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """List keys (id, caller, kind, department, limits, created, revoked) - never the secrets."""
     rows = _store().list_keys()
     if as_json:
-        for r in rows:
-            print(json.dumps(r, ensure_ascii=False))
+        print(dumps(rows))
         return
     if not rows:
         console.print("no keys (create one with `masterdata keys create`)")
@@ -174,7 +180,7 @@ def audit_verify(
     public_key: Annotated[Optional[Path], typer.Option(help="the checkpoints' public key (PEM, from `masterdata audit "
                                                        "public-key`); default: derived from "
                                                        "MASTERDATA_AUDIT_SIGNING_KEY")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False,
+    as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Check the chain and the anchor: names every changed, inserted, deleted entry, and a log cut short,
     emptied, rolled back, re-hashed or gone since it was anchored (exit 1 if any)."""
@@ -184,7 +190,7 @@ def audit_verify(
     s = _settings()
     report = check(s.store, s.audit_key, settings().audit_anchor, public_key)
     if as_json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        print(dumps(report.as_dict()))
     else:
         for w in report.warnings:
             console.print(f"[yellow]warning:[/] {w}", highlight=False)
@@ -246,13 +252,22 @@ def audit_public_key() -> None:
     print(public_pem(pub), end="")
 
 
-def audit_show(last: Annotated[int, typer.Option(help="how many of the latest entries")] = 20) -> None:
-    """Print the latest entries (JSON lines)."""
+def audit_show(last: Annotated[int, typer.Option(help="how many of the latest entries")] = 20,
+               as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Print the latest entries: one line each, or with ``--json`` one JSON list (subjects, fields and
+    details decoded)."""
+    rows = []
     for r in _store().audit_entries(last):
         r = {k: v for k, v in r.items() if k not in ("prev_hash",)}
         for k in ("subject", "fields", "detail"):
             r[k] = json.loads(r[k])
-        print(json.dumps(r, ensure_ascii=False))
+        rows.append(r)
+    if as_json:
+        print(dumps(rows))
+        return
+    for r in rows:
+        print(" ".join(f"{k}={json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v}"
+                       for k, v in r.items()))
 
 
 def evidence_verify(
@@ -261,6 +276,7 @@ def evidence_verify(
     public_key: Annotated[Optional[Path], typer.Option(help="the platform's public key (PEM, from GET "
                                                        "/v1/evidence/public-key); default: derived from the "
                                                        "signing key beside the serving store")] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Check evidence documents offline: sealed by the platform and unaltered (exit 1 if any is not)."""
     from warehouse.api.sealing import SealError, load_public_key, load_signing_key, verify
@@ -274,14 +290,20 @@ def evidence_verify(
     key = load_public_key(public_key) if public_key else \
         load_signing_key(_settings().evidence_key, create=False).public_key()
     bad = 0
+    results = []
     for d in docs:
         v = verify(d, key)
         name = d.get("document_id") if isinstance(d, dict) else None
-        if v.valid:
+        results.append({"document_id": name, "valid": v.valid, "reason": v.reason, "key_id": v.key_id})
+        if as_json:
+            bad += not v.valid
+        elif v.valid:
             print(f"{name}: valid (sealed by key {v.key_id}, unaltered)")
         else:
             bad += 1
             console.print(f"[bold red]{name}: NOT VALID[/] ({v.reason})", highlight=False)
+    if as_json:
+        print(dumps(results))
     if bad:
         _fail(f"{bad} of {len(docs)} evidence document(s) failed verification", code=1)
 

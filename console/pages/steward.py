@@ -31,7 +31,7 @@ def queue_page(request: Request, console: Ctx, viewer: Steward, master: str = ""
 @router.get("/steward/pair", response_class=HTMLResponse)
 def pair_page(request: Request, console: Ctx, viewer: Steward, master: str, a: str, b: str) -> HTMLResponse:
     data = review.pair(console.gold, console.lake, console.log, master, a, b)
-    return console.page(request, viewer, "steward_pair.html", master=master, a=a, b=b, **data)
+    return console.page(request, viewer, "steward_pair.html", a=a, b=b, **data)  # data names the master
 
 
 @router.get("/steward/explain", response_class=HTMLResponse)

@@ -20,7 +20,7 @@ gold build file, which replaces the gold file atomically.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from pipelines.masters.survivorship import lineage_view_sql
 from pipelines.resolve.macros import install_resolve_macros
 from pipelines.resolve.sql import Sql
 from pipelines.resolve.steward import StewardLog
+from pipelines.steps import StepListener
 
 ORDER = MASTERS  # person, entity, licence
 
@@ -58,6 +59,11 @@ class BuildReport:
     masters: list[MasterReport] = field(default_factory=list)
     seconds: float = 0.0
     written: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        """The report for scripts (``masterdata build --json``)."""
+        return {"build_id": self.build_id, "gold": str(self.gold), "written": self.written,
+                "seconds": round(self.seconds, 3), "masters": [asdict(r) for r in self.masters]}
 
     def render(self) -> str:
         lines = [f"build {self.build_id} -> {self.gold}" + ("" if self.written else " (nothing new: not rewritten)")]
@@ -145,8 +151,9 @@ def build_masters(ctx: Context, wanted: list[str], full: bool, report: BuildRepo
             report.masters.append(MasterReport(m, "unchanged"))
             continue
         changed = True
-        forget(ctx, m)
-        r = build_full(ctx, m, files, keys) if mode == "full" else build_delta(ctx, m, files, keys)
+        with sql.step(f"{m} ({mode})", timed=False):
+            forget(ctx, m)
+            r = build_full(ctx, m, files, keys) if mode == "full" else build_delta(ctx, m, files, keys)
         r.timings = dict(sql.timings)
         sql.run("UPDATE gold.builds SET seconds = ? WHERE build_id = ? AND master = ?", [r.seconds, ctx.build_id, m])
         report.masters.append(r)
@@ -159,8 +166,10 @@ def build_masters(ctx: Context, wanted: list[str], full: bool, report: BuildRepo
 
 def build(masters: list[str] | None = None, *, lake: Lake | None = None, gold: Path | None = None,
           full: bool = False, as_of: date | None = None, config_dir: Path | None = None,
-          verbose: bool = False) -> BuildReport:
-    """Build (or incrementally update) the requested masters; see the module docstring."""
+          verbose: bool = False, listener: StepListener | None = None) -> BuildReport:
+    """Build (or incrementally update) the requested masters; see the module docstring.
+
+    ``listener`` hears every step of every master (the command line's progress)."""
     wanted = [m for m in ORDER if m in (masters or ORDER)]
     unknown = sorted(set(masters or ()) - set(ORDER))
     if unknown:
@@ -174,7 +183,7 @@ def build(masters: list[str] | None = None, *, lake: Lake | None = None, gold: P
     steward = StewardLog(steward_path(gold))
     with build_lock(gold), GoldBuild(gold) as gb:
         con = work_connection()
-        sql = Sql(con, verbose=verbose)
+        sql = Sql(con, verbose=verbose, listener=listener)
         # every master's steps may use the engine's macros (licences match holder ids by keystroke
         # variants), also when one master is built alone, as each task of the build DAG does
         install_resolve_macros(sql)

@@ -37,7 +37,8 @@ from pipelines.resolve.config import ResolveConfig, TrainingSession, load_config
 from pipelines.resolve.deterministic import features_sql
 from pipelines.resolve.engine import Resolution, resolve
 from pipelines.resolve.explain import Explanation, explain, neighbours
-from pipelines.resolve.sql import Sql, StepListener
+from pipelines.resolve.sql import Sql
+from pipelines.steps import StepListener
 
 
 class LinkError(InputError):

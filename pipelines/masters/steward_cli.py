@@ -7,11 +7,14 @@ append-only log beside the gold file and take effect on the next ``masterdata bu
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import duckdb
 
 from core.errors import InputError
-from pipelines.masters.config import MASTERS, master_config
+from pipelines.masters.config import MASTERS
 from pipelines.masters.gold_file import gold_path, open_gold, steward_path
+from pipelines.masters.review_view import LABEL, master_of
 from pipelines.resolve.steward import Decision, StewardError, StewardLog
 
 
@@ -24,13 +27,6 @@ def _gold() -> duckdb.DuckDBPyConnection:
         return open_gold(gold_path())
     except FileNotFoundError as exc:
         raise StewardCliError(str(exc)) from None
-
-
-def _master_of_id(master_id: str) -> str | None:
-    for m in MASTERS:
-        if master_id.startswith(master_config(m).id_prefix) and master_id[1:].isdigit():
-            return m
-    return None
 
 
 def _records_of(con: duckdb.DuckDBPyConnection, master: str, ident: str) -> tuple[list[str], str | None]:
@@ -56,7 +52,7 @@ def _which_master(con: duckdb.DuckDBPyConnection, idents: list[str], master: str
         return master
     for ident in idents:
         if ":" not in ident:
-            m = _master_of_id(ident)
+            m = master_of(ident)
             if m:
                 return m
     for m in MASTERS:
@@ -85,7 +81,7 @@ def record_pair_decision(kind: str, a: str, b: str, master: str | None, note: st
 
 
 def record_split(master_id: str, records: list[str], note: str, by: str = "") -> str:
-    m = _master_of_id(master_id)
+    m = master_of(master_id)
     if not m:
         raise StewardCliError(f"{master_id!r} is not a master id (P…, E…, L… followed by digits)")
     con = _gold()
@@ -116,25 +112,33 @@ def undo_decision(decision_id: str, note: str = "", by: str = "") -> str:
     return f"recorded {d.decision_id}: undo {decision_id} (takes effect on the next `masterdata build`)"
 
 
-def show_log(master: str | None, limit: int) -> str:
-    """The latest decisions, newest first, with what undid them."""
+def check_master(master: str | None) -> None:
+    """A wrong master name is refused in one line naming the valid ones (never an empty answer)."""
     if master and master not in MASTERS:
         raise StewardCliError(f"unknown master {master!r}; known: {', '.join(MASTERS)}")
+
+
+def log_data(master: str | None, limit: int) -> dict[str, object]:
+    """The latest decisions, newest first, each with the decision that undid it (if any)."""
+    check_master(master)
     decisions = [d for d in StewardLog(steward_path()).load() if not master or d.master == master]
-    if not decisions:
-        return "no steward decisions recorded"
     undone = {d.undoes: d.decision_id for d in decisions if d.kind == "undo"}
-    lines = [f"{len(decisions):,} decision(s); newest first"]
-    for d in reversed(decisions[-limit:]):
-        what = f"undoes {d.undoes}" if d.kind == "undo" else " / ".join(d.masters or d.records)
-        gone = f"  [undone by {undone[d.decision_id]}]" if d.decision_id in undone else ""
-        lines.append(f"  {d.at[:19]} {d.by:10} {d.decision_id:30} {d.master:7} {what}{gone}"
-                     + (f"  ({d.note})" if d.note else ""))
+    rows = [{**asdict(d), "undone_by": undone.get(d.decision_id)} for d in reversed(decisions[-limit:])]
+    return {"total": len(decisions), "decisions": rows}
+
+
+def show_log(master: str | None, limit: int) -> str:
+    """The latest decisions, newest first, with what undid them."""
+    data = log_data(master, limit)
+    if not data["total"]:
+        return "no steward decisions recorded"
+    lines = [f"{data['total']:,} decision(s); newest first"]
+    for d in data["decisions"]:  # type: ignore[attr-defined]
+        what = f"undoes {d['undoes']}" if d["kind"] == "undo" else " / ".join(d["masters"] or d["records"])
+        gone = f"  [undone by {d['undone_by']}]" if d["undone_by"] else ""
+        lines.append(f"  {d['at'][:19]} {d['by']:10} {d['decision_id']:30} {d['master']:7} {what}{gone}"
+                     + (f"  ({d['note']})" if d["note"] else ""))
     return "\n".join(lines)
-
-
-#: the golden attribute shown to a steward beside each master id
-LABEL = {"person": "name", "entity": "name", "licence": "holder_name"}
 
 
 def label_sql(side: str) -> str:
@@ -143,25 +147,38 @@ def label_sql(side: str) -> str:
     return f"CASE q.master {whens} END"
 
 
-def show_queue(master: str | None, limit: int) -> str:
-    if master and master not in MASTERS:
-        raise StewardCliError(f"unknown master {master!r}; known: {', '.join(MASTERS)}")
+def queue_data(master: str | None, limit: int) -> dict[str, object]:
+    """Up to ``limit`` queued pairs, strongest first, each with both masters' names."""
+    check_master(master)
     con = _gold()
     try:
         where = "WHERE q.master = ?" if master else ""
         params = [master] if master else []
-        rows = con.execute(
+        cur = con.execute(
             f"SELECT q.master, q.record_id, q.candidate_record_id, q.master_id, q.candidate_master_id, "
-            f"q.match_probability, q.reason, {label_sql('q.master_id')}, "
-            f"{label_sql('q.candidate_master_id')} FROM review_queue AS q {where} "
-            f"ORDER BY q.match_probability DESC, q.record_id LIMIT {int(limit)}", params).fetchall()
+            f"q.match_probability, q.match_weight, q.reason, {label_sql('q.master_id')} AS name, "
+            f"{label_sql('q.candidate_master_id')} AS candidate_name FROM review_queue AS q {where} "
+            f"ORDER BY q.match_probability DESC, q.record_id LIMIT {int(limit)}", params)
+        cols = [d[0] for d in cur.description or []]
+        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
         total = con.execute(f"SELECT count(*) FROM review_queue AS q {where}", params).fetchone()[0]  # type: ignore[index]
     finally:
         con.close()
-    if not rows:
-        return "review queue is empty"
-    lines = [f"{total:,} pair(s) in the review queue; strongest first"]
-    for m, ra, rb, ma, mb, p, reason, na, nb in rows:
-        lines.append(f"  {m:7} p={p:.3f} {reason:12} {ra} [{ma} {na or ''}]  <->  {rb} [{mb} {nb or ''}]")
-    lines.append("decide with: masterdata steward match|no-match <record or master> <record or master>")
+    return {"total": int(total), "pairs": rows}
+
+
+def show_queue(master: str | None, limit: int) -> str:
+    data = queue_data(master, limit)
+    pairs: list[dict[str, object]] = data["pairs"]  # type: ignore[assignment]
+    if not pairs:
+        return f"the {master} review queue is empty" if master else "review queue is empty"
+    lines = [f"{data['total']:,} pair(s) in the review queue; strongest first"]
+    for r in pairs:
+        w = r["match_weight"]
+        weight = f"{w:+6.1f} bits" if isinstance(w, float | int) else "   – bits"
+        lines.append(f"  {r['master']:7} p={r['match_probability']:.3f} {weight} {r['reason']:16} {r['record_id']} "
+                     f"[{r['master_id']} {r['name'] or ''}]  <->  {r['candidate_record_id']} "
+                     f"[{r['candidate_master_id']} {r['candidate_name'] or ''}]")
+    lines.append("see one with: masterdata steward show <record> <record>; decide with: masterdata steward "
+                 "match|no-match <record or master> <record or master>")
     return "\n".join(lines)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+
+from pipelines.steps import StepListener
 
 _RECORDER: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("sql_recorder", default=None)
 
@@ -30,9 +32,6 @@ def recording() -> Iterator[list[str]]:
         _RECORDER.reset(token)
 
 
-#: Told when a step starts (``"start"``, its path of labels, {}) and ends (``"end"``, path,
-#: {"seconds": ..., plus what the step noted with :meth:`Sql.note`}); see :meth:`Sql.step`.
-StepListener = Callable[[str, tuple[str, ...], dict[str, Any]], None]
 
 
 class Sql:

@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from core.errors import InputError
 from pipelines.registry import RegistryError, SourceSpec, Table, registry
+from pipelines.steps import StepListener, Steps
 from pipelines.synthetic import truth as tr
 from pipelines.synthetic import writers
 from pipelines.synthetic.defects import NameTables
@@ -330,11 +331,13 @@ def generate_city(
     progress: Callable[[str], None] | None = None,
     sources: list[str] | None = None,
     database_prefix: str = "",
+    listener: StepListener | None = None,
 ) -> CitySummary:
     """Generate the synthetic city into ``out`` (see the module docstring for the layout).
 
     ``sources`` limits the departments written (all 32 by default; the world is always whole) and
-    ``database_prefix`` is put before every server database name (tests use ``test_``).
+    ``database_prefix`` is put before every server database name (tests use ``test_``);
+    ``listener`` hears the steps (the world, then each source: the command line's progress bar).
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -356,8 +359,9 @@ def generate_city(
     if target == "servers":
         _check_servers({s: specs[s] for s in chosen}, pg_dsn, mysql_url)
     out.mkdir(parents=True, exist_ok=True)
-
-    world = build_world(persons, seed, say)
+    steps = Steps(listener)
+    with steps.step("world: persons, households, entities, licences"):
+        world = build_world(persons, seed, say)
     summary = CitySummary(
         persons=persons,
         seed=seed,
@@ -379,13 +383,7 @@ def generate_city(
         delta = Day2(world, seed, profile)
         say(f"day 2: {delta.describe()}")
     run = _Run(world, seed, profile, out, _Sink(out, target, pg_dsn, mysql_url, database_prefix), summary, delta)
-    for source in chosen:
-        ts = time.perf_counter()
-        run.source(specs[source])
-        say(
-            f"{source}: {', '.join(f'{t.table} {t.rows:,}' for t in summary.tables if t.source == source)} "
-            f"rows ({time.perf_counter() - ts:.1f} s)"
-        )
+    _write_sources(run, [specs[s] for s in chosen], steps, say)
 
     tr.write_json(out / "truth" / "defect_rates.json", run.rates)
     if delta is not None:
@@ -395,6 +393,21 @@ def generate_city(
     summary.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     say(f"done: {summary.rows:,} rows in {summary.seconds:.1f} s")
     return summary
+
+
+def _write_sources(run: _Run, specs: list[SourceSpec], steps: Steps, say: Callable[[str], None]) -> None:
+    """Every chosen department's extracts, one step each (the command line's bar over the sources)."""
+    tables = run.summary.tables
+    with steps.step("departmental extracts", total=len(specs)):
+        for spec in specs:
+            ts = time.perf_counter()
+            with steps.step(spec.source):
+                run.source(spec)
+                steps.note(rows=sum(t.rows for t in tables if t.source == spec.source))
+            say(
+                f"{spec.source}: {', '.join(f'{t.table} {t.rows:,}' for t in tables if t.source == spec.source)} "
+                f"rows ({time.perf_counter() - ts:.1f} s)"
+            )
 
 
 def _remove_day2(out: Path, specs: list[SourceSpec], batch2: str) -> None:

@@ -1,6 +1,6 @@
 """Fixtures of the console tests: a generated city served with the console, and a real browser.
 
-``city`` (module): ``masterdata generate`` (1,500 persons, the serving tests' size) -> ``ingest`` ->
+``city`` (package: every test module of the console shares one): ``masterdata generate`` (1,500 persons, the serving tests' size) -> ``ingest`` ->
 ``build`` -> ``quality run`` into a temporary home of its own (the steward tests rebuild its gold
 store, which no other test may see).  ``site``: ``masterdata serve`` over it with the identity
 platform's key and console users of every role created through ``masterdata users create``.
@@ -60,7 +60,7 @@ class Site:
         return self.home / "warehouse" / "gold.duckdb"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("consolecity")
     home = root / "home"
@@ -72,7 +72,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def site(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = base_env(city)
     key = run_cli("keys", "create", "--name", "uum", "--kind", "identity", env=env).stdout.strip()

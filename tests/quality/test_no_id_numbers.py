@@ -72,7 +72,7 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     texts["quality run"] = _cli(env, "quality", "run", ok=(0, 1))
     report = root / "report"
     texts["quality report"] = _cli(env, "quality", "report", "--out", str(report), "--sample", "500", ok=(0, 1))
-    texts["once-only"] = _cli(env, "once-only", "--applications", "60", "--json", str(root / "once.json"), ok=(0, 1))
+    texts["once-only"] = _cli(env, "once-only", "--applications", "60", "--out", str(root / "once.json"), ok=(0, 1))
     for path in [*report.rglob("*"), root / "once.json", home / "warehouse" / "once-only.json"]:
         if path.is_file() and path.suffix in (".html", ".json", ".yml", ".yaml", ".txt", ".log"):
             texts[str(path.relative_to(root))] = path.read_text(encoding="utf-8", errors="replace")

@@ -13,7 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.lake import Lake
+from quality.dimensions import DIMENSIONS
+from quality.report import SECTIONS
 from quality.store import QualityStore
+from standards.codetables import department_name
 
 SOURCES = ["public_security", "market_regulation", "traffic_police", "health"]
 
@@ -112,7 +115,7 @@ def test_html_parses_and_holds_the_charts(report: dict) -> None:
                   "master-person", "master-entity", "master-licence"):
         assert page.charts.get(chart), f"chart {chart} missing or without data"
     scores = {m["data-label"]: float(m["data-value"]) for m in page.charts["source-scores"]}
-    assert set(scores) == set(SOURCES) and all(0 < v <= 1 for v in scores.values())
+    assert set(scores) == {department_name(s) for s in SOURCES} and all(0 < v <= 1 for v in scores.values())
     # two recorded runs -> two points per series on the trend charts
     points = [m for m in page.charts["trend-masters"] if m.get("data-series") == "person"]
     assert len(points) == 2
@@ -140,7 +143,8 @@ def test_report_names_failures_with_example_rows(report: dict) -> None:
     assert failing, "the generated city always carries defects"
     worst = max(failing, key=lambda c: c["failed"])
     text = "".join(report["page"].text)
-    assert f"{worst['source']}.{worst['table']}" in text and worst["element"] in text
+    assert department_name(worst["source"]) in text and f"{worst['source']}.{worst['table']}" in text
+    assert worst["element"] in text
     import json
 
     sample = json.loads(worst["samples"])[0]
@@ -160,8 +164,57 @@ def test_gold_figures_when_masters_exist(city: dict[str, Path], report: dict) ->
     if not city["gold"].exists():
         pytest.skip("masters not built in this checkout")
     page: Page = report["page"]
-    assert {m["data-label"] for m in page.charts["match-rate"]} >= {"person"}
+    assert {m["data-label"] for m in page.charts["match-rate"]} >= {"人口库 person"}
     assert page.charts.get("review-queue") is not None
     gold = {g["master"]: g for g in report["store"].read("gold")}
     assert gold["person"]["available"] and gold["person"]["golden_records"] > 0
     assert 0 <= gold["person"]["match_rate"] <= 1
+
+
+def test_report_speaks_the_analysts_language(report: dict) -> None:
+    """Chinese section titles, departments by name, the dimensions under GB/T 36344's names."""
+    html: str = report["html"]
+    page: Page = report["page"]
+    text = "".join(page.text)
+    for anchor, title in SECTIONS:
+        assert f'id="{anchor}"' in html and title.split()[0] in text, anchor
+    for s in SOURCES:
+        assert department_name(s) in text and department_name(s) != s
+    for name in ("规范性", "完整性", "准确性", "一致性", "时效性", "可访问性"):
+        assert name in text, name
+    # the same names as the console's dashboard: one table of them
+    assert all(v.split()[0] in text for k, v in DIMENSIONS.items() if k != "accessibility")
+    assert page.charts["defect-types"][0]["data-label"].split(" · ")[0] in {"规范性", "完整性", "准确性", "一致性"}
+
+
+@pytest.mark.parametrize("width", [1280, 760, 420])
+def test_charts_fit_their_cards(report: dict, width: int) -> None:
+    """In a real browser at desktop, tablet and phone widths, no chart is wider than its card and
+    the page does not scroll sideways."""
+    from tests.console.conftest import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto((report["out"] / "index.html").as_uri())
+            over = page.evaluate("""() => [...document.querySelectorAll('.card svg.chart')].map(svg => {
+                const c = svg.closest('.card').getBoundingClientRect(), s = svg.getBoundingClientRect();
+                return {chart: svg.dataset.chart, svg: [s.left, s.right], card: [c.left, c.right]};
+            }).filter(r => r.svg[0] < r.card[0] - 0.5 || r.svg[1] > r.card[1] + 0.5)""")
+            charts = page.evaluate("document.querySelectorAll('.card svg.chart').length")
+            clipped = page.evaluate("""() => [...document.querySelectorAll('svg.chart')].flatMap(svg => {
+                const vb = svg.viewBox.baseVal;
+                return [...svg.querySelectorAll('text')].map(t => ({chart: svg.dataset.chart, text: t.textContent,
+                    box: t.getBBox()})).filter(r => r.box.x < -0.5 || r.box.x + r.box.width > vb.width + 0.5)
+                    .map(r => r.chart + ': ' + r.text); })""")
+            scroll = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        finally:
+            browser.close()
+    assert charts >= 3 and over == []
+    assert clipped == []  # every label and value inside its chart
+    assert scroll[0] <= scroll[1], scroll  # wide tables scroll in their own box, the page never sideways

@@ -37,13 +37,13 @@ def test_serve_refuses_without_keys_and_keys_lifecycle(bare_home: Path) -> None:
     key = out.stdout.strip()
     assert key.startswith("mdk_") and len(key) > 40 and key not in out.stderr
     listed = run_cli("keys", "list", "--json", env=env).stdout
-    row = json.loads(listed.splitlines()[0])
+    row = json.loads(listed)[0]
     assert row["department"] == "market_regulation" and row["revoked_at"] is None
     assert key not in listed and key.split("_", 2)[2] not in listed  # never the secret
     stored = (bare_home / "warehouse" / "serving.sqlite").read_bytes()
     assert key.split("_", 2)[2].encode() not in stored  # stored hashed
     run_cli("keys", "revoke", row["key_id"], env=env)
-    assert json.loads(run_cli("keys", "list", "--json", env=env).stdout.splitlines()[0])["revoked_at"]
+    assert json.loads(run_cli("keys", "list", "--json", env=env).stdout)[0]["revoked_at"]
     out = masterdata("serve", "--port", "1", env=env)  # the only key is revoked: still no credentials
     assert out.returncode == 2 and "no API keys" in out.stderr
 
@@ -51,7 +51,7 @@ def test_serve_refuses_without_keys_and_keys_lifecycle(bare_home: Path) -> None:
 def test_once_only_figures(city: Path, tmp_path: Path) -> None:
     out_json = tmp_path / "once.json"
     env = base_env(city)
-    out = run_cli("once-only", "--applications", "1000", "--seed", "3", "--json", str(out_json), env=env)
+    out = run_cli("once-only", "--applications", "1000", "--seed", "3", "--out", str(out_json), env=env)
     assert "required materials not uploaded" in out.stdout and "ceiling" in out.stdout
     assert "still to upload, by reason" in out.stdout and "by hall" in out.stdout
     fig = json.loads(out_json.read_text(encoding="utf-8"))
@@ -77,7 +77,7 @@ def test_once_only_figures(city: Path, tmp_path: Path) -> None:
     assert set(fig["by_applicant"]) == {"person", "entity"}
     # reproducible by seed; kept beside the serving store for the analysts' report
     again = tmp_path / "again.json"
-    run_cli("once-only", "--applications", "1000", "--seed", "3", "--json", str(again), env=env)
+    run_cli("once-only", "--applications", "1000", "--seed", "3", "--out", str(again), env=env)
     assert json.loads(again.read_text(encoding="utf-8"))["total"] == t
     assert json.loads((city / "warehouse" / "once-only.json").read_text(encoding="utf-8"))["seed"] == 3
     # the analysts' report shows the latest run
@@ -90,7 +90,7 @@ def test_once_only_figures(city: Path, tmp_path: Path) -> None:
     assert f"{fig['withdrawn']:,} applicants withdrew at consent" in html
     assert "No once-only run yet" in section(load(tmp_path / "absent.json"), _table)
     # nobody withdraws: the same applicants, nothing to upload for want of consent, the same served check
-    run_cli("once-only", "--applications", "1000", "--seed", "3", "--decline", "0", "--json", str(again), env=env)
+    run_cli("once-only", "--applications", "1000", "--seed", "3", "--decline", "0", "--out", str(again), env=env)
     none = json.loads(again.read_text(encoding="utf-8"))
     assert none["withdrawn"] == 0 and "no_consent" not in none["total"]["to_upload_by_reason"]
     assert none["total"]["not_uploaded"] == t["not_uploaded"] + t["to_upload_by_reason"]["no_consent"]
