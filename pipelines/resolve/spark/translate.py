@@ -136,7 +136,8 @@ def _range_table(node: exp.Table) -> exp.Expr:
     series = node.this
     alias = node.args.get("alias")
     cols = alias.columns if alias is not None else []
-    if not isinstance(series, exp.GenerateSeries) or not series.args.get("is_end_exclusive") or len(cols) != 1:
+    if (alias is None or not isinstance(series, exp.GenerateSeries) or not series.args.get("is_end_exclusive")
+            or len(cols) != 1):
         raise TranslationError("only range(start, end) AS t(i) table functions have a Spark form here")
     start, end = series.args["start"].sql("spark"), series.args["end"].sql("spark")
     sub = _parse(f"SELECT id AS {cols[0].sql('spark')} FROM range({start}, {end})", "spark")

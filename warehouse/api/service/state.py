@@ -102,9 +102,10 @@ class ServingState:
         slot = _REQUEST_MODEL.get()
         if slot is None:
             return self.snapshots.get()
-        if slot[0] is None:
-            slot[0] = self.snapshots.get()
-        return slot[0]
+        pinned = slot[0]
+        if pinned is None:
+            pinned = slot[0] = self.snapshots.get()
+        return pinned
 
     def policy(self) -> Policy:
         return self.grants.policy()
