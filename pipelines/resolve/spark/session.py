@@ -38,7 +38,7 @@ def spark_session() -> SparkSession:
     builder = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.showConsoleProgress", "false")
     if master.startswith("local") and not conf.contains("spark.sql.shuffle.partitions"):
         # one machine: a few partitions per core, not Spark's cluster default of 200 tiny tasks
-        builder = builder.config("spark.sql.shuffle.partitions", "8")
+        builder = builder.config("spark.sql.shuffle.partitions", "4")
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
