@@ -85,6 +85,8 @@ def _rows(con: duckdb.DuckDBPyConnection, db: str, table: str, order: str, skip:
     return con.execute(f"SELECT {sel} FROM {db}.{table} ORDER BY {order}").fetchall()
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(2400)  # Spark in local mode pays seconds per statement; far more on a loaded machine
 def test_spark_and_duckdb_build_the_same_masters(lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     golds = {}
     for engine in ("duckdb", "spark"):
