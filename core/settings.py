@@ -87,6 +87,11 @@ class Settings:
     audit_signing_key: Path
     #: MASTERDATA_AUDIT_ANCHOR_EVERY - seconds between audit checkpoints of a running server
     audit_anchor_every: float
+    #: MASTERDATA_RESOLVE_ENGINE - where the resolve engine's SQL runs: ``duckdb`` or ``spark``
+    resolve_engine: str
+    #: MASTERDATA_SPARK_MASTER - Spark master of the resolve engine when no ``spark.master`` is
+    #: configured elsewhere (spark-defaults.conf, spark-submit)
+    spark_master: str
 
     @property
     def warehouse(self) -> Path:
@@ -124,6 +129,9 @@ def _load(snapshot: tuple[tuple[str, str], ...]) -> Settings:
     mode = env.get("MASTERDATA_DB_MODE") or "embedded"
     if mode not in ("embedded", "servers"):
         raise ConfigurationError(f"MASTERDATA_DB_MODE={mode!r}: must be 'embedded' or 'servers'")
+    engine = env.get("MASTERDATA_RESOLVE_ENGINE") or "duckdb"
+    if engine not in ("duckdb", "spark"):
+        raise ConfigurationError(f"MASTERDATA_RESOLVE_ENGINE={engine!r}: must be 'duckdb' or 'spark'")
     as_of = env.get("MASTERDATA_AS_OF")
     try:
         as_of_date = date.fromisoformat(as_of) if as_of else None
@@ -162,6 +170,8 @@ def _load(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         audit_anchor=env.get("MASTERDATA_AUDIT_ANCHOR") or None,
         audit_signing_key=Path(env.get("MASTERDATA_AUDIT_SIGNING_KEY") or home / "keys" / "audit-anchor.key"),
         audit_anchor_every=_number(env, "MASTERDATA_AUDIT_ANCHOR_EVERY", float) or 10.0,
+        resolve_engine=engine,
+        spark_master=env.get("MASTERDATA_SPARK_MASTER") or "local[2]",
     )
 
 

@@ -4,8 +4,10 @@ Where it lives: ``$MASTERDATA_GOLD`` if set, else ``$MASTERDATA_HOME/warehouse/g
 ``var/warehouse/gold.duckdb``.  Readers (the HTTP service, analysts, the steward commands) open it
 read-only (:func:`open_gold`); a build never writes the file readers have open.  It copies the
 current file (or starts empty) to a temporary sibling, works there, closes it and renames it over
-the old one (:class:`GoldBuild`).  On POSIX the rename is atomic: a reader sees the old file or the
-new one, never half a build, and keeps reading the old one until it reopens.  Builders take an
+the old one (:class:`GoldBuild`), flushed to disk first (:func:`core.files.publish_file`).  On
+POSIX the rename is atomic: a reader sees the old file or the new one, never half a build, and
+keeps reading the old one until it reopens (the HTTP service serves a snapshot of one build per
+request, :mod:`warehouse.api.index`).  Builders take an
 exclusive lock on a ``.lock`` sibling, so two builds never race.
 
 Steward decisions are *not* in the rebuilt file: they are an append-only JSON-lines log beside it
@@ -31,6 +33,7 @@ from pathlib import Path
 import duckdb
 
 from core.errors import RunFailed
+from core.files import publish_file
 from core.settings import settings
 
 STEWARD_FILE = "steward_decisions.jsonl"
@@ -92,7 +95,7 @@ class GoldBuild:
         wal = self.path.with_name(self.path.name + ".wal")
         if wal.exists():
             raise RunFailed(f"{self.path}: still open (WAL present); detach before commit")
-        os.replace(self.path, self.final)
+        publish_file(self.path, self.final)
         self.done = True
 
     def abort(self) -> None:

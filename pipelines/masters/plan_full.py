@@ -3,7 +3,8 @@
 Reads the current version of every record, runs the master's ``prepare`` hooks, resolves from
 scratch honouring every steward decision, carries ids over from the previous cross-reference (so
 a rebuild keeps each entity's id) and hands everything to the gold writer, which rewrites all of
-the master's rows.
+the master's rows.  With ``MASTERDATA_RESOLVE_ENGINE=spark`` the resolution runs on Spark
+(:mod:`pipelines.resolve.spark.runner`); everything around it stays here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from core.settings import settings
 from pipelines.masters.context import Context, MasterReport
 from pipelines.masters.gold_writer import GoldInput, write_gold
 from pipelines.masters.records import load_records
@@ -28,7 +30,12 @@ def build_full(ctx: Context, master: str, files: list[Path], batch_keys: list[st
     with sql.step("read"):
         report.records = load_records(sql, master, files, t.src)
     src = prepared(ctx, cfg, t.src, report.details)
-    res = resolve(sql, cfg, src, constraints=ctx.steward.constraints(master))
+    if settings().resolve_engine == "spark":  # the engine on Spark, the rest of the build here
+        from pipelines.resolve.spark.runner import resolve_spark
+
+        res = resolve_spark(sql, cfg, src, constraints=ctx.steward.constraints(master))
+    else:
+        res = resolve(sql, cfg, src, constraints=ctx.steward.constraints(master))
     report.details["pairs"] = res.pairs_per_rule
     report.details["clustering"] = res.cluster_stats.__dict__
     with sql.step("ids"):

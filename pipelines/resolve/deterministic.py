@@ -47,9 +47,9 @@ def features_sql(cfg: ResolveConfig, source: str, where: str | None = None) -> s
 PRIVATE_PREFIX = "_lib_"
 
 
-#: 63-bit record number: the top bits of the record id's MD5 (DuckDB's ``hash()`` of strings is
-#: not collision-free enough: 16 collisions among 4.7 million record ids).
-RID = "CAST(md5_number(record_id) >> 65 AS BIGINT)"
+#: 63-bit record number: the top bits of the record id's MD5 (``hash63``; DuckDB's ``hash()`` of
+#: strings is not collision-free enough: 16 collisions among 4.7 million record ids).
+RID = "hash63(record_id)"
 
 
 def check_rids(sql: Sql, table: str) -> None:

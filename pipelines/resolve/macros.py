@@ -15,6 +15,10 @@ carry ``__`` names so a macro argument never captures them.
   ``damerau_levenshtein`` is ~20x slower than ``levenshtein``.
 * ``date_typo(a, b)``: two different dates that a clerk plausibly keyed for the same one - day and
   month swapped, a few days off, the year off by one, or one digit of YYYYMMDD wrong.
+* ``hash63(s)``: the top 63 bits of the MD5 of a string, as a non-negative BIGINT - record numbers
+  and training's hash samples.  MD5 is computed the same by every engine (DuckDB's ``hash()`` is
+  its own and changes between versions), so the Spark engine numbers and samples records exactly
+  as DuckDB does; :func:`sample_hash` builds the argument from several values and a seed.
 * ``is_blank(x)`` / ``blank_null(x)``: an empty or whitespace-only string (any Unicode space) is no
   value: as a feature or blocking key it would make every such record agree with every other (the
   README example's empty phone was one key shared by 36,522 records). For any other type
@@ -84,6 +88,7 @@ MACROS: dict[str, tuple[tuple[str, ...], str]] = {
         "+ CAST(day(a) = day(b) AS INTEGER) < 2 THEN FALSE "
         "ELSE levenshtein(strftime(a, '%Y%m%d'), strftime(b, '%Y%m%d')) = 1 END",
     ),
+    "hash63": (("s",), "CAST(md5_number(s) >> 65 AS BIGINT)"),
     "is_blank": (
         ("x",),
         f"(typeof(x) = 'VARCHAR' AND regexp_full_match(CAST(x AS VARCHAR), '{WS_CLASS}*'))",
@@ -93,6 +98,13 @@ MACROS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 def install_resolve_macros(sql: Sql) -> None:
-    """Create the engine's macros as TEMP macros on the connection (safe to repeat)."""
+    """Create the engine's macros on the engine's connection (safe to repeat)."""
     for name, (params, body) in MACROS.items():
-        sql.con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({', '.join(params)}) AS {body}")
+        sql.define_macro(name, params, body)
+
+
+def sample_hash(exprs: list[str], seed: int) -> str:
+    """SQL: a reproducible 63-bit hash of the values of ``exprs`` under ``seed`` (``hash63`` of
+    their text joined with a separator no value holds), identical on every engine."""
+    parts = ", ".join(f"CAST({e} AS VARCHAR)" for e in exprs)
+    return f"hash63(concat_ws(chr(31), {parts}, '{int(seed)}'))"

@@ -45,6 +45,10 @@ class Sql:
     def __init__(self, con: duckdb.DuckDBPyConnection, verbose: bool = False,
                  listener: StepListener | None = None) -> None:
         self.con = con
+        self._init_state(verbose, listener)
+
+    def _init_state(self, verbose: bool, listener: StepListener | None) -> None:
+        """What every engine's connection keeps: verbosity, the listener, timings and step path."""
         self.verbose = verbose
         self.listener = listener
         self.timings: dict[str, float] = {}
@@ -65,6 +69,10 @@ class Sql:
         if self.verbose:
             print(f"  [{time.perf_counter() - t:6.2f}s] {sql[:160]}")
         return rows
+
+    def define_macro(self, name: str, params: tuple[str, ...], body: str) -> None:
+        """Create (or replace) a TEMP macro: a function of the engine's SQL, written in DuckDB SQL."""
+        self.con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({', '.join(params)}) AS {body}")
 
     def run(self, sql: str, params: list[Any] | None = None) -> None:
         """Execute a statement whose result is not needed (DDL, INSERT ...)."""

@@ -12,8 +12,9 @@
 
 The heavy part - comparing hundreds of thousands of pairs - is SQL that groups identical vectors
 and returns (vector, count); EM then runs on a few hundred distinct patterns in numpy, which is why
-it takes milliseconds.  Sampling is by hashing record ids with a fixed seed, never by the database's
-random sampler, so a re-run trains bit-identical parameters.
+it takes milliseconds.  Sampling is by hashing record ids with a fixed seed (MD5,
+:func:`~pipelines.resolve.macros.sample_hash`, the same on DuckDB and Spark), never by the
+database's random sampler, so a re-run trains bit-identical parameters.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 from core.sqltext import q
 from pipelines.resolve.comparisons import Params, comparison_features, gamma_columns, gammas_sql
 from pipelines.resolve.config import ResolveConfig, TrainingSession
+from pipelines.resolve.macros import sample_hash
 from pipelines.resolve.sql import Sql
 
 DEFAULT_TOP_M = 0.9
@@ -57,7 +59,7 @@ def estimate_u(sql: Sql, cfg: ResolveConfig, rec: str) -> tuple[dict[str, list[f
             f"FROM {rec}")
     sql.run(
         f"CREATE OR REPLACE TEMP TABLE {p}_upairs AS SELECT a.rid AS l, b.rid AS r FROM "
-        f"(SELECT i, CAST(hash(i, {seed}) % {max(n, 1)} AS BIGINT) AS pa, CAST(hash(i, {seed + 1}) % {max(n, 1)} AS BIGINT) AS pb "
+        f"(SELECT i, {sample_hash(['i'], seed)} % {max(n, 1)} AS pa, {sample_hash(['i'], seed + 1)} % {max(n, 1)} AS pb "
         f"FROM range({k}) AS t(i)) AS s JOIN {p}_pos AS a ON a.pos = s.pa JOIN {p}_pos AS b ON b.pos = s.pb "
         f"WHERE a.rid <> b.rid"
     )
@@ -78,7 +80,7 @@ def session_pairs_sql(cfg: ResolveConfig, s: TrainingSession, rec: str, fraction
     keys = ", ".join(q(b) for b in s.block)
     not_null = " AND ".join(f"{q(b)} IS NOT NULL" for b in s.block)
     on = " AND ".join(f"a.{q(b)} = b.{q(b)}" for b in s.block)
-    keep = f"hash({keys}, {cfg.training.seed}) % 1000000 < {int(fraction * 1_000_000)}"
+    keep = f"{sample_hash([q(b) for b in s.block], cfg.training.seed)} % 1000000 < {int(fraction * 1_000_000)}"
     return (f"WITH k AS (SELECT rid, {keys} FROM {rec} WHERE {not_null} AND {keep}) "
             f"SELECT a.rid AS l, b.rid AS r FROM k AS a JOIN k AS b ON {on} AND a.rid < b.rid")
 

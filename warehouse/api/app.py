@@ -39,7 +39,7 @@ from core.errors import redact_logs
 from warehouse.api import docs, problems
 from warehouse.api.bodylimit import BodyLimit
 from warehouse.api.routers import ROUTERS
-from warehouse.api.service.state import ServingState
+from warehouse.api.service.state import OneSnapshotPerRequest, ServingState
 from warehouse.api.settings import Settings
 
 DESCRIPTION = ("Hall auto-fill and department queries over the population, legal-entity and electronic-licence "
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, state: ServingState | None = No
     redact_logs()  # (uvicorn configured this worker's logging: its access log names request paths)
     app.state.serving = state or ServingState.open(settings)
     app.add_middleware(BodyLimit, max_body=app.state.serving.settings.max_body)
+    app.add_middleware(OneSnapshotPerRequest)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

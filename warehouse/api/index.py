@@ -37,6 +37,7 @@ from typing import Any
 import duckdb
 
 from core.errors import RunFailed
+from core.files import publish_file
 from core.sqltext import lit
 
 INDEX_VERSION = "6"
@@ -324,7 +325,7 @@ def build_snapshot(gold: Path, out: Path, progress: Callable[[str], None] | None
         lite.commit()
         lite.execute("PRAGMA journal_mode = DELETE")
         lite.close()
-        os.replace(tmp, out)
+        publish_file(tmp, out)
     finally:
         con.close()
         if tmp.exists():

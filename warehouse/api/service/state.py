@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -19,6 +21,35 @@ from warehouse.api.service.audit import RefusalTally
 from warehouse.api.service.upkeep import AuditUpkeep
 from warehouse.api.settings import Settings
 from warehouse.api.store import Store
+
+#: The read model the current request uses, once it asked for one (a one-element list, so the
+#: handler's thread pool - which runs on a copy of the request's context - fills the same slot).
+_REQUEST_MODEL: ContextVar[list[ReadModel | None] | None] = ContextVar("request_model", default=None)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class OneSnapshotPerRequest:
+    """ASGI middleware: every read of the masters within one request uses the same snapshot.
+
+    A new build's snapshot is swapped in while requests are running (:class:`Snapshots`); without
+    this, a request that reads twice (the applicant, then the applicant's licences) could read the
+    first from one build and the second from the next - a state no build ever published."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _REQUEST_MODEL.set([None])
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _REQUEST_MODEL.reset(token)
 
 
 class ServingState:
@@ -66,8 +97,15 @@ class ServingState:
         self.store.close()
 
     def model(self) -> ReadModel:
-        """The read model of the current gold build (a newer build is swapped in as it appears)."""
-        return self.snapshots.get()
+        """The read model of the current gold build (a newer build is swapped in as it appears);
+        within a request (:class:`OneSnapshotPerRequest`), the one it first read."""
+        slot = _REQUEST_MODEL.get()
+        if slot is None:
+            return self.snapshots.get()
+        pinned = slot[0]
+        if pinned is None:
+            pinned = slot[0] = self.snapshots.get()
+        return pinned
 
     def policy(self) -> Policy:
         return self.grants.policy()
