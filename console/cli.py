@@ -12,9 +12,8 @@ import sys
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
-console = Console(stderr=True, soft_wrap=True)
+from core.cli import console
 
 
 def _accounts():  # type: ignore[no-untyped-def]
@@ -44,13 +43,9 @@ def users_create(
     password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
 ) -> None:
     """Create a console user (the password is stored only as a scrypt hash)."""
-    from console.accounts import AccountError
-    from standards.codetables import load_code_table
+    from standards.codetables import check_department
 
-    if department is not None:
-        known = set(load_code_table("departments").column("key").to_pylist())
-        if department not in known:
-            raise AccountError(f"--department {department!r} is not a department key; known: {', '.join(sorted(known))}")
+    check_department(department)
     user = _accounts().create_user(name, role, _password(password_stdin), department, display_name)
     console.print(f"created console user {user.name} ({user.role}{', ' + user.department if user.department else ''})",
                   highlight=False)
@@ -77,6 +72,7 @@ def users_disable(name: Annotated[str, typer.Argument(help="the login name")]) -
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``users`` group to ``masterdata`` (entry point ``masterdata.commands``: console)."""
     users = typer.Typer(help="Console users: stewards, analysts, department users.", no_args_is_help=True)
     app.add_typer(users, name="users")
     users.command("create")(users_create)

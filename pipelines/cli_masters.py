@@ -14,14 +14,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from core.cli import fail
+
 steward_app = typer.Typer(help="Review uncertain matches and record decisions every later build honours.",
                           no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    from pipelines.cli import fail
-
-    fail(message, code)
 
 
 def _default_truth() -> Path:
@@ -53,11 +49,11 @@ def build_cmd(
         try:
             when = date.fromisoformat(as_of)
         except ValueError:
-            _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+            fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
     try:
         report = build(master, full=full, as_of=when, verbose=verbose)
     except (BuildError, ConfigError, StewardError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     print(report.render())
 
@@ -94,7 +90,7 @@ def link_cmd(
             report = link(config, inputs, out, max_pairs_per_rule=max_pairs_per_rule, listener=progress,
                           explain_request=request)
     except MasterdataError as exc:
-        _fail(exc.one_line())
+        fail(exc.one_line())
         return
     print(json.dumps(report.as_dict(), ensure_ascii=False) if json_summary else report.render())
 
@@ -111,7 +107,7 @@ def evaluate_cmd(
     try:
         ev = evaluate(settings().gold, truth or _default_truth())
     except EvaluateError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     print(ev.render())
     if json_out:
@@ -129,7 +125,7 @@ def steward_queue(
     try:
         print(show_queue(master, limit))
     except StewardCliError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _decide(kind: str, a: str, b: str, master: Optional[str], note: str) -> None:
@@ -138,7 +134,7 @@ def _decide(kind: str, a: str, b: str, master: Optional[str], note: str) -> None
     try:
         print(record_pair_decision(kind, a, b, master, note))
     except StewardCliError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @steward_app.command("match")
@@ -175,7 +171,7 @@ def steward_split(
     try:
         print(record_split(master_id, records, note))
     except StewardCliError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @steward_app.command("undo")
@@ -206,7 +202,7 @@ def steward_explain(
     try:
         got = explain_gold(a, b, master, limit=limit)
     except MasterdataError as exc:
-        _fail(exc.one_line())
+        fail(exc.one_line())
         return
     print(json.dumps(got.as_dict(), ensure_ascii=False) if json_out else got.render())
 

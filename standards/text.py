@@ -244,6 +244,19 @@ PLACEHOLDER_PATTERN = (
     "[)\\]】]?"
 )
 _PLACEHOLDER_RE = re.compile(PLACEHOLDER_PATTERN)
+#: A mainland telephone number, as digits: a mobile (11 digits, 1[3-9]...), a landline with its area
+#: code (0 + 9-11 digits) or a local number of 7-8 digits.
+PHONE_PATTERN = "1[3-9][0-9]{9}|0[1-9][0-9]{8,10}|[2-8][0-9]{6,7}"
+#: Dummy phones: 13800000000, 12345678901, one digit repeated, or a run of zeros in front (RE2 has
+#: no back-references, so "one digit repeated" is spelled out).
+DUMMY_PHONE_PATTERN = "13800000000|1380000000[0-9]|12345678901?|000.*|" + "|".join(f"{d}+" for d in range(10))
+#: China's country code in front of a number (+86, 0086, (+86)), with what separates it.
+_COUNTRY_CODE = "^[(\\[]?(?:\\+|00)86[)\\]]?[^0-9(]*"
+#: Words an end-of-validity date is written as when there is no end (长期 on the ID cards of people
+#: over 46, 永久 on permanent permits); matched like placeholders, for elements marked ``open_end``.
+OPEN_END_PATTERN = "[(\\[【]?(长期|长期有效|永久|永久有效|无期限|不限期|终身)[)\\]】]?"
+#: The zero date MySQL/MariaDB systems write for "no date" (with or without separators and time).
+ZERO_DATE_PATTERN = "0{4}[-/.]?0{2}[-/.]?0{2}([ T]?0{2}:?0{2}(:?0{2}(\\.0+)?)?)?"
 
 
 def is_placeholder_text(s: str | None) -> bool:
@@ -550,6 +563,21 @@ def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
             ("s",),
             f"s IS NULL OR regexp_full_match(lower(regexp_replace(fw2hw(s), {ws}, '', 'g')), "
             f"{_sql_str(PLACEHOLDER_PATTERN)})",
+        ),
+        # +86 139... is 139...; +86 558 ... is 0558 ... (the trunk 0 the international form drops)
+        "phone_digits": (
+            ("s",),
+            "regexp_replace(regexp_replace(regexp_replace(fw2hw(s), "
+            f"{_sql_str(_COUNTRY_CODE + '(1[3-9])')}, '\\1'), "
+            f"{_sql_str(_COUNTRY_CODE + '(?:[(]0[)]|0)?([1-9])')}, '0\\1'), '[^0-9]', '', 'g')",
+        ),
+        "is_zero_date": (
+            ("s",),
+            f"regexp_full_match(regexp_replace(fw2hw(s), {ws}, '', 'g'), {_sql_str(ZERO_DATE_PATTERN)})",
+        ),
+        "is_open_end": (
+            ("s",),
+            f"regexp_full_match(regexp_replace(fw2hw(s), {ws}, '', 'g'), {_sql_str(OPEN_END_PATTERN)})",
         ),
         "address_prep": (("s",), f"t2s(regexp_replace(fw2hw(s), {ws}, '', 'g'))"),
         "address_parts": (
