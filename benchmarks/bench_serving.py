@@ -30,8 +30,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -231,12 +229,6 @@ def client_main(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Prepared(TypedDict):
     """What the load generator needs: the hall's key and one plan (service item, applicant token) each."""
 
@@ -309,6 +301,7 @@ def main() -> None:
         client_main(args)
         return
     from pipelines.masters.gold_file import gold_path
+    from tests.serving.server import free_port, launch, stop
 
     gold = (args.gold or gold_path()).resolve()
     index_dir = (args.index_dir or gold.parent / "serving_index").resolve()
@@ -321,10 +314,7 @@ def main() -> None:
         spec_file.write_text(json.dumps({"port": port, "hall_key": spec["hall_key"], "plans": spec["plans"]}))
         env = {**os.environ, "MASTERDATA_GOLD": str(gold), "MASTERDATA_SERVING": str(work / "serving.sqlite"),
                "MASTERDATA_SERVING_INDEX": str(index_dir)}
-        server = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers",
-                                   str(args.workers)], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                                  stderr=open(work / "server.log", "w"), start_new_session=True)
-        _wait(port, server, work)
+        server, _ = launch(env, work / "server.log", workers=args.workers, port=port, timeout=300)
         print(f"server up on :{port} ({args.workers} workers); load generator: {args.client_lib}, "
               f"{len(spec['plans'])} applicants", flush=True)
         cmd = [sys.executable, __file__, "--client", str(spec_file), "--seconds", str(args.seconds),
@@ -345,29 +335,8 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(report, indent=1))
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, signal.SIGINT)
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+        stop(server, grace=20)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _wait(port: int, server: subprocess.Popen[bytes], work: Path, timeout: float = 300) -> None:
-    import urllib.request
-
-    t = time.time()
-    while time.time() - t < timeout:
-        if server.poll() is not None:
-            raise SystemExit(f"server exited:\n{(work / 'server.log').read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("server did not come up")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from core.errors import ConfigurationError, InputError
-from standards.text import to_halfwidth
+from standards.width import to_halfwidth
 
 CODES_DIR = Path(__file__).resolve().parent / "codes"
 

@@ -38,24 +38,9 @@ from typing import Any
 from standards.sqlfunctions import ArrowFunction, per_vector, register_string_functions
 from standards.textvec import CharTable, Readings, name_vector, readings_vector, translate_vector
 
-# --------------------------------------------------------------------------------------------------
-# Full-width -> half-width
-# --------------------------------------------------------------------------------------------------
-
-#: U+FF01..U+FF5E map to U+0021..U+007E (offset 0xFEE0); U+3000 ideographic space maps to a space.
-FULLWIDTH_CHARS = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
-HALFWIDTH_CHARS = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
-_HW_TABLE = str.maketrans(FULLWIDTH_CHARS, HALFWIDTH_CHARS)
-
-
-def to_halfwidth(s: str | None) -> str | None:
-    """Map full-width ASCII variants and the ideographic space to ASCII.
-
-    Only the U+FF01-FF5E block and U+3000 are touched (not NFKC), so that Chinese punctuation such as
-    、 and 。 survives and SQL ``fw2hw`` can reproduce this exactly with ``translate()``.
-    """
-    return None if s is None else s.translate(_HW_TABLE)
-
+# full-width -> half-width lives in standards.width (the code tables fold their keys with it too)
+from standards.width import FULLWIDTH_CHARS, HALFWIDTH_CHARS, HALFWIDTH_TABLE
+from standards.width import to_halfwidth as to_halfwidth
 
 # --------------------------------------------------------------------------------------------------
 # Traditional <-> simplified
@@ -198,7 +183,7 @@ def name_char(ch: str) -> str | None:
     the t2s map neither produces nor consumes '·', so simplifying before the '·' runs are collapsed
     gives the same string as after.
     """
-    hw = ch.translate(_HW_TABLE)
+    hw = ch.translate(HALFWIDTH_TABLE)
     if _NAME_DOTS_RE.fullmatch(hw):
         return "·"
     category = unicodedata.category(hw)
@@ -266,7 +251,7 @@ def is_placeholder_text(s: str | None) -> bool:
     """
     if s is None:
         return True
-    return _PLACEHOLDER_RE.fullmatch(_WS_RE.sub("", s.translate(_HW_TABLE)).lower()) is not None
+    return _PLACEHOLDER_RE.fullmatch(_WS_RE.sub("", s.translate(HALFWIDTH_TABLE)).lower()) is not None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -477,7 +462,7 @@ def address_county_lookup() -> dict[tuple[str, str, str], str]:
 
 
 def _address_prep(s: str) -> str:
-    return _WS_RE.sub("", s.translate(_HW_TABLE)).translate(_t2s_ord_table())
+    return _WS_RE.sub("", s.translate(HALFWIDTH_TABLE)).translate(_t2s_ord_table())
 
 
 def resolve_county_code(province: str | None, city: str | None, county: str | None) -> str | None:
