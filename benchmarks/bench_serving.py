@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -81,6 +82,21 @@ def build_requests(port: int, hall_key: str, plans: list[dict[str, str]]) -> lis
     return out
 
 
+async def _schedule(one: Callable[[int, float], Awaitable[None]], n: int, rate: float, start: float) -> float:
+    """Open loop: launch request ``i`` at ``start + i / rate`` whether or not earlier ones have
+    answered (latency counts from that due time, so a slow server cannot hide its queue), wait for
+    all; the seconds from ``start`` to the last answer."""
+    tasks = []
+    for i in range(n):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(one(i, due)))
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - start
+
+
 async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, max_requests: int,
                      conns: int) -> dict[str, object]:
     pool: asyncio.Queue[RawConn] = asyncio.Queue()
@@ -90,7 +106,6 @@ async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, 
     errors: dict[str, int] = {}
     n = min(int(rate * seconds), max_requests)
     start = time.perf_counter() + 0.2
-    tasks = []
 
     async def one(i: int, due: float) -> None:
         c = await pool.get()
@@ -105,14 +120,7 @@ async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, 
             pool.put_nowait(c)
         lat.append(time.perf_counter() - due)
 
-    for i in range(n):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.ensure_future(one(i, due)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
+    elapsed = await _schedule(one, n, rate, start)
     return {"mode": "open", "target_rate": rate, "requests": n, "seconds": round(elapsed, 2),
             "achieved_rate": round(n / elapsed, 1), "errors": errors, **_pct(lat)}
 
@@ -156,7 +164,6 @@ async def _httpx_open_loop(port: int, plans: list[dict[str, str]], hall_key: str
     limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
         start = time.perf_counter() + 0.2
-        tasks = []
 
         # requests wait for a free connection here, not in httpx's pool, whose queue of waiters
         # gets slow (quadratic) when thousands of requests wait at once
@@ -175,14 +182,7 @@ async def _httpx_open_loop(port: int, plans: list[dict[str, str]], hall_key: str
                     errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
             lat.append(time.perf_counter() - due)
 
-        for i in range(n):
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.ensure_future(one(i, due)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await _schedule(one, n, rate, start)
     return {"mode": "open", "client": "httpx", "target_rate": rate, "requests": n, "seconds": round(elapsed, 2),
             "achieved_rate": round(n / elapsed, 1), "errors": errors, **_pct(lat)}
 

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from core.cli import console
+from core.cli import DepartmentOption, console
 
 
 def _accounts():  # type: ignore[no-untyped-def]
@@ -37,8 +37,7 @@ def _password(stdin: bool) -> str:
 def users_create(
     name: Annotated[str, typer.Option(help="the login name, e.g. wang.li")],
     role: Annotated[str, typer.Option(help="steward | analyst | department")],
-    department: Annotated[Optional[str], typer.Option(help="for a department user: the department key "
-                                                      "(e.g. civil_affairs)")] = None,
+    department: DepartmentOption = None,
     display_name: Annotated[Optional[str], typer.Option(help="the name shown in the console (e.g. 王丽)")] = None,
     password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
 ) -> None:

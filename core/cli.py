@@ -8,7 +8,7 @@ never a traceback (see docs/ARCHITECTURE.md, core).  Exit code 2 means bad input
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -28,3 +28,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit with ``code``."""
     error(message)
     raise typer.Exit(code)
+
+
+#: ``--department``: the key of the department a console user or an API key belongs to (checked by
+#: ``standards.codetables.check_department``, one line naming the keys there are).
+DepartmentOption = Annotated[Optional[str], typer.Option(
+    help="for a department user or key: its department key (e.g. civil_affairs, market_regulation)")]

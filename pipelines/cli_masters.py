@@ -16,6 +16,12 @@ import typer
 
 from core.cli import fail
 
+#: The two sides of a steward's pair decision, and why (kept in the decision log).
+RecordA = Annotated[str, typer.Argument(help="a record id (source:table:key) or a master id")]
+RecordB = Annotated[str, typer.Argument(help="the other record id or master id")]
+MasterOption = Annotated[Optional[str], typer.Option("--master", "-m")]
+Note = Annotated[str, typer.Option(help="why (kept in the decision log)")]
+
 steward_app = typer.Typer(help="Review uncertain matches and record decisions every later build honours.",
                           no_args_is_help=True)
 
@@ -139,10 +145,7 @@ def _decide(kind: str, a: str, b: str, master: Optional[str], note: str) -> None
 
 @steward_app.command("match")
 def steward_match(
-    a: Annotated[str, typer.Argument(help="a record id (source:table:key) or a master id")],
-    b: Annotated[str, typer.Argument(help="the other record id or master id")],
-    master: Annotated[Optional[str], typer.Option("--master", "-m")] = None,
-    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+    a: RecordA, b: RecordB, master: MasterOption = None, note: Note = "",
 ) -> None:
     """The two are the same entity: their masters merge on the next build, and stay merged."""
     _decide("match", a, b, master, note)
@@ -150,10 +153,7 @@ def steward_match(
 
 @steward_app.command("no-match")
 def steward_no_match(
-    a: Annotated[str, typer.Argument(help="a record id (source:table:key) or a master id")],
-    b: Annotated[str, typer.Argument(help="the other record id or master id")],
-    master: Annotated[Optional[str], typer.Option("--master", "-m")] = None,
-    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+    a: RecordA, b: RecordB, master: MasterOption = None, note: Note = "",
 ) -> None:
     """The two are different entities: they are never put in one master again."""
     _decide("no_match", a, b, master, note)
@@ -163,7 +163,7 @@ def steward_no_match(
 def steward_split(
     master_id: Annotated[str, typer.Argument(help="the master to split")],
     records: Annotated[list[str], typer.Argument(help="record ids to split off into a master of their own")],
-    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+    note: Note = "",
 ) -> None:
     """Split records off a master: they form their own master and never rejoin the rest."""
     from pipelines.masters.steward_cli import StewardCliError, record_split
@@ -177,7 +177,7 @@ def steward_split(
 @steward_app.command("undo")
 def steward_undo(
     decision_id: Annotated[str, typer.Argument(help="the decision to take back (from steward log)")],
-    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+    note: Note = "",
 ) -> None:
     """Take back a decision: the next build honours the log as if it had never been made."""
     from pipelines.masters.steward_cli import undo_decision

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from core.cli import console, fail
+from core.cli import DepartmentOption, console, fail
 
 if TYPE_CHECKING:
     from warehouse.api.settings import Settings
@@ -123,8 +123,7 @@ def once_only(
 def keys_create(
     name: Annotated[str, typer.Option(help="the calling system, e.g. hall-web or scjg-approval")],
     kind: Annotated[str, typer.Option(help="hall | department | identity | steward")],
-    department: Annotated[Optional[str], typer.Option(help="for a department key: its department key "
-                                                      "(e.g. market_regulation)")] = None,
+    department: DepartmentOption = None,
     rate: Annotated[Optional[float], typer.Option(help="requests per second (default by kind)")] = None,
     burst: Annotated[Optional[int], typer.Option(help="burst size (default by kind)")] = None,
 ) -> None:
