@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypedDict
@@ -103,7 +104,7 @@ async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, 
     for _ in range(conns):
         pool.put_nowait(RawConn("127.0.0.1", port))
     lat: list[float] = []
-    errors: dict[str, int] = {}
+    errors: Counter[str] = Counter()
     n = min(int(rate * seconds), max_requests)
     start = time.perf_counter() + 0.2
 
@@ -112,9 +113,9 @@ async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, 
         try:
             st = await c.request(reqs[i % len(reqs)])
             if st != 200:
-                errors[str(st)] = errors.get(str(st), 0) + 1
+                errors[str(st)] += 1
         except Exception as exc:  # a broken connection: count it, open a new one next time
-            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+            errors[type(exc).__name__] += 1
             c = RawConn("127.0.0.1", port)
         finally:
             pool.put_nowait(c)
@@ -122,13 +123,13 @@ async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, 
 
     elapsed = await _schedule(one, n, rate, start)
     return {"mode": "open", "target_rate": rate, "requests": n, "seconds": round(elapsed, 2),
-            "achieved_rate": round(n / elapsed, 1), "errors": errors, **_pct(lat)}
+            "achieved_rate": round(n / elapsed, 1), "errors": dict(errors), **_pct(lat)}
 
 
 async def _closed_loop(port: int, reqs: list[bytes], conns: int, seconds: float, max_requests: int
                        ) -> dict[str, object]:
     lat: list[float] = []
-    errors: dict[str, int] = {}
+    errors: Counter[str] = Counter()
     counter = [0]
     stop = time.perf_counter() + seconds
 
@@ -141,9 +142,9 @@ async def _closed_loop(port: int, reqs: list[bytes], conns: int, seconds: float,
             try:
                 st = await c.request(reqs[(i * 7919 + k) % len(reqs)])
                 if st != 200:
-                    errors[str(st)] = errors.get(str(st), 0) + 1
+                    errors[str(st)] += 1
             except Exception as exc:
-                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                errors[type(exc).__name__] += 1
                 c = RawConn("127.0.0.1", port)
             lat.append(time.perf_counter() - t)
 
@@ -151,7 +152,7 @@ async def _closed_loop(port: int, reqs: list[bytes], conns: int, seconds: float,
     await asyncio.gather(*(worker(k) for k in range(conns)))
     elapsed = time.perf_counter() - t0
     return {"mode": "closed", "connections": conns, "requests": len(lat), "seconds": round(elapsed, 2),
-            "throughput": round(len(lat) / elapsed, 1), "errors": errors, **_pct(lat)}
+            "throughput": round(len(lat) / elapsed, 1), "errors": dict(errors), **_pct(lat)}
 
 
 async def _httpx_open_loop(port: int, plans: list[dict[str, str]], hall_key: str, rate: float, seconds: float,
@@ -159,7 +160,7 @@ async def _httpx_open_loop(port: int, plans: list[dict[str, str]], hall_key: str
     import httpx
 
     lat: list[float] = []
-    errors: dict[str, int] = {}
+    errors: Counter[str] = Counter()
     n = min(int(rate * seconds), max_requests)
     limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
@@ -177,14 +178,14 @@ async def _httpx_open_loop(port: int, plans: list[dict[str, str]], hall_key: str
                     r = await client.post("/v1/hall/autofill", json=body, headers={
                         "Authorization": f"Bearer {hall_key}", "X-Applicant-Token": p["token"]})
                     if r.status_code != 200:
-                        errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
+                        errors[str(r.status_code)] += 1
                 except Exception as exc:
-                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    errors[type(exc).__name__] += 1
             lat.append(time.perf_counter() - due)
 
         elapsed = await _schedule(one, n, rate, start)
     return {"mode": "open", "client": "httpx", "target_rate": rate, "requests": n, "seconds": round(elapsed, 2),
-            "achieved_rate": round(n / elapsed, 1), "errors": errors, **_pct(lat)}
+            "achieved_rate": round(n / elapsed, 1), "errors": dict(errors), **_pct(lat)}
 
 
 def _pct(lat: list[float]) -> dict[str, float]:
