@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from core.cli import DepartmentOption, console
+from core.cli import DepartmentOption, add_group, console
 
 
 def _accounts():  # type: ignore[no-untyped-def]
@@ -72,8 +72,5 @@ def users_disable(name: Annotated[str, typer.Argument(help="the login name")]) -
 
 def register(app: typer.Typer) -> None:
     """Add the ``users`` group to ``masterdata`` (entry point ``masterdata.commands``: console)."""
-    users = typer.Typer(help="Console users: stewards, analysts, department users.", no_args_is_help=True)
-    app.add_typer(users, name="users")
-    users.command("create")(users_create)
-    users.command("list")(users_list)
-    users.command("disable")(users_disable)
+    add_group(app, "users", "Console users: stewards, analysts, department users.",
+              {"create": users_create, "list": users_list, "disable": users_disable})

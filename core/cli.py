@@ -8,7 +8,8 @@ never a traceback (see docs/ARCHITECTURE.md, core).  Exit code 2 means bad input
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn, Optional
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -28,6 +29,15 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit with ``code``."""
     error(message)
     raise typer.Exit(code)
+
+
+def add_group(app: typer.Typer, name: str, help: str, commands: dict[str, Callable[..., Any]]) -> typer.Typer:
+    """Add the command group ``masterdata {name}`` with its commands (name -> function), in order."""
+    group = typer.Typer(help=help, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    for command, function in commands.items():
+        group.command(command)(function)
+    return group
 
 
 #: ``--department``: the key of the department a console user or an API key belongs to (checked by

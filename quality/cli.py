@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from core.cli import console, fail
+from core.cli import add_group, console, fail
 
 if TYPE_CHECKING:
     from quality.run import RunResult
@@ -212,13 +212,8 @@ def history_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add the ``quality`` command group to ``masterdata``."""
-    qa = typer.Typer(help="Data quality: suites derived from the standard, scorecards per source and master, "
-                     "the analysts' report.", no_args_is_help=True)
-    app.add_typer(qa, name="quality")
-    qa.command("run")(run_cmd)
-    qa.command("report")(report_cmd)
-    qa.command("suite")(suite_cmd)
-    qa.command("history")(history_cmd)
+    add_group(app, "quality", "Data quality: suites derived from the standard, scorecards per source and master, "
+              "the analysts' report.", {"run": run_cmd, "report": report_cmd, "suite": suite_cmd, "history": history_cmd})
 
 
 def _p(v: float | None) -> str:

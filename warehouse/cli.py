@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from core.cli import DepartmentOption, console, fail
+from core.cli import DepartmentOption, add_group, console, fail
 
 if TYPE_CHECKING:
     from warehouse.api.settings import Settings
@@ -337,20 +337,10 @@ def register(app: typer.Typer) -> None:
     app.command("backup")(backup)
     app.command("restore")(restore)
     app.command("doctor")(doctor)
-    keys = typer.Typer(help="API keys of the calling systems (hall, departments, identity platform).",
-                       no_args_is_help=True)
-    app.add_typer(keys, name="keys")
-    keys.command("create")(keys_create)
-    keys.command("list")(keys_list)
-    keys.command("revoke")(keys_revoke)
-    audit = typer.Typer(help="The hash-chained audit log of every access.", no_args_is_help=True)
-    app.add_typer(audit, name="audit")
-    audit.command("verify")(audit_verify)
-    audit.command("show")(audit_show)
-    audit.command("anchor-setup")(audit_anchor_setup)
-    audit.command("anchor")(audit_anchor)
-    audit.command("public-key")(audit_public_key)
-    evidence = typer.Typer(help="Sealed evidence documents (证明) for approving departments.", no_args_is_help=True)
-    app.add_typer(evidence, name="evidence")
-    evidence.command("verify")(evidence_verify)
-    evidence.command("public-key")(evidence_public_key)
+    add_group(app, "keys", "API keys of the calling systems (hall, departments, identity platform).",
+              {"create": keys_create, "list": keys_list, "revoke": keys_revoke})
+    add_group(app, "audit", "The hash-chained audit log of every access.",
+              {"verify": audit_verify, "show": audit_show, "anchor-setup": audit_anchor_setup,
+               "anchor": audit_anchor, "public-key": audit_public_key})
+    add_group(app, "evidence", "Sealed evidence documents (证明) for approving departments.",
+              {"verify": evidence_verify, "public-key": evidence_public_key})
