@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -59,28 +58,6 @@ def _prepare(home: Path, tmp: Path, index: Path | None) -> tuple[dict[str, str],
         acc.create_user(name, role, PASSWORD, dep)
     acc.close()
     return env, key
-
-
-def _serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
-    from tests.serving.conftest import free_port
-
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers", "1"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 900
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    raise SystemExit("server did not start")
 
 
 def _subjects(home: Path) -> dict[str, str]:
@@ -128,11 +105,13 @@ def run(home: Path, repeat: int, index: Path | None) -> dict[str, dict[str, floa
     import httpx
     from playwright.sync_api import sync_playwright
 
+    from tests.serving.server import launch, stop
+
     tmp = Path(tempfile.mkdtemp(prefix="bench-console-"))
     proc = None
     try:
         env, key = _prepare(home, tmp, index)
-        proc, url = _serve(env, tmp / "server.log")
+        proc, url = launch(env, tmp / "server.log", timeout=900)
         s = _subjects(home)
         results: dict[str, dict[str, float]] = {}
         with sync_playwright() as p:
@@ -153,9 +132,7 @@ def run(home: Path, repeat: int, index: Path | None) -> dict[str, dict[str, floa
             browser.close()
         return results
     finally:
-        if proc is not None:
-            os.killpg(proc.pid, 2)
-            proc.wait(30)
+        stop(proc, grace=30)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -30,13 +30,13 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -83,30 +83,11 @@ def build_requests(port: int, hall_key: str, plans: list[dict[str, str]]) -> lis
     return out
 
 
-async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, max_requests: int,
-                     conns: int) -> dict[str, object]:
-    pool: asyncio.Queue[RawConn] = asyncio.Queue()
-    for _ in range(conns):
-        pool.put_nowait(RawConn("127.0.0.1", port))
-    lat: list[float] = []
-    errors: dict[str, int] = {}
-    n = min(int(rate * seconds), max_requests)
-    start = time.perf_counter() + 0.2
+async def _schedule(one: Callable[[int, float], Awaitable[None]], n: int, rate: float, start: float) -> float:
+    """Open loop: launch request ``i`` at ``start + i / rate`` whether or not earlier ones have
+    answered (latency counts from that due time, so a slow server cannot hide its queue), wait for
+    all; the seconds from ``start`` to the last answer."""
     tasks = []
-
-    async def one(i: int, due: float) -> None:
-        c = await pool.get()
-        try:
-            st = await c.request(reqs[i % len(reqs)])
-            if st != 200:
-                errors[str(st)] = errors.get(str(st), 0) + 1
-        except Exception as exc:  # a broken connection: count it, open a new one next time
-            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-            c = RawConn("127.0.0.1", port)
-        finally:
-            pool.put_nowait(c)
-        lat.append(time.perf_counter() - due)
-
     for i in range(n):
         due = start + i / rate
         delay = due - time.perf_counter()
@@ -114,15 +95,41 @@ async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, 
             await asyncio.sleep(delay)
         tasks.append(asyncio.ensure_future(one(i, due)))
     await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
+    return time.perf_counter() - start
+
+
+async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, max_requests: int,
+                     conns: int) -> dict[str, object]:
+    pool: asyncio.Queue[RawConn] = asyncio.Queue()
+    for _ in range(conns):
+        pool.put_nowait(RawConn("127.0.0.1", port))
+    lat: list[float] = []
+    errors: Counter[str] = Counter()
+    n = min(int(rate * seconds), max_requests)
+    start = time.perf_counter() + 0.2
+
+    async def one(i: int, due: float) -> None:
+        c = await pool.get()
+        try:
+            st = await c.request(reqs[i % len(reqs)])
+            if st != 200:
+                errors[str(st)] += 1
+        except Exception as exc:  # a broken connection: count it, open a new one next time
+            errors[type(exc).__name__] += 1
+            c = RawConn("127.0.0.1", port)
+        finally:
+            pool.put_nowait(c)
+        lat.append(time.perf_counter() - due)
+
+    elapsed = await _schedule(one, n, rate, start)
     return {"mode": "open", "target_rate": rate, "requests": n, "seconds": round(elapsed, 2),
-            "achieved_rate": round(n / elapsed, 1), "errors": errors, **_pct(lat)}
+            "achieved_rate": round(n / elapsed, 1), "errors": dict(errors), **_pct(lat)}
 
 
 async def _closed_loop(port: int, reqs: list[bytes], conns: int, seconds: float, max_requests: int
                        ) -> dict[str, object]:
     lat: list[float] = []
-    errors: dict[str, int] = {}
+    errors: Counter[str] = Counter()
     counter = [0]
     stop = time.perf_counter() + seconds
 
@@ -135,9 +142,9 @@ async def _closed_loop(port: int, reqs: list[bytes], conns: int, seconds: float,
             try:
                 st = await c.request(reqs[(i * 7919 + k) % len(reqs)])
                 if st != 200:
-                    errors[str(st)] = errors.get(str(st), 0) + 1
+                    errors[str(st)] += 1
             except Exception as exc:
-                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                errors[type(exc).__name__] += 1
                 c = RawConn("127.0.0.1", port)
             lat.append(time.perf_counter() - t)
 
@@ -145,7 +152,7 @@ async def _closed_loop(port: int, reqs: list[bytes], conns: int, seconds: float,
     await asyncio.gather(*(worker(k) for k in range(conns)))
     elapsed = time.perf_counter() - t0
     return {"mode": "closed", "connections": conns, "requests": len(lat), "seconds": round(elapsed, 2),
-            "throughput": round(len(lat) / elapsed, 1), "errors": errors, **_pct(lat)}
+            "throughput": round(len(lat) / elapsed, 1), "errors": dict(errors), **_pct(lat)}
 
 
 async def _httpx_open_loop(port: int, plans: list[dict[str, str]], hall_key: str, rate: float, seconds: float,
@@ -153,12 +160,11 @@ async def _httpx_open_loop(port: int, plans: list[dict[str, str]], hall_key: str
     import httpx
 
     lat: list[float] = []
-    errors: dict[str, int] = {}
+    errors: Counter[str] = Counter()
     n = min(int(rate * seconds), max_requests)
     limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
         start = time.perf_counter() + 0.2
-        tasks = []
 
         # requests wait for a free connection here, not in httpx's pool, whose queue of waiters
         # gets slow (quadratic) when thousands of requests wait at once
@@ -172,21 +178,14 @@ async def _httpx_open_loop(port: int, plans: list[dict[str, str]], hall_key: str
                     r = await client.post("/v1/hall/autofill", json=body, headers={
                         "Authorization": f"Bearer {hall_key}", "X-Applicant-Token": p["token"]})
                     if r.status_code != 200:
-                        errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
+                        errors[str(r.status_code)] += 1
                 except Exception as exc:
-                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    errors[type(exc).__name__] += 1
             lat.append(time.perf_counter() - due)
 
-        for i in range(n):
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.ensure_future(one(i, due)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await _schedule(one, n, rate, start)
     return {"mode": "open", "client": "httpx", "target_rate": rate, "requests": n, "seconds": round(elapsed, 2),
-            "achieved_rate": round(n / elapsed, 1), "errors": errors, **_pct(lat)}
+            "achieved_rate": round(n / elapsed, 1), "errors": dict(errors), **_pct(lat)}
 
 
 def _pct(lat: list[float]) -> dict[str, float]:
@@ -229,12 +228,6 @@ def client_main(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------------------------------
 # orchestration
 # --------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Prepared(TypedDict):
@@ -309,6 +302,7 @@ def main() -> None:
         client_main(args)
         return
     from pipelines.masters.gold_file import gold_path
+    from tests.serving.server import free_port, launch, stop
 
     gold = (args.gold or gold_path()).resolve()
     index_dir = (args.index_dir or gold.parent / "serving_index").resolve()
@@ -321,10 +315,7 @@ def main() -> None:
         spec_file.write_text(json.dumps({"port": port, "hall_key": spec["hall_key"], "plans": spec["plans"]}))
         env = {**os.environ, "MASTERDATA_GOLD": str(gold), "MASTERDATA_SERVING": str(work / "serving.sqlite"),
                "MASTERDATA_SERVING_INDEX": str(index_dir)}
-        server = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers",
-                                   str(args.workers)], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                                  stderr=open(work / "server.log", "w"), start_new_session=True)
-        _wait(port, server, work)
+        server, _ = launch(env, work / "server.log", workers=args.workers, port=port, timeout=300)
         print(f"server up on :{port} ({args.workers} workers); load generator: {args.client_lib}, "
               f"{len(spec['plans'])} applicants", flush=True)
         cmd = [sys.executable, __file__, "--client", str(spec_file), "--seconds", str(args.seconds),
@@ -345,29 +336,8 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(report, indent=1))
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, signal.SIGINT)
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+        stop(server, grace=20)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _wait(port: int, server: subprocess.Popen[bytes], work: Path, timeout: float = 300) -> None:
-    import urllib.request
-
-    t = time.time()
-    while time.time() - t < timeout:
-        if server.poll() is not None:
-            raise SystemExit(f"server exited:\n{(work / 'server.log').read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("server did not come up")
 
 
 if __name__ == "__main__":

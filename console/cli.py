@@ -11,9 +11,8 @@ import sys
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
-console = Console(stderr=True, soft_wrap=True, emoji=False)  # ":x:" in a record id stays text
+from core.cli import DepartmentOption, add_group, console
 
 
 def _accounts():  # type: ignore[no-untyped-def]
@@ -37,19 +36,14 @@ def _password(stdin: bool) -> str:
 def users_create(
     name: Annotated[str, typer.Option(help="the login name, e.g. wang.li")],
     role: Annotated[str, typer.Option(help="steward | analyst | department")],
-    department: Annotated[Optional[str], typer.Option(help="for a department user: the department key "
-                                                      "(e.g. civil_affairs)")] = None,
+    department: DepartmentOption = None,
     display_name: Annotated[Optional[str], typer.Option(help="the name shown in the console (e.g. 王丽)")] = None,
     password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
 ) -> None:
     """Create a console user (the password is stored only as a scrypt hash)."""
-    from console.accounts import AccountError
-    from standards.codetables import load_code_table
+    from standards.codetables import check_department
 
-    if department is not None:
-        known = set(load_code_table("departments").column("key").to_pylist())
-        if department not in known:
-            raise AccountError(f"--department {department!r} is not a department key; known: {', '.join(sorted(known))}")
+    check_department(department)
     user = _accounts().create_user(name, role, _password(password_stdin), department, display_name)
     console.print(f"created console user {user.name} ({user.role}{', ' + user.department if user.department else ''})",
                   highlight=False)
@@ -78,8 +72,6 @@ def users_disable(name: Annotated[str, typer.Argument(help="the login name")]) -
 
 
 def register(app: typer.Typer) -> None:
-    users = typer.Typer(help="Console users: stewards, analysts, department users.", no_args_is_help=True)
-    app.add_typer(users, name="users")
-    users.command("create")(users_create)
-    users.command("list")(users_list)
-    users.command("disable")(users_disable)
+    """Add the ``users`` group to ``masterdata`` (entry point ``masterdata.commands``: console)."""
+    add_group(app, "users", "Console users: stewards, analysts, department users.",
+              {"create": users_create, "list": users_list, "disable": users_disable})

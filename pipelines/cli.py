@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+from core.cli import console, error, fail
 
 if TYPE_CHECKING:
     import duckdb
@@ -31,16 +31,8 @@ app = typer.Typer(
 )
 registry_app = typer.Typer(help="The source registry in schemas/sources.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
-console = Console(stderr=True, soft_wrap=True, emoji=False)  # ":x:" in a record id stays text
 
 DEFAULT_HOME = Path("var")
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print a one-line error (never a traceback for bad input) and exit; the message is printed as
-    it is (a record id ``a:x:b`` is no emoji code, ``[P0000000001]`` no markup)."""
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, emoji=False)
-    raise typer.Exit(code)
 
 
 @registry_app.command("check")
@@ -68,7 +60,7 @@ def registry_check(
         tables = ", ".join(t.name for t in spec.tables)
         print(f"{name:22} {spec.connection.kind:8} feeds {'+'.join(spec.masters):22} tables: {tables}")
     for line in errors:
-        console.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
+        error(line)
     if errors:
         fail(f"{len(errors)} spec(s) invalid, {len(specs)} valid")
     print(f"{len(specs)} sources valid")
@@ -211,25 +203,20 @@ def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckD
     return None
 
 
-# Command groups that live beside their packages register themselves here (each module has
-# ``register(app)``), so the areas of the platform do not all edit this one file.
-CLI_MODULES = ("pipelines.cli_masters", "warehouse.cli", "quality.cli")
-
-
 def _register_plugins() -> None:
-    import importlib
+    """Add the command groups that live beside their packages.
+
+    ``pipelines.cli_masters`` is of this layer and is imported directly; the groups of the layers
+    above (serving, quality, console) plug in through the ``masterdata.commands`` entry points in
+    pyproject.toml, so this layer never names them; they are added in the order of their entry
+    names, whatever order the build backend wrote them in.
+    """
     from importlib.metadata import entry_points
 
-    for name in CLI_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # the module exists but something it imports is missing: say so
-                raise
-            continue
-        module.register(app)
-    # packages above the layers plug in through entry points (pyproject.toml), unnamed here
-    for ep in entry_points(group="masterdata.commands"):
+    from pipelines import cli_masters
+
+    cli_masters.register(app)
+    for ep in sorted(entry_points(group="masterdata.commands"), key=lambda ep: ep.name):
         ep.load()(app)
 
 
@@ -245,7 +232,7 @@ def main() -> None:
     try:
         app()
     except MasterdataError as exc:
-        console.print(f"[bold red]error:[/] {escape(exc.one_line())}", highlight=False)
+        error(exc.one_line())
         sys.exit(exc.exit_code)
 
 

@@ -13,16 +13,17 @@ from typing import Annotated, Optional
 
 import typer
 
+from core.cli import fail
 from core.jsonout import dumps
+
+#: The two sides of a steward's pair decision, and why (kept in the decision log).
+RecordA = Annotated[str, typer.Argument(help="a record id (source:table:key) or a master id")]
+RecordB = Annotated[str, typer.Argument(help="the other record id or master id")]
+MasterOption = Annotated[Optional[str], typer.Option("--master", "-m")]
+Note = Annotated[str, typer.Option(help="why (kept in the decision log)")]
 
 steward_app = typer.Typer(help="Review uncertain matches and record decisions every later build honours.",
                           no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    from pipelines.cli import fail
-
-    fail(message, code)
 
 
 def _default_truth() -> Path:
@@ -56,12 +57,12 @@ def build_cmd(
         try:
             when = date.fromisoformat(as_of)
         except ValueError:
-            _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+            fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
     try:
         with StepProgress() as progress:
             report = build(master, full=full, as_of=when, verbose=verbose, listener=progress)
     except (BuildError, ConfigError, StewardError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     print(dumps(report.as_dict()) if as_json else report.render())
 
@@ -98,7 +99,7 @@ def link_cmd(
             report = link(config, inputs, out, max_pairs_per_rule=max_pairs_per_rule, listener=progress,
                           explain_request=request)
     except MasterdataError as exc:
-        _fail(exc.one_line())
+        fail(exc.one_line())
         return
     print(dumps(report.as_dict()) if json_summary else report.render())
 
@@ -118,7 +119,7 @@ def evaluate_cmd(
     try:
         ev = evaluate(settings().gold, truth or _default_truth())
     except EvaluateError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     print(dumps(ev.as_dict()) if as_json else ev.render())
     if out:
@@ -166,15 +167,12 @@ def _decide(kind: str, a: str, b: str, master: Optional[str], note: str) -> None
     try:
         print(record_pair_decision(kind, a, b, master, note))
     except StewardCliError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @steward_app.command("match")
 def steward_match(
-    a: Annotated[str, typer.Argument(help="a record id (source:table:key) or a master id")],
-    b: Annotated[str, typer.Argument(help="the other record id or master id")],
-    master: Annotated[Optional[str], typer.Option("--master", "-m")] = None,
-    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+    a: RecordA, b: RecordB, master: MasterOption = None, note: Note = "",
 ) -> None:
     """The two are the same entity: their masters merge on the next build, and stay merged."""
     _decide("match", a, b, master, note)
@@ -182,10 +180,7 @@ def steward_match(
 
 @steward_app.command("no-match")
 def steward_no_match(
-    a: Annotated[str, typer.Argument(help="a record id (source:table:key) or a master id")],
-    b: Annotated[str, typer.Argument(help="the other record id or master id")],
-    master: Annotated[Optional[str], typer.Option("--master", "-m")] = None,
-    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+    a: RecordA, b: RecordB, master: MasterOption = None, note: Note = "",
 ) -> None:
     """The two are different entities: they are never put in one master again."""
     _decide("no_match", a, b, master, note)
@@ -195,7 +190,7 @@ def steward_no_match(
 def steward_split(
     master_id: Annotated[str, typer.Argument(help="the master to split")],
     records: Annotated[list[str], typer.Argument(help="record ids to split off into a master of their own")],
-    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+    note: Note = "",
 ) -> None:
     """Split records off a master: they form their own master and never rejoin the rest."""
     from pipelines.masters.steward_cli import StewardCliError, record_split
@@ -203,13 +198,13 @@ def steward_split(
     try:
         print(record_split(master_id, records, note))
     except StewardCliError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @steward_app.command("undo")
 def steward_undo(
     decision_id: Annotated[str, typer.Argument(help="the decision to take back (from steward log)")],
-    note: Annotated[str, typer.Option(help="why (kept in the decision log)")] = "",
+    note: Note = "",
 ) -> None:
     """Take back a decision: the next build honours the log as if it had never been made."""
     from pipelines.masters.steward_cli import undo_decision
@@ -234,7 +229,7 @@ def steward_explain(
     try:
         got = explain_gold(a, b, master, limit=limit)
     except MasterdataError as exc:
-        _fail(exc.one_line())
+        fail(exc.one_line())
         return
     print(dumps(got.as_dict()) if json_out else got.render())
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.errors import ConfigurationError
 from pipelines.specsql import ExpressionRefused, check_expression
-from standards.codetables import load_code_table
+from standards.codetables import department_keys, load_code_table
 from standards.dictionary import SHARING_ORDER, Dictionary, dictionary
 from standards.yamlfile import read_yaml_mapping, validate_model
 
@@ -197,7 +197,7 @@ def _check_semantics(spec: SourceSpec, path: Path, d: Dictionary) -> None:
         fail("dialect", f"{spec.dialect!r}: a {spec.connection.kind} source is written in {expected_dialect!r}")
     if spec.connection.kind in DB_KINDS and not spec.connection.database:
         fail("connection.database", f"a {spec.connection.kind} source needs a database name")
-    if spec.department not in _department_keys():
+    if spec.department not in department_keys():
         fail("department", f"unknown department {spec.department!r}")
     wrong_kind = ({"settle_s", "done_marker"} if spec.connection.kind in DB_KINDS
                   else {"connect_timeout_s", "read_timeout_s"}) & spec.connection.model_fields_set
@@ -276,10 +276,6 @@ def _check_expr(fail: Fail, loc: str, sql: str, dialect: str, cols: list[str]) -
         check_expression(sql, dialect, cols)
     except ExpressionRefused as exc:
         fail(loc, exc.one_line())
-
-
-def _department_keys() -> frozenset[str]:
-    return frozenset(load_code_table("departments").column("key").to_pylist())
 
 
 def _codes_of(table: str) -> frozenset[str]:

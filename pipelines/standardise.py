@@ -29,16 +29,15 @@ import sqlglot.expressions as exp
 from core.sqltext import lit, q
 from pipelines.registry import SourceSpec, Table
 from pipelines.specsql import check_expression
+from standards.codetables import with_halfwidth_keys
 from standards.dictionary import IDENTIFIER_RULES, Dictionary, Element, Master, dictionary
 from standards.reasons import Reason
+from standards.text import DUMMY_PHONE_PATTERN, PHONE_PATTERN
 
 HARD_REASONS = (Reason.BAD_DATE, Reason.UNMAPPED_CODE, Reason.BAD_NUMBER)
 SQL_TYPES = {"varchar": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "decimal": "DECIMAL(18,4)",
              "integer": "BIGINT", "boolean": "BOOLEAN"}
 PLACEHOLDER_DATES = ("1900-01-01", "1899-12-31", "1970-01-01", "0001-01-01", "9999-12-31")
-#: Dummy phones: 13800000000, 12345678901, one digit repeated, or a run of zeros in front (RE2 has
-#: no back-references, so "one digit repeated" is spelled out).
-PLACEHOLDER_PHONE_RX = "13800000000|1380000000[0-9]|12345678901?|000.*|" + "|".join(f"{d}+" for d in range(10))
 
 
 @lru_cache(maxsize=512)
@@ -94,17 +93,20 @@ def _raw_sql(expr_sql: str) -> str:
 
 def _code_sql(e: Element, raw: str, codes: dict[str, str] | None, pre: Pre) -> tuple[str, str, str]:
     """A source's own code map wins (its '0' may mean female), then the standard table's codes,
-    names and aliases; a placeholder (不详) is NULL with an issue, anything else unknown is fatal."""
+    names and aliases, both read half-width (a code typed with a Chinese IME is the same code); only
+    a value neither knows can be a placeholder (不详), NULL with an issue (so the table's own 0 未知
+    stays a code); anything else unknown is fatal."""
     table = e.code_table
     assert table
     spec_map = "NULL"
     if codes:
-        whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in sorted(codes.items()))
-        spec_map = f"CASE {raw} {whens} END"
-    local = pre("local", spec_map)
-    placeholder = pre("ph", f"{local} IS NULL AND is_placeholder({raw})")
-    lookup = f"(SELECT std_code FROM std_alias_{table} WHERE std_alias = {raw})"
-    mapped = pre("code", f"coalesce({local}, {lookup})")
+        whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in sorted(with_halfwidth_keys(codes).items()))
+        spec_map = f"CASE fw2hw({raw}) {whens} END"
+    lookup = f"(SELECT std_code FROM std_alias_{table} WHERE std_alias = fw2hw({raw}))"
+    # the lookup is a subquery: no other helper of the same stage may refer to it, so the
+    # placeholder test is its own helper and the two are combined in the value and problem
+    mapped = pre("code", f"coalesce({spec_map}, {lookup})")
+    placeholder = f"({mapped} IS NULL AND {pre('ph', f'is_placeholder({raw})')})"
     value = f"CASE WHEN {placeholder} THEN NULL ELSE {mapped} END"
     problem = (f"CASE WHEN {raw} IS NULL THEN NULL WHEN {placeholder} THEN '{Reason.PLACEHOLDER}' "
                f"WHEN {mapped} IS NULL THEN '{Reason.UNMAPPED_CODE}' END")
@@ -113,15 +115,22 @@ def _code_sql(e: Element, raw: str, codes: dict[str, str] | None, pre: Pre) -> t
 
 
 def _date_sql(e: Element, raw: str, fmt: str | None, pre: Pre) -> tuple[str, str, str]:
+    """A date in the spec's format (ISO without one), read half-width.  A placeholder, the zero date
+    0000-00-00, a filler date (1900-01-01, 9999-12-31, anything before 1890) and, for an end date
+    marked ``open_end``, a word for "no end" (长期) are no date: NULL with an issue.  Any other
+    unparseable text is fatal."""
+    folded = pre("hw", f"fw2hw({raw})")
     if fmt:
-        parsed_sql = f"try_strptime({raw}, {lit(fmt)})"
+        parsed_sql = f"try_strptime({folded}, {lit(fmt)})"
     else:
-        parsed_sql = f"coalesce(try_cast({raw} AS TIMESTAMP), try_cast(try_cast({raw} AS DATE) AS TIMESTAMP))"
+        parsed_sql = (f"coalesce(try_cast({folded} AS TIMESTAMP), "
+                      f"try_cast(try_cast({folded} AS DATE) AS TIMESTAMP))")
     parsed = pre("ts", parsed_sql)
     typed = f"CAST({parsed} AS {SQL_TYPES[e.type]})"
     placeholder = (f"(CAST({parsed} AS DATE) IN ({', '.join(f'DATE {lit(d)}' for d in PLACEHOLDER_DATES)}) "
                    f"OR CAST({parsed} AS DATE) < DATE '1890-01-01')")
-    unreadable = pre("bad", f"{raw} IS NOT NULL AND {parsed} IS NULL AND NOT is_placeholder({raw})")
+    filler = f"is_placeholder({raw}) OR is_zero_date({raw})" + (f" OR is_open_end({raw})" if e.open_end else "")
+    unreadable = pre("bad", f"{raw} IS NOT NULL AND {parsed} IS NULL AND NOT ({filler})")
     value = f"CASE WHEN {placeholder} THEN NULL ELSE {typed} END"
     problem = (f"CASE WHEN {unreadable} THEN '{Reason.BAD_DATE}' "
                f"WHEN {raw} IS NOT NULL AND ({parsed} IS NULL OR {placeholder}) THEN '{Reason.PLACEHOLDER}' END")
@@ -137,9 +146,9 @@ def _number_sql(e: Element, raw: str, pre: Pre) -> tuple[str, str, str]:
 
 
 def _phone_sql(raw: str, pre: Pre) -> tuple[str, str]:
-    digits = pre("digits", f"regexp_replace(fw2hw({raw}), '[^0-9]', '', 'g')")
-    placeholder = pre("ph", f"is_placeholder({raw}) OR regexp_full_match({digits}, {lit(PLACEHOLDER_PHONE_RX)})")
-    valid = pre("ok", f"regexp_full_match({digits}, '1[3-9][0-9]{{9}}|0[1-9][0-9]{{8,10}}|[2-8][0-9]{{6,7}}')")
+    digits = pre("digits", f"phone_digits({raw})")
+    placeholder = pre("ph", f"is_placeholder({raw}) OR regexp_full_match({digits}, {lit(DUMMY_PHONE_PATTERN)})")
+    valid = pre("ok", f"regexp_full_match({digits}, {lit(PHONE_PATTERN)})")
     value = f"CASE WHEN {raw} IS NULL OR {placeholder} OR NOT {valid} THEN NULL ELSE {digits} END"
     problem = (f"CASE WHEN {raw} IS NULL THEN NULL WHEN {placeholder} "
                f"THEN '{Reason.PLACEHOLDER}' WHEN NOT {valid} THEN '{Reason.BAD_PHONE}' END")

@@ -10,7 +10,7 @@
     report.py    one self-contained HTML page with inline SVG charts (charts.py)
     cli.py       ``masterdata quality run | report | suite | history``
 
-Public names are imported lazily: ``pipelines.cli`` imports :mod:`quality.cli` on every command,
+Public names are imported lazily: the command line loads :mod:`quality.cli` (its entry point) on every command,
 so importing this package must cost nothing (no DuckDB, no Great Expectations).
 """
 

@@ -1,6 +1,7 @@
 """``masterdata quality ...``: score the lake, render the analysts' report, show the derived suites.
 
-Registered into the main command line by ``register(app)`` (see ``pipelines/cli.py``). Kept cheap to
+Plugs into the main command line through the ``masterdata.commands`` entry point ``quality``
+(pyproject.toml; ``pipelines/cli.py`` calls ``register(app)`` without naming this module). Kept cheap to
 import - everything heavy (DuckDB, Great Expectations) is imported inside the commands - because
 every ``masterdata`` invocation imports this module. Bad input ends in one red line, never a
 traceback.
@@ -13,21 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from core.cli import add_group, console, fail
 from core.jsonout import dumps
 
 if TYPE_CHECKING:
     from quality.run import RunResult
     from standards.dictionary import Dictionary
-
-console = Console(stderr=True, soft_wrap=True, emoji=False)  # ":x:" in a record id stays text
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(code)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -51,7 +44,7 @@ def _as_of(value: str | None) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(value)
     except ValueError:
-        _fail(f"--as-of {value!r} is not an ISO date or date-time (e.g. 2026-11-26 or 2026-11-26T08:00)")
+        fail(f"--as-of {value!r} is not an ISO date or date-time (e.g. 2026-11-26 or 2026-11-26T08:00)")
     return None
 
 
@@ -80,7 +73,7 @@ def run_cmd(
     from quality.store import QualityStore
 
     if lake is not None and not lake.is_dir():
-        _fail(f"--lake {lake}: no such folder")
+        fail(f"--lake {lake}: no such folder")
     when = _as_of(as_of)
     try:
         d = _dictionary(dictionary)
@@ -88,7 +81,7 @@ def run_cmd(
             res = run_quality(Lake(lake), QualityStore(store) if store else None, gold_path=gold, as_of=when,
                               dictionary=d, sources=source, listener=progress)
     except _user_errors() as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return
     if as_json:
         print(dumps({"run_id": res.run_id, "store": str(res.stored_at),
@@ -143,11 +136,11 @@ def report_cmd(
     from quality.store import QualityStore
 
     if out.exists() and not out.is_dir():
-        _fail(f"--out {out}: exists and is not a folder")
+        fail(f"--out {out}: exists and is not a folder")
     if sample < 1:
-        _fail("--sample must be at least 1")
+        fail("--sample must be at least 1")
     if lake is not None and not lake.is_dir():
-        _fail(f"--lake {lake}: no such folder")
+        fail(f"--lake {lake}: no such folder")
     qs = QualityStore(store) if store else QualityStore()
     try:
         if run_id is None and (fresh or not qs.run_ids()):
@@ -164,7 +157,7 @@ def report_cmd(
                                        progress=lambda m: console.print(m, highlight=False))
         path = render(qs, out, run_id, outcome)
     except _user_errors() as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return
     print(f"report: {path.resolve()}")
     if outcome is not None and outcome.docs_index:
@@ -184,14 +177,14 @@ def suite_cmd(
         d = _dictionary(dictionary)
         specs = registry()
         if source and source not in specs:
-            _fail(f"unknown source {source!r}; known: {', '.join(sorted(specs))}")
+            fail(f"unknown source {source!r}; known: {', '.join(sorted(specs))}")
         if master and master not in d.masters:
-            _fail(f"unknown master {master!r}; known: {', '.join(d.masters)}")
+            fail(f"unknown master {master!r}; known: {', '.join(d.masters)}")
         suites = build_suites(d, specs, sources=[source] if source else None)
         if master:
             suites = [s for s in suites if s.master == master] + ([] if source else [master_suite(d, master)])
     except _user_errors() as exc:
-        _fail(str(exc).splitlines()[0])
+        fail(str(exc).splitlines()[0])
         return
     if as_json:
         print(dumps([s.to_dict() for s in suites]))
@@ -210,11 +203,11 @@ def history_cmd(
     from quality.store import QualityStore
 
     if level not in ("master", "source", "table", "feed", "gold"):
-        _fail(f"--level must be master, source, table, feed or gold, not {level!r}")
+        fail(f"--level must be master, source, table, feed or gold, not {level!r}")
     qs = QualityStore(store) if store else QualityStore()
     ids = qs.run_ids()
     if not ids:
-        _fail(f"no quality run recorded in {qs.root}; run `masterdata quality run` first")
+        fail(f"no quality run recorded in {qs.root}; run `masterdata quality run` first")
     if as_json:
         print(dumps([{"run_id": rid, "scores": [r for r in qs.read("scores", rid) if r["level"] == level]}
                      for rid in ids]))
@@ -228,13 +221,8 @@ def history_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add the ``quality`` command group to ``masterdata``."""
-    qa = typer.Typer(help="Data quality: suites derived from the standard, scorecards per source and master, "
-                     "the analysts' report.", no_args_is_help=True)
-    app.add_typer(qa, name="quality")
-    qa.command("run")(run_cmd)
-    qa.command("report")(report_cmd)
-    qa.command("suite")(suite_cmd)
-    qa.command("history")(history_cmd)
+    add_group(app, "quality", "Data quality: suites derived from the standard, scorecards per source and master, "
+              "the analysts' report.", {"run": run_cmd, "report": report_cmd, "suite": suite_cmd, "history": history_cmd})
 
 
 def _p(v: float | None) -> str:

@@ -30,13 +30,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from core.sqltext import lit, q
-from pipelines.standardise import PLACEHOLDER_PHONE_RX
 from standards.dictionary import IDENTIFIER_RULES, Element
 from standards.reasons import REPAIR_REASONS, Reason
+from standards.text import DUMMY_PHONE_PATTERN, PHONE_PATTERN
 
-#: Phones the standard accepts (digits only): mobile, landline with area code, local landline.
-#: Kept equal to the pattern in ``pipelines.standardise._phone_sql`` (a test holds them together).
-PHONE_RX = "1[3-9][0-9]{9}|0[1-9][0-9]{8,10}|[2-8][0-9]{6,7}"
 #: Oldest date any element may carry (the identifier validators use the same year for births).
 MIN_DATE = dt.date(1890, 1, 1)
 #: How far past "today" an element's date may lie, in years (default 0: no future dates). A
@@ -149,12 +146,12 @@ def _identifier(c: _Cols) -> _Sqls:
 
 def _phone(c: _Cols) -> _Sqls:
     digits = q(c.d.col("digits"))
-    c.d.stages[1][c.d.col("digits")] = f"regexp_replace(fw2hw({c.text}), '[^0-9]', '', 'g')"
-    c.d.validity = ("validity", *c.reason_null, f"phone: a mainland mobile or landline number ({PHONE_RX})")
+    c.d.stages[1][c.d.col("digits")] = f"phone_digits({c.text})"
+    c.d.validity = ("validity", *c.reason_null, f"phone: a mainland mobile or landline number ({PHONE_PATTERN})")
     return (f"{c.base_given} AND NOT is_placeholder({c.text}) AND "
-            f"NOT regexp_full_match({digits}, {lit(PLACEHOLDER_PHONE_RX)})",
-            f"CASE WHEN regexp_full_match({digits}, {lit(PHONE_RX)}) THEN {digits} END",
-            f"CASE WHEN NOT regexp_full_match({digits}, {lit(PHONE_RX)}) THEN '{Reason.BAD_PHONE}' END", "FALSE")
+            f"NOT regexp_full_match({digits}, {lit(DUMMY_PHONE_PATTERN)})",
+            f"CASE WHEN regexp_full_match({digits}, {lit(PHONE_PATTERN)}) THEN {digits} END",
+            f"CASE WHEN NOT regexp_full_match({digits}, {lit(PHONE_PATTERN)}) THEN '{Reason.BAD_PHONE}' END", "FALSE")
 
 
 def _date(c: _Cols) -> _Sqls:

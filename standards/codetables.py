@@ -6,7 +6,9 @@ load, and a broken file fails with ONE line naming the file, the line and the pr
 files are hand-edited and the pipeline must stop before a bad code reaches the base libraries.
 
 Public API: :data:`TABLES`, :func:`load_code_table`, :func:`code_map`, :func:`register_code_tables`,
-:func:`validate_all_tables`, :func:`read_code_csv`, :class:`CodeTableError`.
+:func:`validate_all_tables`, :func:`read_code_csv`, :func:`department_keys`, :func:`check_department`,
+:func:`with_halfwidth_keys`,
+:class:`CodeTableError`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, InputError
+from standards.width import to_halfwidth
 
 CODES_DIR = Path(__file__).resolve().parent / "codes"
 
@@ -224,6 +227,21 @@ def load_code_table(name: str, codes_dir: Path | str | None = None) -> pa.Table:
     return _load(name, str(codes_dir or CODES_DIR))
 
 
+def department_keys() -> frozenset[str]:
+    """The keys of the 32 departments (``departments.csv``), which grants, specs and accounts name."""
+    return frozenset(load_code_table("departments").column("key").to_pylist())
+
+
+def check_department(key: str | None, what: str = "--department") -> None:
+    """Refuse a department key that is not one of the 32 (``None`` is no key and passes).
+
+    One line naming ``what`` carried the key, the key, and the keys there are: a mistyped key on the
+    command line (an account's or an API key's department) is caught before anything is written.
+    """
+    if key is not None and key not in (known := department_keys()):
+        raise InputError(f"{what} {key!r} is not a department key; known: {', '.join(sorted(known))}")
+
+
 @cache
 def code_names(name: str, key: str = "code") -> dict[str, str]:
     """``key`` -> display name of a standard table: 女 for sex 2, 亳州市民政局 for the department
@@ -273,7 +291,7 @@ def register_code_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] 
         created.append(f"code_{name}")
         # every table gets its lookup table (codes and names too, not only aliases), so a source
         # may write a licence type by name (机动车驾驶证) as well as by code (004)
-        m = code_map(name)
+        m = with_halfwidth_keys(code_map(name))
         alias_tbl = pa.table(
             {"alias": pa.array(list(m), pa.string()), "code": pa.array(list(m.values()), pa.string())}
         )
@@ -282,6 +300,13 @@ def register_code_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] 
         con.unregister("_codetable_tmp")
         created.append(f"code_{name}_alias")
     return created
+
+
+def with_halfwidth_keys(m: dict[str, str]) -> dict[str, str]:
+    """Add each key's half-width spelling (``女性改(变)为男性`` beside ``女性改（变）为男性``): SQL looks
+    values up after ``fw2hw``, so a name written with full-width brackets must be found that way too.
+    A key as written wins over another key's fold."""
+    return {**{to_halfwidth(k) or k: c for k, c in m.items()}, **m}
 
 
 def _column(tbl: pa.Table, col: str) -> list[str | None]:

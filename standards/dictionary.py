@@ -84,6 +84,9 @@ class Element(BaseModel):
     #: A sibling date element this one never lies before (a death after the birth, an end of
     #: validity after its start).
     not_before: str | None = None
+    #: An end date a source may write as a word for "no end" (长期, 永久): read as no date, NULL with
+    #: the reason PLACEHOLDER, as 9999-12-31 is.
+    open_end: bool = False
     #: longest value accepted (characters of the raw text); None: the dictionary's ``max_length``
     max_length: int | None = Field(None, gt=0)
     #: ``master.element`` whose values this element holds (a spouse's ID number is a person.id_number):
@@ -214,6 +217,9 @@ def _check_master(path: Path, mname: str, m: Master, elems: dict[str, Element]) 
             known(f"elements.{en}.typed_by.by", e.typed_by.by)
         if e.not_before:
             known(f"elements.{en}.not_before", e.not_before)
+        if e.open_end and e.type not in ("date", "timestamp"):
+            raise DictionaryError(f"{path}: masters.{mname}.elements.{en}.open_end: only a date can be open-ended, "
+                                  f"not a {e.type}")
     for i, name in enumerate(m.feed.requires):
         known(f"feed.requires[{i}]", name)
     for i, group in enumerate(m.feed.identity):

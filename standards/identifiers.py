@@ -558,6 +558,12 @@ def macro_definitions() -> tuple[MacroDef, ...]:
     def add(name: str, params: str, body: str) -> None:
         defs.append(MacroDef(name, tuple(p.strip() for p in params.split(",")), body))
 
+    def family(name: str, check: str) -> None:
+        """``{name}_check(x)`` -> {value, reason}, and its two halves ``_normalise`` and ``_reason``."""
+        add(f"{name}_check", "x", check)
+        add(f"{name}_normalise", "x", f"{name}_check(x).value")
+        add(f"{name}_reason", "x", f"{name}_check(x).reason")
+
     # -- shared ------------------------------------------------------------------------------------
     # translate() rebuilds its character map for every row (~1.5 s per million), so it only runs on the
     # rare values that hold a full-width character.
@@ -599,7 +605,7 @@ def macro_definitions() -> tuple[MacroDef, ...]:
     # The heavy checks run in a lambda over the plain cleaned string; the area lookup (first 6
     # characters: the area in both the 15 and 18-digit forms) sits beside it at top level, where DuckDB
     # computes the repeated id_clean(x) once; the last lambda only reads three struct fields.
-    add("rid_check", "x", (
+    family("rid", (
         "list_transform([{'c': id_clean(x), "
         "'r': list_transform([id_clean(x)], lambda __c: rid__reject(__c))[1], "
         "'a': left(id_clean(x), 6) IN (SELECT code FROM std_area_code)}], "
@@ -607,8 +613,6 @@ def macro_definitions() -> tuple[MacroDef, ...]:
         f"'reason': coalesce(__q.r, CASE WHEN NOT coalesce(__q.a, false) THEN {_R['BAD_AREA']} END, "
         f"id__repair(x, __q.c), CASE WHEN length(__q.c) = 15 THEN {_R['UPGRADED_15']} END)}})[1]"
     ))  # fmt: skip
-    add("rid_normalise", "x", "rid_check(x).value")
-    add("rid_reason", "x", "rid_check(x).reason")
     add("rid_birth_date", "id18", (
         "CASE WHEN length(id18) = 18 THEN CAST(try_strptime(substr(id18, 7, 8), '%Y%m%d') AS DATE) END"
     ))  # fmt: skip
@@ -627,15 +631,13 @@ def macro_definitions() -> tuple[MacroDef, ...]:
         f"WHEN right(c, 1) <> orgcode_check_char(c) THEN {_R['BAD_CHECK']} END"
     ))  # fmt: skip
     # The printed form XXXXXXXX-X is standard, so dropping its hyphen is canonicalisation, not a repair.
-    add("orgcode_check", "x", (
+    family("orgcode", (
         "list_transform([id_clean(x)], lambda __k: list_transform("
         f"[CASE WHEN {_rx('__k', '.{8}-.')} THEN left(__k, 8) || right(__k, 1) ELSE __k END], "
         "lambda __o: list_transform([orgcode__reject(__o)], lambda __r: "
         "{'value': CASE WHEN __r IS NULL THEN __o END, "
         "'reason': coalesce(__r, id__repair(x, __k))})[1])[1])[1]"
     ))  # fmt: skip
-    add("orgcode_normalise", "x", "orgcode_check(x).value")
-    add("orgcode_reason", "x", "orgcode_check(x).reason")
 
     # -- unified social credit code -----------------------------------------------------------------
     categories = ", ".join(_lit(k) for k in USCC_CATEGORIES)
@@ -649,9 +651,7 @@ def macro_definitions() -> tuple[MacroDef, ...]:
         f"WHEN NOT {_rx('substr(c, 3, 6)', '[0-9]{6}')} THEN {_R['BAD_AREA']} "
         f"WHEN substr(c, 17, 1) <> {_org_check_sql('c', start=9)} THEN {_R['BAD_ORG_CODE']} END"
     ))  # fmt: skip
-    add("uscc_check", "x", _checked("uscc__reject"))
-    add("uscc_normalise", "x", "uscc_check(x).value")
-    add("uscc_reason", "x", "uscc_check(x).reason")
+    family("uscc", _checked("uscc__reject"))
     add("uscc_org_code", "uscc18", "CASE WHEN length(uscc18) = 18 THEN substr(uscc18, 9, 9) END")
     add("uscc__check_ok", "s", f"({_rx('s', _USCC_CLASS + '{18}')} AND right(s, 1) = uscc_check_char(s))")
 
@@ -672,9 +672,7 @@ def macro_definitions() -> tuple[MacroDef, ...]:
         f"WHEN NOT (uscc__check_ok(substr(c, {body_start}, 18)) "
         f"AND uscc__check_ok(substr(c, {body_start + 22}, 18))) THEN {_R['BAD_EMBEDDED_CODE']} END"
     ))  # fmt: skip
-    add("licence_id_check", "x", _checked("licence__reject"))
-    add("licence_id_normalise", "x", "licence_id_check(x).value")
-    add("licence_id_reason", "x", "licence_id_check(x).reason")
+    family("licence_id", _checked("licence__reject"))
     return tuple(defs)
 
 

@@ -38,24 +38,9 @@ from typing import Any
 from standards.sqlfunctions import ArrowFunction, per_vector, register_string_functions
 from standards.textvec import CharTable, Readings, name_vector, readings_vector, translate_vector
 
-# --------------------------------------------------------------------------------------------------
-# Full-width -> half-width
-# --------------------------------------------------------------------------------------------------
-
-#: U+FF01..U+FF5E map to U+0021..U+007E (offset 0xFEE0); U+3000 ideographic space maps to a space.
-FULLWIDTH_CHARS = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
-HALFWIDTH_CHARS = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
-_HW_TABLE = str.maketrans(FULLWIDTH_CHARS, HALFWIDTH_CHARS)
-
-
-def to_halfwidth(s: str | None) -> str | None:
-    """Map full-width ASCII variants and the ideographic space to ASCII.
-
-    Only the U+FF01-FF5E block and U+3000 are touched (not NFKC), so that Chinese punctuation such as
-    、 and 。 survives and SQL ``fw2hw`` can reproduce this exactly with ``translate()``.
-    """
-    return None if s is None else s.translate(_HW_TABLE)
-
+# full-width -> half-width lives in standards.width (the code tables fold their keys with it too)
+from standards.width import FULLWIDTH_CHARS, HALFWIDTH_CHARS, HALFWIDTH_TABLE
+from standards.width import to_halfwidth as to_halfwidth
 
 # --------------------------------------------------------------------------------------------------
 # Traditional <-> simplified
@@ -198,7 +183,7 @@ def name_char(ch: str) -> str | None:
     the t2s map neither produces nor consumes '·', so simplifying before the '·' runs are collapsed
     gives the same string as after.
     """
-    hw = ch.translate(_HW_TABLE)
+    hw = ch.translate(HALFWIDTH_TABLE)
     if _NAME_DOTS_RE.fullmatch(hw):
         return "·"
     category = unicodedata.category(hw)
@@ -244,6 +229,19 @@ PLACEHOLDER_PATTERN = (
     "[)\\]】]?"
 )
 _PLACEHOLDER_RE = re.compile(PLACEHOLDER_PATTERN)
+#: A mainland telephone number, as digits: a mobile (11 digits, 1[3-9]...), a landline with its area
+#: code (0 + 9-11 digits) or a local number of 7-8 digits.
+PHONE_PATTERN = "1[3-9][0-9]{9}|0[1-9][0-9]{8,10}|[2-8][0-9]{6,7}"
+#: Dummy phones: 13800000000, 12345678901, one digit repeated, or a run of zeros in front (RE2 has
+#: no back-references, so "one digit repeated" is spelled out).
+DUMMY_PHONE_PATTERN = "13800000000|1380000000[0-9]|12345678901?|000.*|" + "|".join(f"{d}+" for d in range(10))
+#: China's country code in front of a number (+86, 0086, (+86)), with what separates it.
+_COUNTRY_CODE = "^[(\\[]?(?:\\+|00)86[)\\]]?[^0-9(]*"
+#: Words an end-of-validity date is written as when there is no end (长期 on the ID cards of people
+#: over 46, 永久 on permanent permits); matched like placeholders, for elements marked ``open_end``.
+OPEN_END_PATTERN = "[(\\[【]?(长期|长期有效|永久|永久有效|无期限|不限期|终身)[)\\]】]?"
+#: The zero date MySQL/MariaDB systems write for "no date" (with or without separators and time).
+ZERO_DATE_PATTERN = "0{4}[-/.]?0{2}[-/.]?0{2}([ T]?0{2}:?0{2}(:?0{2}(\\.0+)?)?)?"
 
 
 def is_placeholder_text(s: str | None) -> bool:
@@ -253,7 +251,7 @@ def is_placeholder_text(s: str | None) -> bool:
     """
     if s is None:
         return True
-    return _PLACEHOLDER_RE.fullmatch(_WS_RE.sub("", s.translate(_HW_TABLE)).lower()) is not None
+    return _PLACEHOLDER_RE.fullmatch(_WS_RE.sub("", s.translate(HALFWIDTH_TABLE)).lower()) is not None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -464,7 +462,7 @@ def address_county_lookup() -> dict[tuple[str, str, str], str]:
 
 
 def _address_prep(s: str) -> str:
-    return _WS_RE.sub("", s.translate(_HW_TABLE)).translate(_t2s_ord_table())
+    return _WS_RE.sub("", s.translate(HALFWIDTH_TABLE)).translate(_t2s_ord_table())
 
 
 def resolve_county_code(province: str | None, city: str | None, county: str | None) -> str | None:
@@ -550,6 +548,21 @@ def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
             ("s",),
             f"s IS NULL OR regexp_full_match(lower(regexp_replace(fw2hw(s), {ws}, '', 'g')), "
             f"{_sql_str(PLACEHOLDER_PATTERN)})",
+        ),
+        # +86 139... is 139...; +86 558 ... is 0558 ... (the trunk 0 the international form drops)
+        "phone_digits": (
+            ("s",),
+            "regexp_replace(regexp_replace(regexp_replace(fw2hw(s), "
+            f"{_sql_str(_COUNTRY_CODE + '(1[3-9])')}, '\\1'), "
+            f"{_sql_str(_COUNTRY_CODE + '(?:[(]0[)]|0)?([1-9])')}, '0\\1'), '[^0-9]', '', 'g')",
+        ),
+        "is_zero_date": (
+            ("s",),
+            f"regexp_full_match(regexp_replace(fw2hw(s), {ws}, '', 'g'), {_sql_str(ZERO_DATE_PATTERN)})",
+        ),
+        "is_open_end": (
+            ("s",),
+            f"regexp_full_match(regexp_replace(fw2hw(s), {ws}, '', 'g'), {_sql_str(OPEN_END_PATTERN)})",
         ),
         "address_prep": (("s",), f"t2s(regexp_replace(fw2hw(s), {ws}, '', 'g'))"),
         "address_parts": (

@@ -37,10 +37,6 @@ PENDING_CYCLES: set[frozenset[str]] = set()
 PENDING_LONG: set[str] = set()
 #: Files whose docstrings still point at documents outside the repository.
 PENDING_POINTERS: set[str] = set()
-#: Modules loaded by name (importlib) from a lower layer: the ``masterdata`` command line lives in
-#: pipelines but gathers every package's command group; it belongs above the layers (an entry-point
-#: module of its own), which moves the console script in pyproject.toml - the lead's call.
-PENDING_BY_NAME = {("pipelines.cli", "warehouse.cli"), ("pipelines.cli", "quality.cli")}
 #: Imports inside functions that point up a layer on purpose, with the reason.
 UPWARD_IN_FUNCTIONS = {
     ("core.db", "standards.sqlenv"): "connect() installs the standard on every connection it opens; "
@@ -217,8 +213,7 @@ def modules_named_in_strings() -> list[Import]:
 
 def test_modules_loaded_by_name_point_down_too() -> None:
     upward = [i for i in modules_named_in_strings() if _layer(i.target) > _layer(i.source)]
-    assert [i.where for i in upward if (i.source, i.target) not in PENDING_BY_NAME] == []
-    assert PENDING_BY_NAME <= {(i.source, i.target) for i in upward}, "a pending load by name is gone"
+    assert [i.where for i in upward] == []
 
 
 def test_core_is_importable_alone_and_standards_only_needs_core() -> None:

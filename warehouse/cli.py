@@ -1,7 +1,8 @@
 """Command-line group of the serving layer: ``serve``, ``keys``, ``audit``, ``evidence``, ``once-only``,
 ``backup``, ``restore``, ``doctor``.
 
-Registered on the ``masterdata`` app by :mod:`pipelines.cli` (``register(app)``).  Cheap to import:
+Plugs into the ``masterdata`` app through the ``masterdata.commands`` entry point ``serving``
+(pyproject.toml; :mod:`pipelines.cli` calls ``register(app)`` without naming this module).  Cheap to import:
 FastAPI, uvicorn and DuckDB are imported inside the commands.  Bad input or state ends in one red
 line, never a traceback: a :class:`core.errors.MasterdataError` raised by the serving code reaches
 ``pipelines.cli.main``, which prints its one line and exits with its code.  An API key is printed
@@ -13,25 +14,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from core.cli import DepartmentOption, add_group, console, fail
 from core.jsonout import dumps
 
 if TYPE_CHECKING:
     from warehouse.api.settings import Settings
     from warehouse.api.store import Store
 
-console = Console(stderr=True, soft_wrap=True, emoji=False)  # ":x:" in a record id stays text
 JSON_OPTION = typer.Option("--json", help="print one JSON document on stdout instead of the text")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(code)
 
 
 def _settings() -> Settings:
@@ -69,13 +63,13 @@ def serve(
     from warehouse.api.index import ensure_snapshot
 
     if workers < 1:
-        _fail("--workers must be at least 1")
+        fail("--workers must be at least 1")
     s = _settings()
     load_policy(s.grants)
     catalogue()
     store = _store()
     if store.active_keys() == 0:
-        _fail("no API keys: the server has no default credentials. Create one per calling system, e.g. "
+        fail("no API keys: the server has no default credentials. Create one per calling system, e.g. "
               "`masterdata keys create --name hall-web --kind hall` or "
               "`masterdata keys create --name scjg --kind department --department market_regulation`")
     store.close()
@@ -113,14 +107,14 @@ def once_only(
     from warehouse.api.service import audit
 
     if applications < 1:
-        _fail("--applications must be at least 1")
+        fail("--applications must be at least 1")
     if decline is not None and not 0.0 <= decline <= 1.0:
-        _fail(f"--decline must be a share between 0 and 1, not {decline}")
+        fail(f"--decline must be a share between 0 and 1, not {decline}")
     s = _settings()
     try:
         day = date.fromisoformat(as_of) if as_of else s.today()
     except ValueError:
-        _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+        fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
         return
     model = ReadModel(ensure_snapshot(s.gold, s.index_dir, _progress))
     report = simulate(model, catalogue(), s.gold, applications, seed, day, decline)
@@ -136,18 +130,14 @@ def once_only(
 def keys_create(
     name: Annotated[str, typer.Option(help="the calling system, e.g. hall-web or scjg-approval")],
     kind: Annotated[str, typer.Option(help="hall | department | identity | steward")],
-    department: Annotated[Optional[str], typer.Option(help="for a department key: its department key "
-                                                      "(e.g. market_regulation)")] = None,
+    department: DepartmentOption = None,
     rate: Annotated[Optional[float], typer.Option(help="requests per second (default by kind)")] = None,
     burst: Annotated[Optional[int], typer.Option(help="burst size (default by kind)")] = None,
 ) -> None:
     """Create a key; it is printed once (stdout) and stored only as a hash."""
-    from standards.codetables import load_code_table
+    from standards.codetables import check_department
 
-    if department is not None:
-        known = set(load_code_table("departments").column("key").to_pylist())
-        if department not in known:
-            _fail(f"--department {department!r} is not a department key; known: {', '.join(sorted(known))}")
+    check_department(department)
     caller, key = _store().create_key(name, kind, department, rate, burst)
     console.print(f"created key {caller.key_id} for {caller.name} ({caller.kind}"
                   f"{', ' + caller.department if caller.department else ''}; {caller.rate:g} req/s, burst "
@@ -172,7 +162,7 @@ def keys_list(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key id (from keys list)")]) -> None:
     """Revoke a key (effective within seconds on running servers)."""
     if not _store().revoke_key(key_id):
-        _fail(f"no active key {key_id!r}")
+        fail(f"no active key {key_id!r}")
     console.print(f"revoked {key_id}")
 
 
@@ -203,7 +193,7 @@ def audit_verify(
         if not as_json:
             print(f"audit log intact: {report.entries:,} entries, chain and head verified{anchored} ({s.store})")
         return
-    _fail(f"audit log TAMPERED: {len(report.findings)} finding(s) in {report.entries:,} entries", code=1)
+    fail(f"audit log TAMPERED: {len(report.findings)} finding(s) in {report.entries:,} entries", code=1)
 
 
 def audit_anchor_setup(
@@ -219,7 +209,7 @@ def audit_anchor_setup(
 
     password = os.environ.get(password_env) if password_env else None
     if password_env and not password:
-        _fail(f"--password-env {password_env}: that variable is not set")
+        fail(f"--password-env {password_env}: that variable is not set")
     url = setup(admin_url, database, role, password)
     console.print(f"audit anchor ready; the role {role} may only SELECT and INSERT. Configure the API with "
                   "(add the password if the server asks for one):", highlight=False)
@@ -233,7 +223,7 @@ def audit_anchor() -> None:
 
     a = anchor()
     if a is None:
-        _fail("no audit anchor configured: set MASTERDATA_AUDIT_ANCHOR (see `masterdata audit anchor-setup`)")
+        fail("no audit anchor configured: set MASTERDATA_AUDIT_ANCHOR (see `masterdata audit anchor-setup`)")
     store = _store()
     rec = checkpoint(store, a)
     seq = store.head()[0]
@@ -305,7 +295,7 @@ def evidence_verify(
     if as_json:
         print(dumps(results))
     if bad:
-        _fail(f"{bad} of {len(docs)} evidence document(s) failed verification", code=1)
+        fail(f"{bad} of {len(docs)} evidence document(s) failed verification", code=1)
 
 
 def evidence_public_key() -> None:
@@ -369,20 +359,10 @@ def register(app: typer.Typer) -> None:
     app.command("backup")(backup)
     app.command("restore")(restore)
     app.command("doctor")(doctor)
-    keys = typer.Typer(help="API keys of the calling systems (hall, departments, identity platform).",
-                       no_args_is_help=True)
-    app.add_typer(keys, name="keys")
-    keys.command("create")(keys_create)
-    keys.command("list")(keys_list)
-    keys.command("revoke")(keys_revoke)
-    audit = typer.Typer(help="The hash-chained audit log of every access.", no_args_is_help=True)
-    app.add_typer(audit, name="audit")
-    audit.command("verify")(audit_verify)
-    audit.command("show")(audit_show)
-    audit.command("anchor-setup")(audit_anchor_setup)
-    audit.command("anchor")(audit_anchor)
-    audit.command("public-key")(audit_public_key)
-    evidence = typer.Typer(help="Sealed evidence documents (证明) for approving departments.", no_args_is_help=True)
-    app.add_typer(evidence, name="evidence")
-    evidence.command("verify")(evidence_verify)
-    evidence.command("public-key")(evidence_public_key)
+    add_group(app, "keys", "API keys of the calling systems (hall, departments, identity platform).",
+              {"create": keys_create, "list": keys_list, "revoke": keys_revoke})
+    add_group(app, "audit", "The hash-chained audit log of every access.",
+              {"verify": audit_verify, "show": audit_show, "anchor-setup": audit_anchor_setup,
+               "anchor": audit_anchor, "public-key": audit_public_key})
+    add_group(app, "evidence", "Sealed evidence documents (证明) for approving departments.",
+              {"verify": evidence_verify, "public-key": evidence_public_key})

@@ -22,18 +22,17 @@ build needs (not for readers).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import duckdb
 
 from core.errors import RunFailed
 from core.files import publish_file
+from core.locks import exclusive
 from core.settings import settings
 
 STEWARD_FILE = "steward_decisions.jsonl"
@@ -58,16 +57,9 @@ def open_gold(path: Path | None = None, read_only: bool = True) -> duckdb.DuckDB
     return duckdb.connect(str(path), read_only=read_only)
 
 
-@contextmanager
-def build_lock(path: Path) -> Iterator[None]:
+def build_lock(path: Path) -> AbstractContextManager[None]:
     """Exclusive lock for the duration of a build (blocks until the previous build finishes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return exclusive(path.with_name(path.name + ".lock"))
 
 
 class GoldBuild:

@@ -24,6 +24,21 @@ def test_help_lists_the_commands() -> None:
         assert cmd in res.stdout
 
 
+def test_every_command_group_plugs_in_and_has_help() -> None:
+    """The groups of the layers above pipelines arrive through the ``masterdata.commands`` entry
+    points (pyproject.toml): each is installed, in the order of the entry names, and answers --help."""
+    from importlib.metadata import entry_points
+
+    assert sorted(ep.name for ep in entry_points(group="masterdata.commands")) == ["console", "quality", "serving"]
+    # a command's row starts with its name; a wrapped help line starts with spaces
+    listed = [line.split()[1] for line in run("--help").stdout.splitlines() if line.startswith("│ ") and line[2] != " "]
+    groups = [g for g in listed if g in ("registry", "steward", "users", "quality", "keys", "audit", "evidence")]
+    assert groups == ["registry", "steward", "users", "quality", "keys", "audit", "evidence"]
+    for cmd in ("build", "link", "evaluate", "serve", "once-only", *groups):
+        res = run(cmd, "--help")
+        assert res.returncode == 0 and "Usage: masterdata " + cmd in " ".join(res.stdout.split()), (cmd, res.stderr)
+
+
 def test_registry_check_names_the_bad_file_and_field(tmp_path: Path) -> None:
     raw = yaml.safe_load((SOURCES_DIR / "tax.yaml").read_text(encoding="utf-8"))
     raw["tables"][0]["fields"][1]["element"] = "entity.uscc_typo"

@@ -25,16 +25,11 @@ from typing import Any
 import psycopg
 
 from tests.airflow_env import AIRFLOW, ROOT, airflow_env
+from tests.serving.server import free_port
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/0"
 USER = "steward"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def redis_up(host: str = "127.0.0.1", port: int = 6379) -> bool:

@@ -30,13 +30,20 @@ def keys(lake: Lake) -> list[str]:
     return [r[2] for r in current_records(lake).get("person", [])]
 
 
-def test_deleted_rows_become_tombstones(env: SourceEnvironment, tmp_path: Path) -> None:
+def public_security_landed(env: SourceEnvironment, lake_dir: Path, persons: int) -> tuple[SqliteSource, Lake]:
+    """Public security's persons 1..``persons`` (updated 2026-11-20), with snapshot deletes, ingested
+    on day 1: the source to delete from, and the lake."""
     spec = snapshot_deletes(registry()["public_security"])
-    t = spec.tables[0]
     src = SqliteSource(env, spec)
-    src.create([person_row(i, "2026-11-20 10:00:00") for i in range(1, 11)])
-    lake = Lake(tmp_path / "lake")
-    assert [o.extracted for o in ingest_table(spec, t, env, lake, DAY1)] == [10]
+    src.create([person_row(i, "2026-11-20 10:00:00") for i in range(1, persons + 1)])
+    lake = Lake(lake_dir)
+    assert [o.extracted for o in ingest_table(spec, spec.tables[0], env, lake, DAY1)] == [persons]
+    return src, lake
+
+
+def test_deleted_rows_become_tombstones(env: SourceEnvironment, tmp_path: Path) -> None:
+    src, lake = public_security_landed(env, tmp_path / "lake", 10)
+    spec, t = src.spec, src.table
     src.delete(["R000003", "R000007"])
     src.upsert([person_row(11, "2026-11-26 09:00:00"), person_row(2, "2026-11-26 09:00:00", xm="张伟伟")])
     day2 = ingest_table(spec, t, env, lake, DAY2)
@@ -80,14 +87,10 @@ def test_a_full_export_file_source_finds_deletes_from_its_latest_file(env: Sourc
 
 
 def test_the_master_build_detaches_a_deleted_record(env: SourceEnvironment, tmp_path: Path) -> None:
-    spec = snapshot_deletes(registry()["public_security"])
-    t = spec.tables[0]
-    src = SqliteSource(env, spec)
-    src.create([person_row(i, "2026-11-20 10:00:00") for i in range(1, 9)])
-    lake = Lake(tmp_path / "lake")
+    src, lake = public_security_landed(env, tmp_path / "lake", 8)
+    spec, t = src.spec, src.table
     gold = tmp_path / "gold" / "gold.duckdb"
     configs = fixed_configs(tmp_path / "configs")
-    ingest_table(spec, t, env, lake, DAY1)
     build(["person"], lake=lake, gold=gold, config_dir=configs, as_of=date(2026, 11, 27))
 
     def xref(path: Path) -> dict[str, str]:

@@ -134,6 +134,8 @@ def test_dictionary_grades_and_errors(tmp_path: Path) -> None:
      r"masters.licence.elements.holder_id.typed_by.rules: .*003: 'reg_no' is not an identifier rule"),
     (lambda m: m["person"]["elements"]["death_date"].update(not_before="born"),
      r"masters.person.elements.death_date.not_before: 'born' is not an element of person"),
+    (lambda m: m["person"]["elements"]["name"].update(open_end=True),
+     r"masters.person.elements.name.open_end: only a date can be open-ended, not a varchar"),
 ])
 def test_dictionary_declarations_name_real_elements(tmp_path: Path, edit: Callable[[dict[str, Any]], object],
                                                     message: str) -> None:

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,7 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.serving.server import REPO, launch, stop
+
 PERSONS = 1500
 AS_OF = date.today().isoformat()
 
@@ -68,12 +66,6 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     home: Path
@@ -104,7 +96,7 @@ class Server:
 
 def make_keys(home: Path) -> dict[str, str]:
     """Keys of every calling system (created through the store, as `masterdata keys create` does)."""
-    from standards.codetables import load_code_table
+    from standards.codetables import department_keys
     from warehouse.api.store import Store
 
     store = Store(home / "warehouse" / "serving.sqlite", home / "warehouse" / "serving.audit-key")
@@ -112,7 +104,7 @@ def make_keys(home: Path) -> dict[str, str]:
     keys["hall"] = store.create_key("hall-web", "hall")[1]
     keys["identity"] = store.create_key("uum", "identity")[1]
     keys["steward"] = store.create_key("steward-desk", "steward")[1]
-    for dep in load_code_table("departments").column("key").to_pylist():
+    for dep in sorted(department_keys()):
         keys[dep] = store.create_key(f"{dep}-system", "department", dep, rate=10_000, burst=10_000)[1]
     keys["slow"] = store.create_key("slow-dept", "department", "statistics", rate=1, burst=2)[1]
     keys["revoked"] = store.create_key("old-hall", "hall")[1]
@@ -123,35 +115,12 @@ def make_keys(home: Path) -> dict[str, str]:
 
 def start_server(home: Path, keys: dict[str, str], log: Path, extra_env: dict[str, str] | None = None,
                  workers: int = 1) -> Server:
-    port = free_port()
     env = {**base_env(home), **(extra_env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port), "--workers",
-                             str(workers)],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return Server(home, url, keys, env, proc, log)
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    stop_server(proc)
-    raise AssertionError(f"server did not start:\n{log.read_text()[-3000:]}")
+    proc, url = launch(env, log, workers=workers)
+    return Server(home, url, keys, env, proc, log)
 
 
-def stop_server(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
+stop_server = stop
 
 
 @pytest.fixture(scope="session")

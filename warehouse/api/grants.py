@@ -198,10 +198,10 @@ def holder_key_elements() -> dict[str, str]:
 
 
 def _check(spec: GrantsFile, path: Path) -> None:
-    from standards.codetables import load_code_table
+    from standards.codetables import department_keys
 
     d = dictionary()
-    departments = set(load_code_table("departments").column("key").to_pylist())
+    departments = department_keys()
     for p in spec.general_purposes:
         if not PURPOSE_RE.match(p):
             raise GrantsError(f"{path}: general_purposes: {p!r} must be a code like 'general_inquiry' (a-z, 0-9, _)")

@@ -21,15 +21,13 @@ department attests from), ``entity_fts`` (pinyin syllables of entity names, FTS5
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ import duckdb
 
 from core.errors import RunFailed
 from core.files import publish_file
+from core.locks import exclusive
 from core.sqltext import lit
 
 INDEX_VERSION = "6"
@@ -58,17 +57,6 @@ def gold_fingerprint(path: Path) -> str:
 
 def snapshot_path(index_dir: Path, fingerprint: str) -> Path:
     return index_dir / f"gold-{fingerprint}.v{INDEX_VERSION}.sqlite"
-
-
-@contextmanager
-def _lock(index_dir: Path) -> Iterator[None]:
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".build.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -339,7 +327,7 @@ def ensure_snapshot(gold: Path, index_dir: Path, progress: Callable[[str], None]
     """The snapshot of the current gold file, built if missing (one builder at a time)."""
     if not gold.exists():
         raise IndexError_(f"no gold store at {gold}: run `masterdata build` first")
-    with _lock(index_dir):
+    with exclusive(index_dir / ".build.lock"):
         for stale in index_dir.glob(".gold-*.building"):  # left by a builder that was killed
             stale.unlink(missing_ok=True)
         fp = gold_fingerprint(gold)
