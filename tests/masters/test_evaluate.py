@@ -17,7 +17,10 @@ from pipelines.masters.evaluate import EvaluateError, evaluate
 FEEDS = {"person": frozenset({"ps:czrk", "civil:hy"}), "entity": frozenset(), "licence": frozenset()}
 
 
-def _truth(root: Path, tables: dict[str, list[tuple[str, str | None, list[str]]]]) -> Path:
+Rows = list[tuple[str, str, list[str]]]
+
+
+def _truth(root: Path, tables: dict[str, Rows]) -> Path:
     """``truth/records/<source>__<table>.parquet`` of (record_key, true_person_id, defects)."""
     rec = root / "truth" / "records"
     rec.mkdir(parents=True)
@@ -44,7 +47,7 @@ def _gold(root: Path, xref: list[tuple[str, str]]) -> Path:
 
 
 # six records of three true persons: A (1, 2, 3), B (4, 5), C (6); true pairs 3 + 1 + 0 = 4
-TRUTH = {"ps__czrk": [("1", "A", []), ("2", "A", []), ("3", "A", ["typo"]), ("4", "B", []), ("5", "B", ["typo"]),
+TRUTH: dict[str, Rows] = {"ps__czrk": [("1", "A", []), ("2", "A", []), ("3", "A", ["typo"]), ("4", "B", []), ("5", "B", ["typo"]),
                       ("6", "C", [])]}
 
 

@@ -16,6 +16,7 @@ import random
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,10 @@ def _markers(lake: Path) -> int:
     return sum(1 for _ in (lake / "_state" / "batches").glob("*/*/*.json"))
 
 
+def _reached(lake: Path, batches: int) -> bool:
+    return _markers(lake) >= batches
+
+
 def masters_of(gold: Path) -> dict[str, Any]:
     """Every master's golden records (all columns) and cross-references, in a stable order."""
     con = duckdb.connect(str(gold), read_only=True)
@@ -88,7 +93,7 @@ def _kill_ingest(env: dict[str, str], lake: Path, batches: int, rng: random.Rand
     kills = 0
     targets = sorted(rng.sample(range(batches - 2), INGEST_KILLS))
     for target in targets:
-        kills += kill_when(INGEST, env, lambda t=target: _markers(lake) >= t, rng.uniform(0.0, 0.8))
+        kills += kill_when(INGEST, env, partial(_reached, lake, target), rng.uniform(0.0, 0.8))
     return kills
 
 

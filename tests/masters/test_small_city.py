@@ -8,6 +8,7 @@ on realistic data fails here, not only at benchmark time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_every_queued_pair_is_explained_level_by_level(city: Path) -> None:
         con.close()
 
 
-def _masters(gold: Path) -> dict[str, list[tuple[object, ...]]]:
+def _masters(gold: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every master's golden records (all columns) and cross-references, in a stable order."""
     import duckdb
 
@@ -109,7 +110,7 @@ def test_day2_delta_keeps_every_master_id_and_equals_a_full_rebuild(city: Path,
     landed = sum(o.extracted for name in registry() for o in ingest_source(name, env, lake))
     assert landed > 0
     report = build(lake=lake, gold=gold)
-    assert {r.master: r.mode for r in report.masters}["person"] == "delta"  # type: ignore[attr-defined]
+    assert {r.master: r.mode for r in report.masters}["person"] == "delta"
     day2 = _masters(gold)
     con = duckdb.connect(str(gold), read_only=True)
     merged = {(m, mid): into for m, mid, into in con.execute(
@@ -121,9 +122,9 @@ def test_day2_delta_keeps_every_master_id_and_equals_a_full_rebuild(city: Path,
         after = {mid for _, mid in day2[f"{m}_xref"]}
         before = {mid for _, mid in day1[f"{m}_xref"]}
         # a day-1 id is still served, or its merge into one that is is recorded
-        lost = {mid for mid in before - after if merged.get((m, mid)) not in after}
+        lost: set[str] = {mid for mid in before - after if merged.get((m, mid)) not in after}
         assert not lost, f"{m}: {len(lost)} day-1 master ids gone without a merge event, e.g. {sorted(lost)[:3]}"
-        was = dict(day1[f"{m}_xref"])
+        was: dict[str, str] = dict(day1[f"{m}_xref"])
         moved = sum(1 for r, mid in day2[f"{m}_xref"] if r in was and was[r] != mid
                     and merged.get((m, was[r])) != mid and (m, was[r], mid) not in split)
         assert moved == 0, f"{m}: {moved} day-1 records changed master without a merge or split event"
