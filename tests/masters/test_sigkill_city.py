@@ -27,10 +27,9 @@ from pipelines.lake import Lake
 from pipelines.synthetic.city import generate_city
 from tests.ingest.helpers import ROOT, current_records, kill_when, leftovers, loaded_twice
 
-PERSONS, SEED = 250, 14
-#: seven departments, 28 tables: persons, entities and licences of every kind of source (databases of
-#: three dialects' shapes, GBK CSV, Excel, JSON lines) at a quarter of the whole city's run time
-SOURCES = ("public_security", "civil_affairs", "hrss", "market_regulation", "health", "traffic_police", "education")
+PERSONS, SEED = 150, 14
+#: four departments, 16 tables: persons, entities and licences, at an eighth of the whole city's run time
+SOURCES = ("public_security", "civil_affairs", "market_regulation", "traffic_police")
 INGEST_KILLS, BUILD_KILLS = 12, 8
 AS_OF = "2026-12-01"
 MASTERS = ("person", "entity", "licence")
@@ -111,7 +110,7 @@ def _kill_build(env: dict[str, str], gold: Path, seconds: float, rng: random.Ran
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)  # ~2.5 min on two idle cores; the bound is for a machine shared by several runs
+@pytest.mark.timeout(2400)  # 24 runs of the command line: ~2 min of CPU; the bound is for a machine shared by several runs
 def test_twenty_sigkills_lose_nothing_and_change_no_master(city: Path, tmp_path: Path) -> None:
     clean_env = _env(tmp_path / "clean", city)
     ingest_s = _run(INGEST, clean_env)
