@@ -27,7 +27,7 @@ from pipelines.lake import Lake
 from pipelines.synthetic.city import generate_city
 from tests.ingest.helpers import ROOT, current_records, kill_when, leftovers, loaded_twice
 
-PERSONS, SEED = 150, 14
+PERSONS, SEED = 200, 14
 #: four departments, 16 tables: persons, entities and licences, at an eighth of the whole city's run time
 SOURCES = ("public_security", "civil_affairs", "market_regulation", "traffic_police")
 INGEST_KILLS, BUILD_KILLS = 12, 8
