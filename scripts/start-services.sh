@@ -2,8 +2,8 @@
 # Starts the servers the integration tests use, if they are not running: PostgreSQL and MariaDB (the
 # departmental databases; PostgreSQL also holds the Celery test's Airflow metadata) and Redis (the
 # Celery broker of the distributed Airflow test). A server whose program is missing is installed
-# from Debian's packages first (a fresh machine); one that cannot be had is reported, and the tests
-# that need it fail naming it.
+# from Debian's packages first (a fresh machine); one that cannot be had is reported and the script
+# exits non-zero, so `make test` stops before the suite.
 set -uo pipefail
 pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
 my_up() { mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1 || mysqladmin -h 127.0.0.1 -uroot ping >/dev/null 2>&1; }
@@ -35,6 +35,10 @@ if ! redis_up; then
     --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
 fi
 for _ in $(seq 1 30); do pg_up && my_up && redis_up && break; sleep 1; done
-pg_up && echo "PostgreSQL is up on 127.0.0.1:5432" || echo "WARNING: PostgreSQL is not reachable"
-my_up && echo "MariaDB is up on 127.0.0.1:3306" || echo "WARNING: MariaDB is not reachable"
-redis_up && echo "Redis is up on 127.0.0.1:6379" || echo "WARNING: Redis is not reachable"
+# A server that is not up fails the run here (and `make test` with it): the tests that need it would
+# otherwise be the only sign, and a suite that cannot reach its databases proves nothing.
+down=0
+pg_up && echo "PostgreSQL is up on 127.0.0.1:5432" || { echo "ERROR: PostgreSQL is not reachable on 127.0.0.1:5432" >&2; down=1; }
+my_up && echo "MariaDB is up on 127.0.0.1:3306" || { echo "ERROR: MariaDB is not reachable on 127.0.0.1:3306" >&2; down=1; }
+redis_up && echo "Redis is up on 127.0.0.1:6379" || { echo "ERROR: Redis is not reachable on 127.0.0.1:6379" >&2; down=1; }
+exit "$down"

@@ -2,7 +2,8 @@
 
 Truth is read only here (``OUT/truth/records/{source}__{table}[__day2].parquet``: record_key,
 true_person_id / true_entity_id / true_licence_id, defects; a record's day-2 row supersedes its
-day-1 row).  Measures, over records that reached the masters (quarantined rows are counted apart):
+day-1 row).  Measures, over every true record of the tables feeding a master (those missing from gold -
+quarantined or lost - are misses, and also counted apart as "not in gold"):
 
 * pairwise precision / recall / F1 per master: a pair of records is predicted when both carry the
   same master id and true when both carry the same true id.  Exact counts come from group sizes,
@@ -99,29 +100,35 @@ def _truth_view(con: duckdb.DuckDBPyConnection, truth: Path) -> None:
                 f"QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY rank DESC) = 1")
 
 
-def _pairwise(con: duckdb.DuckDBPyConnection, master: str) -> tuple[Scores, int]:
-    tid = TRUE_ID[master]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE ev AS SELECT x.record_id, x.master_id, t.{tid} AS true_id, t.defects "
-                f"FROM gold.{master}_xref AS x JOIN truth AS t ON t.record_id = x.record_id WHERE t.{tid} IS NOT NULL")
-    # records of tables feeding this master that did not reach it (quarantined rows)
-    missing = con.execute(
-        f"SELECT count(*) FROM truth AS t WHERE t.{tid} IS NOT NULL AND t.record_id NOT IN "
-        f"(SELECT record_id FROM gold.{master}_xref) AND split_part(t.record_id, ':', 1) || ':' || "
-        f"split_part(t.record_id, ':', 2) IN (SELECT DISTINCT source || ':' || table_name FROM gold.{master}_xref)"
-    ).fetchone()[0]  # type: ignore[index]
+def _pairwise(con: duckdb.DuckDBPyConnection, master: str, feeds: frozenset[str]) -> tuple[Scores, int]:
+    """Pairwise scores over every true record of the tables feeding ``master``.
 
-    def pairs(group: str) -> int:
+    A record missing from gold (quarantined, or lost) keeps its true pairs and predicts none: each of
+    them is a miss, so losing records lowers recall instead of vanishing from the denominator."""
+    tid = TRUE_ID[master]
+    tables = ", ".join(lit(t) for t in sorted(feeds)) or "NULL"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ev AS SELECT t.record_id, x.master_id, t.{tid} AS true_id, t.defects "
+                f"FROM truth AS t LEFT JOIN gold.{master}_xref AS x ON x.record_id = t.record_id "
+                f"WHERE t.{tid} IS NOT NULL AND (split_part(t.record_id, ':', 1) || ':' || "
+                f"split_part(t.record_id, ':', 2) IN ({tables}) OR x.master_id IS NOT NULL)")
+    missing = int(con.execute("SELECT count(*) FROM ev WHERE master_id IS NULL").fetchone()[0])  # type: ignore[index]
+
+    def pairs(group: str, where: str = "TRUE") -> int:
         return int(con.execute(f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM ev "
-                               f"GROUP BY {group})").fetchone()[0])  # type: ignore[index]
+                               f"WHERE {where} GROUP BY {group})").fetchone()[0])  # type: ignore[index]
 
     n = int(con.execute("SELECT count(*) FROM ev").fetchone()[0])  # type: ignore[index]
-    return Scores.of(pairs("master_id, true_id"), pairs("master_id"), pairs("true_id"), n), int(missing)
+    placed = "master_id IS NOT NULL"
+    return Scores.of(pairs("master_id, true_id", placed), pairs("master_id", placed), pairs("true_id"), n), missing
 
 
 def _per_defect(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, float]]:
+    # a record missing from gold shares its master with nobody: c = m = 1
     rows = con.execute(
-        "WITH sizes AS (SELECT record_id, defects, count(*) OVER (PARTITION BY master_id) AS m, "
-        "count(*) OVER (PARTITION BY true_id) AS t, count(*) OVER (PARTITION BY master_id, true_id) AS c FROM ev) "
+        "WITH sizes AS (SELECT record_id, defects, "
+        "CASE WHEN master_id IS NULL THEN 1 ELSE count(*) OVER (PARTITION BY master_id) END AS m, "
+        "count(*) OVER (PARTITION BY true_id) AS t, "
+        "CASE WHEN master_id IS NULL THEN 1 ELSE count(*) OVER (PARTITION BY master_id, true_id) END AS c FROM ev) "
         "SELECT d, count(*), sum(c - 1), sum(t - 1), sum(m - 1) FROM (SELECT unnest(defects) AS d, c, t, m FROM sizes) "
         "GROUP BY d ORDER BY d"
     ).fetchall()
@@ -130,6 +137,18 @@ def _per_defect(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, float]]:
         out[str(d)] = {"records": int(n), "recall": float(tp / true) if true else 1.0,
                        "precision": float(tp / pred) if pred else 1.0}
     return out
+
+
+def feeding_tables() -> dict[str, frozenset[str]]:
+    """``source:table`` of every registered table, per master it feeds (what gold should hold)."""
+    from pipelines.registry import registry
+
+    out: dict[str, set[str]] = {m: set() for m in TRUE_ID}
+    for spec in registry().values():
+        for t in spec.tables:
+            for m in t.feeds:
+                out[m].add(f"{spec.source}:{t.name}")
+    return {m: frozenset(v) for m, v in out.items()}
 
 
 def _licence_holders(con: duckdb.DuckDBPyConnection, truth: Path) -> dict[str, float]:
@@ -162,8 +181,13 @@ def _licence_holders(con: duckdb.DuckDBPyConnection, truth: Path) -> dict[str, f
     return {"accuracy": correct / total if total else 1.0, "correct": correct, "total": total, "unlinked": unlinked}
 
 
-def evaluate(gold: Path, truth: Path, masters: tuple[str, ...] = ("person", "entity", "licence")) -> Evaluation:
-    """Score ``gold`` against ``truth`` (a generated city's ``truth`` folder)."""
+def evaluate(gold: Path, truth: Path, masters: tuple[str, ...] = ("person", "entity", "licence"),
+             feeds: dict[str, frozenset[str]] | None = None) -> Evaluation:
+    """Score ``gold`` against ``truth`` (a generated city's ``truth`` folder).
+
+    ``feeds`` names, per master, the ``source:table`` whose true records gold should hold (default:
+    the registry's ``feeds``); a true record of those tables absent from gold is a miss."""
+    feeds = feeding_tables() if feeds is None else feeds
     if not gold.exists():
         raise EvaluateError(f"no gold store at {gold}: run `masterdata build` first")
     if not (truth / "records").is_dir():
@@ -177,7 +201,7 @@ def evaluate(gold: Path, truth: Path, masters: tuple[str, ...] = ("person", "ent
                           [f"{m}_xref"]).fetchone()[0]  # type: ignore[index]
         if not has:
             continue
-        ev.masters[m], ev.unmatched[m] = _pairwise(con, m)
+        ev.masters[m], ev.unmatched[m] = _pairwise(con, m, feeds.get(m, frozenset()))
         ev.defects[m] = _per_defect(con)
     if "licence" in ev.masters and "person" in ev.masters and "entity" in ev.masters:
         ev.licence_holder = _licence_holders(con, truth)

@@ -8,7 +8,8 @@ the old one (:class:`GoldBuild`), flushed to disk first (:func:`core.files.publi
 POSIX the rename is atomic: a reader sees the old file or the new one, never half a build, and
 keeps reading the old one until it reopens (the HTTP service serves a snapshot of one build per
 request, :mod:`warehouse.api.index`).  Builders take an
-exclusive lock on a ``.lock`` sibling, so two builds never race.
+exclusive lock on a ``.lock`` sibling, so two builds never race; holding it, a build first removes
+the temporary files of builds that were killed.
 
 Steward decisions are *not* in the rebuilt file: they are an append-only JSON-lines log beside it
 (``steward_decisions.jsonl``, or ``$MASTERDATA_STEWARD``) that every build reads and honours, and
@@ -62,6 +63,16 @@ def build_lock(path: Path) -> AbstractContextManager[None]:
     return exclusive(path.with_name(path.name + ".lock"))
 
 
+def remove_dead_builds(final: Path) -> list[Path]:
+    """Delete the temporary files of builds that died (a SIGKILL runs no cleanup): call only under
+    :func:`build_lock`, when no other build can be writing one. Returns what was removed."""
+    dead = sorted(final.parent.glob(f".{final.name}.*.building")) + sorted(
+        final.parent.glob(f".{final.name}.*.building.wal"))
+    for p in dead:
+        p.unlink(missing_ok=True)
+    return dead
+
+
 class GoldBuild:
     """A build in progress: a temporary copy of the gold file, renamed over it on :meth:`commit`.
 
@@ -72,6 +83,7 @@ class GoldBuild:
     def __init__(self, final: Path | None = None, fresh: bool = False) -> None:
         self.final = final or gold_path()
         self.final.parent.mkdir(parents=True, exist_ok=True)
+        remove_dead_builds(self.final)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.final.name}.", suffix=".building", dir=self.final.parent)
         os.close(fd)
         self.path = Path(tmp)

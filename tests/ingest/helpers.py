@@ -4,8 +4,11 @@ spec's columns, landed files, and what a lake holds - its current records and it
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
+import subprocess
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,8 @@ from pipelines.lake import Lake
 from pipelines.registry import SourceSpec, Table
 from pipelines.synthetic.writers import upsert_sqlite, write_sqlite
 from tests.masters.helpers import rid
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def person_id(n: int) -> str:
@@ -122,3 +127,22 @@ def leftovers(lake: Lake) -> list[str]:
             if not lake.is_committed(source, table, p.stem):
                 out.append(rel)
     return sorted(out)
+
+
+def kill_when(cmd: list[str], env: dict[str, str], ready: Callable[[], bool], delay_s: float = 0.0) -> bool:
+    """Start the command, SIGKILL it once ``ready()`` holds (plus ``delay_s``); True if it was killed
+    (False: it ended by itself first)."""
+    p = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while p.poll() is None and not ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(delay_s)
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+            return p.wait() == -signal.SIGKILL
+        return False
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()

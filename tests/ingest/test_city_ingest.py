@@ -78,3 +78,27 @@ def test_rerunning_everything_changes_nothing(city: dict) -> None:
     before = len(city["lake"].committed_batches())
     assert sum(ingest_all(env, city["lake"]).values()) == 0
     assert len(city["lake"].committed_batches()) == before
+
+
+def test_every_true_record_is_in_silver_or_quarantine(city: dict) -> None:
+    """Nothing lost, measured against the generator's truth rather than the batches' own counters:
+    the record keys of every source table (day 1 and day 2) are exactly those in silver or quarantine."""
+    lake: Lake = city["lake"]
+    truth = str(city["out"] / "truth" / "records" / "*.parquet")
+    landed = [str(p) for m in ("person", "entity", "licence") for p in lake.silver_files(m)]
+    con = duckdb.connect()
+    con.execute(
+        f"CREATE TABLE truth AS SELECT DISTINCT regexp_extract(filename, '([a-z_]+)__([a-z_]+?)(__day2)?\\.parquet$', 1) "
+        f"AS src, regexp_extract(filename, '([a-z_]+)__([a-z_]+?)(__day2)?\\.parquet$', 2) AS tbl, record_key AS k "
+        f"FROM read_parquet('{truth}', filename = true, union_by_name = true)")
+    con.execute(f"CREATE TABLE landed AS SELECT DISTINCT _source AS src, _table AS tbl, _record_key AS k "
+                f"FROM read_parquet({landed!r}, union_by_name = true) UNION "
+                f"SELECT _source, _table, _record_key FROM read_parquet({[str(p) for p in lake.quarantine_files()]!r})")
+    n_truth = con.execute("SELECT count(*) FROM truth").fetchall()[0][0]
+    lost = con.execute("SELECT * FROM truth EXCEPT SELECT * FROM landed ORDER BY ALL LIMIT 5").fetchall()
+    extra = con.execute("SELECT * FROM landed EXCEPT SELECT * FROM truth ORDER BY ALL LIMIT 5").fetchall()
+    tables = con.execute("SELECT count(DISTINCT (src, tbl)) FROM truth").fetchall()[0][0]
+    con.close()
+    assert n_truth > PERSONS and tables == sum(len(s.tables) for s in registry().values())
+    assert lost == [], f"true records in neither silver nor quarantine: {lost}"
+    assert extra == [], f"landed records the generator never made: {extra}"

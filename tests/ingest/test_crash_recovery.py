@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +27,7 @@ from pipelines.registry import SourceSpec, registry
 from tests.ingest.helpers import (
     SqliteSource,
     current_records,
+    kill_when,
     land,
     leftovers,
     loaded_twice,
@@ -180,24 +179,6 @@ def test_a_crash_at_every_commit_point_loses_and_duplicates_nothing(kind: str, t
         assert all(o.skipped for o in again), label  # nothing left to do (refused files are only reported)
 
 
-def _kill_when(cmd: list[str], env: dict[str, str], ready: Callable[[], bool], delay_s: float = 0.0) -> bool:
-    """Start the command, SIGKILL it once ``ready()`` holds (plus ``delay_s``); True if it was killed."""
-    p = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 300
-        while p.poll() is None and not ready() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(delay_s)
-        if p.poll() is None:
-            os.kill(p.pid, signal.SIGKILL)
-            return p.wait() == -signal.SIGKILL
-        return False
-    finally:
-        if p.poll() is None:
-            p.kill()
-        p.wait()
-
-
 def test_sigkill_of_masterdata_ingest_mid_write(tmp_path: Path) -> None:
     """Real kills of the real command while it writes a 60,000-row table - with raw rows in its
     working folder, in the middle of a durable write, between the batch's files and its marker,
@@ -226,7 +207,7 @@ def test_sigkill_of_masterdata_ingest_mid_write(tmp_path: Path) -> None:
     kills = 0
     for label, ready in [*moments, ("at random", lambda: True), ("at random", lambda: True)]:
         delay = rng.uniform(0.5, 4.0) if label == "at random" else 0.0
-        if _kill_when(cmd, run_env, ready, delay):
+        if kill_when(cmd, run_env, ready, delay):
             kills += 1
             left_behind += bool(leftovers(lake))
             assert lake.committed_batches() == [] or all(b.reconciles for b in lake.committed_batches()), label

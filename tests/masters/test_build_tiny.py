@@ -244,9 +244,15 @@ def test_steward_decisions_are_honoured_by_every_run(copy: Path) -> None:
 
 def test_readers_never_see_half_a_build(copy: Path) -> None:
     gold = copy / "gold" / "gold.duckdb"
+    # what a SIGKILLed build leaves (tests/masters/test_sigkill_city.py kills real ones): its copy and WAL
+    dead = gold.with_name(f".{gold.name}.k1ll3d.building")
+    shutil.copyfile(gold, dead)
+    dead.with_name(dead.name + ".wal").write_bytes(b"\0" * 64)
+    unrelated = gold.with_name("notes.building")  # not a build's file: stays
+    unrelated.write_text("x")
     reader = duckdb.connect(str(gold), read_only=True)
     n = reader.execute("SELECT count(*) FROM person_master").fetchone()
     run(copy, full=True)
     assert reader.execute("SELECT count(*) FROM person_master").fetchone() == n  # still the old file
     reader.close()
-    assert not list(gold.parent.glob("*.building*"))
+    assert sorted(p.name for p in gold.parent.glob("*.building*")) == ["notes.building"]

@@ -9,6 +9,7 @@ import pytest
 
 from tests.serving.conftest import Server, open_session
 from tests.serving.subjects import TODAY, other_person, person_holding, represented_entity
+from warehouse.api.autofill import licence_state
 
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 DRIVING_RENEWAL = "S0005"  # 机动车驾驶证换证: 居民身份证 (identity), 机动车驾驶证 004, an examination, a photo
@@ -110,7 +111,13 @@ def test_entity_autofill_through_legal_representative(server: Server, model) -> 
     assert biz["status"] == "held" and biz["licence"]["type_code"] in ("028", "029", "030")
     assert biz["subject"]["master_id"] == ent.master_id
     rep_id = next(m for m in body["materials"] if m["about"] == "legal_rep")
-    assert rep_id["status"] in ("held", "evidence") and rep_id["subject"]["master_id"] == rep.master_id
+    assert rep_id["subject"]["master_id"] == rep.master_id
+    # held exactly when the representative has a valid ID card in the masters; else public security attests it
+    cards = {x.get("identifier") for x in model.licences_of(rep.master_id, ["001"]) if licence_state(x, TODAY) == "valid"}
+    if cards:
+        assert rep_id["status"] == "held" and rep_id["licence"]["identifier"] in cards, rep_id
+    else:
+        assert rep_id["status"] == "evidence" and rep_id["evidence"] is not None and rep_id["licence"] is None, rep_id
 
 
 def test_not_shared_elements_are_never_prefilled(server: Server, model) -> None:  # type: ignore[no-untyped-def]
