@@ -21,10 +21,10 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -47,25 +47,54 @@ print("RESULT" + json.dumps({"seconds": time.perf_counter() - t, "masters": [
      "review": m.review, "timings": m.timings} for m in rep.masters]}))
 """
 
+GENERATE = r"""
+import json, sys
+from pathlib import Path
+from pipelines.synthetic.city import generate_city
+s = generate_city(persons=int(sys.argv[2]), seed=int(sys.argv[3]), out=Path(sys.argv[1]), day2=sys.argv[4] == "True")
+print("RESULT" + json.dumps({"rows": s.rows, "day2_rows": s.day2_rows, "licences": s.licences,
+                             "entities": s.entities, "seconds": s.seconds}))
+"""
+
 
 def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS GB of the child, stdout) of a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.perf_counter()
-    res = subprocess.run(args, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    if res.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(args[:3])}...\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024 / 1024, res.stdout
+    """(wall seconds, peak RSS GB of this child alone, stdout) of a child process.
+
+    The peak comes from ``wait4`` on the child itself: ``RUSAGE_CHILDREN`` would be the maximum over
+    every child so far, so a delta build would report the full build's peak.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(args[:3])}...\n{stdout[-2000:]}\n{stderr[-4000:]}")
+    return wall, usage.ru_maxrss / 1024 / 1024, stdout
 
 
-def ingest(city: Path, pythonpath: str | None) -> float:
+def generate(city: Path, persons: int, seed: int, day2: bool) -> dict[str, Any]:
+    """Generate day 1 (or day 2 over it) in a child process: wall, peak RSS and source rows written."""
+    wall, peak, out = child([sys.executable, "-c", GENERATE, str(city), str(persons), str(seed), str(day2)])
+    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
+    return {**json.loads(line[len("RESULT"):]), "wall": wall, "peak_gb": peak}
+
+
+def ingest(city: Path, pythonpath: str | None) -> dict[str, Any]:
+    """``masterdata ingest`` in a child process: wall, peak RSS and the rows of the batches it committed."""
+    from pipelines.lake import Lake
+
     env = {"MASTERDATA_SOURCES": str(city / "sources"), "MASTERDATA_LAKE": str(city / "lake")}
-    cwd_path = pythonpath or str(ROOT)
-    env["PYTHONPATH"] = cwd_path
-    wall, _, _ = child([sys.executable, "-c", "from pipelines.cli import app; app()", "ingest"], env)
-    return wall
+    env["PYTHONPATH"] = pythonpath or str(ROOT)
+    before = {b.batch_id for b in Lake(city / "lake").committed_batches()}
+    wall, peak, _ = child([sys.executable, "-c", "from pipelines.cli import app; app()", "ingest"], env)
+    new = [b for b in Lake(city / "lake").committed_batches() if b.batch_id not in before]
+    return {"wall": wall, "peak_gb": peak, "batches": len(new), "extracted": sum(b.extracted for b in new),
+            "silver": sum(b.standardised for b in new), "quarantine": sum(b.quarantined for b in new)}
 
 
 def build(city: Path, full: bool) -> dict[str, Any]:
@@ -102,16 +131,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ingest-pythonpath", default=None, help="run `masterdata ingest` from this checkout")
     args = ap.parse_args(argv)
     city = args.out
-    res: dict[str, object] = {"persons": args.persons, "seed": args.seed, "cpus": os.cpu_count(),
+    res: dict[str, Any] = {"persons": args.persons, "seed": args.seed, "cpus": os.cpu_count(),
                               "machine": platform.platform()}
-    from pipelines.synthetic.city import generate_city
-
     if not args.skip_generate:
         shutil.rmtree(city, ignore_errors=True)
-        t = time.perf_counter()
-        generate_city(persons=args.persons, seed=args.seed, out=city, day2=False)
-        res["generate_day1_s"] = time.perf_counter() - t
-        res["ingest_day1_s"] = ingest(city, args.ingest_pythonpath)
+        print(f"generating {args.persons:,} persons ...", flush=True)
+        res["generate_day1"] = generate(city, args.persons, args.seed, day2=False)
+        res["generate_day1_s"] = res["generate_day1"]["wall"]
+        print("ingesting day 1 ...", flush=True)
+        res["ingest_day1"] = ingest(city, args.ingest_pythonpath)
+        res["ingest_day1_s"] = res["ingest_day1"]["wall"]
     shutil.rmtree(city / "gold", ignore_errors=True)
     print(f"full build of {args.persons:,} persons ...", flush=True)
     res["full"] = build(city, full=True)
@@ -121,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     with duckdb.connect(str(city / "gold" / "gold.duckdb"), read_only=True) as con:
         before = dict(con.execute("SELECT record_id, master_id FROM person_xref").fetchall())
     print("day 2 ...", flush=True)
-    t = time.perf_counter()
-    generate_city(persons=args.persons, seed=args.seed, out=city, day2=True)
-    res["generate_day2_s"] = time.perf_counter() - t
-    res["ingest_day2_s"] = ingest(city, args.ingest_pythonpath)
+    res["generate_day2"] = generate(city, args.persons, args.seed, day2=True)
+    res["generate_day2_s"] = res["generate_day2"]["wall"]
+    res["ingest_day2"] = ingest(city, args.ingest_pythonpath)
+    res["ingest_day2_s"] = res["ingest_day2"]["wall"]
     res["delta"] = build(city, full=False)
     res["delta_eval"] = evaluate(city)
     res["delta_ids"] = kept_ids(city, before)
@@ -135,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(res: dict[str, Any]) -> str:
     lines = [f"N = {res['persons']:,} persons (seed {res['seed']}), {res['cpus']} CPUs"]
+    for stage in ("generate_day1", "ingest_day1", "generate_day2", "ingest_day2"):
+        if stage in res:
+            st = res[stage]
+            rows = st.get("extracted", st.get("rows"))
+            lines.append(f"{stage}: {st['wall']:.1f}s wall, peak {st['peak_gb']:.2f} GB, {rows:,} rows")
     for phase in ("full", "delta"):
         b = res[phase]
         per = ", ".join(f"{m['master']} {m['seconds']:.1f}s ({m['mode']}, {m['records']:,} records)" for m in b["masters"])
