@@ -2,9 +2,13 @@
 
     uv run --frozen python -m benchmarks.bench_quality --persons 1000000 --dir /tmp/bench_quality
     uv run --frozen python benchmarks/bench_quality.py --persons 20000 --report
+    uv run --frozen python -m benchmarks.bench_quality --lake /tmp/bench1m/lake \
+        --gold /tmp/bench1m/gold/gold.duckdb --dir /tmp/bench1m_quality --report
 
 The city is generated, ingested and (when the master build is available and ``--masters`` is given)
-mastered once into ``--dir``, then reused by later runs: only the quality steps are timed. Prints
+mastered once into ``--dir``, then reused by later runs: only the quality steps are timed.
+``--lake`` and ``--gold`` reuse a lake and gold store made elsewhere (e.g. by ``bench_masters``)
+instead; the quality store and the report are then still written under ``--dir``. Prints
 the stage timings, the slowest feeds, rows scored and peak memory, as a Markdown block to paste
 into ``benchmarks/RESULTS_quality.md``. Peak RSS is the process high-water mark (``ru_maxrss``).
 """
@@ -65,9 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--masters", action="store_true", help="build the masters too, so gold figures are timed")
     ap.add_argument("--report", action="store_true", help="also time the GX validation and the HTML report")
     ap.add_argument("--runs", type=int, default=1, help="scorecard runs to time (the best is reported)")
+    ap.add_argument("--lake", type=Path, default=None, help="score this existing lake (no generation)")
+    ap.add_argument("--gold", type=Path, default=None, help="with --lake: this existing gold store")
     args = ap.parse_args(argv)
 
-    lake_root, gold = prepare(args.dir, args.persons, args.seed, args.masters)
+    if args.lake is not None:
+        if not (args.lake / "_state").is_dir():
+            raise SystemExit(f"--lake {args.lake}: not a lake (no _state folder)")
+        if args.gold is not None and not args.gold.is_file():
+            raise SystemExit(f"--gold {args.gold}: no such gold file")
+        lake_root, gold = args.lake, args.gold or args.dir / "warehouse" / "gold.duckdb"
+    else:
+        lake_root, gold = prepare(args.dir, args.persons, args.seed, args.masters)
     from pipelines.lake import Lake
     from quality.run import run_quality
     from quality.store import QualityStore
