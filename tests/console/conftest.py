@@ -14,7 +14,6 @@ any other host is aborted and recorded, and the test fails if there was one.  Sc
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -28,7 +27,6 @@ import pytest
 
 from tests.serving.conftest import REPO, Server, base_env, run_cli, start_server, stop_server
 
-CHROMIUM = Path(os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTEFACTS = REPO / "var" / "test-artefacts" / "console"
 PASSWORDS = {"steward": "steward-secret-1", "analyst": "analyst-secret-1", "civil": "civil-secret-12",
              "water": "water-secret-12"}
@@ -86,18 +84,6 @@ def site(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]
     server = start_server(city, {"identity": key}, tmp_path_factory.mktemp("consolelog") / "server.log")
     yield Site(server, key)
     stop_server(server.proc)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (scripts/install-browser.sh installs Debian's)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")

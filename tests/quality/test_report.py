@@ -8,6 +8,7 @@ import re
 import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -192,33 +193,25 @@ def test_report_speaks_the_analysts_language(report: dict) -> None:
 
 
 @pytest.mark.parametrize("width", [1280, 760, 420])
-def test_charts_fit_their_cards(report: dict, width: int) -> None:
+def test_charts_fit_their_cards(report: dict, width: int, browser: Any) -> None:
     """In a real browser at desktop, tablet and phone widths, no chart is wider than its card and
     the page does not scroll sideways."""
-    from tests.console.conftest import CHROMIUM
-
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            page.goto((report["out"] / "index.html").as_uri())
-            over = page.evaluate("""() => [...document.querySelectorAll('.card svg.chart')].map(svg => {
-                const c = svg.closest('.card').getBoundingClientRect(), s = svg.getBoundingClientRect();
-                return {chart: svg.dataset.chart, svg: [s.left, s.right], card: [c.left, c.right]};
-            }).filter(r => r.svg[0] < r.card[0] - 0.5 || r.svg[1] > r.card[1] + 0.5)""")
-            charts = page.evaluate("document.querySelectorAll('.card svg.chart').length")
-            clipped = page.evaluate("""() => [...document.querySelectorAll('svg.chart')].flatMap(svg => {
-                const vb = svg.viewBox.baseVal;
-                return [...svg.querySelectorAll('text')].map(t => ({chart: svg.dataset.chart, text: t.textContent,
-                    box: t.getBBox()})).filter(r => r.box.x < -0.5 || r.box.x + r.box.width > vb.width + 0.5)
-                    .map(r => r.chart + ': ' + r.text); })""")
-            scroll = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto((report["out"] / "index.html").as_uri())
+        over = page.evaluate("""() => [...document.querySelectorAll('.card svg.chart')].map(svg => {
+            const c = svg.closest('.card').getBoundingClientRect(), s = svg.getBoundingClientRect();
+            return {chart: svg.dataset.chart, svg: [s.left, s.right], card: [c.left, c.right]};
+        }).filter(r => r.svg[0] < r.card[0] - 0.5 || r.svg[1] > r.card[1] + 0.5)""")
+        charts = page.evaluate("document.querySelectorAll('.card svg.chart').length")
+        clipped = page.evaluate("""() => [...document.querySelectorAll('svg.chart')].flatMap(svg => {
+            const vb = svg.viewBox.baseVal;
+            return [...svg.querySelectorAll('text')].map(t => ({chart: svg.dataset.chart, text: t.textContent,
+                box: t.getBBox()})).filter(r => r.box.x < -0.5 || r.box.x + r.box.width > vb.width + 0.5)
+                .map(r => r.chart + ': ' + r.text); })""")
+        scroll = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    finally:
+        page.close()
     assert charts >= 3 and over == []
     assert clipped == []  # every label and value inside its chart
     assert scroll[0] <= scroll[1], scroll  # wide tables scroll in their own box, the page never sideways
