@@ -98,7 +98,7 @@ def test_a_build_publishes_while_requests_keep_being_served(city: Path, tmp_path
         model = ReadModel(next((home / "warehouse" / "serving_index").glob("gold-*.sqlite")))
         person, _lic = person_holding(model, ("004",))
         token = open_session(srv, person.data["id_number"], person.data["name"])
-        threads = [threading.Thread(target=_client, args=(srv, token, person.master_id, stop, s)) for s in seen]
+        threads = [threading.Thread(target=_client, args=(srv, token, srv.public_id("public_security", person.master_id), stop, s)) for s in seen]
         for t in threads:
             t.start()
         time.sleep(2)  # load first, then the build
