@@ -27,6 +27,8 @@ from typing import Any
 
 import duckdb
 
+from benchmarks.child_result import report, run_child
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -135,12 +137,7 @@ def run_splink(dataset: str, folder: Path) -> dict[str, Any]:
 
 
 def child(tool: str, dataset: str) -> dict[str, Any]:
-    res = subprocess.run([sys.executable, "-m", "benchmarks.bench_febrl", "--tool", tool, "--dataset", dataset],
-                         cwd=ROOT, capture_output=True, text=True)
-    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT")), None)
-    if res.returncode != 0 or not line:
-        return {"error": (res.stderr or res.stdout)[-2000:]}
-    return dict(json.loads(line[len("RESULT"):]))
+    return run_child("benchmarks.bench_febrl", "--tool", tool, "--dataset", dataset, error_tail=2000)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             out = (run_ours if args.tool == "ours" else run_splink)(datasets[0], Path(tmp))
         out["peak_gb"] = max(out.get("peak_gb", 0.0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
-        print("RESULT" + json.dumps(out))
+        report(out)
         return 0
     tools = ("ours", "splink") if args.tool == "both" else (args.tool,)
     print("| data | tool | records | wall s | peak GB | precision | recall | F1 | FP | FN |")

@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.child_result import report, run_child
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -75,12 +77,7 @@ def run_ours(city: Path) -> dict[str, Any]:
 
 
 def child(tool: str, city: Path) -> dict[str, Any]:
-    res = subprocess.run([sys.executable, "-m", "benchmarks.bench_link_persons", "--city", str(city), "--tool", tool],
-                         cwd=ROOT, capture_output=True, text=True)
-    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT")), None)
-    if res.returncode != 0 or not line:
-        return {"error": (res.stderr or res.stdout)[-3000:]}
-    return dict(json.loads(line[len("RESULT"):]))
+    return run_child("benchmarks.bench_link_persons", "--city", str(city), "--tool", tool)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         out = run_ours(args.city) if args.tool == "ours" else run_splink(args.city)
         self_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
         out["peak_gb"] = max(self_gb, out.pop("link_peak_gb", 0.0))
-        print("RESULT" + json.dumps(out))
+        report(out)
         return 0
     export(args.city)
     results = {tool: child(tool, args.city) for tool in ("ours", "splink")}

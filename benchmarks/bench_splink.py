@@ -23,11 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from benchmarks.child_result import report, run_child
 
 if TYPE_CHECKING:
     import duckdb
@@ -155,12 +156,7 @@ def score(con: duckdb.DuckDBPyConnection, city: Path, out: str) -> dict[str, Any
 
 
 def child(tool: str, city: Path) -> dict[str, Any]:
-    res = subprocess.run([sys.executable, "-m", "benchmarks.bench_splink", "--city", str(city), "--tool", tool],
-                         cwd=ROOT, capture_output=True, text=True)
-    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT")), None)
-    if res.returncode != 0 or not line:
-        return {"error": (res.stderr or res.stdout)[-3000:]}
-    return json.loads(line[len("RESULT"):])
+    return run_child("benchmarks.bench_splink", "--city", str(city), "--tool", tool)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tool != "both":
         out = run_ours(args.city) if args.tool == "ours" else run_splink(args.city)
         out["peak_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-        print("RESULT" + json.dumps(out))
+        report(out)
         return 0
     results = {tool: child(tool, args.city) for tool in ("ours", "splink")}
     (args.city / "bench_splink.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
