@@ -96,16 +96,27 @@ def _kill_ingest(env: dict[str, str], lake: Path, batches: int, rng: random.Rand
     return kills
 
 
+def _building(gold: Path) -> bool:
+    return bool(list(gold.parent.glob(".*.building")))
+
+
 def _kill_build(env: dict[str, str], gold: Path, seconds: float, rng: random.Random) -> tuple[int, int]:
-    """BUILD_KILLS kills at seeded fractions of an uninterrupted build's time (an attempt that ends
-    first is retried: it does not count); also how many kills left a half-built ``.building`` file."""
+    """BUILD_KILLS kills: half at seeded fractions of an uninterrupted build's time, half as soon as
+    the build's temporary gold file exists (plus a seeded few milliseconds) - the time fractions
+    alone miss that window on a fast machine, where writing gold is a small part of the build. An
+    attempt that ends first is retried: it does not count. Also how many kills left a half-built
+    ``.building`` file."""
     kills = half_built = 0
-    for _ in range(2 * BUILD_KILLS):
+    for _ in range(3 * BUILD_KILLS):
         if kills == BUILD_KILLS:
             break
-        if kill_when(FULL_BUILD, env, lambda: True, rng.uniform(0.1, 0.9) * seconds):
+        if kills % 2 == 0:
+            killed = kill_when(FULL_BUILD, env, lambda: True, rng.uniform(0.1, 0.9) * seconds)
+        else:
+            killed = kill_when(FULL_BUILD, env, partial(_building, gold), rng.uniform(0.0, 0.05))
+        if killed:
             kills += 1
-            half_built += bool(list(gold.parent.glob(".*.building")))
+            half_built += _building(gold)
     return kills, half_built
 
 
