@@ -79,6 +79,7 @@ _BESPOKE: tuple[Builder, ...] = (
     persons.grassroots_service,
     persons.trade_unions,
     person_licences.exit_entry,
+    person_licences.traffic_police,
     person_licences.civil_affairs,
     person_licences.archives,
     person_licences.health,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from pipelines.synthetic import strs
-from pipelines.synthetic.extracts.columns import C, Extract, K, N, P, S, T, extract
+from pipelines.synthetic import places, strs
+from pipelines.synthetic.extracts.columns import C, D, Extract, K, N, P, S, T, extract
 from pipelines.synthetic.extracts.context import Ctx
 from pipelines.synthetic.extracts.subjects import (
     entity_columns,
@@ -33,6 +33,43 @@ def exit_entry(ctx: Ctx) -> dict[str, Extract]:
     ex = licence_register(ctx, "crj_zjxx", ("006", "007", "008"))
     ex.cols["xmpy"] = T(ctx.world.variants_pinyin(ex.person))  # the name as printed on the passport
     return {"crj_zjxx": ex}
+
+
+#: A driver renewing his licence first takes the medical examination (机动车驾驶人身体条件证明) at a
+#: designated medical institution, which uploads the result to traffic police (电子体检); the
+#: examination is valid six months and renewal opens 90 days before the licence expires.
+EXAM_VALID_DAYS, RENEWAL_OPENS_DAYS = 182, 90
+
+
+def traffic_police(ctx: Ctx) -> dict[str, Extract]:
+    """Drivers' medical examinations uploaded by the designated medical institutions (电子体检): every
+    living driver whose licence is due - it expires within the renewal window or expired less than
+    the examination's validity ago (a late renewal) - has taken his examination, on a day between
+    the window's opening and the extract's day, within the last six months; the day draws its
+    renewals from these drivers, and one who comes to renew has taken it first."""
+    lic, p, rng = ctx.world.licences, ctx.world.persons, ctx.rng
+    idx = ctx.licences("004")
+    due = lic.valid_to[idx]
+    idx = idx[~np.isnat(due) & (due <= ctx.day + np.timedelta64(RENEWAL_OPENS_DAYS, "D"))
+              & (due > ctx.day - np.timedelta64(EXAM_VALID_DAYS, "D")) & p.alive[lic.holder[idx]]
+              & np.isin(lic.status[idx], ("1", "4"))]
+    driver = lic.holder[idx]
+    lo = np.maximum(lic.valid_to[idx] - np.timedelta64(RENEWAL_OPENS_DAYS, "D"),
+                    ctx.day - np.timedelta64(EXAM_VALID_DAYS - 1, "D")).astype(np.int64)
+    hi = np.maximum(ctx.day.astype("datetime64[D]").astype(np.int64), lo)
+    exam = (lo + np.floor(rng.random(idx.size) * (hi - lo + 1)).astype(np.int64)).astype("datetime64[D]")
+    county = np.array(places.COUNTY_NAMES)[p.county[driver]]
+    key = ctx.serial("TJ341600", 10)
+    cols = person_columns(ctx, driver, ctx.wants("jsr_tjxx")) | {
+        "meta.record_key": K(key(np.arange(idx.size)), key),
+        "dabh": T(lic.number.take(pa.array(idx))),
+        "tjyymc": T(strs.to_arrow(np.char.add(county, "人民医院"))),
+        "tjrq": T(strs.to_arrow(strs.format_dates(exam, "%Y-%m-%d"))),
+        "tjjl": T(strs.take(["合格"], np.zeros(idx.size, np.int64))),
+        "yxqz": T(strs.to_arrow(strs.format_dates(exam + np.timedelta64(EXAM_VALID_DAYS, "D"), "%Y-%m-%d"))),
+        "meta.updated_at": S(ctx.stamps(idx.size, exam)),
+    }
+    return {"jsr_tjxx": extract(cols, person=driver, licence=idx)}
 
 
 def civil_affairs(ctx: Ctx) -> dict[str, Extract]:
@@ -91,7 +128,8 @@ def archives(ctx: Ctx) -> dict[str, Extract]:
 
 
 def health(ctx: Ctx) -> dict[str, Extract]:
-    """Birth certificates since the register went online (with the parents) and physicians."""
+    """Birth certificates since the register went online (with the parents), physicians, and the
+    death certificates of the death registry."""
     p, lic = ctx.world.persons, ctx.world.licences
     since = np.datetime64(f"{int(ctx.prof.cov('births_since', 2010))}-01-01")
     idx = ctx.licences("020")
@@ -105,7 +143,42 @@ def health(ctx: Ctx) -> dict[str, Extract]:
         "fqsfzh": P(father),
         "meta.updated_at": S(ctx.stamps(idx.size, lic.issue[idx])),
     }
-    return {"csyxzm": extract(birth, person=child, licence=idx), "ysyyzc": licence_register(ctx, "ysyyzc", ("021",))}
+    out = {"csyxzm": extract(birth, person=child, licence=idx), "ysyyzc": licence_register(ctx, "ysyyzc", ("021",))}
+    return out | {"swyxzm": death_certificates(ctx)}
+
+
+#: Where a death certified by the health system happened (swdd), and its share: in a medical
+#: institution the attending one issues the 死亡医学证明; at home or elsewhere the township health centre
+#: or community health service centre issues the 推断书 after an inquiry.
+DEATH_PLACES = ("医疗卫生机构", "家中", "其他场所")
+DEATH_PLACE_SHARE = (0.55, 0.40, 0.05)
+
+
+def death_certificates(ctx: Ctx) -> Extract:
+    """死亡医学证明（推断）书 the health system's death registry holds: every death since the national
+    form (2014) that a medical institution or the township health centre certified and reported
+    (``certified`` of them: a few rural deaths are never reported), about the deceased, issued within
+    days of the death by a hospital or a health centre of his household county."""
+    p, rng = ctx.world.persons, ctx.rng
+    since = np.datetime64(f"{int(ctx.prof.cov('deaths_since', 2014))}-01-01")
+    dead = ~p.alive & (p.death >= since)
+    who = ctx.persons(dead & (rng.random(p.n) < ctx.prof.cov("certified", 0.97)))
+    death = p.death[who]
+    issued = np.minimum(death + rng.integers(0, 4, who.size).astype("timedelta64[D]"), ctx.day)
+    place = rng.choice(len(DEATH_PLACES), who.size, p=np.array(DEATH_PLACE_SHARE))
+    county = np.array(places.COUNTY_NAMES)[p.county[who]]
+    issuer = np.where(place == 0, np.char.add(county, "人民医院"),
+                      np.char.add(county, np.where(p.county[who] == 0, "社区卫生服务中心", "乡镇卫生院")))
+    key = ctx.serial("SW", 9)
+    cols = person_columns(ctx, who, ctx.wants("swyxzm")) | {
+        "meta.record_key": K(strs.cat(strs.num(year_of(issued)), key(who)), key),
+        "person.death_date": D(death),
+        "swdd": T(strs.take(DEATH_PLACES, place)),
+        "qfjg": T(strs.to_arrow(issuer)),
+        "qfrq": D(issued),
+        "meta.updated_at": S(ctx.stamps(who.size, issued)),
+    }
+    return extract(cols, person=who)
 
 
 
