@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.serving.conftest import REPO, Server, open_session
-from tests.serving.subjects import TODAY, parent_of_newborn, person_holding, unrelated_person
+from tests.serving.subjects import TODAY, licences_of_type, parent_of_newborn, person_holding, unrelated_person
 from tests.serving.test_autofill import autofill, is_problem
 
 BIRTH_REGISTRATION = "S0016"  # 新生儿出生登记（入户）: the parent's ID card and household book, 结婚证, the child's 出生医学证明
@@ -262,3 +262,78 @@ def test_the_person_named_is_the_one_the_event_concerns(model) -> None:  # type:
             assert m["subject"] is not None and m["subject"]["master_id"] == spouses[0].master_id, m
         else:
             assert m["reason"] == "no_relation_recorded" and "person named" not in m["note"], m
+
+
+def _holds_record(model, master_id: str, source: str, table: str) -> bool:  # type: ignore[no-untyped-def]
+    return any(r[:2] == (source, table) for r in model.records("person", master_id))
+
+
+def _material(server: Server, applicant, body: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """(application id, the material called ``name``) of ``applicant``'s auto-filled application."""
+    token = open_session(server, applicant.data["id_number"], applicant.data["name"])
+    r = autofill(server, token, body)
+    assert r.status_code == 200, r.text
+    return r.json()["application_id"], next(m for m in r.json()["materials"] if m["material"] == name)
+
+
+def test_a_drivers_medical_examination_is_the_record_traffic_police_holds(server: Server, model) -> None:  # type: ignore[no-untyped-def]
+    """S0005 机动车驾驶证换证: the examination the designated medical institution uploaded (电子体检) is
+    served as traffic police's evidence about the driver himself; a driver with no examination
+    uploaded has it to upload (nothing is assumed)."""
+    drivers = []
+    for lic in licences_of_type(model, ("004",)):
+        row = model.person(master_id=lic.get("holder_master_id") or "")
+        if row is not None and row.data.get("id_number") and row.data.get("name") and not row.data.get("death_date"):
+            drivers.append(row)
+    examined = next(d for d in drivers if _holds_record(model, d.master_id, "traffic_police", "jsr_tjxx"))
+    _app, m = _material(server, examined, {"service_item": "S0005"}, "机动车驾驶人身体条件证明")
+    assert m["channel"] == "政府部门核发" and m["status"] == "evidence", m
+    ev = m["evidence"]
+    assert ev["kind"] == "driver_medical" and ev["department"] == "traffic_police" and ev["basis"] == "department_records"
+    assert ev["about"]["master_id"] == examined.master_id and [r["table"] for r in ev["records"]] == ["jsr_tjxx"]
+    not_examined = next(d for d in drivers if not _holds_record(model, d.master_id, "traffic_police", "jsr_tjxx"))
+    _app, m = _material(server, not_examined, {"service_item": "S0005"}, "机动车驾驶人身体条件证明")
+    assert m["status"] == "to_upload" and m["reason"] == "not_held_for_applicant", m
+
+
+def test_a_death_certificate_is_the_health_systems_record_of_the_deceased(server: Server, model) -> None:  # type: ignore[no-untyped-def]
+    """S0017 死亡人员户口注销 by a relative: the 死亡医学证明 is the health system's record of the deceased
+    (about him, through the relation the masters record), sealed only once the relative consents;
+    a death the health system holds no certificate of is to upload."""
+    from warehouse.api.relations import related
+
+    def applicant_for(dead: Any) -> Any:
+        for (mid,) in model._all("SELECT master_id FROM person WHERE id_number IS NOT NULL AND "
+                                 "json_extract(data, '$.death_date') IS NULL AND json_extract(data, '$.name') IS NOT NULL "
+                                 "AND (json_extract(data, '$.spouse_id_number') = ? OR json_extract(data, '$.household_no') = ?) "
+                                 "ORDER BY master_id", (dead.data["id_number"], dead.data.get("household_no") or "")):
+            row = model.person(master_id=mid)
+            if row is not None and related(model, "deceased", row, None, dead.master_id):
+                return row
+        return None
+
+    pairs = {True: None, False: None}
+    for (mid,) in model._all("SELECT master_id FROM person WHERE id_number IS NOT NULL AND "
+                             "json_extract(data, '$.death_date') IS NOT NULL ORDER BY master_id"):
+        dead = model.person(master_id=mid)
+        certified = _holds_record(model, mid, "health", "swyxzm")
+        if dead is None or pairs[certified] is not None:
+            continue
+        relative = applicant_for(dead)
+        if relative is not None:
+            pairs[certified] = (relative, dead)
+        if all(pairs.values()):
+            break
+    relative, dead = pairs[True]
+    app, m = _material(server, relative, {"service_item": "S0017", "concerning": dead.data["id_number"]},
+                       "死亡医学证明（推断）书")
+    assert m["status"] == "evidence" and m["subject"]["master_id"] == dead.master_id, m
+    ev = m["evidence"]
+    assert ev["kind"] == "death_certificate" and ev["department"] == "health" and ev["about"]["relation"] == "deceased"
+    assert ev["attested"]["death_date"] == dead.data["death_date"] and [r["table"] for r in ev["records"]] == ["swyxzm"]
+    with server.client(APPROVER) as dep:  # nothing reaches public security before the relative consents
+        is_problem(dep.get(f"/v1/applications/{app}/evidence", params=PURPOSE), 409)
+    relative, dead = pairs[False]
+    _app, m = _material(server, relative, {"service_item": "S0017", "concerning": dead.data["id_number"]},
+                        "死亡医学证明（推断）书")
+    assert m["status"] == "to_upload" and m["reason"] == "not_held_for_applicant", m
