@@ -247,6 +247,7 @@ def test_the_person_named_is_the_one_the_event_concerns(model) -> None:  # type:
 
     from warehouse.api.autofill import material_status
     from warehouse.api.catalogue import catalogue
+    from warehouse.api.catalogue import catalogue
     from warehouse.api.relations import related
 
     cat = catalogue()
@@ -299,7 +300,9 @@ def test_a_drivers_medical_examination_is_the_record_traffic_police_holds(server
 def test_a_death_certificate_is_the_health_systems_record_of_the_deceased(server: Server, model) -> None:  # type: ignore[no-untyped-def]
     """S0017 死亡人员户口注销 by a relative: the 死亡医学证明 is the health system's record of the deceased
     (about him, through the relation the masters record), sealed only once the relative consents;
-    a death the health system holds no certificate of is to upload."""
+    a death the health system holds no certificate of is to upload; the 火化证明 of 殡葬补助给付 likewise is
+    civil affairs' cremation record."""
+    from warehouse.api.catalogue import catalogue
     from warehouse.api.relations import related
 
     def applicant_for(dead: Any) -> Any:
@@ -333,6 +336,14 @@ def test_a_death_certificate_is_the_health_systems_record_of_the_deceased(server
     assert ev["attested"]["death_date"] == dead.data["death_date"] and [r["table"] for r in ev["records"]] == ["swyxzm"]
     with server.client(APPROVER) as dep:  # nothing reaches public security before the relative consents
         is_problem(dep.get(f"/v1/applications/{app}/evidence", params=PURPOSE), 409)
+    # 殡葬补助给付: the 火化证明 is civil affairs' cremation record of the same deceased, where it holds one
+    benefit = next(i.code for i in catalogue().items.values() if i.name == "殡葬补助给付（惠民殡葬）" and i.hall == "city")
+    _app, m = _material(server, relative, {"service_item": benefit, "concerning": dead.data["id_number"]}, "火化证明")
+    if _holds_record(model, dead.master_id, "civil_affairs", "hhjl"):
+        assert m["status"] == "evidence" and m["evidence"]["kind"] == "cremation", m
+        assert m["evidence"]["department"] == "civil_affairs" and m["subject"]["master_id"] == dead.master_id
+    else:
+        assert m["status"] == "to_upload" and m["reason"] == "not_held_for_applicant", m
     relative, dead = pairs[False]
     _app, m = _material(server, relative, {"service_item": "S0017", "concerning": dead.data["id_number"]},
                         "死亡医学证明（推断）书")

@@ -1,6 +1,6 @@
 """Records a department holds in place of a paper the applicant would otherwise bring: the health
-system's death certificates and the drivers' medical examinations the designated medical institutions
-upload to traffic police.  Each row must agree with the world it was drawn from (the deceased, the
+system's death certificates, civil affairs' cremation records and the drivers' medical examinations
+the designated medical institutions upload to traffic police.  Each row must agree with the world it was drawn from (the deceased, the
 driver whose licence is due), or the once-only figures built on them would be fiction."""
 
 from __future__ import annotations
@@ -48,6 +48,23 @@ def test_death_certificates_are_of_the_dead_since_the_national_form(city: Path) 
         certified.add(r["_truth"]["true_person_id"])
     dead = [i for i, p in enumerate(persons) if p["death_date"] is not None and p["death_date"] >= date(2014, 1, 1)]
     assert len(certified) >= 0.9 * len(dead)
+
+
+def test_cremation_records_are_of_the_dead_cremated_days_after_the_death(city: Path) -> None:
+    """Every 火化 record is about a person who died since 2014, cremated one to five days after the
+    recorded death at his county's funeral home; most such deaths have one."""
+    persons = pq.read_table(city / "truth" / "persons.parquet").to_pylist()
+    rows = _rows(city, "civil_affairs", "hhjl")
+    assert rows
+    cremated = set()
+    for r in rows:
+        p = persons[r["_truth"]["true_person_id"]]
+        assert p["death_date"] is not None and p["death_date"] >= date(2014, 1, 1), r
+        assert p["death_date"] <= date.fromisoformat(str(r["hhrq"])[:10]) <= p["death_date"] + timedelta(days=5), r
+        assert r["byg"].endswith("殡仪馆")
+        cremated.add(r["_truth"]["true_person_id"])
+    dead = [i for i, p in enumerate(persons) if p["death_date"] is not None and p["death_date"] >= date(2014, 1, 1)]
+    assert 0.8 * len(dead) <= len(cremated) < len(dead)
 
 
 def test_drivers_medical_examinations_are_of_drivers_due_and_still_valid(city: Path) -> None:
