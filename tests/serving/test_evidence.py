@@ -14,7 +14,13 @@ import httpx
 import pytest
 
 from tests.serving.conftest import REPO, Server, open_session
-from tests.serving.subjects import TODAY, licences_of_type, parent_of_newborn, person_holding, unrelated_person
+from tests.serving.subjects import (
+    TODAY,
+    licences_of_type,
+    parent_of_newborn,
+    person_holding,
+    unrelated_person,
+)
 from tests.serving.test_autofill import autofill, is_problem
 
 BIRTH_REGISTRATION = "S0016"  # 新生儿出生登记（入户）: the parent's ID card and household book, 结婚证, the child's 出生医学证明
@@ -247,7 +253,6 @@ def test_the_person_named_is_the_one_the_event_concerns(model) -> None:  # type:
 
     from warehouse.api.autofill import material_status
     from warehouse.api.catalogue import catalogue
-    from warehouse.api.catalogue import catalogue
     from warehouse.api.relations import related
 
     cat = catalogue()
@@ -315,7 +320,7 @@ def test_a_death_certificate_is_the_health_systems_record_of_the_deceased(server
                 return row
         return None
 
-    pairs = {True: None, False: None}
+    pairs: dict[bool, tuple[Any, Any] | None] = {True: None, False: None}
     for (mid,) in model._all("SELECT master_id FROM person WHERE id_number IS NOT NULL AND "
                              "json_extract(data, '$.death_date') IS NOT NULL ORDER BY master_id"):
         dead = model.person(master_id=mid)
@@ -327,7 +332,9 @@ def test_a_death_certificate_is_the_health_systems_record_of_the_deceased(server
             pairs[certified] = (relative, dead)
         if all(pairs.values()):
             break
-    relative, dead = pairs[True]
+    with_cert, without_cert = pairs[True], pairs[False]
+    assert with_cert is not None and without_cert is not None, "a certified and an uncertified death with a relative"
+    relative, dead = with_cert
     app, m = _material(server, relative, {"service_item": "S0017", "concerning": dead.data["id_number"]},
                        "死亡医学证明（推断）书")
     assert m["status"] == "evidence" and m["subject"]["master_id"] == dead.master_id, m
@@ -344,7 +351,7 @@ def test_a_death_certificate_is_the_health_systems_record_of_the_deceased(server
         assert m["evidence"]["department"] == "civil_affairs" and m["subject"]["master_id"] == dead.master_id
     else:
         assert m["status"] == "to_upload" and m["reason"] == "not_held_for_applicant", m
-    relative, dead = pairs[False]
+    relative, dead = without_cert
     _app, m = _material(server, relative, {"service_item": "S0017", "concerning": dead.data["id_number"]},
                         "死亡医学证明（推断）书")
     assert m["status"] == "to_upload" and m["reason"] == "not_held_for_applicant", m

@@ -73,7 +73,7 @@ def test_drivers_medical_examinations_are_of_drivers_due_and_still_valid(city: P
     six months of the day; it names his licence.  Every such driver has one."""
     persons = pq.read_table(city / "truth" / "persons.parquet").to_pylist()
     licences = pq.read_table(city / "truth" / "licences.parquet").to_pylist()
-    day1 = load_profile().day1.item()
+    day1 = date.fromisoformat(str(load_profile().day1)[:10])
     rows = _rows(city, "traffic_police", "jsr_tjxx")
     assert rows
     examined = set()
