@@ -23,6 +23,7 @@ test: setup
 airflow-ui: setup
 	@AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	  AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__DEFAULT_TIMEZONE=Asia/Shanghai MASTERDATA_HOME=$(CURDIR)/var \
+	  AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS=pipelines.airflow_logging.LOGGING_CONFIG \
 	  uv run --frozen airflow standalone
 
 bench: setup

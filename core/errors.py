@@ -9,9 +9,11 @@ of failure is a declaration, not a branch in the handlers.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
-from typing import Any, ClassVar
+import sys
+from typing import Any, ClassVar, TextIO
 
 
 class MasterdataError(Exception):
@@ -139,3 +141,60 @@ def redact_logs() -> None:
     for h in handlers:
         if not any(isinstance(f, RedactingFilter) for f in h.filters):
             h.addFilter(RedactingFilter())
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that writes every line :func:`redact`-ed to the stream it wraps.
+
+    Whole lines only: a number split across two ``write`` calls (``print`` writes the text, then the
+    newline) is still caught; the unfinished last line is written when the stream is closed.
+    """
+
+    def __init__(self, inner: TextIO) -> None:
+        super().__init__()
+        self.inner = inner
+        self._pending = ""
+
+    def write(self, s: str) -> int:
+        self._pending += s
+        if "\n" in self._pending:
+            lines, self._pending = self._pending.rsplit("\n", 1)
+            self.inner.write(redact(lines + "\n"))
+        return len(s)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def close(self) -> None:
+        if self._pending:
+            self.inner.write(redact(self._pending))
+            self._pending = ""
+        self.inner.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", "utf-8")
+
+
+def redact_streams() -> None:
+    """Route this process's stdout and stderr through :class:`RedactingStream`: for a process that runs
+    code whose output it does not control - Airflow tasks run in-process by ``dag.test()``, whose
+    log lines, ``print`` output and tracebacks all reach these two streams.  Call it before the code
+    that captures the streams (Airflow's logging setup, at its import)."""
+    import atexit
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not isinstance(stream, RedactingStream):
+            wrapped = RedactingStream(stream)
+            setattr(sys, name, wrapped)
+            atexit.register(wrapped.close)

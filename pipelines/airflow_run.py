@@ -4,7 +4,9 @@
 build and the quality DAG that way would take minutes of pure overhead.  This module is executed
 as ``python -m pipelines.airflow_run DAG_ID ...`` with AIRFLOW_HOME pointing at a project-local
 Airflow (SQLite metadata), parses the DAG folder once and runs each DAG in turn, printing one line
-per run; the exit status is non-zero if any run failed.
+per run; the exit status is non-zero if any run failed.  Everything the runs print is masked
+(:func:`core.errors.redact_streams`): no resident ID or mobile number reaches the console or the
+demo's logs in full.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ import time
 
 def main(argv: list[str]) -> int:
     import logging
+
+    from core.errors import redact_streams
+
+    # the tasks run in this process (``dag.test()``): their logs, prints and tracebacks reach this
+    # process's streams, not a supervisor's log file (pipelines/airflow_logging.py), so the streams
+    # are masked - before Airflow's import sets its logging up on them
+    redact_streams()
 
     from airflow.dag_processing.dagbag import DagBag
 

@@ -56,6 +56,7 @@ class DemoContext:
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS": "pipelines.airflow_logging.LOGGING_CONFIG",
             "PYTHONUNBUFFERED": "1",
         })
         return env

@@ -233,6 +233,88 @@ def validate_batches(out_dir: Path, lake: Lake | None = None, dictionary: Dictio
     return outcome
 
 
+def _run(vd: Any, df: Any) -> tuple[Any, str | None]:
+    """Validate ``df`` against the definition's suite - what ``ValidationDefinition.run`` does, less its
+    storing of the result: the result holds the failing values as received, and is stored only once
+    masked (:func:`mask_results`, :func:`_store`).  Returns the result and the batch it judged."""
+    from great_expectations.constants import DATAFRAME_REPLACEMENT_STR
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.validator.v1_validator import Validator
+
+    validator = Validator(batch_definition=vd.batch_definition, batch_parameters={"dataframe": df},
+                          result_format=RESULT_FORMAT)
+    res = validator.validate_expectation_suite(vd.suite)
+    run_id = RunIdentifier(run_time=dt.datetime.now(dt.UTC))
+    res.meta.update({"validation_id": vd.id, "checkpoint_id": None, "run_id": run_id,
+                     "validation_time": run_id.run_time,
+                     "batch_parameters": {"dataframe": DATAFRAME_REPLACEMENT_STR}})
+    return res, validator.active_batch_id
+
+
+def _store(ctx: Any, vd: Any, res: Any, batch_id: str | None) -> None:
+    """Store a (masked) result where the Data Docs read it, under the ids ``ValidationDefinition.run`` uses."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    suite_id = ExpectationSuiteIdentifier(name=vd.suite.name)
+    result_id = ValidationResultIdentifier(batch_identifier=batch_id,
+                                           expectation_suite_identifier=suite_id, run_id=res.meta["run_id"])
+    ctx.validation_results_store.store_validation_results(
+        suite_validation_result=res, suite_validation_result_identifier=result_id,
+        expectation_suite_identifier=suite_id)
+
+
+#: the parts of an expectation's result that list failing values (``*_index_list``: per failing row,
+#: its record key and the values of the columns checked)
+_VALUE_LISTS = ("unexpected_list", "partial_unexpected_list")
+_INDEX_LISTS = ("unexpected_index_list", "partial_unexpected_index_list")
+
+
+def mask_results(res: Any) -> int:
+    """Mask the failing values a GX suite result lists, in place, before it is stored or rendered.
+
+    GX keeps the failing values of every failed expectation (``unexpected_list``, the partial lists
+    and counts, the failing rows' values by record key) and the Data Docs print them.  Where the
+    expectation's element is personal (the dictionary says so: names, ID numbers, phones, addresses)
+    each value is masked (:func:`core.errors.mask`: ``张***``), except in a ``__reason`` column,
+    whose values are defect kinds; everywhere else, and in record keys, personal numbers are masked
+    (:func:`core.errors.redact`).  Returns how many expectation results were masked as personal.
+    """
+    personal_count = 0
+    for r in res.results:
+        cfg = r.expectation_config
+        meta = cfg.meta or {}
+        kwargs = cfg.kwargs or {}
+        columns = [c for c in (kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")) if c]
+        personal = _personal(str(meta.get("element", ""))) and not any(str(c).endswith("__reason") for c in columns)
+        personal_count += personal
+        result = r.result or {}
+
+        def hide(v: Any, personal: bool = personal) -> Any:
+            if isinstance(v, str):
+                return mask(v) if personal else redact(v)
+            if isinstance(v, (list, tuple)):
+                return type(v)(hide(x) for x in v)
+            return v
+
+        for k in _VALUE_LISTS:
+            if isinstance(result.get(k), list):
+                result[k] = [hide(v) for v in result[k]]
+        if isinstance(result.get("partial_unexpected_counts"), list):
+            result["partial_unexpected_counts"] = [
+                {**c, "value": hide(c.get("value"))} if isinstance(c, dict) else c
+                for c in result["partial_unexpected_counts"]]
+        for k in _INDEX_LISTS:
+            if isinstance(result.get(k), list):
+                result[k] = [{c: (hide(x, False) if c == "_record_key" else hide(x)) for c, x in row.items()}
+                             if isinstance(row, dict) else hide(row, False) for row in result[k]]
+        if isinstance(result.get("unexpected_index_query"), str):
+            result["unexpected_index_query"] = redact(result["unexpected_index_query"])
+    return personal_count
+
+
 def _personal(element: str) -> bool:
     from standards.dictionary import dictionary
 
@@ -315,11 +397,14 @@ def _validate(gx: Any, ctx: Any, ds: Any, con: duckdb.DuckDBPyConnection, job: J
         bd = asset.add_batch_definition_whole_dataframe("latest_batch" if suite.kind == "feed" else "sample")
         gsuite = ctx.suites.add(gx_suite(suite))
         vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=bd, suite=gsuite))
-        res = vd.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT)
+        res, judged = _run(vd, df)
+        # the failures read the values as received; what GX stores and renders is masked
+        evaluated, successful, fails = _failures(suite, res, df)
+        mask_results(res)
+        _store(ctx, vd, res, judged)
     except Exception as exc:  # one suite GX cannot run must not cost the other suites and the report
         outcome.notes.append(f"{suite.name}: not validated: {type(exc).__name__}: {str(exc).splitlines()[0]}")
         return
-    evaluated, successful, fails = _failures(suite, res, df)
     outcome.results.append(GxSuiteResult(suite.name, suite.kind, suite.source, suite.table, suite.master,
                                          batch_id, len(df), evaluated, successful, fails))
     say(f"gx {suite.name:50} {len(df):>6,} rows  {successful}/{evaluated} expectations met")

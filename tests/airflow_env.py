@@ -23,6 +23,8 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        # the project's redaction in the task logs' write path (docs/DEPLOYMENT.md)
+        "AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS": "pipelines.airflow_logging.LOGGING_CONFIG",
         "MASTERDATA_RETRY_DELAY_S": "1",
     })
     env.update(extra)

@@ -11,7 +11,12 @@ them with a chain of rules, ties going to the next rule:
 * ``non_null`` - any value (the final tie-breaks still make it deterministic).
 
 Final tie-breaks are the value itself and then the smallest record number, so the same input
-always yields the same golden record.  Every surviving value keeps the record it came from: the
+always yields the same golden record.  Which of the records holding the surviving value it is
+credited to follows the same chain (validated, then source priority), then the source's own update
+time where the rule chain has ``most_recent`` - never the extraction time, which says when a run
+happened to read a table (a re-run after a crash, a retry, a table read a second later) - and
+then the record number (``hash63(record_id)``: stable), so re-running the same deliveries credits
+the same records.  Every surviving value keeps the record it came from: the
 master table's ``lineage`` struct holds, per attribute, the ``record_no`` of that record (the
 cross-reference table maps it to record id, source, table and batch; the ``attribute_lineage``
 view shows it long).
@@ -40,7 +45,7 @@ def _srank(a: Attribute) -> str:
 def surv_input_sql(cfg: ResolveConfig, records: str) -> str:
     """SELECT cluster, master_id, rid, lineage columns, ``v<i>`` / ``ok<i>`` / ``s<i>`` per attribute."""
     cols = ["cluster", "master_id", "rid", "_source", "_batch_id", "_extracted_at",
-            "coalesce(_updated_at, _extracted_at) AS ts"]
+            "coalesce(_updated_at, _extracted_at) AS ts", "_updated_at AS uts"]
     for i, (name, a) in enumerate(cfg.attributes.items()):
         value = a.value or q(name)
         ok = f"coalesce(({a.validated}), FALSE)" if a.validated else "FALSE"
@@ -63,7 +68,7 @@ def _attribute_sql(a: Attribute, i: int, inp: str, multi: str) -> str:
             rec_key.append(f"s := s{i}")
         elif rule == "most_recent":
             order.append("ts DESC")
-            rec_key.append("t := -epoch_ms(ts)")
+            rec_key.append("t := -coalesce(epoch_ms(uts), 0)")  # the source's time only (module doc)
         elif rule == "most_frequent":
             order.append("freq DESC")
     rec_key.append("r := rid")

@@ -33,3 +33,22 @@ def test_connection_has_the_standard_and_a_memory_limit(monkeypatch: pytest.Monk
     assert limit.replace(" ", "").upper() in ("1GB", "953.6MIB", "1.0GIB", "953.7MIB")
     # a macro of the standard is installed
     assert con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'name_norm'").fetchone()[0] > 0  # type: ignore[index]
+
+
+def test_redacting_stream_masks_numbers_split_across_writes() -> None:
+    """``print`` writes the text and the newline apart, and a writer may cut a line anywhere: every
+    number is masked whole, and the unfinished last line is written (masked) on close."""
+    import io
+
+    from core.errors import RedactingStream
+
+    out = io.StringIO()
+    s = RedactingStream(out)
+    s.write("holder 3416021980")
+    s.write("0101019X phone 139")
+    assert out.getvalue() == ""  # nothing of an unfinished line is let through
+    s.write("12345678\nnext 1391234")
+    assert out.getvalue() == "holder 341*** phone 139***\n"
+    s.write("5678")
+    s.close()
+    assert out.getvalue() == "holder 341*** phone 139***\nnext 139***"

@@ -2,9 +2,12 @@
 
 A second server (two uvicorn workers) over the same gold store and read model as the session's, with
 a serving store of its own and previews kept only ``PREVIEW_TTL`` seconds, takes a load of hall
-auto-fills from several threads for ``LOAD_S`` seconds (the issue's 60-s load scaled to the suite's
-time: what is bounded is the steady state, reached after TTL + one purge round).  The store's file
-size and its WAL are sampled every half second:
+auto-fills from several threads for ``LOAD_S`` seconds.  The issue asks for a 60-s load; the suite runs
+16 s (``BOUNDED_LOAD_S`` sets it): what is bounded is the steady state, reached after TTL + one purge
+round (~4 s), so 16 s hold three times that, and the 60-s run is the benchmark's, which runs this very
+test with ``BOUNDED_LOAD_S=60`` (``benchmarks/bench_bounded.py``; figures and the store and WAL
+sizes over time in ``benchmarks/RESULTS_serving.md``).  The store's file size and its WAL are sampled
+every half second:
 
 * the WAL never exceeds the housekeeping's limit (plus the writes of one checkpoint interval);
 * once purging has started, the store grows only by the audit log (append-only by design): bytes
@@ -17,6 +20,8 @@ and gives a key its rate once, whichever worker its requests reach.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sqlite3
 import threading
@@ -32,7 +37,8 @@ from tests.serving.subjects import person_holding
 from warehouse.api.housekeeping import PURGE_EVERY, WAL_LIMIT
 
 PREVIEW_TTL = 2.0
-LOAD_S = 16.0
+#: seconds of load (the benchmark sets 60); ``BOUNDED_SAMPLES`` names a JSON file for the samples
+LOAD_S = float(os.environ.get("BOUNDED_LOAD_S", "16"))
 THREADS = 4
 
 
@@ -106,6 +112,13 @@ def test_store_and_wal_stay_bounded_under_load(small: Server, model) -> None:  #
           f"{samples[-1][1]:,} bytes, steady growth {per_request:,.0f} bytes/request (a preview: "
           f"{preview[0] or 0:,.0f}); largest WAL {worst_wal:,}; previews at the end {preview[1]}, "
           f"{PREVIEW_TTL + PURGE_EVERY + 1.5:.1f}s later {left}")
+    if os.environ.get("BOUNDED_SAMPLES"):  # the benchmark's record of the run
+        Path(os.environ["BOUNDED_SAMPLES"]).write_text(json.dumps({
+            "load_s": LOAD_S, "threads": THREADS, "workers": 2, "preview_ttl_s": PREVIEW_TTL,
+            "purge_every_s": PURGE_EVERY, "wal_limit": WAL_LIMIT, "requests": counts[0], "errors": counts[1],
+            "steady_bytes_per_request": per_request, "preview_bytes": preview[0] or 0,
+            "previews_at_end": preview[1], "previews_after_purge": left, "largest_wal": worst_wal,
+            "samples": samples}), encoding="utf-8")
     assert worst_wal <= WAL_LIMIT + 8 * 1024 * 1024, worst_wal
     assert left == 0, left  # every preview expired and was purged
     assert per_request < 0.5 * float(preview[0] or 0), (per_request, preview[0])
