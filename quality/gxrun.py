@@ -163,7 +163,7 @@ def _failures(suite: Suite, res: Any, df: Any) -> tuple[int, int, list[GxFailure
             if by_key is not None and text_col in by_key.columns and key in by_key.index:
                 value, kind = by_key.at[key, text_col], value
                 sample = {"record_key": key, "value": None if value is None else str(value)}
-                if col and col.endswith("__reason") and kind is not None:
+                if col and _is_reason(col) and kind is not None:
                     sample["reason"] = str(kind)
             else:
                 sample = {"record_key": key, "value": None if value is None else str(value)}
@@ -278,8 +278,8 @@ def mask_results(res: Any) -> int:
     GX keeps the failing values of every failed expectation (``unexpected_list``, the partial lists
     and counts, the failing rows' values by record key) and the Data Docs print them.  Where the
     expectation's element is personal (the dictionary says so: names, ID numbers, phones, addresses)
-    each value is masked (:func:`core.errors.mask`: ``张***``), except in a ``__reason`` column,
-    whose values are defect kinds; everywhere else, and in record keys, personal numbers are masked
+    each value is masked (:func:`core.errors.mask`: ``张***``), except in a reason column
+    (``__reason``, ``__typed_reason``), whose values are defect kinds; everywhere else, and in record keys, personal numbers are masked
     (:func:`core.errors.redact`).  Returns how many expectation results were masked as personal.
     """
     personal_count = 0
@@ -288,7 +288,7 @@ def mask_results(res: Any) -> int:
         meta = cfg.meta or {}
         kwargs = cfg.kwargs or {}
         columns = [c for c in (kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")) if c]
-        personal = _personal(str(meta.get("element", ""))) and not any(str(c).endswith("__reason") for c in columns)
+        personal = _personal(str(meta.get("element", ""))) and not any(_is_reason(str(c)) for c in columns)
         personal_count += personal
         result = r.result or {}
 
@@ -313,6 +313,11 @@ def mask_results(res: Any) -> int:
         if isinstance(result.get("unexpected_index_query"), str):
             result["unexpected_index_query"] = redact(result["unexpected_index_query"])
     return personal_count
+
+
+def _is_reason(column: str) -> bool:
+    """A derived column whose values are defect kinds (``BAD_CHECK``), not the element's values."""
+    return column.endswith("_reason")
 
 
 def _personal(element: str) -> bool:

@@ -123,16 +123,14 @@ def _values(result: dict[str, object], column: str | None) -> list[object]:
 
 
 def _names(root: Path) -> set[str]:
-    """Every person's name: as the city made it and as each source delivered it (silver keeps the text
-    as received beside the value)."""
+    """Every person's name: as the city made it and as the sources delivered it (silver's names)."""
     names = set(pq.read_table(root / "city" / "truth" / "persons.parquet", columns=["name"])
                 .column("name").drop_null().to_pylist())
     silver = root / "home" / "lake" / "silver" / "person"
     with duckdb.connect() as con:
-        for col in ("name", "name__text"):
-            got = con.execute(f"SELECT DISTINCT {col} FROM read_parquet('{silver}/**/*.parquet', union_by_name=true) "
-                              f"WHERE {col} IS NOT NULL").fetchall()
-            names |= {str(r[0]).strip() for r in got}
+        got = con.execute(f"SELECT DISTINCT name FROM read_parquet('{silver}/**/*.parquet', union_by_name=true) "
+                          "WHERE name IS NOT NULL").fetchall()
+    names |= {str(r[0]).strip() for r in got}
     return {n for n in names if len(n) >= 2}
 
 
