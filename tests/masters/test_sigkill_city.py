@@ -1,7 +1,9 @@
 """Twenty real SIGKILLs of ``masterdata ingest`` and ``masterdata build`` on a generated city, at
 seeded random moments, then each run to the end: the lake holds every row exactly once and the
-masters are identical - same master ids, same golden values, same cross-references - to an
-uninterrupted run's; nothing a killed run wrote (``.tmp``, working folders, ``.building``) is left.
+masters are identical - same master ids, same golden values and the records each is credited to
+(lineage), same cross-references - to an uninterrupted run's; only the build timestamps
+(``first_seen``, ``last_seen``: when records were extracted) differ; nothing a killed run wrote
+(``.tmp``, working folders, ``.building``) is left.
 
 Why: the platform's promise is that a crash is never a data event. The ingest kills land between
 random pairs of commits (the moment is a seeded number of committed batches plus a seeded delay),
