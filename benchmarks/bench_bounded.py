@@ -47,12 +47,10 @@ def render(r: dict[str, Any], every: float = 5.0) -> str:
              f"{r['previews_at_end']}, after the next purge {r['previews_after_purge']}",
              "", "| t (s) | requests | store (MB) | WAL (MB) |", "|---:|---:|---:|---:|"]
     next_t = 0.0
-    for t, store, wal, n in r["samples"]:
-        if t >= next_t:
+    for k, (t, store, wal, n) in enumerate(r["samples"]):
+        if t >= next_t or k == len(r["samples"]) - 1:  # every ``every`` seconds, and the last sample
             lines.append(f"| {t:.1f} | {n:,} | {store / mb:.2f} | {wal / mb:.2f} |")
-            next_t += every
-    t, store, wal, n = r["samples"][-1]
-    lines.append(f"| {t:.1f} | {n:,} | {store / mb:.2f} | {wal / mb:.2f} |")
+            next_t = t + every
     return "\n".join(lines)
 
 
