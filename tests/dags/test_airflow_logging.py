@@ -10,7 +10,7 @@ from pipelines.airflow_logging import LOGGING_CONFIG, REMOTE_TASK_LOG, Redacting
 
 
 def test_every_string_of_an_event_is_masked() -> None:
-    event = {"event": "set aside cjrz_34160219800101019X.csv", "logger": "task", "count": 3,
+    event: dict[str, Any] = {"event": "set aside cjrz_34160219800101019X.csv", "logger": "task", "count": 3,
              "error_detail": [{"exc_type": "ValueError", "exc_value": "could not convert '13912345678'",
                                "frames": [{"filename": "x.py", "lineno": 1, "name": "f"}]}],
              "ids": ("110101199003074514", None)}
