@@ -3,9 +3,9 @@
 ``cities``: generated and built cities, each made once per session and handed out as copies (see
 :class:`Cities`) - the serving, console, command-line, Spark and small-city tests share one.
 
-``browser``: one browser for the whole session. Playwright's sync API runs an event loop in the calling thread,
-so a second ``sync_playwright()`` while the first is open fails ("Sync API inside the asyncio
-loop"). The console's tests and the analysts' report test both take this fixture.
+``browser``: one browser for the whole session. Playwright's sync API runs an event loop in the
+calling thread, so a second ``sync_playwright()`` while the first is open fails ("Sync API inside
+the asyncio loop"). The console's tests and the analysts' report test both take this fixture.
 """
 
 from __future__ import annotations
