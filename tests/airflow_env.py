@@ -5,9 +5,12 @@ with this environment (the way `airflow dags test` runs for stewards too)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +34,26 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+#: a home migrated once per test process (``migrate``), removed when the process ends
+_TEMPLATE: Path | None = None
+
+
 def migrate(home: Path) -> None:
+    """A migrated SQLite metadata database in ``home``.
+
+    ``airflow db migrate`` costs seconds of CPU each time, so it runs once per test process into a
+    template home and each test's home gets a copy of the database file - only that file: the
+    template's ``airflow.cfg`` names the template's own paths, so every home writes its own.
+    """
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        template = Path(tempfile.mkdtemp(prefix="airflow-template-"))
+        atexit.register(shutil.rmtree, template, ignore_errors=True)
+        subprocess.run([AIRFLOW, "db", "migrate"], env=airflow_env(template), check=True, capture_output=True,
+                       timeout=300)
+        _TEMPLATE = template
     home.mkdir(parents=True, exist_ok=True)
-    subprocess.run([AIRFLOW, "db", "migrate"], env=airflow_env(home), check=True, capture_output=True, timeout=300)
+    shutil.copyfile(_TEMPLATE / "airflow.db", home / "airflow.db")
 
 
 def dags_test(home: Path, dag_id: str, **extra: str) -> subprocess.CompletedProcess[str]:

@@ -1,8 +1,9 @@
 """A small city made by the real commands, with what each command printed on stdout and stderr.
 
 ``made`` (module): ``generate`` (1,500 persons, no day 2) -> ``ingest`` -> ``build --json`` ->
-``quality run --json`` into a temporary home, as an operator runs them from a pipe (so progress is
-drawn as plain lines); the outputs are kept for the tests that check where progress goes.
+``quality run --json``, as an operator runs them from a pipe (so progress is drawn as plain lines):
+a copy of the session's city (``tests/conftest.py``: ``cities``, which keeps the outputs for the
+tests that check where progress goes), in a home of its own.
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.serving.conftest import base_env, run_cli
+from tests.serving.conftest import base_env
+
+if TYPE_CHECKING:
+    from tests.conftest import Cities
 
 
 @dataclass
@@ -25,13 +30,8 @@ class Made:
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
-    root = tmp_path_factory.mktemp("clicity")
-    env = base_env(root / "home")
-    m = Made(root / "home", root / "city", env)
-    m.outputs["generate"] = run_cli("generate", "--persons", "1500", "--out", str(m.city), "--no-day2", env=env)
-    env["MASTERDATA_SOURCES"] = str(m.city / "sources")
-    for name, args in (("ingest", ("ingest",)), ("build", ("build", "--json")),
-                       ("quality", ("quality", "run", "--json"))):
-        m.outputs[name] = run_cli(*args, env=env, timeout=900)
-    return m
+def made(cities: Cities, tmp_path_factory: pytest.TempPathFactory) -> Made:
+    c = cities.copy(tmp_path_factory.mktemp("clicity") / "made", persons=1500)
+    env = base_env(c.home)
+    env["MASTERDATA_SOURCES"] = str(c.city / "sources")
+    return Made(c.home, c.city, env, dict(c.outputs))

@@ -1,8 +1,8 @@
 """Fixtures of the console tests: a generated city served with the console, and a real browser.
 
 ``city`` (package: every test module of the console shares one): ``masterdata generate`` (1,500 persons, the serving tests' size) -> ``ingest`` ->
-``build`` -> ``quality run`` into a temporary home of its own (the steward tests rebuild its gold
-store, which no other test may see).  ``site``: ``masterdata serve`` over it with the identity
+``build`` -> ``quality run``: a copy of the session's city (``tests/conftest.py``: ``cities``), a home
+of its own (the steward tests rebuild its gold store, which no other test may see).  ``site``: ``masterdata serve`` over it with the identity
 platform's key and console users of every role created through ``masterdata users create``.
 
 ``browser``: Debian's Chromium (``/usr/bin/chromium``, installed by ``scripts/install-browser.sh``)
@@ -20,12 +20,15 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import pytest
 
 from tests.serving.conftest import REPO, Server, base_env, run_cli, start_server, stop_server
+
+if TYPE_CHECKING:
+    from tests.conftest import Cities
 
 ARTEFACTS = REPO / "var" / "test-artefacts" / "console"
 PASSWORDS = {"steward": "steward-secret-1", "analyst": "analyst-secret-1", "civil": "civil-secret-12",
@@ -59,15 +62,8 @@ class Site:
 
 
 @pytest.fixture(scope="package")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("consolecity")
-    home = root / "home"
-    env = base_env(home)
-    run_cli("generate", "--persons", "1500", "--out", str(root / "city"), "--no-day2", env=env)
-    env["MASTERDATA_SOURCES"] = str(root / "city" / "sources")
-    for cmd in (("ingest",), ("build",), ("quality", "run")):
-        run_cli(*cmd, env=env, timeout=600)
-    return home
+def city(cities: Cities, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return cities.copy(tmp_path_factory.mktemp("consolecity") / "made", persons=1500).home
 
 
 @pytest.fixture(scope="package")

@@ -1,4 +1,5 @@
-"""A small generated city through the real pipeline: generate, ingest all 32 sources, build, evaluate.
+"""A small generated city through the real pipeline: generate, ingest all 32 sources, build, evaluate
+(the session's city, ``tests/conftest.py``: made by the operator's commands, shared as copies).
 
 The accuracy targets of the issue are asserted on it (person pairwise precision >= 0.999 and recall
 >= 0.99; legal-entity F1 and licence-to-holder linkage >= 0.995), so a change that breaks matching
@@ -8,7 +9,7 @@ on realistic data fails here, not only at benchmark time.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,20 +20,21 @@ from pipelines.masters.build import build
 from pipelines.masters.evaluate import evaluate
 from pipelines.registry import registry
 
-PERSONS = 1500
+if TYPE_CHECKING:
+    from tests.conftest import Cities
+
+PERSONS, SEED = 1500, 7
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipelines.synthetic.city import generate_city
-
-    out = tmp_path_factory.mktemp("city")
-    generate_city(persons=PERSONS, seed=3, out=out, day2=False)
-    env = SourceEnvironment(sources_dir=out / "sources", db_mode="embedded")
-    lake = Lake(out / "lake")
-    for name in registry():
-        ingest_source(name, env, lake)
-    build(lake=lake, gold=out / "gold" / "gold.duckdb")
+def city(cities: Cities, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's generated city (``tests/conftest.py``: ``cities``), a copy laid out as the
+    benchmarks read a city: its sources and truth, ``lake/`` and ``gold/gold.duckdb``."""
+    made = cities.copy(tmp_path_factory.mktemp("city") / "made", persons=PERSONS, seed=SEED)
+    out = made.city
+    (made.home / "lake").rename(out / "lake")
+    (out / "gold").mkdir()
+    (made.home / "warehouse" / "gold.duckdb").rename(out / "gold" / "gold.duckdb")
     return out
 
 
@@ -127,7 +129,7 @@ def test_day2_delta_keeps_every_master_id_and_equals_a_full_rebuild(city: Path,
     shutil.copytree(city, out)  # the day-1 city stays as the accuracy test left it
     gold = out / "gold" / "gold.duckdb"
     day1 = _masters(gold)
-    generate_city(persons=PERSONS, seed=3, out=out, day2=True)
+    generate_city(persons=PERSONS, seed=SEED, out=out, day2=True)
     env = SourceEnvironment(sources_dir=out / "sources", db_mode="embedded")
     lake = Lake(out / "lake")
     landed = sum(o.extracted for name in registry() for o in ingest_source(name, env, lake))

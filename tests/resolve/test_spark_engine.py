@@ -1,8 +1,8 @@
 """Spark as the resolve engine gives the same masters as DuckDB (``MASTERDATA_RESOLVE_ENGINE``).
 
-A small generated city goes through the real pipeline (generate, ingest the 32 sources) and is
-built twice from the same lake: once with the engine on DuckDB, once on Spark in local mode.  The
-two gold stores must hold the same masters - every record in the same master (same master ids),
+A small generated city goes through the real pipeline (generate, ingest the 32 sources: the
+session's city, ``tests/conftest.py``) and is built twice from the same lake: once with the engine
+on DuckDB, once on Spark in local mode.  The two gold stores must hold the same masters - every record in the same master (same master ids),
 the same golden values with the same lineage, the same trained parameters and the same steward
 queue.  Match weights are compared to 1e-9 bits: term-frequency adjustments take ``log2``, which
 Java and C may round differently in the last place.
@@ -15,35 +15,29 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
 
-from pipelines.connections import SourceEnvironment
-from pipelines.ingest import ingest_source
 from pipelines.lake import Lake
 from pipelines.masters.build import build
-from pipelines.registry import registry
 from pipelines.resolve.macros import MACROS
 from pipelines.resolve.spark.functions import register_udfs
 from pipelines.resolve.spark.session import spark_session
 from pipelines.resolve.spark.sql import SparkSql
+
+if TYPE_CHECKING:
+    from tests.conftest import Cities
 
 PERSONS = 1500
 AS_OF = date(2026, 12, 1)
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    from pipelines.synthetic.city import generate_city
-
-    out = tmp_path_factory.mktemp("sparkcity")
-    generate_city(persons=PERSONS, seed=11, out=out, day2=False)
-    env = SourceEnvironment(sources_dir=out / "sources", db_mode="embedded")
-    lk = Lake(out / "lake")
-    for name in registry():
-        ingest_source(name, env, lk)
-    return lk
+def lake(cities: Cities, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """The lake of the session's generated city (``tests/conftest.py``: ``cities``), a copy of its own."""
+    return Lake(cities.copy(tmp_path_factory.mktemp("sparkcity") / "made", persons=PERSONS).home / "lake")
 
 
 @pytest.fixture(scope="module")

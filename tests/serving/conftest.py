@@ -1,7 +1,8 @@
 """Fixtures of the serving tests: a real small city built by the real pipeline, and a real server.
 
 ``city`` (session): ``masterdata generate`` (1,500 persons) -> ``ingest`` -> ``build``, the same
-commands an operator runs, into a temporary home; its gold file is what the server reads.
+commands an operator runs - a copy of the session's city (``tests/conftest.py``: ``cities``); its
+gold file is what the server reads.
 ``server`` (session): ``masterdata serve`` (uvicorn, one worker) on a free loopback port over that
 home, with API keys made for the hall, the identity platform, the stewards' desk and all 32 departments.
 """
@@ -15,12 +16,15 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.serving.server import REPO, launch, stop
+
+if TYPE_CHECKING:
+    from tests.conftest import Cities
 
 PERSONS = 1500
 AS_OF = date.today().isoformat()
@@ -48,20 +52,18 @@ def base_env(home: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home with a real gold store of a 1,500-person city (generate -> ingest -> build)."""
+def city(cities: Cities, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with a real gold store of a 1,500-person city (generate -> ingest -> build): a copy
+    of the session's city, so the serving tests' keys, reloads and rebuilds stay theirs."""
     root = tmp_path_factory.mktemp("servcity")
     home = root / "home"
-    env = base_env(home)
     reuse = os.environ.get("SERVING_TEST_GOLD")  # developer shortcut: a gold file built before
     if reuse:
+        base_env(home)
         (home / "warehouse").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(reuse, home / "warehouse" / "gold.duckdb")
         return home
-    run_cli("generate", "--persons", str(PERSONS), "--out", str(root / "city"), "--no-day2", env=env)
-    env["MASTERDATA_SOURCES"] = str(root / "city" / "sources")
-    run_cli("ingest", env=env)
-    run_cli("build", env=env)
+    home = cities.copy(root / "made", persons=PERSONS).home
     assert (home / "warehouse" / "gold.duckdb").exists()
     return home
 
