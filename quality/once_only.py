@@ -16,19 +16,11 @@ from typing import Any
 from quality import charts
 from quality.charts import count_fmt, pct
 from standards.codetables import department_name
+from warehouse.api.autofill import UPLOAD_REASONS
 
 HALLS = {"city": "市直", "qiaocheng": "谯城", "guoyang": "涡阳", "mengcheng": "蒙城", "lixin": "利辛", "devzone": "经开区"}
-REASONS = {
-    "applicant_prepared": "申请人自备 (forms signed, photos, contracts, plans, examinations)",
-    "third_party": "其他: issued by a third party (hospital, insurer, school, court ...)",
-    "not_integrated": "政府部门核发, but the issuing department's records are not in the masters",
-    "not_in_library": "政府部门核发 licence of a type the library holds none of yet",
-    "no_relation_recorded": "about a relative the masters record no relation to",
-    "not_held_for_applicant": "no department holds it for this applicant",
-    "expired": "the licence held has expired", "revoked": "the licence held was revoked",
-    "cancelled": "the licence held was cancelled", "not_yet_valid": "the licence held is not valid yet",
-    "no_consent": "the applicant withdrew instead of consenting",
-}
+#: what each reason to upload means, for analysts (declared with the codes in warehouse.api.autofill)
+REASONS: dict[str, str] = {code: text.report for code, text in UPLOAD_REASONS.items()}
 
 
 def load(path: Path) -> dict[str, Any] | None:

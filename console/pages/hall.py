@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from console.session import Console, Ctx, Viewer, checked, need, redirect
+from warehouse.api.autofill import UPLOAD_REASONS
 from warehouse.api.service import applications
 from warehouse.api.service.audit import Access
 from warehouse.api.store import Caller
@@ -27,15 +28,8 @@ HALL = Caller("console", "console-hall", "hall", None, 0.0, 0)
 STATUS = {"held": "已持有证照，免提交 held: no upload", "evidence": "部门出具证明，免提交 attested by a department",
           "form": "由网上申请表替代 replaced by the online form", "to_upload": "需上传 to upload",
           "not_required": "本次无需提供 not required"}
-WHY = {"applicant_prepared": "申请人自备材料 prepared by the applicant",
-       "third_party": "由第三方机构出具 issued by a third party (hospital, insurer, court ...)",
-       "not_integrated": "该部门数据尚未接入 the issuing department is not integrated yet",
-       "not_in_library": "证照库中未查到 not in the licence library",
-       "no_relation_recorded": "未登记相关亲属关系 the relation is not on record",
-       "not_held_for_applicant": "未查到您的相关记录 nothing on record for you",
-       "expired": "证照已过期 the licence has expired", "revoked": "证照已被吊销 the licence was revoked",
-       "cancelled": "证照已注销 the licence was cancelled", "not_yet_valid": "证照尚未生效 not yet valid",
-       "no_consent": "需当事人授权 the person concerned has not consented"}
+#: why a material is still to upload, as the applicant reads it (declared with the codes in autofill)
+WHY = {code: text.hall for code, text in UPLOAD_REASONS.items()}
 
 
 def _represented(console: Console, viewer: Viewer) -> list[dict[str, Any]]:

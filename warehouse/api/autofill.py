@@ -21,9 +21,10 @@ is valid on the day (not revoked, cancelled, expired or not yet valid).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from standards.codetables import load_code_table
 from standards.dictionary import dictionary
@@ -162,9 +163,42 @@ def form_fields(model: ReadModel, cat: Catalogue, item: ServiceItem, rows: dict[
     return fields
 
 
-#: why a required material is still to upload (the once-only report counts each)
-UPLOAD_REASONS = ("applicant_prepared", "third_party", "not_integrated", "not_in_library", "no_relation_recorded",
-                  "not_held_for_applicant", "expired", "revoked", "cancelled", "not_yet_valid", "no_consent")
+#: Why a required material is still to upload: the codes the API returns (``reason``).
+UploadReason = Literal["applicant_prepared", "third_party", "not_integrated", "not_in_library", "no_relation_recorded",
+                       "not_held_for_applicant", "expired", "revoked", "cancelled", "not_yet_valid", "no_consent"]
+
+
+@dataclass(frozen=True)
+class ReasonText:
+    """How one upload reason is put: to the applicant on the hall form, and to analysts in the
+    once-only report (which counts each)."""
+
+    hall: str
+    report: str
+
+
+#: The one declaration of the upload reasons with their texts; the hall form (console) and the
+#: once-only report (quality) both read it, and a test holds it to the codes :data:`UploadReason` lists.
+UPLOAD_REASONS: dict[UploadReason, ReasonText] = {
+    "applicant_prepared": ReasonText("申请人自备材料 prepared by the applicant",
+                                     "申请人自备 (forms signed, photos, contracts, plans, examinations)"),
+    "third_party": ReasonText("由第三方机构出具 issued by a third party (hospital, insurer, court ...)",
+                              "其他: issued by a third party (hospital, insurer, school, court ...)"),
+    "not_integrated": ReasonText("该部门数据尚未接入 the issuing department is not integrated yet",
+                                 "政府部门核发, but the issuing department's records are not in the masters"),
+    "not_in_library": ReasonText("证照库中未查到 not in the licence library",
+                                 "政府部门核发 licence of a type the library holds none of yet"),
+    "no_relation_recorded": ReasonText("未登记相关亲属关系 the relation is not on record",
+                                       "about a relative the masters record no relation to"),
+    "not_held_for_applicant": ReasonText("未查到您的相关记录 nothing on record for you",
+                                         "no department holds it for this applicant"),
+    "expired": ReasonText("证照已过期 the licence has expired", "the licence held has expired"),
+    "revoked": ReasonText("证照已被吊销 the licence was revoked", "the licence held was revoked"),
+    "cancelled": ReasonText("证照已注销 the licence was cancelled", "the licence held was cancelled"),
+    "not_yet_valid": ReasonText("证照尚未生效 not yet valid", "the licence held is not valid yet"),
+    "no_consent": ReasonText("需当事人授权 the person concerned has not consented",
+                             "the applicant withdrew instead of consenting"),
+}
 NOT_UPLOADED = ("held", "evidence", "form")
 
 

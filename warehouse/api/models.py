@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from standards.dictionary import dictionary
+from warehouse.api.autofill import UploadReason
 
 
 class Problem(BaseModel):
@@ -115,8 +116,6 @@ class LicenceType(BaseModel):
 
 
 Channel = Literal["申请人自备", "政府部门核发", "其他"]
-UploadReason = Literal["applicant_prepared", "third_party", "not_integrated", "not_in_library", "no_relation_recorded",
-                       "not_held_for_applicant", "expired", "revoked", "cancelled", "not_yet_valid", "no_consent"]
 
 
 class Subject(BaseModel):
