@@ -128,3 +128,31 @@ def test_run_is_recorded(result: RunResult) -> None:
     checks = store.read("checks")
     assert any(c["check_id"] == "person.id_number:validity" and c["failed"] == 7 for c in checks)
     assert {q["reason"] for q in store.read("quarantine")} == {"BAD_DATE", "UNMAPPED_CODE"}
+
+
+def test_snapshot_keeps_what_the_newest_batch_rank_keeps(tmp_path: Path) -> None:
+    """The snapshot's semi-join keeps exactly the rows ``rank() OVER (PARTITION BY _record_key ORDER
+    BY batch DESC) = 1`` keeps: all rows of a key's newest batch (a key sent twice in it stays
+    twice), NULL keys as one key, then deletions dropped."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from quality.frame import parquet_source, snapshot_sql
+
+    batches = {"b1": [("k1", "old", False), ("k2", "old", False), ("k3", "old", False), (None, "n-old", False)],
+               "b2": [("k1", "new", False), ("k1", "new-twice", False), ("k3", "gone", True), (None, "n-new", False)],
+               "b3": [("k4", "only", False), ("k2", "mid", False)]}
+    files = []
+    for b, rows in batches.items():
+        p = tmp_path / f"{b}.parquet"
+        pq.write_table(pa.table({"_record_key": [r[0] for r in rows], "v": [r[1] for r in rows],
+                                 "_deleted": [r[2] for r in rows], "_batch_id": [b] * len(rows)}), p)
+        files.append(p)
+    order = ["b1", "b2", "b3"]
+    con = duckdb.connect()
+    got = sorted(con.execute(f"SELECT _record_key, v FROM ({snapshot_sql(files, order)})").fetchall(), key=str)
+    window = (f"SELECT _record_key, v FROM (SELECT * FROM {parquet_source(files)} QUALIFY rank() OVER (PARTITION BY "
+              f"_record_key ORDER BY list_position({order}, _batch_id) DESC) = 1) WHERE NOT coalesce(_deleted, FALSE)")
+    assert got == sorted(con.execute(window).fetchall(), key=str)
+    assert got == sorted([("k1", "new"), ("k1", "new-twice"), ("k2", "mid"), ("k4", "only"), (None, "n-new")], key=str)
