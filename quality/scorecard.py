@@ -32,7 +32,7 @@ import duckdb
 from core.errors import mask, redact
 from core.sqltext import q
 from pipelines.lake import BatchRecord, Lake
-from quality.frame import LINEAGE, checked_sql, columns_of, parquet_source, referenced, snapshot_sql
+from quality.frame import checked_sql, columns_of, parquet_source, snapshot_sql
 from quality.suites import Check, Suite
 from standards.dictionary import PERSONAL_RULES
 
@@ -312,12 +312,7 @@ def aggregate_sql(suite: Suite, relation: str, samples: int = SAMPLES) -> str:
 def evaluate(con: duckdb.DuckDBPyConnection, suite: Suite, relation_sql: str, as_of: dt.datetime,
              present: Iterable[str] | None = None, samples: int = SAMPLES) -> tuple[Score, list[CheckResult]]:
     """Run a suite over a relation (silver snapshot or gold table) in one aggregate query."""
-    cols = list(present) if present is not None else None
-    keep = None
-    if cols is not None:
-        # the columns the aggregate reads, so a keyed suite materialises only those
-        keep = referenced(aggregate_sql(suite, "", samples), {c for c, _, _ in suite.derived} | set(cols) | set(LINEAGE))
-    sql = aggregate_sql(suite, checked_sql(suite, relation_sql, cols, keep), samples)
+    sql = aggregate_sql(suite, checked_sql(suite, relation_sql, present), samples)
     cur = con.execute(sql)
     names = [d[0] for d in cur.description]
     [values] = cur.fetchall()  # an aggregate without GROUP BY: exactly one row

@@ -140,7 +140,7 @@ def test_snapshot_keeps_what_the_newest_batch_rank_keeps(tmp_path: Path) -> None
 
     from quality.frame import parquet_source, snapshot_sql
 
-    batches = {"b1": [("k1", "old", False), ("k2", "old", False), ("k3", "old", False), (None, "n-old", False)],
+    batches: dict[str, list[tuple[str | None, str, bool]]] = {"b1": [("k1", "old", False), ("k2", "old", False), ("k3", "old", False), (None, "n-old", False)],
                "b2": [("k1", "new", False), ("k1", "new-twice", False), ("k3", "gone", True), (None, "n-new", False)],
                "b3": [("k4", "only", False), ("k2", "mid", False)]}
     files = []
