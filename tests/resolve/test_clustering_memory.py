@@ -18,22 +18,16 @@ from pipelines.resolve.clustering import _Values
 from pipelines.resolve.engine import Constraints, resolve
 from pipelines.resolve.sql import Sql
 from tests.masters.helpers import handmade_params, load_people, person_config, rid
+from tests.resolve.test_engine_handmade import ADDR, BABY, TWIN_A, TWIN_B, WF, ZW
 
-ZW = rid("34160219800101001")
-WF = rid("34160219820203002")
-BABY = rid("34160220200304003")
-TWIN_A = rid("34162220100505011")
-TWIN_B = rid("34162220100505013")
-ADDR = "安徽省亳州市谯城区花戏楼街道光明社区8号"
+MUM = {"name": "王芳", "birth_date": "1982-02-03", "sex": "2"}
+KID = {"name": "王小明", "birth_date": "2020-03-04", "sex": "1", "household_address": ADDR}
 TWIN = {"name": "王子涵", "birth_date": "2010-05-05", "sex": "1", "household_address": ADDR}
 ROWS = [
-    {"record_id": "ps:mum", "id_number_raw": WF, "name": "王芳", "birth_date": "1982-02-03", "sex": "2",
-     "household_address": ADDR},
-    {"record_id": "ms:mum", "id_number_raw": WF, "name": "王芳", "birth_date": "1982-02-03", "sex": "2"},
-    {"record_id": "ms:baby", "id_number_raw": WF, "name": "王小明", "birth_date": "2020-03-04", "sex": "1",
-     "household_address": ADDR},
-    {"record_id": "ps:baby", "id_number_raw": BABY, "name": "王小明", "birth_date": "2020-03-04", "sex": "1",
-     "household_address": ADDR},
+    {"record_id": "ps:mum", "id_number_raw": WF, **MUM, "household_address": ADDR},
+    {"record_id": "ms:mum", "id_number_raw": WF, **MUM},
+    {"record_id": "ms:baby", "id_number_raw": WF, **KID},  # filed under the mother's ID
+    {"record_id": "ps:baby", "id_number_raw": BABY, **KID},
     {"record_id": "ps:a", "id_number_raw": TWIN_A, **TWIN},
     {"record_id": "ps:b", "id_number_raw": TWIN_B, **TWIN},
     {"record_id": "edu:a", "id_number_raw": TWIN_A, **TWIN, "phone": "13800001111"},
