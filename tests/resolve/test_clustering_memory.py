@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from core.db import connect
 from pipelines.resolve import clustering
-from pipelines.resolve.clustering import _Values
+from pipelines.resolve.clustering import ClusterStats, _Values
 from pipelines.resolve.engine import Constraints, resolve
 from pipelines.resolve.sql import Sql
 from tests.masters.helpers import handmade_params, load_people, person_config, rid
@@ -48,7 +49,10 @@ def sql() -> Iterator[Sql]:
     con.close()
 
 
-def _run(sql: Sql, constraints: Constraints) -> tuple[object, ...]:
+Rows = list[tuple[Any, ...]]
+
+
+def _run(sql: Sql, constraints: Constraints) -> tuple[Rows, Rows, Rows, Rows, ClusterStats]:
     cfg = person_config()
     load_people(sql, ROWS)
     res = resolve(sql, cfg, "people", params=handmade_params(cfg), constraints=constraints)
@@ -68,18 +72,18 @@ def test_one_edge_per_chunk_clusters_the_same(sql: Sql, monkeypatch: pytest.Monk
     one_by_one = _run(sql, constraints)
     assert one_by_one == whole
     stats = whole[-1]
-    assert stats.candidate_edges > 1  # type: ignore[attr-defined]  # more than one chunk was fetched
-    got = {r[0]: r[1] for r in whole[0]}  # type: ignore[index]
+    assert stats.candidate_edges > 1  # more than one chunk was fetched
+    got = {r[0]: r[1] for r in whole[0]}
     assert got["ps:mum"] == got["ms:mum"] != got["ms:baby"] == got["ps:baby"]
     assert got["ps:a"] == got["edu:a"] != got["ps:b"]
 
 
 def test_a_steward_merge_of_two_ids_still_refuses_a_third(sql: Sql) -> None:
     clusters, _, refused, _, stats = _run(sql, Constraints(must=[("ps:1", "ps:2")]))
-    got = {r[0]: r[1] for r in clusters}  # type: ignore[attr-defined]
+    got = {r[0]: r[1] for r in clusters}
     assert got["ps:1"] == got["ps:2"]  # two IDs in one node set: a frozenset of codes
     assert got["ps:3"] != got["ps:1"]  # a third ID conflicts with that set
-    assert stats.steward_links == 1  # type: ignore[attr-defined]
+    assert stats.steward_links == 1
 
 
 def test_values_hold_none_a_code_or_a_set() -> None:
