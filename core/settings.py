@@ -53,7 +53,8 @@ class Settings:
     db_prefix: str
     #: MASTERDATA_DUCKDB_MEMORY - DuckDB memory limit of ingest, quality and link (spills past it)
     duckdb_memory: str
-    #: MASTERDATA_BUILD_MEMORY - DuckDB memory limit of the master build
+    #: MASTERDATA_BUILD_MEMORY - memory budget of the master build's whole process (DuckDB gets it
+    #: minus a fixed reserve for the Python side, ``pipelines.masters.build.PYTHON_RESERVE``)
     build_memory: str
     #: MASTERDATA_TMP - parent of DuckDB's spill folder
     tmp: Path
@@ -106,6 +107,26 @@ ENV_VARS = {f.name: f"MASTERDATA_{f.name.upper()}" for f in fields(Settings)}
 
 
 N = TypeVar("N", int, float)
+
+
+#: Units of a memory size, as DuckDB reads them (KB/MB/GB/TB decimal, KiB/MiB/GiB/TiB binary).
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def memory_bytes(text: str) -> int:
+    """Bytes of a memory size such as ``8GB``, ``7.5 GiB`` or ``512MB`` (the units DuckDB takes),
+    so a budget can be split before DuckDB sees its share."""
+    raw = text.strip().lower().replace(" ", "")
+    number = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = raw[len(number):] or "b"
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in _UNITS or value <= 0:
+        raise ConfigurationError(f"not a memory size: {text!r} (e.g. 8GB, 7.5GiB, 512MB)")
+    return int(value * _UNITS[unit])
 
 
 def _number(env: dict[str, str], name: str, kind: type[N]) -> N | None:

@@ -27,8 +27,8 @@ from pathlib import Path
 import duckdb
 
 from core.db import connect
-from core.errors import InputError
-from core.settings import settings
+from core.errors import ConfigurationError, InputError
+from core.settings import memory_bytes, settings
 from core.sqltext import lit
 from pipelines.lake import Lake
 from pipelines.masters.config import MASTERS
@@ -72,11 +72,34 @@ class BuildReport:
         return "\n".join(lines)
 
 
+#: What the build's process holds outside DuckDB's memory limit, at most: the interpreter and its
+#: libraries (~0.3 GB), the clustering's union-find (int arrays, ~30 bytes per linked node: ~0.1 GB
+#: for a million persons' records), one chunk of candidate edges or of minted licence identifiers
+#: (~0.2 GB each, see ``clustering.EDGE_CHUNK`` and ``licences.MINT_CHUNK``), and what DuckDB's
+#: allocator holds beyond its pool.  Measured in benchmarks/RESULTS.md ("Build memory").
+PYTHON_RESERVE = 1536 * 2**20
+
+#: The least DuckDB may be left with: below it the build would spill nearly everything.
+DUCKDB_MINIMUM = 512 * 2**20
+
+
+def duckdb_memory(budget: str) -> int:
+    """DuckDB's share (bytes) of the process budget ``budget`` (``$MASTERDATA_BUILD_MEMORY``): the
+    budget minus :data:`PYTHON_RESERVE`, so the whole process - not only DuckDB - stays within it."""
+    share = memory_bytes(budget) - PYTHON_RESERVE
+    if share < DUCKDB_MINIMUM:
+        raise ConfigurationError(
+            f"MASTERDATA_BUILD_MEMORY={budget} is too small: the build keeps {PYTHON_RESERVE // 2**20} MiB "
+            f"for its Python side and needs at least {DUCKDB_MINIMUM // 2**20} MiB more for DuckDB")
+    return share
+
+
 def work_connection() -> duckdb.DuckDBPyConnection:
-    """In-memory work database with the standard's macros, bounded by ``$MASTERDATA_BUILD_MEMORY``;
-    insertion order is not preserved (no statement of the build relies on it, and dropping it lets
+    """In-memory work database with the standard's macros; the process stays within
+    ``$MASTERDATA_BUILD_MEMORY`` (DuckDB gets :func:`duckdb_memory` of it, and spills past that).
+    Insertion order is not preserved (no statement of the build relies on it, and dropping it lets
     DuckDB write in parallel)."""
-    return connect(settings().build_memory, preserve_order=False)
+    return connect(f"{duckdb_memory(settings().build_memory) // 2**20}MiB", preserve_order=False)
 
 
 def plan(ctx: Context, master: str, full: bool) -> tuple[str, list[Path], list[str]]:

@@ -94,18 +94,35 @@ def identifier_bodies_sql(masters: str, where: str = "") -> str:
     )
 
 
+#: Licence masters whose identifiers are minted at a time: the numpy strings of a chunk cost
+#: ~1 KB a row, so a city's millions of licences in one go would cost gigabytes outside DuckDB.
+MINT_CHUNK = 200_000
+
+
 def mint_identifiers(sql: Sql, masters: str, where: str = "") -> int:
-    """Fill ``identifier`` of licence masters that have none (see the module docstring)."""
-    bodies = sql.arrow(identifier_bodies_sql(masters, where))
-    if bodies.num_rows == 0:
-        return 0
-    body = bodies.column("body").to_numpy(zero_copy_only=False).astype(str)
-    check = licence_check_chars(body)
-    ident = np.char.add(np.char.add(np.char.add(LICENCE_PREFIX, body), "."), check)
-    sql.register("__minted", pa.table({"master_id": bodies.column("master_id"), "identifier": pa.array(ident)}))
-    sql.run(f"UPDATE {masters} AS m SET identifier = n.identifier FROM __minted AS n WHERE n.master_id = m.master_id")
-    sql.unregister("__minted")
-    return bodies.num_rows
+    """Fill ``identifier`` of licence masters that have none (see the module docstring).
+
+    The check characters are computed in chunks of :data:`MINT_CHUNK` bodies, each written to a
+    work table before the next is fetched, so the Python side holds one chunk whatever the city.
+    """
+    sql.run(f"CREATE OR REPLACE TEMP TABLE __bodies AS SELECT master_id, body, row_number() OVER (ORDER BY master_id) "
+            f"AS k FROM ({identifier_bodies_sql(masters, where)})")
+    n = int(sql.one("SELECT count(*) FROM __bodies") or 0)
+    sql.run("CREATE OR REPLACE TEMP TABLE __minted (master_id VARCHAR, identifier VARCHAR)")
+    for lo in range(0, n, MINT_CHUNK):
+        bodies = sql.arrow(f"SELECT master_id, body FROM __bodies WHERE k > {lo} AND k <= {lo + MINT_CHUNK}")
+        body = bodies.column("body").to_numpy(zero_copy_only=False).astype(str)
+        check = licence_check_chars(body)
+        ident = np.char.add(np.char.add(np.char.add(LICENCE_PREFIX, body), "."), check)
+        sql.register("__minted_chunk", pa.table({"master_id": bodies.column("master_id"), "identifier": pa.array(ident)}))
+        sql.run("INSERT INTO __minted SELECT master_id, identifier FROM __minted_chunk")
+        sql.unregister("__minted_chunk")
+        del bodies, body, check, ident
+    if n:
+        sql.run(f"UPDATE {masters} AS m SET identifier = n.identifier FROM __minted AS n WHERE n.master_id = m.master_id")
+    sql.run("DROP TABLE __bodies")
+    sql.run("DROP TABLE __minted")
+    return n
 
 
 def status_sql(as_of: date) -> str:

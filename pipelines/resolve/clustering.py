@@ -24,11 +24,14 @@ arrays of ints; the partition itself stays in the database.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
-from core.sqltext import q
+from core.sqltext import lit, q
 from pipelines.resolve.comparisons import Params, score_pairs, weight_of
 from pipelines.resolve.config import ResolveConfig
 from pipelines.resolve.sql import Sql
@@ -74,15 +77,49 @@ def _meets(foreign: object, keys: object) -> bool:
     return not sf.isdisjoint(sk)
 
 
-class _UnionFind:
-    """Union-find whose roots carry their constraint values.
+class _Values:
+    """One constraint value per node in 4 bytes: a code >= 0 (one value), -1 (none) or -2-k (the
+    k-th of ``sets``: several values, rare).
 
-    A value is None, a single string, or (only after a steward merge) a frozenset - so the common
-    case costs a comparison, not a set operation.
+    Codes stand for the values' strings, from one dictionary over every constraint feature, so a
+    foreign id meets a primary key exactly when their strings are equal.  A city's clustering
+    holds millions of nodes: as Python strings in lists their values cost ~20x this array.
     """
 
-    def __init__(self, n: int, distinct: list[list[object]], foreign: list[object], keys: list[object]) -> None:
-        self.parent = list(range(n))
+    __slots__ = ("codes", "sets")
+
+    def __init__(self, codes: array[int]) -> None:
+        self.codes = codes
+        self.sets: list[frozenset[int]] = []
+
+    def __getitem__(self, i: int) -> object:
+        c = self.codes[i]
+        if c >= 0:
+            return c
+        return None if c == -1 else self.sets[-c - 2]
+
+    def __setitem__(self, i: int, value: object) -> None:
+        if value is None:
+            self.codes[i] = -1
+        elif isinstance(value, frozenset):
+            self.sets.append(value)
+            self.codes[i] = -1 - len(self.sets)
+        elif isinstance(value, int):
+            self.codes[i] = value
+        else:
+            raise TypeError(f"a constraint value is None, a code or a frozenset of codes, not {type(value).__name__}")
+
+
+class _UnionFind:
+    """Union-find over node indexes 0..n-1 whose roots carry their constraint values.
+
+    A value is None, a single code, or (after a merge of different values, or for a node holding
+    several) a frozenset of codes - so the common case costs a comparison, not a set operation.
+    Parents are an int32 array: 4 bytes a node, whatever the size of the city.
+    """
+
+    def __init__(self, n: int, distinct: list[_Values], foreign: _Values, keys: _Values) -> None:
+        self.parent = array("i", range(n))
         self.distinct = distinct  # per distinct feature: one value per node
         self.foreign = foreign
         self.keys = keys  # primary-key values (what foreign ids are checked against)
@@ -108,6 +145,7 @@ class _UnionFind:
         return None
 
     def union(self, a: int, b: int) -> int:
+        """Merge roots a and b under the smaller, so a root is always its component's smallest index."""
         if b < a:
             a, b = b, a
         self.parent[b] = a
@@ -156,32 +194,86 @@ def mark_ambiguous(sql: Sql, cfg: ResolveConfig, rec: str, edges: str) -> None:
     sql.run(f"DROP TABLE {edges}_amb")
 
 
-def _node_constraints(sql: Sql, cfg: ResolveConfig, rec: str, nodes: list[int]
-                      ) -> tuple[list[list[object]], list[object], list[object]]:
-    """Per involved node: its values of each distinct feature, its foreign ids, its primary keys
-    (None / one value / frozenset), in the order of ``nodes``."""
-    distinct = cfg.distinct
+#: Candidate edges fetched into Python at a time: the clustering's Python side stays a few arrays of
+#: 4-8 bytes a node plus one chunk, whatever the number of edges.
+EDGE_CHUNK = 500_000
+
+#: ``link_kind`` of a node in ``_Links.kind``: none yet, a probabilistic link, a steward's decision.
+_NONE, _PROBABILISTIC, _STEWARD = 0, 1, 2
+_REASONS = ("cannot_link", "distinct_key", "foreign_id")
+
+
+def _sql_case(column: str, labels: dict[int, str]) -> str:
+    """SQL mapping the small int codes of ``column`` to their labels (NULL for any other)."""
+    return f"CASE {column} " + " ".join(f"WHEN {k} THEN {lit(v)}" for k, v in labels.items()) + " END"
+
+
+def _involved(sql: Sql, cand: str, steward_nodes: list[int], out: str) -> int:
+    """Create ``out`` (node, i): the nodes of candidate edges and steward decisions, numbered
+    0..n-1 in node order (so a smaller node has a smaller index); returns n."""
+    parts = [f"SELECT a AS node FROM {cand}", f"SELECT b FROM {cand}"]
+    if steward_nodes:
+        sql.register("__steward_nodes", pa.table({"node": pa.array(sorted(set(steward_nodes)), pa.int64())}))
+        parts.append("SELECT node FROM __steward_nodes")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT node, CAST(row_number() OVER (ORDER BY node) - 1 "
+            f"AS INTEGER) AS i FROM ({' UNION '.join(parts)})")
+    if steward_nodes:
+        sql.unregister("__steward_nodes")
+    return int(sql.one(f"SELECT count(*) FROM {out}") or 0)
+
+
+def _node_constraints(sql: Sql, cfg: ResolveConfig, rec: str, ix: str, n: int
+                      ) -> tuple[list[_Values], _Values, _Values]:
+    """Per involved node (index of ``ix``): its values of each distinct feature, its foreign ids and
+    its primary keys, as codes (:class:`_Values`).
+
+    The values are coded in the database (one ``dense_rank`` over every feature's strings) and come
+    back one feature at a time as int32 columns: a node's single value is the common case and
+    costs 4 bytes; the few nodes holding several values of a feature get a frozenset.
+    """
     foreign = cfg.deterministic.foreign if cfg.deterministic else None
-    pk = cfg.primary_key
-    sql.register("__nodes", pa.table({"node": pa.array(nodes, pa.int64()), "i": pa.array(range(len(nodes)), pa.int64())}))
-    feats = list(distinct) + [foreign or "", pk or ""]
-    cols = [f"list(DISTINCT CAST({q(f)} AS VARCHAR)) FILTER (WHERE {q(f)} IS NOT NULL)" if f
-            else "CAST(NULL AS VARCHAR[])" for f in feats]
-    got = sql.arrow(f"SELECT n.i, {', '.join(f'{c} AS c{j}' for j, c in enumerate(cols))} FROM __nodes AS n "
-                    f"JOIN {rec} AS f ON f.node = n.node GROUP BY n.i")
-    sql.unregister("__nodes")
-    n = len(nodes)
-    idx = got.column("i").to_pylist()
+    feats = [*cfg.distinct, foreign or "", cfg.primary_key or ""]
+    used = [(j, f) for j, f in enumerate(feats) if f]
+    vals = f"{ix}_vals"
+    if used:
+        parts = [f"SELECT DISTINCT n.i, {j} AS slot, CAST(f.{q(feat)} AS VARCHAR) AS v FROM {ix} AS n "
+                 f"JOIN {rec} AS f ON f.node = n.node WHERE f.{q(feat)} IS NOT NULL" for j, feat in used]
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {vals} AS SELECT i, slot, CAST(dense_rank() OVER (ORDER BY v) "
+                f"AS INTEGER) AS code, count(*) OVER (PARTITION BY i, slot) AS k FROM ({' UNION ALL '.join(parts)})")
+    out: list[_Values] = []
+    for j, feat in enumerate(feats):
+        codes = np.full(n, -1, dtype=np.int32)
+        several: list[tuple[int, frozenset[int]]] = []
+        if feat:
+            one = sql.arrow(f"SELECT i, code FROM {vals} WHERE slot = {j} AND k = 1")
+            codes[one.column("i").to_numpy()] = one.column("code").to_numpy()
+            del one
+            many = sql.arrow(f"SELECT i, list(code) AS codes FROM {vals} WHERE slot = {j} AND k > 1 GROUP BY i")
+            several = [(int(i), frozenset(c)) for i, c in zip(many.column("i").to_pylist(),
+                                                              many.column("codes").to_pylist())]
+        values = _Values(array("i", codes.tobytes()))
+        for i, s in several:
+            values[i] = s
+        out.append(values)
+    if used:
+        sql.run(f"DROP TABLE {vals}")
+    k = len(cfg.distinct)
+    return out[:k], out[k], out[k + 1]
 
-    def column(j: int) -> list[object]:
-        out: list[object] = [None] * n
-        for i, v in zip(idx, got.column(f"c{j}").to_pylist()):
-            if v:
-                out[i] = v[0] if len(v) == 1 else frozenset(v)
-        return out
 
-    k = len(distinct)
-    return [column(j) for j in range(k)], column(k), column(k + 1)
+def _edge_chunks(sql: Sql, cand: str, ix: str, n_edges: int) -> Iterator[tuple[list[int], list[int], list[float]]]:
+    """The candidate edges as (index a, index b, weight), strongest first (ties by node pair), in
+    chunks of :data:`EDGE_CHUNK`: numbered once in the database, fetched a range at a time."""
+    num = f"{cand}_k"
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {num} AS SELECT x.i AS ia, y.i AS ib, c.w, "
+            f"row_number() OVER (ORDER BY c.w DESC, c.a, c.b) AS k FROM {cand} AS c "
+            f"JOIN {ix} AS x ON x.node = c.a JOIN {ix} AS y ON y.node = c.b")
+    for lo in range(0, n_edges, EDGE_CHUNK):
+        got = sql.arrow(f"SELECT ia, ib, w FROM {num} WHERE k > {lo} AND k <= {lo + EDGE_CHUNK} ORDER BY k")
+        chunk = got.column("ia").to_pylist(), got.column("ib").to_pylist(), got.column("w").to_pylist()
+        del got
+        yield chunk
+    sql.run(f"DROP TABLE {num}")
 
 
 def cluster(sql: Sql, cfg: ResolveConfig, rec: str, edges: str, out: str,
@@ -189,71 +281,92 @@ def cluster(sql: Sql, cfg: ResolveConfig, rec: str, edges: str, out: str,
             cannot_links: list[tuple[int, int]] | None = None) -> ClusterStats:
     """Create ``out`` (node, cluster, link_weight, link_kind) for every node that changed cluster
     and ``{out}_refused`` (a, b, w, reason) for refused match edges; ``must_links`` and
-    ``cannot_links`` are node pairs from steward decisions."""
+    ``cannot_links`` are node pairs from steward decisions.
+
+    Only the union-find runs in Python, over node indexes (``{out}_ix`` maps them to nodes) and
+    edges streamed in chunks; its memory is a few bytes per involved node (parents, constraint
+    codes, link weights) - not Python objects per edge, which at a million persons' records cost
+    gigabytes outside DuckDB's memory limit.
+    """
     stats = ClusterStats()
     match_w = weight_of(cfg.thresholds.match)
     must_links = must_links or []
     cannot_links = cannot_links or []
-    got = sql.arrow(f"SELECT a, b, w FROM {edges} WHERE w >= {match_w!r} AND NOT ambiguous ORDER BY w DESC, a, b")
-    cand = list(zip(got.column("a").to_pylist(), got.column("b").to_pylist(), got.column("w").to_pylist()))
-    stats.candidate_edges = len(cand)
+    cand, ix = f"{out}_cand", f"{out}_ix"
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {cand} AS SELECT a, b, w FROM {edges} WHERE w >= {match_w!r} "
+            f"AND NOT ambiguous")
+    stats.candidate_edges = int(sql.one(f"SELECT count(*) FROM {cand}") or 0)
     stats.ambiguous = int(sql.one(f"SELECT count(*) FROM {edges} WHERE ambiguous") or 0)
-    involved = sorted(set(got.column("a").to_pylist()) | set(got.column("b").to_pylist())
-                      | {x for e in must_links for x in e} | {x for e in cannot_links for x in e})
-    index = {node: i for i, node in enumerate(involved)}
-    distinct, foreign, keys = _node_constraints(sql, cfg, rec, involved) if involved else ([], [], [])
-    uf = _UnionFind(len(involved), distinct, foreign, keys)
+    steward_nodes = [x for e in must_links + cannot_links for x in e]
+    n = _involved(sql, cand, steward_nodes, ix)
+    index: dict[int, int] = {}
+    if steward_nodes:
+        index = {int(a): int(b) for a, b in sql.rows(
+            f"SELECT node, i FROM {ix} WHERE node IN ({', '.join(str(int(x)) for x in set(steward_nodes))})")}
+    distinct, foreign, keys = _node_constraints(sql, cfg, rec, ix, n)
+    uf = _UnionFind(n, distinct, foreign, keys)
     for a, b in cannot_links:
         ia, ib = index[a], index[b]
         uf.cannot.setdefault(ia, set()).add(ib)
         uf.cannot.setdefault(ib, set()).add(ia)
-    link_w: dict[int, tuple[float, str]] = {}
+    weight = array("d", bytes(8 * n))  # a node's strongest accepted link
+    kind = array("b", bytes(n))  # _NONE / _PROBABILISTIC / _STEWARD
     for a, b in must_links:
         ra, rb = uf.find(index[a]), uf.find(index[b])
         if ra != rb:
             uf.union(ra, rb)
             stats.steward_links += 1
-        for x in (a, b):
-            link_w[x] = (float("inf"), "steward")
-    refused: list[tuple[int, int, float, str]] = []
-    find, why_not = uf.find, uf.why_not
-    for a, b, w in cand:
-        ra, rb = find(index[a]), find(index[b])
-        if ra == rb:
-            continue
-        reason = why_not(ra, rb)
-        if reason:
-            refused.append((a, b, w, reason))
-            stats.refusals[reason] = stats.refusals.get(reason, 0) + 1
-            continue
-        uf.union(ra, rb)
-        stats.accepted += 1
-        for x in (a, b):
-            if x not in link_w or (link_w[x][1] != "steward" and link_w[x][0] < w):
-                link_w[x] = (w, "probabilistic")
-    stats.refused = len(refused)
-    # cluster id = smallest node of the component (node ids are smallest rids: deterministic)
-    comp_min: dict[int, int] = {}
-    for node in involved:
-        r = uf.find(index[node])
-        comp_min[r] = min(comp_min.get(r, node), node)
-    nodes_col = involved
-    clusters_col = [comp_min[uf.find(index[n])] for n in involved]
-    weights = [link_w.get(n, (None, None))[0] for n in involved]
-    kinds = [link_w.get(n, (None, None))[1] for n in involved]
-    weights = [None if w is None or w == float("inf") else w for w in weights]
+        for x in (index[a], index[b]):
+            kind[x] = _STEWARD
+    ref_a, ref_b, ref_w, ref_why = array("i"), array("i"), array("d"), array("b")
+    find, why_not, union = uf.find, uf.why_not, uf.union
+    for col_a, col_b, col_w in _edge_chunks(sql, cand, ix, stats.candidate_edges):
+        for a, b, w in zip(col_a, col_b, col_w):
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            reason = why_not(ra, rb)
+            if reason:
+                ref_a.append(a)
+                ref_b.append(b)
+                ref_w.append(w)
+                ref_why.append(_REASONS.index(reason))
+                stats.refusals[reason] = stats.refusals.get(reason, 0) + 1
+                continue
+            union(ra, rb)
+            stats.accepted += 1
+            for x in (a, b):
+                k = kind[x]
+                if k == _NONE or (k != _STEWARD and weight[x] < w):
+                    weight[x] = w
+                    kind[x] = _PROBABILISTIC
+    stats.refused = len(ref_a)
+    # cluster id = smallest node of the component (node ids are smallest rids: deterministic);
+    # indexes follow node order, so that is the node of the component's smallest index
+    roots = np.frombuffer(array("i", map(find, range(n))), dtype=np.int32)
+    first = np.full(n, n, dtype=np.int32)
+    np.minimum.at(first, roots, np.arange(n, dtype=np.int32))
+    kinds = np.frombuffer(kind, dtype=np.int8)
     sql.register("__nodemap", pa.table({
-        "node": pa.array(nodes_col, pa.int64()), "cluster": pa.array(clusters_col, pa.int64()),
-        "link_weight": pa.array(weights, pa.float64()), "link_kind": pa.array(kinds, pa.string()),
+        "i": pa.array(np.arange(n, dtype=np.int32)), "ci": pa.array(first[roots]),
+        "w": pa.array(np.frombuffer(weight, dtype=np.float64), mask=kinds != _PROBABILISTIC),
+        "kind": pa.array(kinds),
     }))
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM __nodemap")
+    del roots, first
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT x.node, c.node AS cluster, m.w AS link_weight, "
+            f"{_sql_case('m.kind', {_PROBABILISTIC: 'probabilistic', _STEWARD: 'steward'})} AS link_kind "
+            f"FROM __nodemap AS m JOIN {ix} AS x ON x.i = m.i JOIN {ix} AS c ON c.i = m.ci")
     sql.unregister("__nodemap")
     sql.register("__refused", pa.table({
-        "a": pa.array([r[0] for r in refused], pa.int64()), "b": pa.array([r[1] for r in refused], pa.int64()),
-        "w": pa.array([r[2] for r in refused], pa.float64()), "reason": pa.array([r[3] for r in refused], pa.string()),
+        "ia": pa.array(np.frombuffer(ref_a, dtype=np.int32)), "ib": pa.array(np.frombuffer(ref_b, dtype=np.int32)),
+        "w": pa.array(np.frombuffer(ref_w, dtype=np.float64)), "why": pa.array(np.frombuffer(ref_why, dtype=np.int8)),
     }))
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {out}_refused AS SELECT * FROM __refused")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out}_refused AS SELECT x.node AS a, y.node AS b, r.w, "
+            f"{_sql_case('r.why', dict(enumerate(_REASONS)))} AS reason FROM __refused AS r "
+            f"JOIN {ix} AS x ON x.i = r.ia JOIN {ix} AS y ON y.i = r.ib")
     sql.unregister("__refused")
+    sql.run(f"DROP TABLE {cand}")
+    sql.run(f"DROP TABLE {ix}")
     return stats
 
 

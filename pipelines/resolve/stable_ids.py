@@ -51,29 +51,33 @@ def assign_ids(sql: Sql, prefix: str, members: str, prev: str | None, next_seq: 
     it split from), ``merged`` (master_id: the absorbed id, related: the survivor), ``retired``.
     """
     stats = IdStats()
-    mapping: dict[int, str] = {}
-    pending: list[tuple[str, str]] = []
+    sql.run("CREATE OR REPLACE TEMP TABLE __kept (cluster BIGINT, master_id VARCHAR)")
     if prev:
         sql.run(f"CREATE OR REPLACE TEMP TABLE __ov AS SELECT m.cluster, p.master_id, count(*) AS n FROM {members} AS m "
                 f"JOIN {prev} AS p ON p.record_id = m.record_id GROUP BY m.cluster, p.master_id")
-        # fast path: a cluster and a previous id that only overlap each other
-        for cluster, master_id in sql.rows(
-            "SELECT cluster, master_id FROM __ov WHERE cluster IN (SELECT cluster FROM __ov GROUP BY cluster "
-            "HAVING count(*) = 1) AND master_id IN (SELECT master_id FROM __ov GROUP BY master_id HAVING count(*) = 1)"
-        ):
-            mapping[int(cluster)] = str(master_id)
-        taken_ids = set(mapping.values())
+        # fast path, in the database (it is nearly every cluster of a city): a cluster and a
+        # previous id that only overlap each other
+        sql.run("INSERT INTO __kept SELECT cluster, master_id FROM __ov WHERE cluster IN (SELECT cluster FROM __ov "
+                "GROUP BY cluster HAVING count(*) = 1) AND master_id IN (SELECT master_id FROM __ov GROUP BY master_id "
+                "HAVING count(*) = 1)")
+        # the rest, greedily by overlap; none of these rows shares a cluster or an id with the fast path
         rows = sql.rows("SELECT cluster, master_id, n FROM __ov WHERE cluster NOT IN (SELECT cluster FROM __ov "
                         "GROUP BY cluster HAVING count(*) = 1) OR master_id NOT IN (SELECT master_id FROM __ov "
                         "GROUP BY master_id HAVING count(*) = 1) ORDER BY n DESC, master_id, cluster")
+        mapping: dict[int, str] = {}
+        taken_ids: set[str] = set()
         for cluster, master_id, _n in rows:
             if cluster in mapping or master_id in taken_ids:
                 continue
             mapping[int(cluster)] = str(master_id)
             taken_ids.add(master_id)
-        stats.kept = len(mapping)
-    sql.register("__kept", pa.table({"cluster": pa.array(list(mapping), pa.int64()),
-                                     "master_id": pa.array(list(mapping.values()), pa.string())}))
+        del rows
+        if mapping:
+            sql.register("__kept_greedy", pa.table({"cluster": pa.array(list(mapping), pa.int64()),
+                                                    "master_id": pa.array(list(mapping.values()), pa.string())}))
+            sql.run("INSERT INTO __kept SELECT cluster, master_id FROM __kept_greedy")
+            sql.unregister("__kept_greedy")
+        stats.kept = int(sql.one("SELECT count(*) FROM __kept") or 0)
     sql.run(
         f"CREATE OR REPLACE TEMP TABLE {out} AS WITH c AS (SELECT cluster, min(record_id) AS first FROM {members} "
         f"GROUP BY cluster), k AS (SELECT * FROM __kept) "
@@ -81,8 +85,7 @@ def assign_ids(sql: Sql, prefix: str, members: str, prev: str | None, next_seq: 
         f"row_number() OVER (PARTITION BY k.master_id IS NULL ORDER BY c.first) AS VARCHAR), {SEQ_DIGITS}, '0')) "
         f"AS master_id, k.master_id IS NULL AS minted FROM c LEFT JOIN k ON k.cluster = c.cluster"
     )
-    sql.unregister("__kept")
-    del pending
+    sql.run("DROP TABLE __kept")
     stats.minted = int(sql.one(f"SELECT count(*) FROM {out} WHERE minted") or 0)
     if prev:
         sql.run(
