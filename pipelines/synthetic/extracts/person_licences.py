@@ -106,16 +106,23 @@ def civil_affairs(ctx: Ctx) -> dict[str, Extract]:
             "hhjl": cremations(ctx)}
 
 
+def _deaths_recorded(ctx: Ctx, since_key: str, share_key: str, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """The persons who died since the register's start (profile ``since_key``, 2014 by default) and
+    whose death this register recorded (profile ``share_key`` of them), with their death dates."""
+    p = ctx.world.persons
+    since = np.datetime64(f"{int(ctx.prof.cov(since_key, 2014))}-01-01")
+    dead = ~p.alive & (p.death >= since)
+    who = ctx.persons(dead & (ctx.rng.random(p.n) < ctx.prof.cov(share_key, share)))
+    return who, p.death[who]
+
+
 def cremations(ctx: Ctx) -> Extract:
     """The funeral homes' cremation records (遗体火化记录) civil affairs' funeral administration holds:
     the deaths since its register went online (2014) that ended in cremation (``cremated`` of them:
     an assumption - the province's cremation rate is high but burials remain), cremated one to five
     days after the death at the funeral home of the deceased's household county."""
     p, rng = ctx.world.persons, ctx.rng
-    since = np.datetime64(f"{int(ctx.prof.cov('cremations_since', 2014))}-01-01")
-    dead = ~p.alive & (p.death >= since)
-    who = ctx.persons(dead & (rng.random(p.n) < ctx.prof.cov("cremated", 0.9)))
-    death = p.death[who]
+    who, death = _deaths_recorded(ctx, "cremations_since", "cremated", 0.9)
     cremated = np.minimum(death + rng.integers(1, 6, who.size).astype("timedelta64[D]"), ctx.day)
     home = np.char.add(np.array(places.COUNTY_NAMES)[p.county[who]], "殡仪馆")
     key = ctx.serial("HH", 9)
@@ -184,10 +191,7 @@ def death_certificates(ctx: Ctx) -> Extract:
     (``certified`` of them: a few rural deaths are never reported), about the deceased, issued within
     days of the death by a hospital or a health centre of his household county."""
     p, rng = ctx.world.persons, ctx.rng
-    since = np.datetime64(f"{int(ctx.prof.cov('deaths_since', 2014))}-01-01")
-    dead = ~p.alive & (p.death >= since)
-    who = ctx.persons(dead & (rng.random(p.n) < ctx.prof.cov("certified", 0.97)))
-    death = p.death[who]
+    who, death = _deaths_recorded(ctx, "deaths_since", "certified", 0.97)
     issued = np.minimum(death + rng.integers(0, 4, who.size).astype("timedelta64[D]"), ctx.day)
     place = rng.choice(len(DEATH_PLACES), who.size, p=np.array(DEATH_PLACE_SHARE))
     county = np.array(places.COUNTY_NAMES)[p.county[who]]
