@@ -3,10 +3,16 @@ small generated city, with the API server, DAG processor, scheduler and a Celery
 processes, Redis as the broker and a throwaway PostgreSQL database as Airflow's metadata.
 
 Runs are started the way operators start them: the ingestion DAGs are unpaused through the REST
-API (the scheduler then creates each one's daily run), the build is triggered through the REST API.
+API (the scheduler then creates each one's daily run). The master build and the quality DAG are not
+triggered by hand: they are unpaused once every source has landed, and one more ingestion run's
+silver asset event makes the scheduler start ``build_masters`` (scheduled on any source's silver
+asset), whose gold asset events start ``quality`` - the chain a city runs on every day. (They stay
+paused during the first round so that the build runs once, on the whole city, rather than once per
+source as each lands: Airflow queues asset events only for unpaused DAGs.)
 What is checked is what the runs produced, not only their state: every generated source table
 landed in the lake with exactly its rows, the masters in gold match the city's ground truth, the
-asset events carry the counts, and the workers' OpenLineage events name the gold tables.
+asset events carry the counts, the workers' OpenLineage events name the gold tables, and the quality
+run scored the masters and wrote the analysts' report.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import pytest
 from pipelines.assets import source_names
 from pipelines.lake import Lake
 from pipelines.masters.evaluate import evaluate
+from quality.report import MASTERS as REPORTED_MASTERS
 from tests.dags.celery_cluster import CeleryCluster, redis_up
 from tests.ingest.conftest import PREFIX
 
@@ -37,7 +44,7 @@ def _generate(out: Path) -> dict[str, Any]:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-@pytest.mark.timeout(1500)  # ~270 s of CPU in all (so ~2.5-4 min on 2 idle cores); the bound is for a busy machine
+@pytest.mark.timeout(1800)  # ~330 s of CPU in all (so ~2.5-4 min on 2 idle cores); the bound is for a busy machine
 def test_celery_executor_ingests_and_builds_a_city(tmp_path: Path) -> None:
     assert redis_up(), "Redis is not answering on 127.0.0.1:6379 (scripts/start-services.sh starts it)"
     manifest = _generate(tmp_path / "city")
@@ -56,10 +63,15 @@ def test_celery_executor_ingests_and_builds_a_city(tmp_path: Path) -> None:
             assert c.api("PATCH", f"/dags/{dag_id}", {"is_paused": False})["is_paused"] is False
         c.wait_for_runs(ingest, timeout=900)
 
-        c.api("PATCH", "/dags/build_masters", {"is_paused": False})
-        run = c.api("POST", "/dags/build_masters/dagRuns", {"logical_date": None})
-        assert run["run_type"] == "manual"
-        c.wait_for_runs(["build_masters"], timeout=600)
+        assert not c.runs("build_masters") and not c.runs("quality")  # paused: no asset event queued them
+        for dag_id in ("build_masters", "quality"):
+            assert c.api("PATCH", f"/dags/{dag_id}", {"is_paused": False})["is_paused"] is False
+        again = c.api("POST", f"/dags/{ingest[0]}/dagRuns", {"logical_date": None})
+        runs = c.wait_for_runs(["build_masters", "quality"], timeout=900)
+        assert c.api("GET", f"/dags/{ingest[0]}/dagRuns/{again['dag_run_id']}")["state"] == "success"
+        run = runs["build_masters"][0]
+        assert [r["run_type"] for r in runs["build_masters"]] == ["asset_triggered"], runs["build_masters"]
+        assert {r["run_type"] for r in runs["quality"]} == {"asset_triggered"}, runs["quality"]
 
         tis = c.api("GET", f"/dags/build_masters/dagRuns/{run['dag_run_id']}/taskInstances")["task_instances"]
         assert {t["task_id"]: t["state"] for t in tis} == {f"build_{m}": "success" for m in MASTERS}
@@ -75,6 +87,12 @@ def test_celery_executor_ingests_and_builds_a_city(tmp_path: Path) -> None:
         landed[(b.source, b.table)] = landed.get((b.source, b.table), 0) + b.extracted
     expected = {(t["source"], t["table"]): t["rows"] for t in manifest["tables"]}
     assert {k: landed.get(k, 0) for k in expected} == expected and set(landed) <= set(expected)
+
+    # the asset-triggered quality run scored the sources and the masters and wrote the report
+    report = home / "reports" / "quality" / "index.html"
+    assert report.exists(), sorted(p.name for p in home.rglob("*") if p.is_dir())[:20]
+    html = report.read_text(encoding="utf-8")
+    assert all(label in html for label in REPORTED_MASTERS.values()), html[:2000]
 
     # the masters in gold are the city's people, companies and licences
     gold = home / "warehouse" / "gold.duckdb"
