@@ -1,4 +1,5 @@
-"""Data quality after every master build (or once every source has landed, before masters exist).
+"""Data quality after every master build, once it has published all three masters (or once every
+source has landed, before masters exist).
 
 Thin on purpose: the schedule is built from the asset names the ingestion and master DAGs publish
 (``silver_<source>``, ``gold_<master>``), and each task imports its function inside itself:
@@ -26,8 +27,10 @@ DEFAULT_ARGS = default_args(retries=2, delay_s=60)
     dag_id="quality",
     dag_display_name="数据质量检查与报告 (quality)",
     description="Expectation suites from the standard: scorecards per source and master, GX Data Docs, report",
-    # after any master build; and after a full round of ingestion, so sources are scored before masters exist
-    schedule=AssetAny(*(gold_asset(m) for m in MASTERS), AssetAll(*(silver_asset(s) for s in source_names()))),
+    # once a master build has published all three masters (every build run publishes each one), so
+    # the scorecards read one consistent gold store, not persons of this build beside licences of the
+    # last; and after a full round of ingestion, so sources are scored before masters exist
+    schedule=AssetAny(AssetAll(*(gold_asset(m) for m in MASTERS)), AssetAll(*(silver_asset(s) for s in source_names()))),
     start_date=START,
     catchup=False,
     max_active_runs=1,
