@@ -25,7 +25,7 @@ arrays of ints; the partition itself stays in the database.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -276,6 +276,43 @@ def _edge_chunks(sql: Sql, cand: str, ix: str, n_edges: int) -> Iterator[tuple[l
     sql.run(f"DROP TABLE {num}")
 
 
+def _write_clusters(sql: Sql, find: Callable[[int], int], n: int, kind: array, weight: array, ix: str,
+                    out: str) -> None:
+    """Create ``out`` (node, cluster, link_weight, link_kind) from the union-find's components.
+
+    The cluster id is the smallest node of the component (node ids are smallest rids: deterministic);
+    indexes follow node order, so that is the node of the component's smallest index. The arrays go to
+    DuckDB as Arrow arrays of ints and are joined to the node index there, not row by row in Python.
+    """
+    roots = np.frombuffer(array("i", map(find, range(n))), dtype=np.int32)
+    first = np.full(n, n, dtype=np.int32)
+    np.minimum.at(first, roots, np.arange(n, dtype=np.int32))
+    kinds = np.frombuffer(kind, dtype=np.int8)
+    sql.register("__nodemap", pa.table({
+        "i": pa.array(np.arange(n, dtype=np.int32)), "ci": pa.array(first[roots]),
+        "w": pa.array(np.frombuffer(weight, dtype=np.float64), mask=kinds != _PROBABILISTIC),
+        "kind": pa.array(kinds),
+    }))
+    del roots, first
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT x.node, c.node AS cluster, m.w AS link_weight, "
+            f"{_sql_case('m.kind', {_PROBABILISTIC: 'probabilistic', _STEWARD: 'steward'})} AS link_kind "
+            f"FROM __nodemap AS m JOIN {ix} AS x ON x.i = m.i JOIN {ix} AS c ON c.i = m.ci")
+    sql.unregister("__nodemap")
+
+
+def _write_refused(sql: Sql, refused: tuple[array, array, array, array], ix: str, out: str) -> None:
+    """Create ``{out}_refused`` (a, b, w, reason) from the refused edges' index arrays."""
+    ref_a, ref_b, ref_w, ref_why = refused
+    sql.register("__refused", pa.table({
+        "ia": pa.array(np.frombuffer(ref_a, dtype=np.int32)), "ib": pa.array(np.frombuffer(ref_b, dtype=np.int32)),
+        "w": pa.array(np.frombuffer(ref_w, dtype=np.float64)), "why": pa.array(np.frombuffer(ref_why, dtype=np.int8)),
+    }))
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {out}_refused AS SELECT x.node AS a, y.node AS b, r.w, "
+            f"{_sql_case('r.why', dict(enumerate(_REASONS)))} AS reason FROM __refused AS r "
+            f"JOIN {ix} AS x ON x.i = r.ia JOIN {ix} AS y ON y.i = r.ib")
+    sql.unregister("__refused")
+
+
 def cluster(sql: Sql, cfg: ResolveConfig, rec: str, edges: str, out: str,
             must_links: list[tuple[int, int]] | None = None,
             cannot_links: list[tuple[int, int]] | None = None) -> ClusterStats:
@@ -341,30 +378,8 @@ def cluster(sql: Sql, cfg: ResolveConfig, rec: str, edges: str, out: str,
                     weight[x] = w
                     kind[x] = _PROBABILISTIC
     stats.refused = len(ref_a)
-    # cluster id = smallest node of the component (node ids are smallest rids: deterministic);
-    # indexes follow node order, so that is the node of the component's smallest index
-    roots = np.frombuffer(array("i", map(find, range(n))), dtype=np.int32)
-    first = np.full(n, n, dtype=np.int32)
-    np.minimum.at(first, roots, np.arange(n, dtype=np.int32))
-    kinds = np.frombuffer(kind, dtype=np.int8)
-    sql.register("__nodemap", pa.table({
-        "i": pa.array(np.arange(n, dtype=np.int32)), "ci": pa.array(first[roots]),
-        "w": pa.array(np.frombuffer(weight, dtype=np.float64), mask=kinds != _PROBABILISTIC),
-        "kind": pa.array(kinds),
-    }))
-    del roots, first
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT x.node, c.node AS cluster, m.w AS link_weight, "
-            f"{_sql_case('m.kind', {_PROBABILISTIC: 'probabilistic', _STEWARD: 'steward'})} AS link_kind "
-            f"FROM __nodemap AS m JOIN {ix} AS x ON x.i = m.i JOIN {ix} AS c ON c.i = m.ci")
-    sql.unregister("__nodemap")
-    sql.register("__refused", pa.table({
-        "ia": pa.array(np.frombuffer(ref_a, dtype=np.int32)), "ib": pa.array(np.frombuffer(ref_b, dtype=np.int32)),
-        "w": pa.array(np.frombuffer(ref_w, dtype=np.float64)), "why": pa.array(np.frombuffer(ref_why, dtype=np.int8)),
-    }))
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {out}_refused AS SELECT x.node AS a, y.node AS b, r.w, "
-            f"{_sql_case('r.why', dict(enumerate(_REASONS)))} AS reason FROM __refused AS r "
-            f"JOIN {ix} AS x ON x.i = r.ia JOIN {ix} AS y ON y.i = r.ib")
-    sql.unregister("__refused")
+    _write_clusters(sql, find, n, kind, weight, ix, out)
+    _write_refused(sql, (ref_a, ref_b, ref_w, ref_why), ix, out)
     sql.run(f"DROP TABLE {cand}")
     sql.run(f"DROP TABLE {ix}")
     return stats

@@ -42,6 +42,24 @@ def _generate(out: Path) -> dict[str, Any]:
     return dict(json.loads((out / "manifest.json").read_text(encoding="utf-8")))
 
 
+def _check_asset_events(asset_events: list[dict[str, Any]], sources: int, manifest: dict[str, Any],
+                        persons: int) -> None:
+    """Asset events carry what each publication held (summed per asset: a run that crosses the city's
+    midnight makes a second, empty, daily run); the last gold_person event counts the masters."""
+    silver: dict[str, dict[str, int]] = {}
+    for e in asset_events:
+        if e["name"].startswith("silver_"):
+            total = silver.setdefault(e["name"], dict.fromkeys(("batches", "extracted", "standardised", "quarantined"), 0))
+            for k in total:
+                total[k] += e["extra"][k]
+    assert len(silver) == sources, sorted(silver)
+    for name, x in silver.items():
+        rows = sum(t["rows"] for t in manifest["tables"] if f"silver_{t['source']}" == name)
+        assert x["extracted"] == rows and x["standardised"] + x["quarantined"] == rows and x["batches"] >= 1, (name, x)
+    gold_person = [e["extra"] for e in asset_events if e["name"] == "gold_person"]
+    assert gold_person and gold_person[-1]["masters"] == persons
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.timeout(1800)  # ~330 s of CPU in all (so ~2.5-4 min on 2 idle cores); the bound is for a busy machine
@@ -104,20 +122,7 @@ def test_celery_executor_ingests_and_builds_a_city(tmp_path: Path) -> None:
         counts = {m: con.execute(f"SELECT count(*) FROM {m}_master").fetchall()[0][0] for m in MASTERS}
     assert 0.9 * PERSONS <= counts["person"] <= 1.1 * PERSONS, counts
 
-    # asset events carry what each publication held
-    # (summed per asset: a run that crosses the city's midnight makes a second, empty, daily run)
-    silver: dict[str, dict[str, int]] = {}
-    for e in asset_events:
-        if e["name"].startswith("silver_"):
-            total = silver.setdefault(e["name"], dict.fromkeys(("batches", "extracted", "standardised", "quarantined"), 0))
-            for k in total:
-                total[k] += e["extra"][k]
-    assert len(silver) == len(ingest), sorted(silver)
-    for name, x in silver.items():
-        rows = sum(t["rows"] for t in manifest["tables"] if f"silver_{t['source']}" == name)
-        assert x["extracted"] == rows and x["standardised"] + x["quarantined"] == rows and x["batches"] >= 1, (name, x)
-    gold_person = [e["extra"] for e in asset_events if e["name"] == "gold_person"]
-    assert gold_person and gold_person[-1]["masters"] == counts["person"]
+    _check_asset_events(asset_events, len(ingest), manifest, counts["person"])
 
     # the workers' lineage: silver in, gold out, with the masters' row counts
     ol = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -12,7 +12,7 @@ from tests.serving.subjects import TODAY, other_person, person_holding, represen
 from warehouse.api.autofill import licence_state
 
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
-DRIVING_RENEWAL = "S0005"  # 机动车驾驶证换证: 居民身份证 (identity), 机动车驾驶证 004, an examination, a photo
+DRIVING_RENEWAL = "S0005"  # 机动车驾驶证换证: 居民身份证 (identity), 机动车驾驶证 004, the medical examination, a photo
 FOOD_LICENCE = "S0001"  # 食品经营许可 (entity): 营业执照 028|029|030, legal rep's ID card, premises, documents
 DISABILITY_CARD = "S0011"  # 残疾人证办理: its form lists person.disability_category (not_shared)
 
@@ -68,8 +68,16 @@ def test_person_autofill_fields_and_held_licence(server: Server, model) -> None:
                                "name": person.data["name"]}
         assert ev["attested"]["id_number"] == person.data["id_number"] and ev["as_of"] == TODAY
         assert ev["basis"] in ("department_records", "applicant_session")
+    # the medical examination is traffic police's record of it (电子体检), not a paper to bring: served as
+    # that department's evidence when the driver has taken one, else to upload - nothing on record
+    exam = next(m for m in body["materials"] if m["material"] == "机动车驾驶人身体条件证明")
+    assert exam["channel"] == "政府部门核发", exam
+    if exam["status"] == "evidence":
+        assert exam["evidence"]["kind"] == "driver_medical" and exam["reason"] is None, exam
+    else:
+        assert exam["status"] == "to_upload" and exam["reason"] == "not_held_for_applicant", exam
     docs = [m for m in body["materials"] if m["channel"] == "申请人自备"]
-    assert docs and all(m["status"] == "to_upload" and m["reason"] == "applicant_prepared" for m in docs)
+    assert all(m["status"] == "to_upload" and m["reason"] == "applicant_prepared" for m in docs)
     s = body["summary"]
     assert s["fields"] == len(body["fields"]) and s["prefilled"] == sum(f["prefilled"] for f in body["fields"])
     for k in ("held", "evidence", "form", "to_upload", "not_required"):
