@@ -345,6 +345,7 @@ def run_demo(home: Path, persons: int, seed: int, say: Callable[[str], None]) ->
         ("stage logs (per-defect evaluation in evaluate.log)", str(ctx.home / "logs")),
         ("Airflow UI for stewards", "make airflow-ui   (then http://localhost:8080)" if ctx.home == Path("var") else
          f"AIRFLOW_HOME={ctx.airflow_home.resolve()} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'dags'} "
+         f"AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS=pipelines.airflow_logging.LOGGING_CONFIG "
          f"MASTERDATA_HOME={ctx.home.resolve()} uv run airflow standalone   (then http://localhost:8080)"),
     ]
     return ctx.notes
