@@ -16,9 +16,7 @@ Each tool runs in its own process, so its peak RSS (``ru_maxrss``) is its own.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from benchmarks.child_result import report, run_child
+from benchmarks.child_result import RESULT_COLUMNS, report, result_row, run_child, run_link
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -84,14 +82,7 @@ def run_ours(dataset: str, folder: Path) -> dict[str, Any]:
     """The command line on the dataset: wall time, its own peak RSS, pair scores."""
     inputs, truth = prepare(dataset, folder)
     out = folder / f"{dataset}_ours.parquet"
-    t = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "link", "--config", str(CONFIG),
-                          *map(str, inputs), "--out", str(out), "--json"], cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    if res.returncode != 0:
-        raise RuntimeError(f"masterdata link failed: {res.stderr.strip().splitlines()[-1:]}")
-    summary = json.loads(res.stdout)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
+    summary, wall, peak = run_link(CONFIG, inputs, out)
     con = duckdb.connect()
     con.execute(f"CREATE TABLE out AS SELECT * FROM read_parquet('{out}')")
     return {"records": summary["records"], "wall_s": wall, "peak_gb": peak,
@@ -153,16 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         report(out)
         return 0
     tools = ("ours", "splink") if args.tool == "both" else (args.tool,)
-    print("| data | tool | records | wall s | peak GB | precision | recall | F1 | FP | FN |")
+    print(f"| data | tool | {RESULT_COLUMNS} | FP | FN |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for d in datasets:
         for tool in tools:
-            r = child(tool, d)
-            if "error" in r:
-                print(f"| {d} | {tool} | failed: {r['error'][-300:]!r} |")
-                continue
-            print(f"| {d} | {tool} | {r['records']:,} | {r['wall_s']:.1f} | {r['peak_gb']:.2f} | {r['precision']:.5f} "
-                  f"| {r['recall']:.5f} | {r['f1']:.5f} | {r['false_positives']} | {r['false_negatives']} |")
+            print(result_row([d, tool], child(tool, d), ("false_positives", "false_negatives")))
     return 0
 
 

@@ -23,13 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.child_result import report, run_child
+from benchmarks.child_result import RESULT_COLUMNS, report, result_row, run_child, run_link
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -62,14 +60,7 @@ def run_ours(city: Path) -> dict[str, Any]:
 
     inp = export(city)
     out = city / "persons_link_out.parquet"
-    t = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "link", "--config", str(CONFIG), str(inp),
-                          "--out", str(out), "--json"], cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    if res.returncode != 0:
-        raise RuntimeError(f"masterdata link failed: {res.stderr.strip().splitlines()[-1:]}")
-    summary = json.loads(res.stdout)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
+    summary, wall, peak = run_link(CONFIG, [inp], out)
     con = duckdb.connect()
     con.execute(f"CREATE TABLE out AS SELECT record_id, cluster_id AS cluster FROM read_parquet('{out}')")
     return {"records": summary["records"], "wall_s": wall, "link_peak_gb": peak, "steps": summary["steps"],
@@ -96,14 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     export(args.city)
     results = {tool: child(tool, args.city) for tool in ("ours", "splink")}
     (args.city / "bench_link_persons.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    print("| tool | records | wall s | peak GB | precision | recall | F1 |")
+    print(f"| tool | {RESULT_COLUMNS} |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for tool, r in results.items():
-        if "error" in r:
-            print(f"| {tool} | failed: {r['error'][-300:]!r} |")
-            continue
-        print(f"| {tool} | {r['records']:,} | {r['wall_s']:.1f} | {r['peak_gb']:.2f} | {r['precision']:.5f} | "
-              f"{r['recall']:.5f} | {r['f1']:.5f} |")
+        print(result_row([tool], r))
     if "steps" in results.get("ours", {}):
         print("ours, seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in results["ours"]["steps"].items()))
     return 0

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.child_result import report, run_child
+from benchmarks.child_result import RESULT_COLUMNS, report, result_row, run_child
 
 if TYPE_CHECKING:
     import duckdb
@@ -171,14 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = {tool: child(tool, args.city) for tool in ("ours", "splink")}
     (args.city / "bench_splink.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    print("| tool | records | wall s | peak GB | precision | recall | F1 |")
+    print(f"| tool | {RESULT_COLUMNS} |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for tool, r in results.items():
-        if "error" in r:
-            print(f"| {tool} | failed: {r['error'][-300:]!r} |")
-            continue
-        print(f"| {tool} | {r['records']:,} | {r['wall_s']:.1f} | {r['peak_gb']:.1f} | {r['precision']:.5f} | "
-              f"{r['recall']:.5f} | {r['f1']:.5f} |")
+        print(result_row([tool], r))
     return 0
 
 
