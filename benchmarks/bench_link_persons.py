@@ -21,13 +21,12 @@ city's truth.  Prints a markdown table; writes ``CITY/bench_link_persons.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.child_result import RESULT_COLUMNS, report, result_row, run_child, run_link
+from benchmarks.child_result import report, run_child, run_link, side_by_side
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -86,11 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     export(args.city)
     results = {tool: child(tool, args.city) for tool in ("ours", "splink")}
-    (args.city / "bench_link_persons.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    print(f"| tool | {RESULT_COLUMNS} |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for tool, r in results.items():
-        print(result_row([tool], r))
+    side_by_side(results, args.city / "bench_link_persons.json")
     if "steps" in results.get("ours", {}):
         print("ours, seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in results["ours"]["steps"].items()))
     return 0

@@ -21,14 +21,13 @@ Results go to ``CITY/bench_splink.json`` and print as a markdown table.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.child_result import RESULT_COLUMNS, report, result_row, run_child
+from benchmarks.child_result import report, run_child, side_by_side
 
 if TYPE_CHECKING:
     import duckdb
@@ -170,11 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         report(out)
         return 0
     results = {tool: child(tool, args.city) for tool in ("ours", "splink")}
-    (args.city / "bench_splink.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    print(f"| tool | {RESULT_COLUMNS} |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for tool, r in results.items():
-        print(result_row([tool], r))
+    side_by_side(results, args.city / "bench_splink.json")
     return 0
 
 

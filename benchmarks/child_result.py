@@ -58,3 +58,12 @@ def result_row(lead: Sequence[str], r: dict[str, Any], extra: Sequence[str] = ()
     cells = [*lead, f"{r['records']:,}", f"{r['wall_s']:.1f}", f"{r['peak_gb']:.2f}", f"{r['precision']:.5f}",
              f"{r['recall']:.5f}", f"{r['f1']:.5f}", *(str(r[k]) for k in extra)]
     return f"| {' | '.join(cells)} |"
+
+
+def side_by_side(results: dict[str, dict[str, Any]], json_path: Path) -> None:
+    """Write each tool's figures to ``json_path`` and print them as one markdown table, a row a tool."""
+    json_path.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print(f"| tool | {RESULT_COLUMNS} |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for tool, r in results.items():
+        print(result_row([tool], r))
