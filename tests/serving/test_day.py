@@ -36,12 +36,12 @@ def _rows(gold: Path, table: str, ids: set[str]) -> dict[str, dict[str, object]]
 def _licences(gold: Path, holders: set[str]) -> dict[str, list[dict[str, object]]]:
     con = duckdb.connect(str(gold), read_only=True)
     try:
-        cur = con.execute("SELECT holder_master_id, type_code, status, valid_from, valid_to FROM licence_master "
-                          "WHERE holder_master_id IN (SELECT unnest(?))", [sorted(holders)])
+        cur = con.execute("SELECT holder_master_id, type_code, status, valid_from, valid_to, issue_date FROM "
+                          "licence_master WHERE holder_master_id IN (SELECT unnest(?))", [sorted(holders)])
         out: dict[str, list[dict[str, object]]] = {}
-        for h, t, s, vf, vt in cur.fetchall():
+        for h, t, s, vf, vt, issued in cur.fetchall():
             out.setdefault(h, []).append({"type_code": t, "status": s, "valid_from": str(vf) if vf else None,
-                                          "valid_to": str(vt) if vt else None})
+                                          "valid_to": str(vt) if vt else None, "issue_date": issued})
         return out
     finally:
         con.close()
@@ -49,6 +49,16 @@ def _licences(gold: Path, holders: set[str]) -> dict[str, list[dict[str, object]
 
 def _iso(v: object) -> str:
     return str(v)[:10]
+
+
+def _buyers(gold: Path) -> set[str]:
+    """Persons whose home sale contract the housing department filed (网签备案)."""
+    con = duckdb.connect(str(gold), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT master_id FROM person_xref WHERE source = 'housing_construction' "
+                                          "AND table_name = 'wqba_mm'").fetchall()}
+    finally:
+        con.close()
 
 
 def test_applicants_would_really_apply(day: tuple[list[Drawn], Path]) -> None:
@@ -59,7 +69,8 @@ def test_applicants_would_really_apply(day: tuple[list[Drawn], Path]) -> None:
     lics = _licences(gold, {d.person for d in drawn} | {d.entity for d in drawn if d.entity}
                      | {d.concerning for d in drawn if d.concerning})
     today = TODAY.isoformat()
-    seen = {"renew": 0, "holder": 0, "entity": 0, "birth": 0, "death": 0, "marriage": 0}
+    seen = {"renew": 0, "holder": 0, "entity": 0, "birth": 0, "death": 0, "marriage": 0, "purchase": 0}
+    buyers = _buyers(gold)
     for d in drawn:
         item = cat.items[d.item]
         p = persons[d.person]
@@ -99,6 +110,12 @@ def test_applicants_would_really_apply(day: tuple[list[Drawn], Path]) -> None:
         if item.event == "marriage":
             assert str(p["marital_status"]) in ("10", "30", "40"), d  # nobody marries twice at once
             seen["marriage"] += 1
+        if item.event == "home_purchase":  # a buyer: his title issued in the past year, his contract on file
+            assert d.person in buyers and any(
+                x["type_code"] == "035" and x["issue_date"] is not None
+                and date.fromisoformat(_iso(x["issue_date"])) > TODAY - timedelta(days=365)
+                for x in lics.get(d.person, [])), d
+            seen["purchase"] += 1
     assert seen["renew"] and seen["holder"] and seen["entity"] and seen["birth"], seen
 
 

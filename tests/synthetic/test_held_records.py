@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipelines.synthetic.extracts.person_licences import EXAM_VALID_DAYS, RENEWAL_OPENS_DAYS
+from pipelines.synthetic.extracts.person_licences import (
+    CONTRACT_KINDS,
+    EXAM_VALID_DAYS,
+    EXISTING_HOME_LAG,
+    NEW_HOME_LAG,
+    RENEWAL_OPENS_DAYS,
+)
 from pipelines.synthetic.profile import load_profile
 
 
@@ -90,3 +96,30 @@ def test_drivers_medical_examinations_are_of_drivers_due_and_still_valid(city: P
            and day1 - timedelta(days=EXAM_VALID_DAYS) < lic["valid_to"] <= day1 + timedelta(days=RENEWAL_OPENS_DAYS)
            and lic["status"] in ("1", "4") and persons[lic["holder_person_id"]]["death_date"] is None}
     assert due and examined == due
+
+
+def _urban_titles(city: Path) -> dict[int, dict]:
+    """Person-held titles (不动产权证书) of urban households, by licence id."""
+    truth = {t: pq.read_table(city / "truth" / f"{t}.parquet").to_pylist() for t in ("persons", "households", "licences")}
+    urban = {h["household_id"] for h in truth["households"] if h["urban"]}
+    return {lic["licence_id"]: lic for lic in truth["licences"] if lic["type_code"] == "035"
+            and lic["holder_person_id"] is not None
+            and truth["persons"][lic["holder_person_id"]]["household_id"] in urban}
+
+
+def test_home_sale_contracts_are_the_buyers_of_urban_titles_signed_before_them(city: Path) -> None:
+    """A 网签备案 contract names the holder of a person-held title (不动产权证书) of an urban household
+    and the title's address, signed before the title was issued - a presold new home six months to two
+    years before, an existing home weeks before - and filed within two days; most urban titles
+    have one, no village homestead has."""
+    titles = _urban_titles(city)
+    contracts = _rows(city, "housing_construction", "wqba_mm")
+    for c in contracts:
+        title = titles[c["_truth"]["true_licence_id"]]  # KeyError: not an urban household's title
+        assert title["holder_person_id"] == c["_truth"]["true_person_id"] and c["fwzl"] == title["detail"], c
+        signed, filed = date.fromisoformat(str(c["qyrq"])[:10]), date.fromisoformat(str(c["barq"])[:10])
+        low, high = NEW_HOME_LAG if c["htlx"] == CONTRACT_KINDS[0] else EXISTING_HOME_LAG
+        assert c["htlx"] in CONTRACT_KINDS and low <= (title["issue_date"] - signed).days <= high, c
+        assert signed <= filed <= signed + timedelta(days=2), c
+    bought = {c["_truth"]["true_licence_id"] for c in contracts}  # a contract keyed in twice counts once
+    assert 0.6 * len(titles) <= len(bought) <= len(titles)

@@ -11,9 +11,10 @@ and the masters say who that is:
   about that child), marriages (unmarried adults, as many a day as marriage certificates were
   issued), deaths (the spouse, children or household of someone who died in the past year, about
   him), starting a business (as many a day as entities were established), moving, school entry
-  (parents of six-year-olds), retirement (those who turned 60), buying or selling a home; a dated
-  event's daily count is the median of its past five years (a backlog loaded at once does not set
-  the pace);
+  (parents of six-year-olds), retirement (those who turned 60), buying a home (the buyers of a title
+  issued in the past year whose sale contract the housing department filed: :data:`LICENCE_EVENTS`),
+  selling one; a dated event's daily count is the median of its past five years (a backlog loaded at
+  once does not set the pace);
 * everything else - by the eligible (the item's conditions: entity types, ages, marital status,
   employment), at an annual rate per action declared below.
 
@@ -61,8 +62,13 @@ ENTITY_RATE = {"issue": 0.003, "change": 0.02, "replace": 0.005, "cancel": 0.01,
                "filing": 0.05, "benefit": 0.01, "referral": 0.002, "service": 0.02, "renew": 0.0}
 #: annual events per eligible person where the masters hold no dated record of them (assumptions);
 #: an item for parents (``parent``) is claimed at its action's rate among those with a recorded child
-EVENT_RATE = {"move": 0.015, "job_loss": 0.02, "home_purchase": 0.01, "property_sale": 0.02, "mortgage": 0.01,
-              "divorce": 0.002}
+EVENT_RATE = {"move": 0.015, "job_loss": 0.02, "property_sale": 0.02, "mortgage": 0.01, "divorce": 0.002}
+#: events the masters date by a licence of the type (code) that a department's record shows came from
+#: the event (the evidence kind whose source holds the record): a home purchase ends in a title
+#: (不动产权证书) issued to a buyer whose sale contract the housing department filed (网签备案).  The
+#: title's date stands for the purchase's: the contract's own date is the department's record, not a
+#: fact of the masters, and the purchase's items (deed tax, loans, the filing) fall around both.
+LICENCE_EVENTS = {"home_purchase": ("035", "purchase_contract")}
 #: share of applicants who withdraw at the consent step rather than let the hall share their records
 #: and upload everything themselves (a modelling assumption: no hall publishes the figure; consent is
 #: one tap in the hall's flow, and a few applicants prefer to hand in their own papers)
@@ -140,13 +146,26 @@ def _holds(holder: str, lt: str, extra: str = "li.state = 'valid'") -> str:
     return f"EXISTS (SELECT 1 FROM li WHERE li.holder = {holder} AND li.type_code = {lit(lt)} AND {extra})"
 
 
-def _event_pool(event: str, item: ServiceItem, today: str) -> str | None:
+def _licence_event(cat: Catalogue, event: str) -> str:
+    """The licences that date a :data:`LICENCE_EVENTS` event, as a condition on ``li``: of the type,
+    to a holder with a record in a source of the evidence kind."""
+    lt, kind = LICENCE_EVENTS[event]
+    src = " OR ".join(f"(x.source = {lit(s)} AND x.table_name = {lit(t)})" for s, t in cat.evidence_kinds[kind].sources)
+    return (f"li.type_code = {lit(lt)} AND li.holder IN (SELECT x.master_id FROM gold.person_xref AS x "
+            f"WHERE {src})")
+
+
+def _event_pool(event: str, item: ServiceItem, today: str, cat: Catalogue) -> str | None:
     """Applicants brought by a dated event in the masters (with whom the application is about)."""
     conds = " AND ".join(f"g.c_{c}" for c in item.applies_if)
     where = f" AND {conds}" if conds else ""
     year_ago = f"DATE {lit(today)} - INTERVAL 365 DAY"
     cols = "g.master_id AS person, CAST(NULL AS VARCHAR) AS entity, {c} AS concerning, g.area, " \
            "CAST(NULL AS VARCHAR) AS authority"
+    if event in LICENCE_EVENTS:
+        return (f"SELECT DISTINCT {cols.format(c='CAST(NULL AS VARCHAR)')} FROM pe AS g JOIN li ON li.holder = "
+                f"g.master_id WHERE {_licence_event(cat, event)} AND li.issue_date > {year_ago} AND "
+                f"li.issue_date <= DATE {lit(today)}{where}")
     if event in ("birth", "school_entry", "parent"):
         kid = {"birth": f"c.birth_date > {year_ago}", "parent": "TRUE",
                "school_entry": f"date_sub('year', c.birth_date, DATE {lit(today)}) = 6"}[event]
@@ -176,7 +195,8 @@ def per_day(con: duckdb.DuckDBPyConnection, source: str, column: str, today: str
     return float(got or 0) / 365.0
 
 
-def _event_volume(con: duckdb.DuckDBPyConnection, item: ServiceItem, pool_size: int, today: str) -> float:
+def _event_volume(con: duckdb.DuckDBPyConnection, item: ServiceItem, pool_size: int, today: str,
+                  cat: Catalogue) -> float:
     """Applications a day an event brings (dated records in the masters, else :data:`EVENT_RATE`)."""
     pm, em = "gold.person_master", "gold.entity_master"
     social = "entity_type IN ('social_organisation', 'private_non_enterprise', 'foundation')"
@@ -189,6 +209,7 @@ def _event_volume(con: duckdb.DuckDBPyConnection, item: ServiceItem, pool_size: 
         # those who turn 6 (60) this year: the births of 6 (60) years before
         "school_entry": (pm, "birth_date + INTERVAL 6 YEAR", "count(*)", "TRUE"),
         "retirement": (pm, "birth_date + INTERVAL 60 YEAR", "count(*)", "death_date IS NULL"),
+        **{e: ("li", "issue_date", "count(DISTINCT number)", _licence_event(cat, e)) for e in LICENCE_EVENTS},
     }
     event = item.event or ""
     if event in dated:
@@ -210,14 +231,14 @@ def pool(con: duckdb.DuckDBPyConnection, item: ServiceItem, cat: Catalogue, toda
     if lt and lt not in in_library and not universal and item.action != "issue":
         return None
     if item.event:
-        ev = _event_pool(item.event, item, t)
+        ev = _event_pool(item.event, item, t, cat)
         if ev is not None:  # about a relative (the newborn, the deceased): he holds the item's licence
             sql = ev if not (own and lt in in_library and item.action != "issue") else \
                 f"SELECT * FROM ({ev}) AS r WHERE " + _holds("r.concerning", lt)
         elif own and lt in in_library:
             sql += " AND " + _holds(holder, lt)
         size = _count(con, sql)
-        return (sql, _event_volume(con, item, size, t)) if size else None
+        return (sql, _event_volume(con, item, size, t, cat)) if size else None
     if own and not universal and item.action == "renew":
         sql += " AND " + _holds(holder, lt, f"li.state IN ('valid', 'expired') AND li.valid_to BETWEEN DATE {lit(t)} "
                                             f"- INTERVAL {RENEW_WINDOW} DAY AND DATE {lit(t)} + INTERVAL {RENEW_WINDOW} DAY")

@@ -85,6 +85,7 @@ _BESPOKE: tuple[Builder, ...] = (
     person_licences.health,
     person_licences.disabled_federation,
     person_licences.natural_resources,
+    person_licences.housing_construction,
     entities.market_regulation,
     entities.tax,
     entities.statistics,

@@ -240,3 +240,42 @@ def natural_resources(ctx: Ctx) -> dict[str, Extract]:
         "licence.issue_date": S(reg_time),  # the registration time, to the second
     }
     return {"bdc_qlr": extract(cols, person=hp, entity=he, licence=idx)}
+
+
+#: The two kinds of home sale contract the housing department files (网签备案): a new home sold on
+#: presale (商品房买卖合同（预售）) and an existing home (存量房买卖合同).
+CONTRACT_KINDS = ("商品房买卖合同（预售）", "存量房买卖合同")
+#: Days from signing to the title's registration: a presold home is delivered and registered six
+#: months to two years after the contract; an existing home's transfer follows within weeks.
+NEW_HOME_LAG, EXISTING_HOME_LAG = (180, 730), (20, 60)
+
+
+def housing_construction(ctx: Ctx) -> dict[str, Extract]:
+    """Home sale contracts signed online and filed with the housing department (网签备案), which the
+    law requires of every sale of a new or an existing home: an urban household's title came from a
+    purchase (``purchased`` of them - the others were inherited, given or re-registered when the
+    registers were unified; a village household's house stands on its own homestead plot, which is
+    not sold), and its buyer's contract was signed before it - a presold new home (``new_home`` of
+    the purchases) months or years before, an existing one weeks before - and filed the day it was
+    signed or within two days."""
+    w, lic, rng = ctx.world, ctx.world.licences, ctx.rng
+    idx = ctx.licences("035")
+    buyer, _ent = licence_holders(ctx, idx)
+    urban = (buyer >= 0) & w.households.urban[w.persons.household[np.maximum(buyer, 0)]]
+    keep = urban & (rng.random(idx.size) < ctx.prof.cov("purchased", 0.8))
+    idx, buyer = idx[keep], buyer[keep]
+    new = rng.random(idx.size) < ctx.prof.cov("new_home", 0.6)
+    lag = np.where(new, rng.integers(NEW_HOME_LAG[0], NEW_HOME_LAG[1] + 1, idx.size),
+                   rng.integers(EXISTING_HOME_LAG[0], EXISTING_HOME_LAG[1] + 1, idx.size))
+    signed = lic.issue[idx].astype("datetime64[D]") - lag.astype("timedelta64[D]")
+    filed = signed + rng.integers(0, 3, idx.size).astype("timedelta64[D]")
+    key = ctx.serial("WQ", 9)
+    cols = person_columns(ctx, buyer, ctx.wants("wqba_mm")) | {
+        "meta.record_key": K(strs.cat(strs.num(year_of(filed)), key(np.arange(idx.size))), key),
+        "htlx": T(strs.take(CONTRACT_KINDS, np.where(new, 0, 1))),
+        "fwzl": T(lic.detail.take(pa.array(idx))),
+        "qyrq": D(signed),
+        "barq": D(filed),
+        "meta.updated_at": S(ctx.stamps(idx.size, filed)),
+    }
+    return {"wqba_mm": extract(cols, person=buyer, licence=idx)}
