@@ -128,7 +128,9 @@ def per_value_source(features: dict[str, str], gs: list[Group], src: str, wrap: 
     also ``__pv_<name>``, wrapped by ``wrap`` (``blank_null``), for the outer SELECT to rename.
     Returns the FROM clause and the names of the features it computes.
     """
-    joins, cols, done = [], [], set()
+    joins: list[str] = []
+    cols: list[str] = []
+    done: set[str] = set()
     for i, g in enumerate(gs):
         key, t = f"__pv_key_{i}", f"__pv_{i}"
         inner = ", ".join(f"({features[n]}) AS {q(n)}" for n in g.private)
