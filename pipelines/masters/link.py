@@ -186,10 +186,11 @@ def _failure(sql: Sql, cfg: ResolveConfig, config: Path, message: str) -> LinkEr
 
 def _write(sql: Sql, res: Resolution, out: Path) -> int:
     """Write (record_id, cluster_id); returns the number of clusters."""
-    sql.run(f"CREATE OR REPLACE TEMP TABLE __link_out AS SELECT f.record_id, "
-            f"CAST(dense_rank() OVER (ORDER BY m.first) AS BIGINT) AS cluster_id FROM {res.clusters} AS c "
-            f"JOIN {res.rec} AS f ON f.rid = c.rid JOIN (SELECT c2.cluster, min(f2.record_id) AS first "
-            f"FROM {res.clusters} AS c2 JOIN {res.rec} AS f2 ON f2.rid = c2.rid GROUP BY c2.cluster) AS m "
+    # cluster ids numbered in the order of each cluster's smallest record id: ranked over the
+    # clusters (one row each), not over every record, then joined back on the integer cluster
+    sql.run(f"CREATE OR REPLACE TEMP TABLE __link_out AS SELECT c.record_id, m.cluster_id FROM {res.clusters} AS c "
+            f"JOIN (SELECT cluster, CAST(dense_rank() OVER (ORDER BY first) AS BIGINT) AS cluster_id FROM "
+            f"(SELECT cluster, min(record_id) AS first FROM {res.clusters} GROUP BY cluster)) AS m "
             f"ON m.cluster = c.cluster")
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:

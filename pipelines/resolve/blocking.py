@@ -37,13 +37,15 @@ def _side(rule: BlockingRule, exprs: list[str], where: str, rec: str, extra: lis
     return f"SELECT * FROM ({inner}) WHERE {present}"
 
 
-def rule_estimate_sql(rule: BlockingRule, rec: str, left_where: str, right_where: str, top: int = 3) -> str:
+def rule_estimate_sql(rule: BlockingRule, rec: str, left_where: str, right_where: str, top: int = 3,
+                      sides: tuple[str, str] | None = None) -> str:
     """SELECT (total pairs, key values, right-side records, pairs) for the ``top`` largest key values.
 
     Counts only, no pair is made: per key value, left records x right records - or, when both
     sides are the same records (same keys, every record on the right), the unordered pairs
     ``nl * (nr - nl) + nl * (nl - 1) / 2``.  Keys over ``max_block`` are left out, as blocking
     drops them.  Pairs within one node and the ``pair_filter`` are not subtracted: an upper bound.
+    ``sides``: the two sides made already (:func:`side_tables_sql`), read instead of computed.
     """
     n = len(rule.left_keys)
     key_cols = ", ".join(f"k{i}" for i in range(n))
@@ -51,12 +53,12 @@ def rule_estimate_sql(rule: BlockingRule, rec: str, left_where: str, right_where
     same = rule.left_keys == rule.right_keys and right_where == "TRUE"
     pairs = "lc.n * (rc.n - lc.n) + lc.n * (lc.n - 1) // 2" if same else "lc.n * rc.n"
     label = "[" + ", ".join(f"CAST(k{i} AS VARCHAR)" for i in range(n)) + "]"
+    left, right = sides or (f"({_side(rule, rule.left_keys, left_where, rec, [])})",
+                            f"({_side(rule, rule.right_keys, right_where, rec, [])})")
     return (
-        f"WITH lc AS (SELECT {key_cols}, count(*) AS n FROM ({_side(rule, rule.left_keys, left_where, rec, [])}) "
-        f"GROUP BY {key_cols}), "
+        f"WITH lc AS (SELECT {key_cols}, count(*) AS n FROM {left} GROUP BY {key_cols}), "
         f"rc AS (SELECT {key_cols}, count(*) AS n, count(DISTINCT rid) AS d FROM "
-        f"({_side(rule, rule.right_keys, right_where, rec, [])}) AS ra WHERE EXISTS (SELECT 1 FROM lc WHERE {semi}) "
-        f"GROUP BY {key_cols}), "
+        f"{right} AS ra WHERE EXISTS (SELECT 1 FROM lc WHERE {semi}) GROUP BY {key_cols}), "
         f"g AS (SELECT {', '.join(f'lc.k{i}' for i in range(n))}, rc.n AS nr, {pairs} AS pairs FROM lc "
         f"JOIN rc USING ({key_cols}) WHERE rc.d <= {rule.max_block}) "
         f"SELECT total, {label} AS key, nr, pairs FROM (SELECT *, sum(pairs) OVER () AS total FROM g) "
@@ -65,11 +67,12 @@ def rule_estimate_sql(rule: BlockingRule, rec: str, left_where: str, right_where
 
 
 def check_rule_budget(sql: Sql, rule: BlockingRule, index: int, rec: str, plan: list[tuple[str, str]],
-                      budget: int) -> int:
-    """The rule's estimated pairs over all ``plan`` passes; :class:`BlockingTooLoose` over ``budget``."""
+                      budget: int, sides: list[tuple[str, str]] | None = None) -> int:
+    """The rule's estimated pairs over all ``plan`` passes (``sides``: each pass's sides made
+    already); :class:`BlockingTooLoose` over ``budget``."""
     total, largest = 0, []
-    for left_where, right_where in plan:
-        rows = sql.rows(rule_estimate_sql(rule, rec, left_where, right_where))
+    for j, (left_where, right_where) in enumerate(plan):
+        rows = sql.rows(rule_estimate_sql(rule, rec, left_where, right_where, sides=sides[j] if sides else None))
         total += int(rows[0][0]) if rows else 0
         largest += [(key, int(nr), int(p)) for _t, key, nr, p in rows]
     if total > budget:
@@ -82,13 +85,30 @@ def check_rule_budget(sql: Sql, rule: BlockingRule, index: int, rec: str, plan: 
     return total
 
 
+def side_tables_sql(rule: BlockingRule, rec: str, left_where: str, right_where: str, sides: tuple[str, str],
+                    extra: list[str] | None = None) -> list[str]:
+    """Statements creating a rule's two sides as TEMP tables ``sides`` (left, right): its keys
+    computed once for the estimate and the pairs alike - an expression key (an ID's hundreds of
+    one-keystroke variants) costs more than both queries' joins.  The right side holds only key
+    values the left side holds (a semi-join), so it stays as small as the left."""
+    extra = extra or []
+    n = len(rule.left_keys)
+    key_cols = ", ".join(f"k{i}" for i in range(n))
+    semi = " AND ".join(f"lkeys.k{i} = ra.k{i}" for i in range(n))
+    return [f"CREATE OR REPLACE TEMP TABLE {sides[0]} AS {_side(rule, rule.left_keys, left_where, rec, extra)}",
+            f"CREATE OR REPLACE TEMP TABLE {sides[1]} AS SELECT ra.* FROM "
+            f"({_side(rule, rule.right_keys, right_where, rec, extra)}) AS ra "
+            f"WHERE EXISTS (SELECT 1 FROM (SELECT DISTINCT {key_cols} FROM {sides[0]}) AS lkeys WHERE {semi})"]
+
+
 def rule_pairs_sql(rule: BlockingRule, index: int, rec: str, left_where: str, right_where: str,
                    pair_filter: str | None = None, extra: list[str] | None = None,
-                   ordered: bool = False) -> str:
+                   ordered: bool = False, sides: tuple[str, str] | None = None) -> str:
     """SELECT (l, r, rule) for one rule; ``ordered`` keeps only l < r (symmetric ``all`` scope).
 
     The right side is first cut down to key values the left side holds (a semi-join), so the
-    block-size guard counts a few thousand keys rather than grouping the whole table.
+    block-size guard counts a few thousand keys rather than grouping the whole table.  ``sides``:
+    the two sides made already (:func:`side_tables_sql`), read instead of computed.
     """
     extra = extra or []
     n = len(rule.left_keys)
@@ -101,12 +121,13 @@ def rule_pairs_sql(rule: BlockingRule, index: int, rec: str, left_where: str, ri
         conds.append("lk.rid < rk.rid")
     if pair_filter:
         conds.append(f"({pair_filter})")
+    head = (f"WITH lk AS (SELECT * FROM {sides[0]}), rk AS (SELECT * FROM {sides[1]}), " if sides else
+            f"WITH lk AS ({_side(rule, rule.left_keys, left_where, rec, extra)}), "
+            f"lkeys AS (SELECT DISTINCT {key_cols} FROM lk), "
+            f"rk AS (SELECT ra.* FROM ({_side(rule, rule.right_keys, right_where, rec, extra)}) AS ra "
+            f"WHERE EXISTS (SELECT 1 FROM lkeys WHERE {semi})), ")
     return (
-        f"WITH lk AS ({_side(rule, rule.left_keys, left_where, rec, extra)}), "
-        f"lkeys AS (SELECT DISTINCT {key_cols} FROM lk), "
-        f"rk AS (SELECT ra.* FROM ({_side(rule, rule.right_keys, right_where, rec, extra)}) AS ra "
-        f"WHERE EXISTS (SELECT 1 FROM lkeys WHERE {semi})), "
-        f"big AS (SELECT {key_cols} FROM rk GROUP BY {key_cols} HAVING count(DISTINCT rid) > {rule.max_block}) "
+        f"{head}big AS (SELECT {key_cols} FROM rk GROUP BY {key_cols} HAVING count(DISTINCT rid) > {rule.max_block}) "
         f"SELECT DISTINCT lk.rid AS l, rk.rid AS r, {index} AS rule FROM lk JOIN rk ON {on} "
         f"WHERE {' AND '.join(conds)}"
     )
@@ -127,12 +148,18 @@ def candidate_pairs(sql: Sql, cfg: ResolveConfig, rec: str, out: str,
     for i, rule in enumerate(cfg.blocking):
         plan = passes if passes is not None else [("NOT anchored" if rule.scope == "rest" else "TRUE", "TRUE")]
         with sql.step(f"rule {rule.name}", timed=False):
-            estimate = check_rule_budget(sql, rule, i, rec, plan, cfg.max_pairs_per_rule)
+            sides = [(f"{out}_lk{j}", f"{out}_rk{j}") for j in range(len(plan))]
+            for j, (left_where, right_where) in enumerate(plan):
+                for stmt in side_tables_sql(rule, rec, left_where, right_where, sides[j], extra):
+                    sql.run(stmt)
+            estimate = check_rule_budget(sql, rule, i, rec, plan, cfg.max_pairs_per_rule, sides)
             made = 0
-            for left_where, right_where in plan:
+            for j, (left_where, right_where) in enumerate(plan):
                 ordered = rule.scope == "all" and passes is None and not (rule.left or rule.right)
                 made += int(sql.one(f"INSERT INTO {raw} " + rule_pairs_sql(rule, i, rec, left_where, right_where,
-                                                                             pair_filter, extra, ordered)) or 0)
+                                                                             pair_filter, extra, ordered, sides[j])) or 0)
+            for table in (t for side in sides for t in side):
+                sql.run(f"DROP TABLE {table}")
             sql.note(estimated=estimate, pairs=made)
     sql.run(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT least(l, r) AS l, greatest(l, r) AS r, min(rule) AS rule "
             f"FROM {raw} GROUP BY least(l, r), greatest(l, r)")
