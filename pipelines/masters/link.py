@@ -148,7 +148,9 @@ def _read_inputs(sql: Sql, cfg: ResolveConfig, inputs: list[Path]) -> None:
         sql.io(f"CREATE OR REPLACE TEMP VIEW __link_file{i} AS SELECT * FROM read_parquet({lit(str(p))})")
         parts.append(f"SELECT *, CAST({q(cfg.id_column)} AS VARCHAR) AS __id, {i} AS _input, "
                      f"{lit(p.stem)} AS __stem FROM __link_file{i}")
-    sql.run(f"CREATE OR REPLACE TEMP TABLE __link_in AS {' UNION ALL BY NAME '.join(parts)}")
+    # views, not copies: the records stay in their Parquet files (read again by each statement,
+    # a column at a time) rather than held whole in memory before the features are made
+    sql.run(f"CREATE OR REPLACE TEMP VIEW __link_in AS {' UNION ALL BY NAME '.join(parts)}")
     if sql.one("SELECT count(*) FROM __link_in WHERE __id IS NULL"):
         raise LinkError(f"{cfg.id_column!r} is NULL in some rows: every record needs an identifier")
     within = sql.one("SELECT count(*) FROM (SELECT _input, __id FROM __link_in GROUP BY ALL HAVING count(*) > 1)")
@@ -157,9 +159,8 @@ def _read_inputs(sql: Sql, cfg: ResolveConfig, inputs: list[Path]) -> None:
     across = len(inputs) > 1 and sql.one("SELECT count(*) FROM (SELECT __id FROM __link_in GROUP BY __id "
                                          "HAVING count(*) > 1)")
     rid = "__stem || ':' || __id" if across else "__id"
-    sql.run(f"CREATE OR REPLACE TEMP TABLE __link_src AS SELECT * EXCLUDE (__id, __stem), {rid} AS record_id "
+    sql.run(f"CREATE OR REPLACE TEMP VIEW __link_src AS SELECT * EXCLUDE (__id, __stem), {rid} AS record_id "
             f"FROM __link_in")
-    sql.run("DROP TABLE __link_in")
 
 
 def _failing_feature(sql: Sql, cfg: ResolveConfig, source: str) -> str | None:
