@@ -15,7 +15,9 @@ child process (peak RSS is that process's high-water mark):
   standardised columns handed to it ready-made), clustered at 0.99.
 
 Both are scored with the pairwise precision / recall / F1 of ``masterdata evaluate`` against the
-city's truth.  Prints a markdown table; writes ``CITY/bench_link_persons.json``.
+city's truth.  Prints a markdown table; writes ``CITY/bench_link_persons.json``.  ``--work DIR``
+writes the exported silver, the link output and the JSON there instead (a city someone else owns,
+read-only to this run).
 """
 
 from __future__ import annotations
@@ -40,11 +42,12 @@ FROM person_src
 """
 
 
-def export(city: Path) -> Path:
-    """The person records as one Parquet table (once per city)."""
+def export(city: Path, work: Path) -> Path:
+    """The person records as one Parquet table (once per city, in ``work``)."""
     from benchmarks.bench_splink import load
 
-    out = city / "persons_link.parquet"
+    work.mkdir(parents=True, exist_ok=True)
+    out = work / "persons_link.parquet"
     if not out.exists():
         con, _sql, _n = load(city)
         con.execute(f"COPY ({EXPORT}) TO '{out}' (FORMAT parquet)")
@@ -52,13 +55,13 @@ def export(city: Path) -> Path:
     return out
 
 
-def run_ours(city: Path) -> dict[str, Any]:
+def run_ours(city: Path, work: Path) -> dict[str, Any]:
     import duckdb
 
     from benchmarks.bench_splink import score
 
-    inp = export(city)
-    out = city / "persons_link_out.parquet"
+    inp = export(city, work)
+    out = work / "persons_link_out.parquet"
     summary, wall, peak = run_link(CONFIG, [inp], out)
     con = duckdb.connect()
     con.execute(f"CREATE TABLE out AS SELECT record_id, cluster_id AS cluster FROM read_parquet('{out}')")
@@ -66,26 +69,28 @@ def run_ours(city: Path) -> dict[str, Any]:
             **score(con, city, "out")}
 
 
-def child(tool: str, city: Path) -> dict[str, Any]:
-    return run_child("benchmarks.bench_link_persons", "--city", str(city), "--tool", tool)
+def child(tool: str, city: Path, work: Path) -> dict[str, Any]:
+    return run_child("benchmarks.bench_link_persons", "--city", str(city), "--work", str(work), "--tool", tool)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--city", type=Path, required=True, help="a generated city with its lake ingested")
+    ap.add_argument("--work", type=Path, help="where the files this run writes go (default: the city)")
     ap.add_argument("--tool", choices=("ours", "splink", "both"), default="both")
     args = ap.parse_args(argv)
+    work = args.work or args.city
     if args.tool != "both":
         from benchmarks.bench_splink import run_splink
 
-        out = run_ours(args.city) if args.tool == "ours" else run_splink(args.city)
+        out = run_ours(args.city, work) if args.tool == "ours" else run_splink(args.city)
         self_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
         out["peak_gb"] = max(self_gb, out.pop("link_peak_gb", 0.0))
         report(out)
         return 0
-    export(args.city)
-    results = {tool: child(tool, args.city) for tool in ("ours", "splink")}
-    side_by_side(results, args.city / "bench_link_persons.json")
+    export(args.city, work)
+    results = {tool: child(tool, args.city, work) for tool in ("ours", "splink")}
+    side_by_side(results, work / "bench_link_persons.json")
     if "steps" in results.get("ours", {}):
         print("ours, seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in results["ours"]["steps"].items()))
     return 0
