@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         out = run_ours(args.city, work) if args.tool == "ours" else run_splink(args.city)
         self_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
         out["peak_gb"] = max(self_gb, out.pop("link_peak_gb", 0.0))
+        # CPU seconds of this child and the processes it waited for: on a shared machine the wall
+        # time follows the load, the CPU time much less
+        used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        out["cpu_s"] = round(sum(u.ru_utime + u.ru_stime for u in used), 1)
         report(out)
         return 0
     export(args.city, work)
@@ -93,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     side_by_side(results, work / "bench_link_persons.json")
     if "steps" in results.get("ours", {}):
         print("ours, seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in results["ours"]["steps"].items()))
+    print("CPU seconds: " + ", ".join(f"{tool} {r.get('cpu_s', '?')}" for tool, r in results.items()))
     return 0
 
 
