@@ -9,6 +9,7 @@ import pytest
 
 from pipelines.synthetic import generate_city
 from pipelines.synthetic.world import World, build_world
+from tests.conftest import made_once
 
 PERSONS = 4000
 SEED = 11
@@ -22,9 +23,9 @@ def city_args() -> tuple[int, int]:
 
 @pytest.fixture(scope="session")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("city") / "a"
-    generate_city(PERSONS, SEED, out, day2=True)
-    return out
+    """Made once for the run, shared by the parallel workers (``tests/conftest.py``: ``made_once``)."""
+    return made_once(tmp_path_factory, f"synthetic{PERSONS}s{SEED}",
+                     lambda folder: generate_city(PERSONS, SEED, folder / "a", day2=True)) / "a"
 
 
 @pytest.fixture(scope="session")
