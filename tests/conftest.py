@@ -75,6 +75,19 @@ def _worker_db_prefix() -> None:
 _worker_db_prefix()
 
 
+def _worker_main_file() -> None:
+    """A worker's ``__main__`` with the file a serial run's has (the pytest script). pytest-xdist
+    runs tests under execnet's ``__main__``, which has none; ``pyspark.sql.connect`` (imported by
+    Great Expectations when pyspark is installed) takes such a main module for a doctest run and,
+    without grpc, calls ``sys.exit(0)`` - every test that imports Great Expectations then fails."""
+    main = sys.modules["__main__"]
+    if WORKER and getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__file__ = str(Path(sys.executable).with_name("pytest"))
+
+
+_worker_main_file()
+
+
 #: folders whose tests a parallel run hands to one worker together, and why
 ONE_WORKER = {
     "tests/console/": "the console's tests share one served city (fixtures of package scope) and the "
