@@ -104,9 +104,12 @@ def _relations(gold: GoldReader, master: str, row: dict[str, Any]) -> list[dict[
     out: list[dict[str, Any]] = []
     mid = row["master_id"]
     if master == "person":
+        # (each lookup a lone equality on an indexed column: DuckDB answers that from the ART index,
+        # any further condition or ORDER BY ... LIMIT makes it scan the column - so those are done here)
         if row.get("household_no"):
-            for r in gold.rows("SELECT master_id, name, relation_to_head FROM person_master WHERE household_no = ? "
-                               "AND master_id <> ? ORDER BY master_id LIMIT 20", [row["household_no"], mid]):
+            members = gold.rows("SELECT master_id, name, relation_to_head FROM person_master WHERE household_no = ?",
+                                [row["household_no"]])
+            for r in sorted((r for r in members if r["master_id"] != mid), key=lambda r: r["master_id"])[:20]:
                 out.append({"kind": "同户 household", "master_id": r["master_id"], "name": r["name"],
                             "note": r.get("relation_to_head")})
         for col, kind in (("spouse_id_number", "配偶 spouse"), ("guardian_id_number", "监护人 guardian")):
@@ -114,9 +117,9 @@ def _relations(gold: GoldReader, master: str, row: dict[str, Any]) -> list[dict[
                 for r in gold.rows("SELECT master_id, name FROM person_master WHERE id_number = ?", [row[col]]):
                     out.append({"kind": kind, "master_id": r["master_id"], "name": r["name"], "note": None})
         if row.get("id_number"):
-            for r in gold.rows("SELECT master_id, name FROM person_master WHERE spouse_id_number = ? AND "
-                               "master_id <> ?", [row["id_number"], mid]):
-                if not any(o["master_id"] == r["master_id"] for o in out):
+            for r in gold.rows("SELECT master_id, name FROM person_master WHERE spouse_id_number = ?",
+                               [row["id_number"]]):
+                if r["master_id"] != mid and not any(o["master_id"] == r["master_id"] for o in out):
                     out.append({"kind": "配偶 spouse", "master_id": r["master_id"], "name": r["name"], "note": None})
         for r in gold.rows("SELECT e.master_id, e.name FROM entity_legal_rep AS l JOIN entity_master AS e ON "
                            "e.master_id = l.entity_master_id WHERE l.person_master_id = ? ORDER BY 1", [mid]):
@@ -133,9 +136,11 @@ def master_page(gold: GoldReader, master_id: str) -> dict[str, Any]:
     """A master's golden attributes with their lineage, records, history, licences and relations."""
     view = master_view(gold.rows, master_id)
     m, row = view["master"], view["row"]
-    view["events"] = gold.rows("SELECT event, related_id, attribute, old_value, new_value, batch_id, build_id, "
-                               "event_at FROM master_events WHERE master_id = ? OR related_id = ? ORDER BY event_at "
-                               "DESC, event_id DESC LIMIT 200", [master_id, master_id])
+    # (a union of two indexed lookups, not one scan for "master_id = ? OR related_id = ?")
+    cols = "event_id, event, related_id, attribute, old_value, new_value, batch_id, build_id, event_at"
+    view["events"] = gold.rows(f"SELECT {cols} FROM master_events WHERE master_id = ? UNION SELECT {cols} FROM "
+                               f"master_events WHERE related_id = ? ORDER BY event_at DESC, event_id DESC LIMIT 200",
+                               [master_id, master_id])
     view["licences"] = gold.rows("SELECT master_id, type_code, number, status_as_of, valid_to, issuer_name FROM "
                                  "licence_master WHERE holder_master_id = ? ORDER BY type_code, master_id",
                                  [master_id]) if m != "licence" else []

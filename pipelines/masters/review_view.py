@@ -123,9 +123,13 @@ def issues(row: dict[str, Any]) -> list[str]:
     return [f"{i.get('element')}: {i.get('reason')}" for i in (row.get("_issues") or []) if isinstance(i, dict)]
 
 
-def record(read: Reader, lake: Lake, master: str, record_id: str) -> dict[str, Any]:
-    """A record's cross-reference row, its department's name and its silver row."""
-    got = read(f"SELECT * FROM {master}_xref WHERE record_id = ?", [record_id])
+def record(read: Reader, lake: Lake, master: str, record_id: str, master_id: str | None = None) -> dict[str, Any]:
+    """A record's cross-reference row, its department's name and its silver row.  ``master_id``: the
+    master the record is believed to be in (the review queue's), looked up first - the
+    cross-references are sorted by master id, so that reads one row group instead of the column."""
+    got = read(f"SELECT * FROM {master}_xref WHERE master_id = ? AND record_id = ?", [master_id, record_id]) \
+        if master_id else []
+    got = got or read(f"SELECT * FROM {master}_xref WHERE record_id = ?", [record_id])
     if not got:
         raise NoSuchThing(f"no {master} record {record_id!r} in the gold store")
     x = got[0]
@@ -159,7 +163,8 @@ def pair_view(read: Reader, lake: Lake, master: str, a: str, b: str) -> dict[str
     if not got:
         raise NoSuchThing(f"the pair {a} / {b} is not in the {master} review queue")
     item = got[0]
-    left, right = record(read, lake, master, a), record(read, lake, master, b)
+    left = record(read, lake, master, a, item["master_id"])
+    right = record(read, lake, master, b, item["candidate_master_id"])
     cfg = master_config(master)
     rules = [r.name for r in cfg.conflict_review.rules] \
         if cfg.conflict_review and item["reason"] == "conflicting_keys" else []
@@ -170,20 +175,26 @@ def pair_view(read: Reader, lake: Lake, master: str, a: str, b: str) -> dict[str
             "threshold_weights": {"review": weight_of(cfg.thresholds.review), "match": weight_of(cfg.thresholds.match)}}
 
 
-def golden(read: Reader, master: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+def golden(read: Reader, master: str, row: dict[str, Any], records: list[dict[str, Any]] | None = None
+           ) -> list[dict[str, Any]]:
     """Each golden attribute with the source record and department it survived from (the master's
-    ``lineage`` names each value's record number; one cross-reference lookup resolves them all)."""
+    ``lineage`` names each value's record number).  ``records``: the master's own cross-references
+    (with ``record_no``), which hold every number its lineage names; a number they lack is looked up
+    in the cross-references (a scan of the column, so only for what is missing)."""
     lineage = row.get("lineage") or {}
     numbers = sorted({n for n in lineage.values() if n is not None})
-    records = {r["record_no"]: r for r in read(
-        f"SELECT record_no, record_id, source, table_name FROM {master}_xref WHERE record_no IN (SELECT unnest(?))",
-        [numbers])} if numbers else {}
+    by_no = {r["record_no"]: r for r in records or []}
+    missing = [n for n in numbers if n not in by_no]
+    if missing:
+        by_no.update({r["record_no"]: r for r in read(
+            f"SELECT record_no, record_id, source, table_name FROM {master}_xref WHERE record_no IN (SELECT unnest(?))",
+            [missing])})
     out = []
     skip = {"master_id", "lineage", "sources", "first_seen", "last_seen", "record_count"}
     for name, value in row.items():
         if name in skip or value is None:
             continue
-        src = records.get(lineage.get(name))
+        src = by_no.get(lineage.get(name))
         out.append({"name": name, "label": element_label(master, name), "value": value,
                     "display": code_label(master, name, value), "record_id": src and src["record_id"],
                     "department": src and department_name(src["source"]), "table": src and src["table_name"]})
@@ -201,9 +212,11 @@ def master_view(read: Reader, master_id: str) -> dict[str, Any]:
         hint = f" (retired; now {succ[0]['successor_id']})" if succ and succ[0].get("successor_id") else ""
         raise NoSuchThing(f"no current {m} master {master_id}{hint}")
     row = got[0]
-    xref = read(f"SELECT record_id, source, table_name, record_key, batch_id, extracted_at, rule, match_probability "
-                f"FROM {m}_xref WHERE master_id = ? ORDER BY source, table_name, record_key", [master_id])
+    # (the cross-references are sorted by master id: this reads one row group, not the column)
+    xref = read(f"SELECT record_id, record_no, source, table_name, record_key, batch_id, extracted_at, rule, "
+                f"match_probability FROM {m}_xref WHERE master_id = ? ORDER BY source, table_name, record_key",
+                [master_id])
     for x in xref:
         x["department_name"] = department_name(x["source"])
-    return {"master": m, "master_id": master_id, "row": row, "golden": golden(read, m, row), "xref": xref,
+    return {"master": m, "master_id": master_id, "row": row, "golden": golden(read, m, row, xref), "xref": xref,
             "name": row.get(LABEL[m])}

@@ -38,6 +38,10 @@ SHARED_DDL = {
     "steward_decisions": "decision_id VARCHAR, master VARCHAR, kind VARCHAR, records VARCHAR[], others VARCHAR[], "
                          "masters VARCHAR[], note VARCHAR, decided_by VARCHAR, decided_at VARCHAR",
 }
+#: ART indexes of the shared tables: a master's history is looked up by its id either way (its own
+#: events, and merges or splits naming it), one value at a time, in millions of events
+SHARED_INDEXES = {"master_events_master_id": "master_events (master_id)",
+                  "master_events_related_id": "master_events (related_id)"}
 STATE_DDL = {
     "meta": "master VARCHAR, fingerprint VARCHAR, steward VARCHAR, build_id VARCHAR, records BIGINT",
     "batches": "master VARCHAR, batch VARCHAR",
@@ -49,6 +53,8 @@ def ensure_schema(sql: Sql, side_tables: dict[str, str] | None = None) -> None:
     name -> columns) and the state schema if the gold file is new."""
     for name, cols in {**SHARED_DDL, **(side_tables or {})}.items():
         sql.run(f"CREATE TABLE IF NOT EXISTS gold.{name} ({cols})")
+    for name, on in SHARED_INDEXES.items():
+        sql.run(f"CREATE INDEX IF NOT EXISTS {name} ON gold.{on}")
     sql.run("CREATE SCHEMA IF NOT EXISTS gold.state")
     for name, cols in STATE_DDL.items():
         sql.run(f"CREATE TABLE IF NOT EXISTS gold.state.{name} ({cols})")

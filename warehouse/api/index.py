@@ -14,9 +14,15 @@ page cache.  It is derived data, rebuilt from the gold file and never the other 
 * a snapshot is written to a temporary name and renamed when complete.
 
 Tables: ``person`` / ``entity`` / ``licence`` (keys + the master row as JSON, lineage included),
-``person_lin`` / ``entity_lin`` (record number -> source, table, update time: where each golden
-value came from), ``person_rec`` / ``entity_rec`` (every source record of a master: the records a
-department attests from), ``entity_fts`` (pinyin syllables of entity names, FTS5, for fuzzy search), ``meta``.
+``person_rec`` / ``entity_rec`` (every source record of a master, keyed by its record number: where
+each golden value came from - source, table, update time - and the records a department attests
+from), ``entity_fts`` (pinyin syllables of entity names, FTS5, for fuzzy search), ``meta``.
+
+Built for millions of rows: every table is a rowid table filled by appends, its key indexes built
+once the rows are in (SQLite sorts the keys alone) - never by random inserts into a B-tree of JSON
+rows larger than SQLite's page cache, which made the build disk-bound at a million persons.  Rows
+that are read together lie together: a master's records in master order, licences in holder order
+(the gold tables' own order), so a request reads a page or two per lookup even from a cold file.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from core.files import publish_file
 from core.locks import exclusive
 from core.sqltext import lit
 
-INDEX_VERSION = "6"
+INDEX_VERSION = "7"
 BATCH = 50_000
 #: an entity name's registration prefixes (province, city, county) and the long company suffix
 ENTITY_PREFIX_RE = r"^(安徽省|安徽)?(亳州市|亳州)?(谯城区|涡阳县|蒙城县|利辛县)?"
@@ -126,25 +132,27 @@ SNAPSHOT_SCHEMA = (
     "PRAGMA cache_size = -200000; PRAGMA locking_mode = EXCLUSIVE;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE sources (id INTEGER PRIMARY KEY, source TEXT, table_name TEXT);"
-    "CREATE TABLE person (master_id TEXT PRIMARY KEY, id_number TEXT, birth_date TEXT, name_norm TEXT, "
-    "  name_py TEXT, spouse_id TEXT, guardian_id TEXT, household_no TEXT, data TEXT) WITHOUT ROWID;"
+    "CREATE TABLE person (master_id TEXT, id_number TEXT, birth_date TEXT, name_norm TEXT, "
+    "  name_py TEXT, spouse_id TEXT, guardian_id TEXT, household_no TEXT, data TEXT);"
     "CREATE TABLE entity (rowid INTEGER PRIMARY KEY, master_id TEXT UNIQUE, uscc TEXT, org_code TEXT, "
     "  reg_no TEXT, rep_id TEXT, rep_master TEXT, name_key TEXT, name_py TEXT, data TEXT);"
-    "CREATE TABLE licence (master_id TEXT PRIMARY KEY, identifier TEXT, holder TEXT, type_code TEXT, "
-    "  data TEXT) WITHOUT ROWID;"
-    "CREATE TABLE person_lin (record_no INTEGER PRIMARY KEY, src INTEGER, at TEXT);"
-    "CREATE TABLE entity_lin (record_no INTEGER PRIMARY KEY, src INTEGER, at TEXT);"
-    "CREATE TABLE person_rec (master_id TEXT, src INTEGER, record_key TEXT, record_no INTEGER, at TEXT);"
-    "CREATE TABLE entity_rec (master_id TEXT, src INTEGER, record_key TEXT, record_no INTEGER, at TEXT);"
+    "CREATE TABLE licence (master_id TEXT, identifier TEXT, holder TEXT, type_code TEXT, data TEXT);"
+    "CREATE TABLE person_rec (record_no INTEGER, master_id TEXT, src INTEGER, record_key TEXT, at TEXT);"
+    "CREATE TABLE entity_rec (record_no INTEGER, master_id TEXT, src INTEGER, record_key TEXT, at TEXT);"
     "CREATE VIRTUAL TABLE entity_fts USING fts5(py, content='', columnsize=0, detail=none);"
 )
 SNAPSHOT_INDEXES = (
+    "CREATE UNIQUE INDEX person_master ON person (master_id);"
+    "CREATE UNIQUE INDEX licence_master ON licence (master_id);"
     "CREATE INDEX person_id ON person (id_number);"
     "CREATE INDEX person_birth ON person (birth_date);"
     "CREATE INDEX person_guardian ON person (guardian_id);"
+    "CREATE INDEX person_spouse ON person (spouse_id);"
     "CREATE INDEX person_household ON person (household_no);"
     "CREATE INDEX person_rec_master ON person_rec (master_id);"
     "CREATE INDEX entity_rec_master ON entity_rec (master_id);"
+    "CREATE UNIQUE INDEX person_rec_no ON person_rec (record_no);"
+    "CREATE UNIQUE INDEX entity_rec_no ON entity_rec (record_no);"
     "CREATE INDEX entity_rep ON entity (rep_id);"
     "CREATE INDEX entity_uscc ON entity (uscc);"
     "CREATE INDEX entity_org ON entity (org_code);"
@@ -194,31 +202,19 @@ def _copy_persons(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection) -> i
         "INSERT INTO person VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def _copy_xref(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str, columns: str, where: str,
-               insert: str) -> int:
-    """Rows of ``gold.{master}_xref`` (alias ``x``, with ``s.id`` its source number and ``at`` its update
-    time) into the read model."""
+def _copy_records(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str) -> int:
+    """Every cross-referenced source record of ``master`` (record number, master, source number, record
+    key, update time), in master order: where each golden value came from (by record number), and
+    what a department's attestation about a master rests on (by master)."""
     xc = _columns(con, f"{master}_xref")
     at = ("coalesce(x.updated_at, x.extracted_at)" if "updated_at" in xc else "x.extracted_at")
-    stamp = f"strftime({at}, '%Y-%m-%dT%H:%M:%S')"
     return _copy(
         con, lite,
-        f"SELECT {columns.replace('{at}', stamp)} "
+        f"SELECT x.record_no, x.master_id, s.id, x.record_key, strftime({at}, '%Y-%m-%dT%H:%M:%S') "
         f"FROM gold.{master}_xref AS x JOIN src AS s ON s.source = x.source "
-        f"AND s.table_name IS NOT DISTINCT FROM x.table_name WHERE {where}", insert)
-
-
-def _copy_lineage(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str) -> int:
-    """Record number -> (source number, update time) of every cross-referenced record of ``master``."""
-    return _copy_xref(con, lite, master, "x.record_no, s.id, {at}", "x.record_no IS NOT NULL",
-                      f"INSERT OR IGNORE INTO {master}_lin VALUES (?, ?, ?)")
-
-
-def _copy_records(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, master: str) -> int:
-    """Every source record of each ``master`` (source number, record key, record number, update time):
-    what a department's attestation about that master rests on."""
-    return _copy_xref(con, lite, master, "x.master_id, s.id, x.record_key, x.record_no, {at}",
-                      "x.master_id IS NOT NULL", f"INSERT INTO {master}_rec VALUES (?, ?, ?, ?, ?)")
+        f"AND s.table_name IS NOT DISTINCT FROM x.table_name "
+        f"WHERE x.record_no IS NOT NULL AND x.master_id IS NOT NULL ORDER BY x.master_id",
+        f"INSERT INTO {master}_rec VALUES (?, ?, ?, ?, ?)")
 
 
 def _copy_entities(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, tables: set[str]
@@ -273,8 +269,7 @@ def _fill(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, tables: set[
     say("persons")
     counts["person"] = _copy_persons(con, lite)
     for m in ("person", "entity"):
-        say(f"{m} lineage")
-        counts[f"{m}_lin"] = _copy_lineage(con, lite, m)
+        say(f"{m} records")
         counts[f"{m}_rec"] = _copy_records(con, lite, m)
     say("entities")
     counts["entity"], common = _copy_entities(con, lite, tables)
@@ -361,11 +356,34 @@ class Row:
     data: dict[str, Any]
 
 
+def prefetch(path: Path) -> threading.Thread:
+    """Read the snapshot into the page cache in the background (one sequential pass, the kernel's
+    readahead): the first requests of a fresh server would otherwise each wait on random reads of a
+    cold file of gigabytes, which at a million persons stalled the first seconds of serving.  Lookups
+    are answered meanwhile; a file larger than free memory simply stays partly on disk."""
+    def run() -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    t = threading.Thread(target=run, name="read-model-prefetch", daemon=True)
+    t.start()
+    return t
+
+
 class ReadModel:
     """Queries over one snapshot.  One instance per process/thread that uses it (SQLite connection)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        prefetch(path)
         self.con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         self.con.execute("PRAGMA cache_size = -64000")
         self.con.execute("PRAGMA mmap_size = 1073741824")
@@ -488,7 +506,7 @@ class ReadModel:
         if not record_nos:
             return {}
         nums = list(record_nos)
-        rows = self._all(f"SELECT record_no, src, at FROM {master}_lin WHERE record_no IN "
+        rows = self._all(f"SELECT record_no, src, at FROM {master}_rec WHERE record_no IN "
                          f"({','.join('?' * len(nums))})", tuple(nums))
         out = {}
         for no, src, at in rows:
