@@ -17,6 +17,10 @@ What it does:
    * closed loop with ``--concurrency`` connections as fast as the server answers -> throughput;
 4. prints the figures and writes them as JSON (``--json``).
 
+An open loop whose server cannot keep its rate stops sending once 2 s of requests are waiting
+(``saturated`` in its figures) instead of queueing without end, and the generator hands over each
+phase's figures as it ends, so a run on a loaded machine ends in bounded time with what it measured.
+
 Every request is a full auto-fill: authentication, applicant session, the person (and entity) master,
 licences, lineage, the preview stored and an audit entry appended, all within the request.
 Bounded: each phase runs ``--seconds`` and at most ``--max-requests``.
@@ -83,19 +87,32 @@ def build_requests(port: int, hall_key: str, plans: list[dict[str, str]]) -> lis
     return out
 
 
-async def _schedule(one: Callable[[int, float], Awaitable[None]], n: int, rate: float, start: float) -> float:
+#: an open loop stops sending once this many seconds of requests wait unanswered: the server cannot
+#: keep the rate, and the queue would only grow (at a million persons on a loaded machine a run at a
+#: rate ten times what the server could do "stalled" for minutes without a figure)
+MAX_BACKLOG_S = 2.0
+
+
+async def _schedule(one: Callable[[int, float], Awaitable[None]], n: int, rate: float, start: float
+                    ) -> tuple[float, int]:
     """Open loop: launch request ``i`` at ``start + i / rate`` whether or not earlier ones have
     answered (latency counts from that due time, so a slow server cannot hide its queue), wait for
-    all; the seconds from ``start`` to the last answer."""
-    tasks = []
+    all; (the seconds from ``start`` to the last answer, the requests sent).  Stops sending early
+    when more than :data:`MAX_BACKLOG_S` seconds of requests are unanswered (the server is saturated)."""
+    tasks: list[asyncio.Future[None]] = []
+    pending = 0
     for i in range(n):
         due = start + i / rate
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
+        if i % 64 == 0:
+            pending = sum(1 for t in tasks if not t.done())
+        if pending > rate * MAX_BACKLOG_S:
+            break
         tasks.append(asyncio.ensure_future(one(i, due)))
     await asyncio.gather(*tasks)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, len(tasks)
 
 
 async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, max_requests: int,
@@ -121,9 +138,9 @@ async def _open_loop(port: int, reqs: list[bytes], rate: float, seconds: float, 
             pool.put_nowait(c)
         lat.append(time.perf_counter() - due)
 
-    elapsed = await _schedule(one, n, rate, start)
-    return {"mode": "open", "target_rate": rate, "requests": n, "seconds": round(elapsed, 2),
-            "achieved_rate": round(n / elapsed, 1), "errors": dict(errors), **_pct(lat)}
+    elapsed, sent = await _schedule(one, n, rate, start)
+    return {"mode": "open", "target_rate": rate, "requests": sent, "saturated": sent < n, "seconds": round(elapsed, 2),
+            "achieved_rate": round(sent / elapsed, 1), "errors": dict(errors), **_pct(lat)}
 
 
 async def _closed_loop(port: int, reqs: list[bytes], conns: int, seconds: float, max_requests: int
@@ -183,9 +200,10 @@ async def _httpx_open_loop(port: int, plans: list[dict[str, str]], hall_key: str
                     errors[type(exc).__name__] += 1
             lat.append(time.perf_counter() - due)
 
-        elapsed = await _schedule(one, n, rate, start)
-    return {"mode": "open", "client": "httpx", "target_rate": rate, "requests": n, "seconds": round(elapsed, 2),
-            "achieved_rate": round(n / elapsed, 1), "errors": dict(errors), **_pct(lat)}
+        elapsed, sent = await _schedule(one, n, rate, start)
+    return {"mode": "open", "client": "httpx", "target_rate": rate, "requests": sent, "saturated": sent < n,
+            "seconds": round(elapsed, 2), "achieved_rate": round(sent / elapsed, 1), "errors": dict(errors),
+            **_pct(lat)}
 
 
 def _pct(lat: list[float]) -> dict[str, float]:
@@ -210,19 +228,18 @@ def client_main(args: argparse.Namespace) -> None:
         uvloop.install()
     except ImportError:
         pass
-    results = []
     # warm-up: touch the pages the requests need
     asyncio.run(_closed_loop(port, reqs, 4, args.warmup, 10**9))
+    # each phase's figures as one JSON line as soon as it ends (a run cut short keeps those it has)
     for rate in args.rate:
         if args.client_lib == "httpx":
-            results.append(asyncio.run(_httpx_open_loop(port, plans, key, rate, args.seconds, args.max_requests,
-                                                        args.connections)))
+            r = asyncio.run(_httpx_open_loop(port, plans, key, rate, args.seconds, args.max_requests, args.connections))
         else:
-            results.append(asyncio.run(_open_loop(port, reqs, rate, args.seconds, args.max_requests,
-                                                  args.connections)))
+            r = asyncio.run(_open_loop(port, reqs, rate, args.seconds, args.max_requests, args.connections))
+        print(json.dumps(r), flush=True)
     if args.concurrency:
-        results.append(asyncio.run(_closed_loop(port, reqs, args.concurrency, args.seconds, args.max_requests)))
-    print(json.dumps(results))
+        print(json.dumps(asyncio.run(_closed_loop(port, reqs, args.concurrency, args.seconds, args.max_requests))),
+              flush=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -281,6 +298,21 @@ def prepare(gold: Path, index_dir: Path, work: Path, applicants: int, seed: int)
     return {"hall_key": hall_key, "plans": plans, "counts": counts, "build_id": model.build_id}
 
 
+def _run_client(cmd: list[str], timeout: float) -> list[dict[str, Any]]:
+    """The load generator's phase figures (one JSON line each); a generator that runs past
+    ``timeout`` is stopped and the phases it finished are kept (said on stderr)."""
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        stdout = out.stdout
+        if out.returncode != 0:
+            raise SystemExit(f"load generator failed:\n{out.stderr}")
+    except subprocess.TimeoutExpired as exc:
+        raw = exc.stdout or b""
+        stdout = raw.decode() if isinstance(raw, bytes) else raw
+        print(f"load generator stopped after {timeout:.0f} s; keeping the phases it finished", file=sys.stderr)
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gold", type=Path, help="gold file (default: MASTERDATA_GOLD / MASTERDATA_HOME)")
@@ -322,14 +354,12 @@ def main() -> None:
                "--warmup", str(args.warmup), "--max-requests", str(args.max_requests), "--connections",
                str(args.connections), "--concurrency", str(args.concurrency), "--client-lib", args.client_lib,
                "--rate", *[str(r) for r in args.rate]]
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds * (len(args.rate) + 2) + 300)
-        if out.returncode != 0:
-            raise SystemExit(f"load generator failed:\n{out.stderr}")
-        results = json.loads(out.stdout.strip().splitlines()[-1])
+        results = _run_client(cmd, args.seconds * (len(args.rate) + 2) + 300)
         report = {"gold": str(gold), "build_id": spec["build_id"], "counts": spec["counts"], "workers": args.workers,
                   "cpus": os.cpu_count(), "client": args.client_lib, "results": results}
         for r in results:
-            what = (f"open loop {r['target_rate']:.0f}/s -> {r['achieved_rate']}/s" if r["mode"] == "open"
+            what = (f"open loop {r['target_rate']:.0f}/s -> {r['achieved_rate']}/s"
+                    f"{' (saturated: stopped sending)' if r.get('saturated') else ''}" if r["mode"] == "open"
                     else f"closed loop {r['connections']} conns -> {r['throughput']}/s")
             print(f"{what}: n={r['requests']} p50 {r.get('p50_ms')} ms, p95 {r.get('p95_ms')} ms, "
                   f"p99 {r.get('p99_ms')} ms, max {r.get('max_ms')} ms, errors {r['errors']}")
