@@ -109,7 +109,11 @@ def checked_sql(suite: Suite, relation_sql: str, present: Iterable[str] | None =
     if not suite.key:
         return sql
     # The key's duplicates need the relation twice (group, then flag rows), so the stages before
-    # the last are materialised once instead of recomputing the identifier macros.
+    # the last are materialised once instead of recomputing the identifier macros - only the
+    # columns read after it, so that 4.5 M golden licences fit in memory instead of spilling.
+    drop = _not_read_later(suite, present)
+    if drop:
+        sql = f"SELECT * EXCLUDE ({', '.join(q(c) for c in drop)}) FROM ({sql})"
     key = q(f"{suite.key}__std")
     cols = [f"({expr}) AS {q(c)}" for c, expr, s in suite.derived if s == last]
     # Shared keys: first the shared 64-bit hashes (a hash table of integers, not of every key's
@@ -120,6 +124,20 @@ def checked_sql(suite: Suite, relation_sql: str, present: Iterable[str] | None =
             f"{DUP_KEYS} AS (SELECT {key} AS __k FROM __quality_base WHERE {key} IS NOT NULL AND hash({key}) IN "
             f"(SELECT __h FROM __quality_dup_hashes) GROUP BY 1 HAVING count(*) > 1) "
             f"SELECT *, {', '.join(cols)} FROM __quality_base")
+
+
+#: The stage of a derivation's helper columns (``__chk`` structs, ``__digits``): read only by the
+#: stage after them (:class:`quality.rules.Derivation`), never by the checks or later stages.
+HELPER_STAGE = 1
+
+
+def _not_read_later(suite: Suite, present: Iterable[str] | None) -> list[str]:
+    """Columns of the staged relation that nothing after the materialised stages reads: the input's
+    columns that are not lineage or one of the suite's elements (a golden record's lineage JSON,
+    silver's ``*_raw`` texts, already read into ``__text``) and the helper columns."""
+    keep = {*LINEAGE, "_issues", *suite.base_types}
+    out = [c for c in present or () if c not in keep]
+    return out + [c for c, _, stage in suite.derived if stage == HELPER_STAGE and c not in keep]
 
 
 def gx_columns(suite: Suite) -> list[str]:
