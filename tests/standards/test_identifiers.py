@@ -749,3 +749,38 @@ def test_column_api_speed() -> None:
     reasons = set(out.column("reason").to_pylist())
     assert reasons <= {None, Reason.REPAIRED_CASE, Reason.BAD_LENGTH}
     assert elapsed < 10, f"validate_resident_ids on 200k took {elapsed:.2f}s"
+
+
+_LIC = REAL_LICENCE_IDS[0]
+_OK = None  # no reason: the value arrived valid and canonical
+
+
+@pytest.mark.parametrize(("macro", "raw", "value", "reason"), [
+    # canonical and valid: the fast path's answer
+    ("uscc_check", "9144030071526726XG", "9144030071526726XG", _OK),
+    ("orgcode_check", "71526726X", "71526726X", _OK),
+    ("licence_id_check", _LIC, _LIC, _OK),
+    ("rid_check", "11010519491231002X", "11010519491231002X", _OK),
+    # canonical characters but rejected: the full check's reason
+    ("uscc_check", "9144030071526726XH", None, Reason.BAD_CHECK),
+    ("uscc_check", "111111111111111111", None, Reason.PLACEHOLDER),
+    ("orgcode_check", "715267261", None, Reason.BAD_CHECK),
+    ("orgcode_check", "000000000", None, Reason.PLACEHOLDER),
+    ("licence_id_check", _LIC[:-1] + "T", None, Reason.BAD_CHECK),
+    ("licence_id_check", _LIC.replace("W011", "W012"), None, Reason.BAD_CHECK),
+    ("rid_check", "999999194912310025", None, Reason.BAD_AREA),
+    # not canonical: the repair is reported, the printed org-code form is canonicalised silently
+    ("uscc_check", "9144030071526726xg", "9144030071526726XG", Reason.REPAIRED_CASE),
+    ("uscc_check", "91440300 71526726XG", "9144030071526726XG", Reason.REPAIRED_SPACES),
+    ("orgcode_check", "71526726-X", "71526726X", _OK),
+    ("orgcode_check", "71526726x", "71526726X", Reason.REPAIRED_CASE),
+    ("licence_id_check", _LIC.lower(), _LIC, Reason.REPAIRED_CASE),
+    ("rid_check", "11010519491231002x", "11010519491231002X", Reason.REPAIRED_CASE),
+    ("rid_check", "110105491231002", "11010519491231002X", Reason.UPGRADED_15),
+])
+def test_fast_path_for_canonical_values_answers_as_the_full_check(macro: str, raw: str, value: str | None,
+                                                                   reason: str | None) -> None:
+    """The checks answer a value already in canonical form without cleaning it (standards/identifiers.py,
+    ``_fast_path``); around that shortcut - canonical but invalid, or valid but needing a repair - the
+    answer is the full check's, as before the shortcut existed."""
+    assert sql_check(macro, [raw]) == [(value, reason)]
