@@ -31,7 +31,7 @@ from pipelines.lake import Lake
 from quality.frame import checked_sql, columns_of, gx_columns, parquet_source
 from quality.scorecard import discover_feeds
 from quality.suites import Suite, code_values, feed_suite, master_suite
-from standards.dictionary import Dictionary
+from standards.dictionary import Dictionary, dictionary
 
 DEFAULT_SAMPLE = 5_000
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["_record_key"],
@@ -153,7 +153,7 @@ def _failures(suite: Suite, res: Any, df: Any) -> tuple[int, int, list[GxFailure
             err = str(r.exception_info.get("exception_message", "")).splitlines()[0][:200]
         col = r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_A")
         text_col = f"{str(meta.get('element', '')).split('.', 1)[-1]}__text"
-        personal = _personal(str(meta.get("element", "")))
+        personal = dictionary().is_personal(meta.get("element"))
         samples = []
         for s in result.get("partial_unexpected_index_list") or []:
             if not isinstance(s, dict):
@@ -288,7 +288,7 @@ def mask_results(res: Any) -> int:
         meta = cfg.meta or {}
         kwargs = cfg.kwargs or {}
         columns = [c for c in (kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")) if c]
-        personal = _personal(str(meta.get("element", ""))) and not any(_is_reason(str(c)) for c in columns)
+        personal = dictionary().is_personal(meta.get("element")) and not any(_is_reason(str(c)) for c in columns)
         personal_count += personal
         result = r.result or {}
 
@@ -318,13 +318,6 @@ def mask_results(res: Any) -> int:
 def _is_reason(column: str) -> bool:
     """A derived column whose values are defect kinds (``BAD_CHECK``), not the element's values."""
     return column.endswith("_reason")
-
-
-def _personal(element: str) -> bool:
-    from standards.dictionary import dictionary
-
-    d = dictionary()
-    return d.has(element) and d.element(element).personal
 
 
 def redact_files(root: Path) -> int:

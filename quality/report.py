@@ -25,6 +25,7 @@ from quality.gxrun import GxOutcome
 from quality.rules import DEFECT_TEXT
 from quality.store import QualityStore
 from standards.codetables import department_name
+from standards.dictionary import dictionary
 from warehouse.api.settings import Settings
 
 #: the scorecard's dimensions under GB/T 36344's names, as the console's dashboard shows them
@@ -72,16 +73,6 @@ def _age(hours: Any) -> str:
     return f"{h / 24:.1f} d"
 
 
-def _personal(element: Any) -> bool:
-    """Whether examples of ``element`` (``master.element`` or a bare name) show personal data."""
-    from standards.dictionary import dictionary
-
-    d = dictionary()
-    name = str(element or "")
-    found = [e for e in d.all_elements() if name in (e.qualified, e.name)]
-    return any(e.personal for e in found)
-
-
 def _samples(raw: Any, limit: int = 3, element: Any = None) -> str:
     """Example rows (record key = value): a personal element's values masked; ID and phone numbers
     masked wherever they occur (a record key can be an ID number)."""
@@ -90,7 +81,7 @@ def _samples(raw: Any, limit: int = 3, element: Any = None) -> str:
     except json.JSONDecodeError:
         return ""
     parts = []
-    hide = _personal(element)
+    hide = dictionary().is_personal(element)
     for s in items[:limit]:
         key, val = s.get("record_key"), s.get("value")
         if hide and val is not None:

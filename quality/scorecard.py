@@ -34,7 +34,7 @@ from core.sqltext import q
 from pipelines.lake import BatchRecord, Lake
 from quality.frame import checked_sql, columns_of, parquet_source, snapshot_sql
 from quality.suites import Check, Suite
-from standards.dictionary import PERSONAL_RULES
+from standards.dictionary import PERSONAL_RULES, dictionary
 
 SAMPLES = 5
 
@@ -136,7 +136,7 @@ class CheckResult:
     def line(self) -> str:
         """One line naming the source, the element and sample rows, for logs and the CLI."""
         kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(self.reasons.items(), key=lambda kv: -kv[1])[:3])
-        hide = self.rule in PERSONAL_RULES
+        hide = self.rule in PERSONAL_RULES or dictionary().is_personal(self.element)
         eg = "; ".join(f"{s.get('record_key')}=" + (mask(s["value"]) if hide and s.get("value") is not None
                                                      else repr(s.get("value"))) for s in self.samples[:3])
         return redact(f"{self.where} {self.element} {self.dimension} ({self.rule}): {self.failed:,} of {self.scope:,} "

@@ -184,6 +184,16 @@ class Dictionary(BaseModel):
     def all_elements(self) -> list[Element]:
         return [e for m in self.masters.values() for e in m.elements.values()]
 
+    def is_personal(self, element: object) -> bool:
+        """Whether values of ``element`` (``master.element``, or a bare name as a report may carry)
+        are personal data, to be masked wherever they are shown as examples. Decided by the element,
+        not by the check that found the value: a holder ID failing a consistency check is still an
+        ID number, whatever rule reported it."""
+        name = str(element or "")
+        if self.has(name):
+            return self.element(name).personal
+        return any(e.personal for e in self.all_elements() if name == e.name)
+
 
 def load_dictionary(path: Path | str = ELEMENTS_FILE) -> Dictionary:
     """Parse and validate a dictionary file; any defect is one line naming the file and the field."""

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.lake import Lake
 from quality.run import QualityError, RunResult, run_quality
-from quality.scorecard import Score
+from quality.scorecard import CheckResult, Score
 from quality.store import QualityStore
 from tests.quality.lakes import (
     add_batch,
@@ -74,6 +74,29 @@ def test_failures_name_source_element_and_sample_rows(result: RunResult) -> None
     line = c.line()
     assert line.startswith("public_security.hjxx_czrk person.id_number validity")
     assert c.samples[0]["record_key"] in line and "7 of 100" in line
+
+
+@pytest.mark.parametrize(("element", "rule", "value"), [
+    # a holder ID failing the holder-type consistency check: the rule is not a personal one, the
+    # element is, and the garbled birth year (1590) keeps the text-level safety net from seeing an ID
+    ("licence.holder_id", "valid_for_holder_id_type", "111:342102159012144011"),
+    ("person.id_number", "resident_id", "342102159012144011"),
+])
+def test_a_failure_line_masks_a_personal_element_whatever_the_rule(element: str, rule: str, value: str) -> None:
+    c = CheckResult(suite="s", kind="feed", source="hrss", table="sbk", master=element.split(".")[0],
+                    check_id=f"{element}:consistency", dimension="consistency", element=element, rule=rule,
+                    description="", rows=10, scope=10, failed=1, reasons={"BAD_CHECK": 1},
+                    samples=[{"record_key": "K1", "value": value}])
+    line = c.line()
+    assert "K1=" in line and value not in line and "159012144011" not in line
+
+
+def test_a_failure_line_shows_a_non_personal_value() -> None:
+    c = CheckResult(suite="s", kind="feed", source="market", table="qydj", master="entity",
+                    check_id="entity.uscc:validity", dimension="validity", element="entity.uscc", rule="uscc",
+                    description="", rows=10, scope=10, failed=1, reasons={"BAD_CHECK": 1},
+                    samples=[{"record_key": "K1", "value": "91340100MA2N0X1234"}])
+    assert "'91340100MA2N0X1234'" in c.line()
 
 
 def test_rollups_add_counts(tmp_path: Path) -> None:
