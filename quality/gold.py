@@ -176,7 +176,8 @@ def master_figures(con: duckdb.DuckDBPyConnection, lay: GoldLayout) -> GoldStat:
     return st
 
 
-def conflict_sql(lay: GoldLayout, feeds: list[tuple[str, dict[str, str]]]) -> tuple[str, list[str]] | None:
+def conflict_sql(lay: GoldLayout, feeds: list[tuple[str, dict[str, str]]],
+                 only: tuple[str, str] | None = None) -> tuple[str, list[str]] | None:
     """One query comparing every feed of a master with the golden records its rows are linked to.
 
     ``feeds`` holds, per source table, its snapshot SQL and the columns it shares with the master
@@ -184,7 +185,8 @@ def conflict_sql(lay: GoldLayout, feeds: list[tuple[str, dict[str, str]]]) -> tu
     are stacked (UNION ALL BY NAME: an element a feed does not map is NULL there, so never compared)
     and joined to the cross-reference once, instead of scanning the cross-reference per feed.
     Returns the SQL and the element columns, whose ``c_<col>`` / ``d_<col>`` counts (compared,
-    different) it yields per ``_source``, ``_table``.
+    different) it yields per ``_source``, ``_table``. ``only`` (source, table) confines the
+    cross-reference to that feed's links, for a query over one feed.
     """
     if not lay.linkable or not lay.id_col:
         return None
@@ -204,9 +206,10 @@ def conflict_sql(lay: GoldLayout, feeds: list[tuple[str, dict[str, str]]]) -> tu
         sv, gv = f"s.{q(c)}", f"TRY_CAST(g.{q(c)} AS {kinds[c]})"
         aggs += [f"count_if({sv} IS NOT NULL AND {gv} IS NOT NULL) AS {q('c_' + c)}",
                  f"count_if({sv} IS NOT NULL AND {gv} IS NOT NULL AND {sv} <> {gv}) AS {q('d_' + c)}"]
+    where = f" WHERE {q(x['source'])} = {lit(only[0])} AND {q(x['table'])} = {lit(only[1])}" if only else ""
     sql = (f"SELECT s._source, s._table, {', '.join(aggs)} FROM ({stacked}) AS s "
            f"JOIN (SELECT {q(x['id'])} AS __mid, {q(x['source'])} AS __s, {q(x['table'])} AS __t, "
-           f"CAST({q(x['key'])} AS VARCHAR) AS __k FROM {ALIAS}.{q(lay.xref or '')}) AS x "
+           f"CAST({q(x['key'])} AS VARCHAR) AS __k FROM {ALIAS}.{q(lay.xref or '')}{where}) AS x "
            f"ON x.__s = s._source AND x.__t = s._table AND x.__k = s._record_key "
            f"JOIN {lay.relation} AS g ON g.{q(lay.id_col)} = x.__mid GROUP BY ALL")
     return sql, cols
