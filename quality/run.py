@@ -283,24 +283,18 @@ class _Scoring:
         """Values each feed sends that differ from the golden record it is linked to, per element."""
         from quality import gold
 
-        mine = [fs for fs in self.feed_scores if fs.master == m]
-        inputs = []
-        for fs in mine:
+        for fs in self.feed_scores:
+            if fs.master != m:
+                continue
             fsuite = next(x for x in self.res.suites if x.name == f"{fs.source}.{fs.table}.{m}")
             shared = {e.split(".", 1)[1]: self.d.element(e).type for e in fsuite.elements
                       if e.split(".", 1)[1] in lay.columns and e.split(".", 1)[1] != lay.id_col}
-            inputs.append((self.relations[f"{fs.source}.{fs.table}.{m}"], shared))
-        by_table = {(fs.source, fs.table): fs for fs in mine}
-        # One feed at a time (its own links only): the counts are per feed anyway, and one join of
-        # every feed of a master stacked against the whole cross-reference ran out of the quality
-        # connection's memory at 1 M persons (7.8 M person records over 40 feeds).
-        for fs, one in zip(mine, inputs, strict=True):
-            built = gold.conflict_sql(lay, [one], only=(fs.source or "", fs.table or ""))
+            built = gold.conflict_sql(lay, self.relations[f"{fs.source}.{fs.table}.{m}"], shared,
+                                      fs.source or "", fs.table or "")
             if built is None:
                 continue
             sql, cols = built
             for row in self.con.execute(sql).fetchall():
-                fs = by_table[(row[0], row[1])]
                 for i, col in enumerate(cols):
                     c_, d_ = int(row[2 + 2 * i] or 0), int(row[3 + 2 * i] or 0)
                     fs.compared += c_
