@@ -548,19 +548,19 @@ def _checked(reject_macro: str) -> str:
     )
 
 
-def _fast_path(chars: str, accept: str, slow: str) -> str:
+def _fast_path(chars: str, reject_macro: str, slow: str) -> str:
     """``{value: x, reason: NULL}`` for a value already in its canonical form, else ``slow``.
 
     Most identifiers arrive valid and canonical. A text of only ``chars`` (no lower case, spaces or
-    full-width forms) is its own cleaned form and needed no repair, so when ``accept`` (the rejection
-    tests on the text itself) passes, the answer is the text with no reason - exactly what ``slow``
-    would build through ``id_clean``, its lambdas and ``id__repair``, which then run only on the
-    minority of values that fail here (CASE evaluates its ELSE for those rows only). About half of
+    full-width forms) is its own cleaned form and needed no repair, so when ``reject_macro`` (the
+    rejection tests) finds nothing wrong with the text itself, the answer is the text with no
+    reason - exactly what ``slow`` would build through ``id_clean``, its lambdas and ``id__repair``,
+    which then run only on the minority of values that fail here (CASE evaluates its ELSE for those rows only). About half of
     the cost of the check on a valid licence identifier is that wrapping (measured:
     benchmarks/RESULTS_quality.md, 2026-12-07).
     """
     return (
-        f"CASE WHEN {_rx('CAST(x AS VARCHAR)', chars)} AND {accept} "
+        f"CASE WHEN {_rx('CAST(x AS VARCHAR)', chars)} AND {reject_macro}(CAST(x AS VARCHAR)) IS NULL "
         "THEN {'value': CAST(x AS VARCHAR), 'reason': CAST(NULL AS VARCHAR)} "
         f"ELSE {slow} END"
     )
@@ -653,7 +653,7 @@ def macro_definitions() -> tuple[MacroDef, ...]:
     ))  # fmt: skip
     # The printed form XXXXXXXX-X is standard, so dropping its hyphen is canonicalisation, not a repair.
     family("orgcode", _fast_path(
-        "[0-9A-Z]+", "orgcode__reject(CAST(x AS VARCHAR)) IS NULL",
+        "[0-9A-Z]+", "orgcode__reject",
         "list_transform([id_clean(x)], lambda __k: list_transform("
         f"[CASE WHEN {_rx('__k', '.{8}-.')} THEN left(__k, 8) || right(__k, 1) ELSE __k END], "
         "lambda __o: list_transform([orgcode__reject(__o)], lambda __r: "
@@ -673,7 +673,7 @@ def macro_definitions() -> tuple[MacroDef, ...]:
         f"WHEN NOT {_rx('substr(c, 3, 6)', '[0-9]{6}')} THEN {_R['BAD_AREA']} "
         f"WHEN substr(c, 17, 1) <> {_org_check_sql('c', start=9)} THEN {_R['BAD_ORG_CODE']} END"
     ))  # fmt: skip
-    family("uscc", _fast_path("[0-9A-Z]+", "uscc__reject(CAST(x AS VARCHAR)) IS NULL", _checked("uscc__reject")))
+    family("uscc", _fast_path("[0-9A-Z]+", "uscc__reject", _checked("uscc__reject")))
     add("uscc_org_code", "uscc18", "CASE WHEN length(uscc18) = 18 THEN substr(uscc18, 9, 9) END")
     add("uscc__check_ok", "s", f"({_rx('s', _USCC_CLASS + '{18}')} AND right(s, 1) = uscc_check_char(s))")
 
@@ -694,8 +694,7 @@ def macro_definitions() -> tuple[MacroDef, ...]:
         f"WHEN NOT (uscc__check_ok(substr(c, {body_start}, 18)) "
         f"AND uscc__check_ok(substr(c, {body_start + 22}, 18))) THEN {_R['BAD_EMBEDDED_CODE']} END"
     ))  # fmt: skip
-    family("licence_id", _fast_path("[0-9A-Z.]+", "licence__reject(CAST(x AS VARCHAR)) IS NULL",
-                                    _checked("licence__reject")))
+    family("licence_id", _fast_path("[0-9A-Z.]+", "licence__reject", _checked("licence__reject")))
     return tuple(defs)
 
 
