@@ -149,7 +149,7 @@ def _write_rows(sql: Sql, inp: GoldInput) -> None:
 def sort_keys(cfg: MasterConfig) -> dict[str, str]:
     """Gold table of this master -> the ORDER BY a full build writes it in (:data:`SORTED_BY`)."""
     m = cfg.master
-    out = {f"{m}_master": f"{SORTED_BY.get(m, 'master_id')}, master_id" if m in SORTED_BY else "master_id",
+    out = {f"{m}_master": f"{SORTED_BY[m]}, master_id" if m in SORTED_BY else "master_id",
            f"{m}_xref": "master_id"}
     out.update({s.table(m): s.key for s in side_tables(cfg)})
     return out
