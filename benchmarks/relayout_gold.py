@@ -3,7 +3,7 @@
     uv run --frozen python benchmarks/relayout_gold.py --gold /path/to/old/gold.duckdb --out /tmp/x/gold.duckdb
 
 Why: the master tables are now written sorted by the key their point lookups use and with ART
-indexes on the other keys (:data:`pipelines.masters.gold_writer.SORTED_BY`, ``INDEXED``).  A store
+indexes on the other keys (each master's ``layout:`` in ``schemas/masters``).  A store
 built before that answers the console's lookups by scanning columns; rebuilding a million-person
 city takes half an hour, re-sorting a copy of its store a few minutes - and times exactly the work
 the layout adds to a build (the sorts and the index builds), so both figures come from one run.
@@ -39,7 +39,8 @@ def relayout(out: Path) -> dict[str, float]:
                                    "AND schema_name = 'main'")}
     took: dict[str, float] = {}
     for m in MASTERS:
-        for table, order in sort_keys(master_config(m)).items():
+        cfg = master_config(m)
+        for table, order in sort_keys(cfg).items():
             if table not in have:
                 continue
             t = time.perf_counter()
@@ -48,7 +49,7 @@ def relayout(out: Path) -> dict[str, float]:
             sql.run(f"ALTER TABLE gold.__sorted RENAME TO {table}")
             took[f"sort {table}"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
-        index_master(sql, m)
+        index_master(sql, cfg)
         took[f"index {m}_master"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
     ensure_schema(sql)  # (the shared tables' indexes: a master's events)

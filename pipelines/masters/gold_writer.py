@@ -15,6 +15,7 @@ import pyarrow as pa
 import sqlglot
 import sqlglot.expressions as exp
 
+from core.errors import ConfigurationError
 from core.sqltext import lit, q
 from pipelines.masters.context import Context, MasterReport
 from pipelines.masters.hooks import ENRICH, side_tables
@@ -26,18 +27,6 @@ from pipelines.resolve.comparisons import tf_features
 from pipelines.resolve.config import MasterConfig, ResolveConfig
 from pipelines.resolve.plan import Resolution
 from pipelines.resolve.sql import Sql
-
-#: How the gold tables are laid out for their readers' point lookups (the console's master page asks
-#: for one master's row, its records, licences, household and spouse).  A DuckDB file answers
-#: ``WHERE col = ?`` by scanning the whole column unless the rows are sorted by it - each row group's
-#: min/max (its zone map) then rules out all groups but one - or an ART index covers it.  A full
-#: build writes each master table sorted by the key most of its lookups use (``master_id`` unless
-#: named here), its cross-references and side tables by the master's id, and indexes the other keys
-#: looked up one value at a time; a delta's DELETE/INSERT keeps the indexes current, and its few
-#: appended row groups are the only ones a lookup reads besides the sorted one.
-SORTED_BY = {"licence": "holder_master_id"}
-INDEXED = {"person": ("master_id", "id_number", "household_no", "spouse_id_number", "guardian_id_number"),
-           "entity": ("master_id",), "licence": ("master_id",)}
 
 #: Lineage columns the state keeps of every source record (with what survivorship reads).
 STATE_SRC_LINEAGE = ("record_id", "_source", "_table", "_record_key", "_batch_id", "_extracted_at", "_updated_at",
@@ -132,7 +121,7 @@ def _write_rows(sql: Sql, inp: GoldInput) -> None:
         for table, rows, _key in sides:
             sql.run(f"CREATE OR REPLACE TABLE gold.{table} AS SELECT * FROM {rows} ORDER BY {order[table]}")
         with sql.step("index"):
-            index_master(sql, m)
+            index_master(sql, inp.cfg)
         return
     gone = f"(SELECT master_id FROM {t.idevents} WHERE event IN ('merged', 'retired'))"
     aff = f"(SELECT master_id FROM {patch.affected})"
@@ -147,20 +136,25 @@ def _write_rows(sql: Sql, inp: GoldInput) -> None:
 
 
 def sort_keys(cfg: MasterConfig) -> dict[str, str]:
-    """Gold table of this master -> the ORDER BY a full build writes it in (:data:`SORTED_BY`)."""
-    m = cfg.master
-    out = {f"{m}_master": f"{SORTED_BY[m]}, master_id" if m in SORTED_BY else "master_id",
+    """Gold table of this master -> the ORDER BY a full build writes it in (the master's
+    ``layout.sorted_by``, :class:`pipelines.resolve.config.Layout`)."""
+    m, first = cfg.master, cfg.layout.sorted_by
+    out = {f"{m}_master": f"{q(first)}, master_id" if first else "master_id",
            f"{m}_xref": "master_id"}
     out.update({s.table(m): s.key for s in side_tables(cfg)})
     return out
 
 
-def index_master(sql: Sql, master: str) -> None:
-    """ART indexes on the master table's columns looked up one value at a time (:data:`INDEXED`)."""
-    have = set(columns_of(sql, f"gold.{master}_master"))
-    for col in INDEXED.get(master, ()):
-        if col in have:
-            sql.run(f"CREATE INDEX {master}_master_{col} ON gold.{master}_master ({col})")
+def index_master(sql: Sql, cfg: MasterConfig) -> None:
+    """ART indexes on the master table's columns looked up one value at a time (the master's
+    ``layout.indexed``).  A declared column the golden records lack is a configuration error, named."""
+    m = cfg.master
+    have = set(columns_of(sql, f"gold.{m}_master"))
+    missing = [c for c in cfg.layout.indexed if c not in have]
+    if missing:
+        raise ConfigurationError(f"{m}: layout.indexed names columns the golden records lack: {', '.join(missing)}")
+    for col in cfg.layout.indexed:
+        sql.run(f"CREATE INDEX {m}_master_{col} ON gold.{m}_master ({q(col)})")
 
 
 def write_review(ctx: Context, master: str, res: Resolution, replace: bool) -> None:

@@ -279,6 +279,22 @@ class Holder(_Strict):
     alphabet: Literal["resident_id", "uscc"]
 
 
+class Layout(_Strict):
+    """How the full build lays out this master's gold table for its readers' point lookups (the
+    console's master page asks for one master's row, its records, licences, household, spouse).
+
+    A DuckDB file answers ``WHERE col = ?`` by scanning the whole column unless the rows are sorted
+    by it (each row group's min/max - its zone map - then rules out all groups but one) or an ART
+    index covers it.  The master table is written sorted by ``sorted_by`` then ``master_id``; its
+    cross-references and side tables by the master's id; ``indexed`` columns get an ART index.  A
+    delta's DELETE/INSERT keeps the indexes current."""
+
+    #: The column most lookups of this master's table ask by (``master_id`` when unset).
+    sorted_by: str | None = None
+    #: Columns looked up one value at a time (each gets an ART index).
+    indexed: list[str] = Field(default_factory=list)
+
+
 class MasterConfig(ResolveConfig):
     """A master library's configuration (``schemas/masters``): a resolution problem plus the
     build's per-master steps - what the build does for this master is declared here, never
@@ -287,6 +303,8 @@ class MasterConfig(ResolveConfig):
     hooks: Hooks = Field(default_factory=Hooks)
     #: Holder id type code -> who holds the licence (for the ``holder_links`` hook).
     holders: dict[str, Holder] = Field(default_factory=dict)
+    #: Sort order and indexes of the gold master table.
+    layout: Layout = Field(default_factory=Layout)
 
 
 ConflictReview.model_rebuild()

@@ -166,6 +166,35 @@ def test_licences_holders_identifiers_status(built: Path) -> None:
         assert ident[-1] == licence_check_char(body)
 
 
+def test_gold_is_laid_out_as_each_master_declares(built: Path) -> None:
+    """The ``layout:`` of each master's YAML: its indexed columns carry ART indexes, and the
+    licence table is written in holder order (what the console's point lookups rely on)."""
+    from pipelines.masters.config import MASTERS, master_config
+
+    have = {(r[0], r[1]) for r in q(built, "SELECT table_name, index_name FROM duckdb_indexes()")}
+    for m in MASTERS:
+        declared = master_config(m).layout.indexed
+        assert declared, m
+        assert {(f"{m}_master", f"{m}_master_{c}") for c in declared} <= have
+    holders = [r[0] for r in q(built, "SELECT holder_master_id FROM licence_master")]
+    assert holders == sorted(holders, key=lambda h: (h is None, h))
+
+
+def test_an_undeclared_layout_column_is_named(built: Path, tmp_path: Path) -> None:
+    """A layout naming a column the golden records lack fails with the master and the column."""
+    import yaml
+
+    from core.errors import ConfigurationError
+
+    shutil.copytree(built, tmp_path / "c")
+    path = tmp_path / "c" / "configs" / "entity.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["layout"] = {"indexed": ["master_id", "no_such_column"]}
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="entity: layout.indexed .*no_such_column"):
+        run(tmp_path / "c", full=True)
+
+
 def test_lineage_points_at_records_holding_the_value(built: Path) -> None:
     rows = q(built, "SELECT l.attribute, l.value, l.record_id FROM attribute_lineage AS l WHERE l.master = 'person'")
     assert rows
