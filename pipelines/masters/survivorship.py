@@ -165,7 +165,7 @@ def attribute_change_sql(cfg: ResolveConfig, old: str, new: str, batches: str) -
                 "CAST(NULL AS VARCHAR) AS batch_id LIMIT 0")
     return (
         f"SELECT c.master_id, c.ch.attribute, c.ch.old_value, c.ch.new_value, b._batch_id AS batch_id FROM ("
-        f"SELECT n.master_id, unnest(list_filter([{', '.join(parts)}], x -> x IS NOT NULL)) AS ch "
+        f"SELECT n.master_id, unnest(list_filter([{', '.join(parts)}], lambda x: x IS NOT NULL)) AS ch "
         f"FROM {new} AS n JOIN {old} AS o ON o.master_id = n.master_id) AS c "
         f"LEFT JOIN {batches} AS b ON b.rid = c.ch.rid"
     )

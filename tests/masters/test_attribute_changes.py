@@ -42,19 +42,21 @@ def _per_attribute(old: str, new: str, batches: str) -> str:
 
 def _load(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[object, ...]], rid0: int) -> None:
     con.execute(f"CREATE TABLE {table} ({COLUMNS})")
+    if not rows:
+        return
     con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, {{'name': ?, 'birth_date': ?, 'n': ?, 'tags': ?}})",
                     [(f"P{i % 7}", *r, rid0 + 4 * i, rid0 + 4 * i + 1, None if i % 3 == 0 else rid0 + 4 * i + 2,
                       rid0 + 4 * i + 3) for i, r in enumerate(rows)])
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(ROW, min_size=0, max_size=7, unique_by=lambda r: id(r)), st.lists(ROW, min_size=0, max_size=7))
+@settings(max_examples=40, deadline=None)
+@given(st.lists(ROW, max_size=7), st.lists(ROW, max_size=7))
 def test_one_join_reports_what_each_attribute_alone_reports(old: list[tuple[object, ...]],
                                                            new: list[tuple[object, ...]]) -> None:
     con = duckdb.connect()
-    _load(con, "old_v", old[:7], 0)
+    _load(con, "old_v", old, 0)
     con.execute("DELETE FROM old_v WHERE rowid NOT IN (SELECT min(rowid) FROM old_v GROUP BY master_id)")
-    _load(con, "new_v", new[:7], 1000)
+    _load(con, "new_v", new, 1000)
     con.execute("DELETE FROM new_v WHERE rowid NOT IN (SELECT min(rowid) FROM new_v GROUP BY master_id)")
     con.execute("CREATE TABLE batches AS SELECT r AS rid, 'B' || (r % 5) AS _batch_id FROM range(1000, 1100) AS t(r) "
                 "WHERE r % 4 <> 1")  # some supplying records have no batch row: batch_id NULL
