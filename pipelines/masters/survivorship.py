@@ -36,36 +36,57 @@ from pipelines.resolve.sql import Sql
 
 
 def _srank(a: Attribute) -> str:
-    if not a.sources:
-        return "0"
     whens = " ".join(f"WHEN {lit(s)} THEN {i}" for i, s in enumerate(a.sources))
     return f"CASE _source {whens} ELSE {len(a.sources)} END"
 
 
+def _rank_columns(cfg: ResolveConfig) -> tuple[list[str], dict[int, str], dict[int, str]]:
+    """The survivorship input's ranking columns, each materialised once: a validation flag for
+    attributes that have one, a source rank per distinct ``sources`` list (attributes listing the
+    same departments share it).  Returns the column definitions and, per attribute index, the
+    expression its ranking reads (a column, or the constant FALSE / 0): at a million persons the
+    input is ~8 M rows, and constant or repeated columns of an uncompressed TEMP table cost
+    gigabytes the build budget then spills."""
+    cols: list[str] = []
+    ok: dict[int, str] = {}
+    srank: dict[int, str] = {}
+    by_sources: dict[tuple[str, ...], str] = {}
+    for i, a in enumerate(cfg.attributes.values()):
+        if a.validated:
+            cols.append(f"coalesce(({a.validated}), FALSE) AS ok{i}")
+            ok[i] = f"ok{i}"
+        if a.sources:
+            key = tuple(a.sources)
+            if key not in by_sources:
+                by_sources[key] = f"s{i}"
+                cols.append(f"{_srank(a)} AS s{i}")
+            srank[i] = by_sources[key]
+    return cols, ok, srank
+
+
 def surv_input_sql(cfg: ResolveConfig, records: str) -> str:
-    """SELECT cluster, master_id, rid, lineage columns, ``v<i>`` / ``ok<i>`` / ``s<i>`` per attribute."""
+    """SELECT cluster, master_id, rid, lineage columns, ``v<i>`` per attribute and the ranking
+    columns of :func:`_rank_columns`."""
     cols = ["cluster", "master_id", "rid", "_source", "_batch_id", "_extracted_at",
             "coalesce(_updated_at, _extracted_at) AS ts", "_updated_at AS uts"]
     for i, (name, a) in enumerate(cfg.attributes.items()):
-        value = a.value or q(name)
-        ok = f"coalesce(({a.validated}), FALSE)" if a.validated else "FALSE"
-        cols.append(f"({value}) AS v{i}")
-        cols.append(f"{ok} AS ok{i}")
-        cols.append(f"{_srank(a)} AS s{i}")
+        cols.append(f"({a.value or q(name)}) AS v{i}")
+    cols.extend(_rank_columns(cfg)[0])
     return f"SELECT {', '.join(cols)} FROM {records}"
 
 
-def _attribute_sql(a: Attribute, i: int, inp: str, multi: str) -> str:
-    """SELECT (cluster, value, rid) of one attribute's surviving value per multi-record cluster."""
+def _attribute_sql(a: Attribute, i: int, inp: str, multi: str, ok: str, srank: str) -> str:
+    """SELECT (cluster, value, rid) of one attribute's surviving value per multi-record cluster;
+    ``ok`` and ``srank`` are what the input holds for its validation flag and source rank."""
     order: list[str] = []
     rec_key: list[str] = []
     for rule in a.rules:
         if rule == "validated_first":
             order.append("ok DESC")
-            rec_key.append(f"o := NOT ok{i}")
+            rec_key.append(f"o := NOT {ok}")
         elif rule == "source_priority":
             order.append("srank ASC")
-            rec_key.append(f"s := s{i}")
+            rec_key.append(f"s := {srank}")
         elif rule == "most_recent":
             order.append("ts DESC")
             rec_key.append("t := -coalesce(epoch_ms(uts), 0)")  # the source's time only (module doc)
@@ -73,10 +94,10 @@ def _attribute_sql(a: Attribute, i: int, inp: str, multi: str) -> str:
             order.append("freq DESC")
     rec_key.append("r := rid")
     order.append("value ASC")
-    filt = f" AND ok{i}" if a.validated_only else ""
+    filt = f" AND {ok}" if a.validated_only else ""
     return (
         f"SELECT cluster, value, rid FROM (SELECT cluster, v{i} AS value, count(*) AS freq, max(ts) AS ts, "
-        f"min(s{i}) AS srank, bool_or(ok{i}) AS ok, arg_min(rid, struct_pack({', '.join(rec_key)})) AS rid "
+        f"min({srank}) AS srank, bool_or({ok}) AS ok, arg_min(rid, struct_pack({', '.join(rec_key)})) AS rid "
         f"FROM {inp} WHERE v{i} IS NOT NULL{filt} AND cluster IN (SELECT cluster FROM {multi}) "
         f"GROUP BY cluster, v{i}) "
         f"QUALIFY row_number() OVER (PARTITION BY cluster ORDER BY {', '.join(order)}) = 1"
@@ -98,7 +119,9 @@ def build_golden(sql: Sql, cfg: ResolveConfig, records: str, out: str, where: st
     )
     sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_gmulti AS SELECT cluster FROM {p}_gbase WHERE record_count > 1")
     # masters of one record: every value is that record's (validated_only still applies)
-    vals = [f"CASE WHEN ok{i} THEN v{i} END" if a.validated_only else f"v{i}" for i, (_n, a) in enumerate(attrs)]
+    _cols, ok, srank = _rank_columns(cfg)
+    vals = [f"CASE WHEN {ok.get(i, 'FALSE')} THEN v{i} END" if a.validated_only else f"v{i}"
+            for i, (_n, a) in enumerate(attrs)]
     single_cols = "".join(f", {v} AS {q(n)}" for v, (n, _a) in zip(vals, attrs))
     lineage = ", ".join(f"{q(n)} := CASE WHEN ({v}) IS NOT NULL THEN rid END" for v, (n, _a) in zip(vals, attrs))
     lin_col = f", struct_pack({lineage}) AS lineage" if attrs else ""
@@ -112,7 +135,7 @@ def build_golden(sql: Sql, cfg: ResolveConfig, records: str, out: str, where: st
     lin: list[str] = []
     for i, (name, a) in enumerate(attrs):
         t = f"{p}_gv_{i}"
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {t} AS {_attribute_sql(a, i, f'{p}_surv', f'{p}_gmulti')}")
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {t} AS {_attribute_sql(a, i, f'{p}_surv', f'{p}_gmulti', ok.get(i, 'FALSE'), srank.get(i, '0'))}")
         joins.append(f"LEFT JOIN {t} AS a{i} ON a{i}.cluster = b.cluster")
         cols.append(f"a{i}.value AS {q(name)}")
         lin.append(f"{q(name)} := a{i}.rid")
