@@ -39,11 +39,24 @@ def connect(codes: dict[str, list[str]], threads: int | None = None) -> duckdb.D
         con.execute("SET disabled_optimizers = 'aggregate_function_rewriter'")
     except duckdb.Error:  # a DuckDB without that optimizer: nothing to disable
         pass
+    _share_text_macros(con)
     for table, values in codes.items():
         con.register("__quality_codes", pa.table({"__code": pa.array(values, pa.string())}))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {q('quality_codes_' + table)} AS SELECT * FROM __quality_codes")
+        # a table of the (in-memory) database, not a TEMP one: the run's cursors see it too
+        con.execute(f"CREATE OR REPLACE TABLE {q('quality_codes_' + table)} AS SELECT * FROM __quality_codes")
         con.unregister("__quality_codes")
     return con
+
+
+def _share_text_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The standard's text macros (``phone_digits``, ``fw2hw``...) and their address table, made in
+    the database itself as well: :func:`core.db.connect` installs them as TEMP objects, which only
+    that connection sees, and the run's queries also go through other cursors (quality.parallel)."""
+    from standards.text import macro_sql
+
+    con.execute("CREATE OR REPLACE TABLE main.std_address_county AS SELECT * FROM temp.std_address_county")
+    for stmt in macro_sql(temporary=False):
+        con.execute(stmt)
 
 
 def parquet_source(files: Sequence[Path | str]) -> str:
@@ -126,18 +139,14 @@ def checked_sql(suite: Suite, relation_sql: str, present: Iterable[str] | None =
             f"SELECT *, {', '.join(cols)} FROM __quality_base")
 
 
-#: The stage of a derivation's helper columns (``__chk`` structs, ``__digits``): read only by the
-#: stage after them (:class:`quality.rules.Derivation`), never by the checks or later stages.
-HELPER_STAGE = 1
-
-
 def _not_read_later(suite: Suite, present: Iterable[str] | None) -> list[str]:
     """Columns of the staged relation that nothing after the materialised stages reads: the input's
     columns that are not lineage or one of the suite's elements (a golden record's lineage JSON,
-    silver's ``*_raw`` texts, already read into ``__text``) and the helper columns."""
+    silver's ``*_raw`` texts, already read into ``__text``) and the derivations' helper columns
+    (``__chk`` structs, ``__digits``, a licence identifier's ``__pair``: :attr:`Suite.helpers`)."""
     keep = {*LINEAGE, "_issues", *suite.base_types}
     out = [c for c in present or () if c not in keep]
-    return out + [c for c, _, stage in suite.derived if stage == HELPER_STAGE and c not in keep]
+    return out + [c for c in suite.helpers if c not in keep]
 
 
 def gx_columns(suite: Suite) -> list[str]:

@@ -176,34 +176,52 @@ def master_figures(con: duckdb.DuckDBPyConnection, lay: GoldLayout) -> GoldStat:
     return st
 
 
-def conflict_sql(lay: GoldLayout, rel: str, shared: dict[str, str], source: str, table: str
-                 ) -> tuple[str, list[str]] | None:
-    """One query comparing one feed of a master with the golden records its rows are linked to.
+#: Feed rows per conflict query (quality.run): each query scans the whole master table once, so
+#: feeds are counted together - but in bounded groups, because one join of every feed of a master
+#: stacked against the cross-reference ran out of the quality connection's memory at 1 M persons
+#: (7.8 M person records over 40 feeds).
+CONFLICT_ROWS = 1_500_000
 
-    ``rel`` is the feed's snapshot SQL, ``shared`` the columns it shares with the master table
-    (name -> dictionary type); dates are compared as dates, everything else as text. The
-    cross-reference is confined to this feed's links (``source``, ``table``): one feed at a time,
-    because one join of every feed of a master stacked against the whole cross-reference ran out of
-    the quality connection's memory at 1 M persons (7.8 M person records over 40 feeds).
-    Returns the SQL and the element columns, whose ``c_<col>`` / ``d_<col>`` counts (compared,
-    different) it yields per ``_source``, ``_table``.
+
+@dataclass
+class FeedShare:
+    """What one feed of a master offers for comparison: its snapshot SQL, the columns it shares
+    with the master table (name -> dictionary type) and its source table."""
+
+    rel: str
+    shared: dict[str, str]
+    source: str
+    table: str
+
+
+def conflict_sql(lay: GoldLayout, feeds: list[FeedShare]) -> tuple[str, list[str]] | None:
+    """One query comparing some feeds of a master with the golden records their rows are linked to.
+
+    Dates are compared as dates, everything else as text. The feeds are stacked (UNION ALL BY
+    NAME: an element a feed does not map is NULL there, so never compared) and the
+    cross-reference is confined to their links. Returns the SQL and the element columns, whose
+    ``c_<col>`` / ``d_<col>`` counts (compared, different) it yields per ``_source``, ``_table``.
     """
-    if not lay.linkable or not lay.id_col or not shared:
+    feeds = [f for f in feeds if f.shared]
+    if not lay.linkable or not lay.id_col or not feeds:
         return None
     x = lay.xref_cols
-    cols = sorted(shared)
-    kinds = {c: "DATE" if t in ("date", "timestamp") else "VARCHAR" for c, t in shared.items()}
-    sel = ", ".join(f"TRY_CAST({q(c)} AS {kinds[c]}) AS {q(c)}" for c in cols)
+    cols = sorted({c for f in feeds for c in f.shared})
+    kinds = {c: "DATE" if t in ("date", "timestamp") else "VARCHAR" for f in feeds for c, t in f.shared.items()}
+    parts = []
+    for f in feeds:
+        sel = ", ".join(f"TRY_CAST({q(c)} AS {kinds[c]}) AS {q(c)}" for c in sorted(f.shared))
+        parts.append(f"(SELECT _source, _table, _record_key, {sel} FROM ({f.rel}))")
+    links = " OR ".join(f"({q(x['source'])} = {lit(f.source)} AND {q(x['table'])} = {lit(f.table)})" for f in feeds)
     aggs = []
     for c in cols:
         sv, gv = f"s.{q(c)}", f"TRY_CAST(g.{q(c)} AS {kinds[c]})"
         aggs += [f"count_if({sv} IS NOT NULL AND {gv} IS NOT NULL) AS {q('c_' + c)}",
                  f"count_if({sv} IS NOT NULL AND {gv} IS NOT NULL AND {sv} <> {gv}) AS {q('d_' + c)}"]
     sql = (f"SELECT s._source, s._table, {', '.join(aggs)} "
-           f"FROM (SELECT _source, _table, _record_key, {sel} FROM ({rel})) AS s "
+           f"FROM ({' UNION ALL BY NAME '.join(parts)}) AS s "
            f"JOIN (SELECT {q(x['id'])} AS __mid, {q(x['source'])} AS __s, {q(x['table'])} AS __t, "
-           f"CAST({q(x['key'])} AS VARCHAR) AS __k FROM {ALIAS}.{q(lay.xref or '')} "
-           f"WHERE {q(x['source'])} = {lit(source)} AND {q(x['table'])} = {lit(table)}) AS x "
+           f"CAST({q(x['key'])} AS VARCHAR) AS __k FROM {ALIAS}.{q(lay.xref or '')} WHERE {links}) AS x "
            f"ON x.__s = s._source AND x.__t = s._table AND x.__k = s._record_key "
            f"JOIN {lay.relation} AS g ON g.{q(lay.id_col)} = x.__mid GROUP BY ALL")
     return sql, cols

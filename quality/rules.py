@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from core.sqltext import lit, q
 from standards.dictionary import IDENTIFIER_RULES, Element
+from standards.identifiers import licence_pair_sql
 from standards.reasons import REPAIR_REASONS, Reason
 from standards.text import DUMMY_PHONE_PATTERN, PHONE_PATTERN
 
@@ -102,6 +103,9 @@ class Derivation:
     stages: list[dict[str, str]] = field(default_factory=lambda: [{}, {}, {}])
     validity: tuple[str, str, Mapping[str, object], str] | None = None  # (dimension, gx type, kwargs, text)
     types: dict[str, str] = field(default_factory=dict)  # column -> DuckDB type (for empty frames)
+    #: columns only the next stage reads (``__chk`` structs, ``__digits``...): dropped before the
+    #: checked relation is materialised (quality.frame)
+    helpers: set[str] = field(default_factory=set)
 
     def col(self, suffix: str) -> str:
         return f"{self.element.name}__{suffix}"
@@ -116,6 +120,7 @@ class _Cols:
     d: Derivation
     col: str
     text: str
+    text_sql: str  # the SQL ``text`` is computed by (stage 0)
     std: str
     base_given: str
     as_of: dt.date
@@ -134,9 +139,19 @@ _NO_REASON = "CAST(NULL AS VARCHAR)"
 def _identifier(c: _Cols) -> _Sqls:
     macro = IDENTIFIER_RULES[c.e.rule]
     chk = q(c.d.col("chk"))
+    # A scalar subquery over the relation's columns runs once per distinct value of the columns it
+    # reads (DuckDB decorrelates it into a join over them): an ID number or issuer code recurs in
+    # many golden licences, so its check runs once per value, not per row.
+    check = f"(SELECT {macro}_check({c.text}))"
+    if macro == "licence_id":  # unique per row, but its type + issuer part is shared by thousands
+        pair = c.d.col("pair")
+        c.d.stages[0][pair] = licence_pair_sql(f"({c.text_sql})")
+        c.d.helpers.add(pair)
+        check = f"licence_id_check_split({c.text}, (SELECT licence__pair_facts({q(pair)})))"
     # the guard keeps the macro off NULLs: most secondary identifiers (spouse, guardian,
     # employer) are empty, and the macro costs the same on an empty value as on a real one
-    c.d.stages[1][c.d.col("chk")] = f"CASE WHEN {c.text} IS NOT NULL THEN {macro}_check({c.text}) END"
+    c.d.stages[1][c.d.col("chk")] = f"CASE WHEN {c.text} IS NOT NULL THEN {check} END"
+    c.d.helpers.add(c.d.col("chk"))
     c.d.validity = ("validity", *c.reason_null, f"{c.e.rule}: normalises under the standard ({macro}_check: "
                     "check character, length, characters, embedded codes)")
     return (f"{c.base_given} AND coalesce({chk}.reason NOT IN {_in(_NOT_GIVEN)}, TRUE)", f"{chk}.value",
@@ -147,6 +162,7 @@ def _identifier(c: _Cols) -> _Sqls:
 def _phone(c: _Cols) -> _Sqls:
     digits = q(c.d.col("digits"))
     c.d.stages[1][c.d.col("digits")] = f"phone_digits({c.text})"
+    c.d.helpers.add(c.d.col("digits"))
     c.d.validity = ("validity", *c.reason_null, f"phone: a mainland mobile or landline number ({PHONE_PATTERN})")
     return (f"{c.base_given} AND NOT is_placeholder({c.text}) AND "
             f"NOT regexp_full_match({digits}, {lit(DUMMY_PHONE_PATTERN)})",
@@ -243,7 +259,7 @@ def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str,
     d.stages[0][d.col("text")] = text_sql
     d.stages[0][d.col("issue")] = issue_sql
     base_given = f"{text} IS NOT NULL AND {issue} IS DISTINCT FROM {lit(Reason.PLACEHOLDER.value)}"
-    cols = _Cols(e, d, col, text, q(d.col("std")), base_given, as_of, code_values)
+    cols = _Cols(e, d, col, text, text_sql, q(d.col("std")), base_given, as_of, code_values)
     given_sql, std_sql, reason_sql, repaired_sql = _FAMILIES.get(rule_family(e), _text)(cols)
     d.types.setdefault(d.col("std"), "VARCHAR")
     s3 = d.stages[2]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -21,6 +21,7 @@ from pipelines.lake import Lake
 from pipelines.registry import Table
 from pipelines.steps import StepListener, Steps
 from quality.gold import GoldLayout, GoldStat
+from quality.parallel import ordered_map
 from quality.scorecard import (
     CheckResult,
     Feed,
@@ -37,6 +38,8 @@ from quality.scorecard import (
 from quality.store import QualityStore
 from quality.suites import Suite, SuiteError, code_values, feed_suite, master_suite
 from standards.dictionary import Dictionary
+
+T = TypeVar("T")
 
 DIMENSION_ORDER = {"completeness": 0, "validity": 1, "membership": 2, "consistency": 3, "uniqueness": 4}
 
@@ -100,6 +103,21 @@ class RunResult:
                                                                   for k, v in g.record().items()}}
                      for g in self.gold],
         }
+
+
+def _groups(items: list[tuple[int, T]], limit: int) -> Iterator[list[T]]:
+    """Consecutive groups of ``items`` ((size, item) pairs) whose sizes add up to at most ``limit``
+    (an item larger than the limit is a group of its own)."""
+    group: list[T] = []
+    total = 0
+    for size, item in items:
+        if group and total + size > limit:
+            yield group
+            group, total = [], 0
+        group.append(item)
+        total += size
+    if group:
+        yield group
 
 
 def new_run_id(now: dt.datetime) -> str:
@@ -189,20 +207,15 @@ class _Scoring:
             self.res.timings[key] = round(time.perf_counter() - t, 3)
 
     def score_feeds(self, feeds: list[Feed], specs: dict[str, Any]) -> None:
-        """The full current snapshot of every source table, per master it feeds."""
+        """The full current snapshot of every source table, per master it feeds (several at once:
+        :mod:`quality.parallel`; recorded in feed order)."""
         from quality.paths import utc_to_local
 
         res = self.res
-        for feed in feeds:
-            table = self._table_of(feed, specs)
-            if table is None:
-                continue
+        jobs = [(feed, table) for feed in feeds if (table := self._table_of(feed, specs)) is not None]
+        scored = ordered_map(self.con, lambda cur, job: self._score_feed(cur, specs, *job), jobs)
+        for (feed, _), (suite, rel, score, results, seconds) in zip(jobs, scored, strict=True):
             with self.steps.step(feed.name):
-                ft = time.perf_counter()
-                rel, cols = feed_relation(self.con, feed)
-                suite = feed_suite(self.d, specs[feed.source], table, feed.master, self.as_of.date(), self.codes,
-                                   columns=set(cols))
-                score, results = evaluate(self.con, suite, rel, self.as_of, present=cols)
                 score.newest_extract = utc_to_local(score.newest_extract)
                 ld = self.loads.get((feed.source, feed.table), {})
                 score.extracted, score.quarantined = ld.get("extracted", 0), ld.get("quarantined", 0)
@@ -211,10 +224,20 @@ class _Scoring:
                 res.checks.extend(results)
                 self.feed_scores.append(score)
                 self.relations[feed.name] = rel
-                res.feed_seconds[feed.name] = round(time.perf_counter() - ft, 3)
+                res.feed_seconds[feed.name] = seconds
                 self.steps.note(rows=score.rows, note=f"{len(suite.checks)} checks, {score.failed_checks} failing")
                 self.say(f"{feed.name:52} {score.rows:>10,} rows  {len(suite.checks):>2} checks  "
                          f"{score.failed_checks:>2} failing  {res.feed_seconds[feed.name]:5.1f}s")
+
+    def _score_feed(self, cur: duckdb.DuckDBPyConnection, specs: dict[str, Any], feed: Feed, table: Table
+                    ) -> tuple[Suite, str, Score, list[CheckResult], float]:
+        """One feed's suite, snapshot SQL, score and check results, and its seconds (on ``cur``)."""
+        ft = time.perf_counter()
+        rel, cols = feed_relation(cur, feed)
+        suite = feed_suite(self.d, specs[feed.source], table, feed.master, self.as_of.date(), self.codes,
+                           columns=set(cols))
+        score, results = evaluate(cur, suite, rel, self.as_of, present=cols)
+        return suite, rel, score, results, round(time.perf_counter() - ft, 3)
 
     def _table_of(self, feed: Feed, specs: dict[str, Any]) -> Table | None:
         """The spec's table a feed comes from, or None (with a run note) when the spec no longer maps it."""
@@ -283,18 +306,23 @@ class _Scoring:
         """Values each feed sends that differ from the golden record it is linked to, per element."""
         from quality import gold
 
-        for fs in self.feed_scores:
-            if fs.master != m:
-                continue
+        mine = [fs for fs in self.feed_scores if fs.master == m]
+        by_table = {(fs.source, fs.table): fs for fs in mine}
+        shares = []
+        for fs in mine:
             fsuite = next(x for x in self.res.suites if x.name == f"{fs.source}.{fs.table}.{m}")
             shared = {e.split(".", 1)[1]: self.d.element(e).type for e in fsuite.elements
                       if e.split(".", 1)[1] in lay.columns and e.split(".", 1)[1] != lay.id_col}
-            built = gold.conflict_sql(lay, self.relations[f"{fs.source}.{fs.table}.{m}"], shared,
-                                      fs.source or "", fs.table or "")
-            if built is None:
-                continue
-            sql, cols = built
-            for row in self.con.execute(sql).fetchall():
+            shares.append((fs.rows, gold.FeedShare(self.relations[f"{fs.source}.{fs.table}.{m}"], shared,
+                                                   fs.source or "", fs.table or "")))
+        # each query scans the whole master table: feeds go together, in groups of bounded rows,
+        # several groups at once (quality.parallel); counts are added up in feed order
+        queries = [built for group in _groups(shares, gold.CONFLICT_ROWS)
+                   if (built := gold.conflict_sql(lay, group))]
+        counted = ordered_map(self.con, lambda cur, job: cur.execute(job[0]).fetchall(), queries)
+        for (_, cols), rows in zip(queries, counted, strict=True):
+            for row in rows:
+                fs = by_table[(row[0], row[1])]
                 for i, col in enumerate(cols):
                     c_, d_ = int(row[2 + 2 * i] or 0), int(row[3 + 2 * i] or 0)
                     fs.compared += c_

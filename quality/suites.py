@@ -86,6 +86,7 @@ class Suite:
     as_of: str
     not_provided: tuple[str, ...] = field(default=())  # required elements the table does not map
     base_types: dict[str, str] = field(default_factory=dict)  # element column -> SQL type (to fill gaps)
+    helpers: tuple[str, ...] = field(default=())  # derived columns only the next stage reads
 
     @property
     def label(self) -> str:
@@ -153,6 +154,7 @@ class _Parts:
     elements: list[Element]
     stages: list[dict[str, str]] = field(default_factory=lambda: [{}, {}, {}, {}])
     types: dict[str, str] = field(default_factory=dict)
+    helpers: set[str] = field(default_factory=set)
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -274,9 +276,11 @@ def _typed_identifiers(p: _Parts, m: Master) -> None:
         whens = " ".join(f"WHEN {lit(code)} THEN {fam}_check({_c(i.name, 'text')})" for code, fam in macros.items())
         rcol = f"{i.name}__typed_reason"
         not_given = ", ".join(lit(r) for r in (Reason.PLACEHOLDER, Reason.MISSING))
-        # the kind picks the identifier family; a rejection (not a missing value) is the defect
-        p.stages[3][rcol] = (f"CASE WHEN {_c(i.name, 'given')} IS NOT NULL THEN list_transform([CASE "
-                             f"{_c(k.name, 'std')} {whens} END], lambda __t: CASE WHEN __t.value IS NULL AND "
+        # the kind picks the identifier family; a rejection (not a missing value) is the defect.
+        # The scalar subquery runs the check once per distinct (kind, identifier): a holder's ID
+        # recurs on each of their licences (quality.rules._identifier).
+        p.stages[3][rcol] = (f"CASE WHEN {_c(i.name, 'given')} IS NOT NULL THEN list_transform([(SELECT CASE "
+                             f"{_c(k.name, 'std')} {whens} END)], lambda __t: CASE WHEN __t.value IS NULL AND "
                              f"__t.reason NOT IN ({not_given}) THEN __t.reason END)[1] END")
         p.types[rcol] = "VARCHAR"
         kinds = ", ".join(sorted(macros))
@@ -301,6 +305,7 @@ def _build(name: str, kind: str, master: str, d: Dictionary, elements: list[Elem
         for i, st in enumerate(dv.stages):
             p.stages[i].update(st)
         p.types.update(dv.types)
+        p.helpers |= dv.helpers
     _completeness(p)
     _validity(p, derivs)
     key_short = _uniqueness(p, m.elements[m.key], kind)
@@ -311,7 +316,8 @@ def _build(name: str, kind: str, master: str, d: Dictionary, elements: list[Elem
     return Suite(name=name, kind=kind, master=master, source=source, table=table, key=key_short,
                  elements=tuple(e.qualified for e in elements), derived=derived, column_types=p.types,
                  checks=tuple(p.checks), dictionary_version=d.version, as_of=as_of.isoformat(),
-                 not_provided=not_provided, base_types={e.name: SQL_TYPES[e.type] for e in elements})
+                 not_provided=not_provided, base_types={e.name: SQL_TYPES[e.type] for e in elements},
+                 helpers=tuple(c for c, _, _ in derived if c in p.helpers))
 
 
 def feed_suite(d: Dictionary, spec: SourceSpec, table: Table, master: str, as_of: dt.date | None = None,
