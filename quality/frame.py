@@ -114,11 +114,10 @@ def checked_sql(suite: Suite, relation_sql: str, present: Iterable[str] | None =
         if missing:
             fill = ", " + ", ".join(missing)
     sql = f"SELECT *{fill} FROM ({relation_sql})"
-    stages = sorted({s for _, _, s in suite.derived})
+    stages = sorted({s for _, _, s in suite.derived} | {lk.stage for lk in suite.lookups})
     last = stages[-1] if stages else 0
     for stage in stages[:-1] if suite.key else stages:
-        cols = [f"({expr}) AS {q(c)}" for c, expr, s in suite.derived if s == stage]
-        sql = f"SELECT *, {', '.join(cols)} FROM ({sql})"
+        sql = _stage(suite, stage, _looked_up(suite, stage, sql))
     if not suite.key:
         return sql
     # The key's duplicates need the relation twice (group, then flag rows), so the stages before
@@ -128,7 +127,6 @@ def checked_sql(suite: Suite, relation_sql: str, present: Iterable[str] | None =
     if drop:
         sql = f"SELECT * EXCLUDE ({', '.join(q(c) for c in drop)}) FROM ({sql})"
     key = q(f"{suite.key}__std")
-    cols = [f"({expr}) AS {q(c)}" for c, expr, s in suite.derived if s == last]
     # Shared keys: first the shared 64-bit hashes (a hash table of integers, not of every key's
     # text), then the keys among those rows that really are shared (a hash may collide).
     return (f"WITH __quality_base AS MATERIALIZED ({sql}), "
@@ -136,7 +134,27 @@ def checked_sql(suite: Suite, relation_sql: str, present: Iterable[str] | None =
             f"GROUP BY 1 HAVING count(*) > 1), "
             f"{DUP_KEYS} AS (SELECT {key} AS __k FROM __quality_base WHERE {key} IS NOT NULL AND hash({key}) IN "
             f"(SELECT __h FROM __quality_dup_hashes) GROUP BY 1 HAVING count(*) > 1) "
-            f"SELECT *, {', '.join(cols)} FROM __quality_base")
+            f"{_stage(suite, last, _looked_up(suite, last, 'SELECT * FROM __quality_base'))}")
+
+
+def _stage(suite: Suite, stage: int, sql: str) -> str:
+    """``sql`` with the derived columns of ``stage`` added."""
+    cols = [f"({expr}) AS {q(c)}" for c, expr, s in suite.derived if s == stage]
+    return f"SELECT *, {', '.join(cols)} FROM ({sql})" if cols else sql
+
+
+def _looked_up(suite: Suite, stage: int, sql: str) -> str:
+    """``sql`` with the lookups of ``stage`` joined: each computed over the distinct values of its
+    keys (read from ``sql``, which DuckDB scans again for them: only those columns) and joined back
+    on them, NULL matching NULL, so every row gets what its own values would have given it."""
+    out = sql
+    for i, lk in enumerate(x for x in suite.lookups if x.stage == stage):
+        keys = ", ".join(q(k) for k in lk.keys)
+        on = " AND ".join(f"__l{i}.{q(k)} IS NOT DISTINCT FROM __m{i}.{q(k)}" for k in lk.keys)
+        out = (f"SELECT __l{i}.*, __m{i}.{q(lk.column)} FROM ({out}) AS __l{i} LEFT JOIN "
+               f"(SELECT {keys}, ({lk.sql}) AS {q(lk.column)} FROM (SELECT DISTINCT {keys} FROM ({sql}))) "
+               f"AS __m{i} ON {on}")
+    return out
 
 
 def _not_read_later(suite: Suite, present: Iterable[str] | None) -> list[str]:

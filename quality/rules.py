@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from core.sqltext import lit, q
 from standards.dictionary import IDENTIFIER_RULES, Element
@@ -90,6 +91,17 @@ def rule_family(e: Element) -> str:
     return e.rule  # phone, name, address, reg_no, text
 
 
+class Lookup(NamedTuple):
+    """A derived column computed once per distinct value of ``keys`` (columns of earlier stages) and
+    joined back, before the other columns of ``stage`` (which may read it): a check that costs
+    microseconds per value, over a column whose values recur, runs once per value."""
+
+    column: str
+    keys: tuple[str, ...]
+    sql: str
+    stage: int
+
+
 @dataclass
 class Derivation:
     """The derived columns of one element, by stage (a stage may use the columns of earlier ones).
@@ -106,6 +118,9 @@ class Derivation:
     #: columns only the next stage reads (``__chk`` structs, ``__digits``...): dropped before the
     #: checked relation is materialised (quality.frame)
     helpers: set[str] = field(default_factory=set)
+    #: columns computed once per distinct value of other columns and joined back (quality.frame):
+    #: (column, key columns, SQL over the keys, stage)
+    lookups: list[Lookup] = field(default_factory=list)
 
     def col(self, suffix: str) -> str:
         return f"{self.element.name}__{suffix}"
@@ -139,18 +154,21 @@ _NO_REASON = "CAST(NULL AS VARCHAR)"
 def _identifier(c: _Cols) -> _Sqls:
     macro = IDENTIFIER_RULES[c.e.rule]
     chk = q(c.d.col("chk"))
-    # A scalar subquery over the relation's columns runs once per distinct value of the columns it
-    # reads (DuckDB decorrelates it into a join over them): an ID number or issuer code recurs in
-    # many golden licences, so its check runs once per value, not per row.
-    check = f"(SELECT {macro}_check({c.text}))"
-    if macro == "licence_id":  # unique per row, but its type + issuer part is shared by thousands
-        pair = c.d.col("pair")
-        c.d.stages[0][pair] = licence_pair_sql(f"({c.text_sql})")
-        c.d.helpers.add(pair)
-        check = f"licence_id_check_split({c.text}, (SELECT licence__pair_facts({q(pair)})))"
     # the guard keeps the macro off NULLs: most secondary identifiers (spouse, guardian,
     # employer) are empty, and the macro costs the same on an empty value as on a real one
-    c.d.stages[1][c.d.col("chk")] = f"CASE WHEN {c.text} IS NOT NULL THEN {check} END"
+    if macro == "licence_id":
+        # unique per row, but its type + issuer part is shared by thousands: what depends on that
+        # part alone is computed once per distinct part (standards.identifiers: licence_id_check_split)
+        pair, facts = c.d.col("pair"), c.d.col("facts")
+        c.d.stages[0][pair] = licence_pair_sql(f"({c.text_sql})")
+        c.d.lookups.append(Lookup(facts, (pair,), f"licence__pair_facts({q(pair)})", 1))
+        c.d.stages[1][c.d.col("chk")] = (f"CASE WHEN {c.text} IS NOT NULL THEN "
+                                         f"licence_id_check_split({c.text}, {q(facts)}) END")
+        c.d.helpers |= {pair, facts}
+    else:
+        # once per distinct value: an ID number or an issuer code recurs in many rows of a master
+        c.d.lookups.append(Lookup(c.d.col("chk"), (c.d.col("text"),),
+                                  f"CASE WHEN {c.text} IS NOT NULL THEN {macro}_check({c.text}) END", 1))
     c.d.helpers.add(c.d.col("chk"))
     c.d.validity = ("validity", *c.reason_null, f"{c.e.rule}: normalises under the standard ({macro}_check: "
                     "check character, length, characters, embedded codes)")

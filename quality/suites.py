@@ -27,7 +27,7 @@ from typing import Any
 
 from core.errors import ConfigurationError
 from pipelines.registry import SourceSpec, Table, registry
-from quality.rules import EMBEDDED, Derivation, derive, lit, q, rule_family
+from quality.rules import EMBEDDED, Derivation, Lookup, derive, lit, q, rule_family
 from standards.codetables import CodeTableError, load_code_table, spec_for
 from standards.dictionary import Dictionary, Element, Master, dictionary
 from standards.reasons import Reason
@@ -87,6 +87,7 @@ class Suite:
     not_provided: tuple[str, ...] = field(default=())  # required elements the table does not map
     base_types: dict[str, str] = field(default_factory=dict)  # element column -> SQL type (to fill gaps)
     helpers: tuple[str, ...] = field(default=())  # derived columns only the next stage reads
+    lookups: tuple[Lookup, ...] = field(default=())  # derived once per distinct value (quality.rules.Lookup)
 
     @property
     def label(self) -> str:
@@ -155,6 +156,7 @@ class _Parts:
     stages: list[dict[str, str]] = field(default_factory=lambda: [{}, {}, {}, {}])
     types: dict[str, str] = field(default_factory=dict)
     helpers: set[str] = field(default_factory=set)
+    lookups: list[Lookup] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -276,11 +278,13 @@ def _typed_identifiers(p: _Parts, m: Master) -> None:
         whens = " ".join(f"WHEN {lit(code)} THEN {fam}_check({_c(i.name, 'text')})" for code, fam in macros.items())
         rcol = f"{i.name}__typed_reason"
         not_given = ", ".join(lit(r) for r in (Reason.PLACEHOLDER, Reason.MISSING))
-        # the kind picks the identifier family; a rejection (not a missing value) is the defect.
-        # The scalar subquery runs the check once per distinct (kind, identifier): a holder's ID
-        # recurs on each of their licences (quality.rules._identifier).
-        p.stages[3][rcol] = (f"CASE WHEN {_c(i.name, 'given')} IS NOT NULL THEN list_transform([(SELECT CASE "
-                             f"{_c(k.name, 'std')} {whens} END)], lambda __t: CASE WHEN __t.value IS NULL AND "
+        # the kind picks the identifier family, once per distinct (kind, identifier): a holder's ID
+        # recurs on each of their licences; a rejection (not a missing value) is the defect
+        tchk = f"{i.name}__typed_chk"
+        p.lookups.append(Lookup(tchk, (f"{k.name}__std", f"{i.name}__text"),
+                                f"CASE {_c(k.name, 'std')} {whens} END", 3))
+        p.stages[3][rcol] = (f"CASE WHEN {_c(i.name, 'given')} IS NOT NULL THEN list_transform([{q(tchk)}], "
+                             f"lambda __t: CASE WHEN __t.value IS NULL AND "
                              f"__t.reason NOT IN ({not_given}) THEN __t.reason END)[1] END")
         p.types[rcol] = "VARCHAR"
         kinds = ", ".join(sorted(macros))
@@ -306,6 +310,7 @@ def _build(name: str, kind: str, master: str, d: Dictionary, elements: list[Elem
             p.stages[i].update(st)
         p.types.update(dv.types)
         p.helpers |= dv.helpers
+        p.lookups += dv.lookups
     _completeness(p)
     _validity(p, derivs)
     key_short = _uniqueness(p, m.elements[m.key], kind)
@@ -317,7 +322,7 @@ def _build(name: str, kind: str, master: str, d: Dictionary, elements: list[Elem
                  elements=tuple(e.qualified for e in elements), derived=derived, column_types=p.types,
                  checks=tuple(p.checks), dictionary_version=d.version, as_of=as_of.isoformat(),
                  not_provided=not_provided, base_types={e.name: SQL_TYPES[e.type] for e in elements},
-                 helpers=tuple(c for c, _, _ in derived if c in p.helpers))
+                 helpers=tuple(sorted(p.helpers)), lookups=tuple(p.lookups))
 
 
 def feed_suite(d: Dictionary, spec: SourceSpec, table: Table, master: str, as_of: dt.date | None = None,
