@@ -180,7 +180,7 @@ def master_figures(con: duckdb.DuckDBPyConnection, lay: GoldLayout) -> GoldStat:
 #: feeds are counted together - but in bounded groups, because one join of every feed of a master
 #: stacked against the cross-reference ran out of the quality connection's memory at 1 M persons
 #: (7.8 M person records over 40 feeds).
-CONFLICT_ROWS = 1_500_000
+CONFLICT_ROWS = 1_000_000
 
 
 @dataclass

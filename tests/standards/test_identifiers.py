@@ -786,3 +786,43 @@ def test_fast_path_for_canonical_values_answers_as_the_full_check(macro: str, ra
     ``_fast_path``); around that shortcut - canonical but invalid, or valid but needing a repair - the
     answer is the full check's, as before the shortcut existed."""
     assert sql_check(macro, [raw]) == [(value, reason)]
+
+
+def _resealed(lid: str, pos: int) -> str:
+    """``lid`` with the character at ``pos`` changed and its own check character recomputed."""
+    body = lid[:pos] + ("1" if lid[pos] != "1" else "2") + lid[pos + 1 : -1]
+    parts = body[len(ids.LICENCE_PREFIX) : -1].split(".")
+    return body + licence_check_char("".join(parts))
+
+
+def _licence_variants() -> list[str | None]:
+    """Licence identifiers around the split check's shortcut: valid ones, each single defect, the
+    forms only the full check repairs, and texts too short to hold a type + issuer part."""
+    out: list[str | None] = [*REAL_LICENCE_IDS, None, "", "NULL", "1.2.156.3005.2.", "1.2.156"]
+    for lid in REAL_LICENCE_IDS:
+        out += [
+            lid[:-1] + ("0" if lid[-1] != "0" else "1"),  # check character
+            lid.replace(".002.", ".003.").replace(".001.", ".004."),  # version (check no longer fits)
+            _resealed(lid, 32),  # the type code's USCC with a wrong check character, the rest sound
+            _resealed(lid, 52),  # a character of the issuer's USCC changed, the licence check redone
+            lid.lower(), " " + lid, lid.replace(".", "..", 1), lid + "X", lid[:-2],
+        ]
+    return out
+
+
+def test_licence_check_split_by_type_and_issuer_answers_as_the_full_check() -> None:
+    """``licence_id_check_split(x, licence__pair_facts(<pair of x>))`` - the check with what depends
+    on the type + issuer part computed apart, once per distinct part - equals ``licence_id_check(x)``
+    for valid identifiers and for every kind of defect."""
+    values = _licence_variants()
+    cur = _con().cursor()
+    cur.register("vals", pa.table({"i": np.arange(len(values)), "x": pa.array(values, type=pa.string())}))
+    rows = cur.execute(
+        f"SELECT licence_id_check(x), licence_id_check_split(x, licence__pair_facts({ids.licence_pair_sql('x')})) "
+        f"FROM vals ORDER BY i").fetchall()
+    cur.close()
+    full = [(r["value"], r["reason"]) if r else None for r, _ in rows]
+    split = [(r["value"], r["reason"]) if r else None for _, r in rows]
+    assert split == full
+    reasons = {f[1] for f in full if f}
+    assert {None, Reason.BAD_CHECK, Reason.BAD_EMBEDDED_CODE, Reason.REPAIRED_CASE, Reason.BAD_FORMAT} <= reasons
