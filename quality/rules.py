@@ -140,6 +140,7 @@ class _Cols:
     base_given: str
     as_of: dt.date
     code_values: dict[str, list[str]]
+    per_value: bool  # checks as lookups (once per distinct value), see derive()
 
     @property
     def reason_null(self) -> tuple[str, Mapping[str, object]]:
@@ -156,7 +157,9 @@ def _identifier(c: _Cols) -> _Sqls:
     chk = q(c.d.col("chk"))
     # the guard keeps the macro off NULLs: most secondary identifiers (spouse, guardian,
     # employer) are empty, and the macro costs the same on an empty value as on a real one
-    if macro == "licence_id":
+    if not c.per_value:
+        c.d.stages[1][c.d.col("chk")] = f"CASE WHEN {c.text} IS NOT NULL THEN {macro}_check({c.text}) END"
+    elif macro == "licence_id":
         # unique per row, but its type + issuer part is shared by thousands: what depends on that
         # part alone is computed once per distinct part (standards.identifiers: licence_id_check_split)
         pair, facts = c.d.col("pair"), c.d.col("facts")
@@ -253,12 +256,16 @@ _FAMILIES: dict[str, Callable[[_Cols], _Sqls]] = {
 }
 
 
-def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str, list[str]]) -> Derivation:
+def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str, list[str]],
+           per_value: bool = False) -> Derivation:
     """The derived columns and the validity check of element ``e`` over a relation with ``columns``.
 
     ``columns`` tells whether silver's ``<n>_raw`` and ``_issues`` are there (silver) or not
     (a gold master table, whose values are already standard). ``code_values`` holds the codes of
-    each code table the dictionary refers to.
+    each code table the dictionary refers to. ``per_value`` checks identifiers as :class:`Lookup`s,
+    once per distinct value: worth it where values recur (a golden licence table: holders, issuers,
+    78 type + issuer pairs in 0.9 M identifiers); in a feed, where an ID is mostly unique, the
+    extra join only costs planning time (+0.035 s a query, measured over the 100 small feeds).
     """
     d = Derivation(e)
     n = e.name
@@ -277,7 +284,7 @@ def derive(e: Element, columns: set[str], as_of: dt.date, code_values: dict[str,
     d.stages[0][d.col("text")] = text_sql
     d.stages[0][d.col("issue")] = issue_sql
     base_given = f"{text} IS NOT NULL AND {issue} IS DISTINCT FROM {lit(Reason.PLACEHOLDER.value)}"
-    cols = _Cols(e, d, col, text, text_sql, q(d.col("std")), base_given, as_of, code_values)
+    cols = _Cols(e, d, col, text, text_sql, q(d.col("std")), base_given, as_of, code_values, per_value)
     given_sql, std_sql, reason_sql, repaired_sql = _FAMILIES.get(rule_family(e), _text)(cols)
     d.types.setdefault(d.col("std"), "VARCHAR")
     s3 = d.stages[2]

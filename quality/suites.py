@@ -269,7 +269,7 @@ def _date_order(p: _Parts, m: Master) -> None:
         ))
 
 
-def _typed_identifiers(p: _Parts, m: Master) -> None:
+def _typed_identifiers(p: _Parts, m: Master, per_value: bool) -> None:
     """An identifier is valid for the kind recorded beside it (the dictionary's ``typed_by``)."""
     for i in p.elements:
         if not i.typed_by or f"{m.name}.{i.typed_by.by}" not in p.mapped:
@@ -278,12 +278,15 @@ def _typed_identifiers(p: _Parts, m: Master) -> None:
         whens = " ".join(f"WHEN {lit(code)} THEN {fam}_check({_c(i.name, 'text')})" for code, fam in macros.items())
         rcol = f"{i.name}__typed_reason"
         not_given = ", ".join(lit(r) for r in (Reason.PLACEHOLDER, Reason.MISSING))
-        # the kind picks the identifier family, once per distinct (kind, identifier): a holder's ID
-        # recurs on each of their licences; a rejection (not a missing value) is the defect
-        tchk = f"{i.name}__typed_chk"
-        p.lookups.append(Lookup(tchk, (f"{k.name}__std", f"{i.name}__text"),
-                                f"CASE {_c(k.name, 'std')} {whens} END", 3))
-        p.stages[3][rcol] = (f"CASE WHEN {_c(i.name, 'given')} IS NOT NULL THEN list_transform([{q(tchk)}], "
+        # the kind picks the identifier family (in a master's table once per distinct (kind,
+        # identifier): a holder's ID recurs on each of their licences); a rejection (not a missing
+        # value) is the defect
+        typed = f"CASE {_c(k.name, 'std')} {whens} END"
+        if per_value:
+            tchk = f"{i.name}__typed_chk"
+            p.lookups.append(Lookup(tchk, (f"{k.name}__std", f"{i.name}__text"), typed, 3))
+            typed = q(tchk)
+        p.stages[3][rcol] = (f"CASE WHEN {_c(i.name, 'given')} IS NOT NULL THEN list_transform([{typed}], "
                              f"lambda __t: CASE WHEN __t.value IS NULL AND "
                              f"__t.reason NOT IN ({not_given}) THEN __t.reason END)[1] END")
         p.types[rcol] = "VARCHAR"
@@ -303,7 +306,8 @@ def _build(name: str, kind: str, master: str, d: Dictionary, elements: list[Elem
            as_of: dt.date, codes: dict[str, list[str]], source: str | None = None, table: str | None = None,
            not_provided: tuple[str, ...] = ()) -> Suite:
     m = d.masters[master]
-    derivs: dict[str, Derivation] = {e.qualified: derive(e, columns, as_of, codes) for e in elements}
+    per_value = kind == "master"  # values recur in a master's table (quality.rules.derive)
+    derivs: dict[str, Derivation] = {e.qualified: derive(e, columns, as_of, codes, per_value) for e in elements}
     p = _Parts(elements)
     for dv in derivs.values():
         for i, st in enumerate(dv.stages):
@@ -316,7 +320,7 @@ def _build(name: str, kind: str, master: str, d: Dictionary, elements: list[Elem
     key_short = _uniqueness(p, m.elements[m.key], kind)
     _embedded(p, m.elements[m.key])
     _date_order(p, m)
-    _typed_identifiers(p, m)
+    _typed_identifiers(p, m, per_value)
     derived = tuple((col, sql, i) for i, st in enumerate(p.stages) for col, sql in st.items())
     return Suite(name=name, kind=kind, master=master, source=source, table=table, key=key_short,
                  elements=tuple(e.qualified for e in elements), derived=derived, column_types=p.types,
