@@ -18,23 +18,84 @@ with its largest key values (masked) - a one-line reason instead of an exhausted
 
 from __future__ import annotations
 
+import re
+
 from core.errors import mask
-from core.sqltext import q
-from pipelines.resolve.config import BlockingRule, ConfigError, ResolveConfig
+from core.sqltext import lit, q
+from pipelines.resolve.config import BlockingRule, ConfigError, ResolveConfig, Variants
 from pipelines.resolve.sql import Sql
+from standards.text import WS_CLASS
+
+#: a blank character (``is_blank``)
+_BLANK = re.compile(WS_CLASS)
+#: a key ``unnest([f, g, ...])`` of features (the columns of blocking expressions are features)
+_FEATURE_LIST = re.compile(r"unnest\(\[\s*([a-z_][a-z0-9_]*(?:\s*,\s*[a-z_][a-z0-9_]*)*)\s*\]\)")
 
 
 class BlockingTooLoose(ConfigError):
     """A blocking rule would make more candidate pairs than ``max_pairs_per_rule`` allows."""
 
 
-def _side(rule: BlockingRule, exprs: list[str], where: str, rec: str, extra: list[str]) -> str:
-    keys = [e if (rule.left or rule.right) else q(e) for e in exprs]
-    cols = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+def edits_sql(variants: list[Variants]) -> str:
+    """SELECT (ls, p, ins, skip): every one-keystroke edit of a string of length ``ls`` that makes
+    one of ``variants``' length - the string is ``left(v, p - 1) || ins || substr(v, p + skip)``,
+    ``ins`` NULL for the swap of characters p and p + 1 (:func:`variant_sql`).  The edits of
+    ``id_variants_to``, in the same numbers: replace (n x alphabet), swap (n - 1) at length n,
+    delete (n + 1) at n + 1, insert (n x alphabet) at n - 1."""
+    parts = []
+    for v in variants:
+        n = v.length
+        pos = f"(VALUES {', '.join(f'({p})' for p in range(1, n + 2))}) AS pos(p)"
+        chars = f"(VALUES {', '.join(f'({lit(c)})' for c in v.alphabet)}) AS ch(c)"
+        parts += [f"SELECT {n} AS ls, p, c AS ins, 1 AS skip FROM {pos}, {chars} WHERE p <= {n}",
+                  f"SELECT {n}, p, CAST(NULL AS VARCHAR), 2 FROM {pos} WHERE p < {n}",
+                  f"SELECT {n + 1}, p, '', 1 FROM {pos}",
+                  f"SELECT {n - 1}, p, c, 0 FROM {pos}, {chars} WHERE p <= {n}"]
+    return " UNION ALL ".join(parts)
+
+
+def variant_sql(v: str, e: str = "e") -> str:
+    """The variant of the string ``v`` an edit row ``e`` of :func:`edits_sql` makes."""
+    return (f"left({v}, {e}.p - 1) || coalesce({e}.ins, substr({v}, {e}.p + 1, 1) || substr({v}, {e}.p, 1)) "
+            f"|| substr({v}, {e}.p + {e}.skip)")
+
+
+def _side(rule: BlockingRule, left: bool, where: str, rec: str, extra: list[str]) -> str:
+    """SELECT rid, node, ``extra``, k0.. of one side's records whose keys are all present.
+
+    Feature keys (``keys``, or a list of features ``unnest([f, g])``) are compared as they are:
+    features are never blank (``blank_null`` made '' NULL), so only expressions are checked for
+    blanks.  A left side with ``variants`` joins its value with the edits (:func:`edits_sql`): a
+    key per variant."""
+    exprs = rule.left_keys if left else rule.right_keys
+    plain = not (rule.left or rule.right)
+    keys = [q(e) if plain else e for e in exprs]
     extras = "".join(f", {q(c)}" for c in extra)
+    if left and rule.variants:
+        return _variants_side(rule.variants, keys[0], where, rec, extra)
+    listed = _FEATURE_LIST.fullmatch(keys[0]) if len(keys) == 1 else None
+    if listed:  # unnest([f, g]): a SELECT per feature - a list built per record costs 6x the time
+        return " UNION ALL ".join(f"SELECT rid, node{extras}, {f} AS k0 FROM {rec} WHERE ({where}) AND {f} IS NOT NULL"
+                                  for f in re.split(r"\s*,\s*", listed.group(1)))
+    cols = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
     inner = f"SELECT rid, node{extras}, {cols} FROM {rec} WHERE {where}"
-    present = " AND ".join(f"k{i} IS NOT NULL AND NOT is_blank(k{i})" for i in range(len(keys)))
+    present = " AND ".join(f"k{i} IS NOT NULL" + ("" if plain else f" AND NOT is_blank(k{i})")
+                           for i in range(len(keys)))
     return f"SELECT * FROM ({inner}) WHERE {present}"
+
+
+def _variants_side(variants: list[Variants], value: str, where: str, rec: str, extra: list[str]) -> str:
+    """The left side of a rule with ``variants``: a key per variant of each record's value.
+
+    A variant of a value is never NULL, and one with a character inserted or replaced from an
+    alphabet without blanks is never blank: only the others (a deletion, a swap) are checked -
+    a check on every variant would be pushed into the join and make each variant twice."""
+    extras = "".join(f", {q(c)}" for c in extra)
+    blank_free = not any(_BLANK.fullmatch(ch) for v in variants for ch in v.alphabet)
+    check = "(ins <> '' OR NOT is_blank(k0))" if blank_free else "NOT is_blank(k0)"
+    return (f"SELECT * EXCLUDE (ins) FROM (SELECT s.rid, s.node{''.join(f', s.{q(c)}' for c in extra)}, e.ins, "
+            f"{variant_sql('s.__v')} AS k0 FROM (SELECT rid, node{extras}, ({value}) AS __v FROM {rec} "
+            f"WHERE {where}) AS s JOIN ({edits_sql(variants)}) AS e ON length(s.__v) = e.ls) WHERE {check}")
 
 
 def rule_estimate_sql(rule: BlockingRule, rec: str, left_where: str, right_where: str, top: int = 3,
@@ -53,10 +114,14 @@ def rule_estimate_sql(rule: BlockingRule, rec: str, left_where: str, right_where
     same = rule.left_keys == rule.right_keys and right_where == "TRUE"
     pairs = "lc.n * (rc.n - lc.n) + lc.n * (lc.n - 1) // 2" if same else "lc.n * rc.n"
     label = "[" + ", ".join(f"CAST(k{i} AS VARCHAR)" for i in range(n)) + "]"
-    left, right = sides or (f"({_side(rule, rule.left_keys, left_where, rec, [])})",
-                            f"({_side(rule, rule.right_keys, right_where, rec, [])})")
+    left, right = sides or (f"({_side(rule, True, left_where, rec, [])})",
+                            f"({_side(rule, False, right_where, rec, [])})")
+    # the right side made already holds only the left's key values: the left's are counted only
+    # where the right holds them (an ID's millions of variants, a few thousand of them matter)
+    held = (" AS la WHERE EXISTS (SELECT 1 FROM " + right + " AS rb WHERE "
+            + " AND ".join(f"rb.k{i} = la.k{i}" for i in range(n)) + ")") if sides else ""
     return (
-        f"WITH lc AS (SELECT {key_cols}, count(*) AS n FROM {left} GROUP BY {key_cols}), "
+        f"WITH lc AS (SELECT {key_cols}, count(*) AS n FROM {left}{held} GROUP BY {key_cols}), "
         f"rc AS (SELECT {key_cols}, count(*) AS n, count(DISTINCT rid) AS d FROM "
         f"{right} AS ra WHERE EXISTS (SELECT 1 FROM lc WHERE {semi}) GROUP BY {key_cols}), "
         f"g AS (SELECT {', '.join(f'lc.k{i}' for i in range(n))}, rc.n AS nr, {pairs} AS pairs FROM lc "
@@ -90,15 +155,19 @@ def side_tables_sql(rule: BlockingRule, rec: str, left_where: str, right_where: 
     """Statements creating a rule's two sides as TEMP tables ``sides`` (left, right): its keys
     computed once for the estimate and the pairs alike - an expression key (an ID's hundreds of
     one-keystroke variants) costs more than both queries' joins.  The right side holds only key
-    values the left side holds (a semi-join), so it stays as small as the left."""
+    values the left side holds (a semi-join on the left side as it is: making its keys distinct
+    first costs as much as the semi-join), so it stays as small as the left."""
     extra = extra or []
     n = len(rule.left_keys)
-    key_cols = ", ".join(f"k{i}" for i in range(n))
     semi = " AND ".join(f"lkeys.k{i} = ra.k{i}" for i in range(n))
-    return [f"CREATE OR REPLACE TEMP TABLE {sides[0]} AS {_side(rule, rule.left_keys, left_where, rec, extra)}",
+    left = _side(rule, True, left_where, rec, extra)
+    if rule.variants:  # hundreds of variants a record, a few of which the right side holds: keep those
+        right = _side(rule, False, right_where, rec, [])
+        left = f"SELECT * FROM ({left}) AS la WHERE EXISTS (SELECT 1 FROM ({right}) AS rb WHERE rb.k0 = la.k0)"
+    return [f"CREATE OR REPLACE TEMP TABLE {sides[0]} AS {left}",
             f"CREATE OR REPLACE TEMP TABLE {sides[1]} AS SELECT ra.* FROM "
-            f"({_side(rule, rule.right_keys, right_where, rec, extra)}) AS ra "
-            f"WHERE EXISTS (SELECT 1 FROM (SELECT DISTINCT {key_cols} FROM {sides[0]}) AS lkeys WHERE {semi})"]
+            f"({_side(rule, False, right_where, rec, extra)}) AS ra "
+            f"WHERE EXISTS (SELECT 1 FROM {sides[0]} AS lkeys WHERE {semi})"]
 
 
 def rule_pairs_sql(rule: BlockingRule, index: int, rec: str, left_where: str, right_where: str,
@@ -122,9 +191,9 @@ def rule_pairs_sql(rule: BlockingRule, index: int, rec: str, left_where: str, ri
     if pair_filter:
         conds.append(f"({pair_filter})")
     head = (f"WITH lk AS (SELECT * FROM {sides[0]}), rk AS (SELECT * FROM {sides[1]}), " if sides else
-            f"WITH lk AS ({_side(rule, rule.left_keys, left_where, rec, extra)}), "
+            f"WITH lk AS ({_side(rule, True, left_where, rec, extra)}), "
             f"lkeys AS (SELECT DISTINCT {key_cols} FROM lk), "
-            f"rk AS (SELECT ra.* FROM ({_side(rule, rule.right_keys, right_where, rec, extra)}) AS ra "
+            f"rk AS (SELECT ra.* FROM ({_side(rule, False, right_where, rec, extra)}) AS ra "
             f"WHERE EXISTS (SELECT 1 FROM lkeys WHERE {semi})), ")
     return (
         f"{head}big AS (SELECT {key_cols} FROM rk GROUP BY {key_cols} HAVING count(DISTINCT rid) > {rule.max_block}) "

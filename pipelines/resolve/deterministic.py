@@ -7,8 +7,8 @@ hold both (the crosswalk).  A record with no key is a node of its own.  Nodes ho
 are *anchored*; only records in unanchored nodes ("the rest") start probabilistic comparisons, so
 the expensive pass touches a few percent of the records instead of all of them.
 
-The node id is the smallest ``rid`` among its records: deterministic, and cheap (a window minimum).
-Nodes are added to the feature table in the same pass (no second join of millions of rows).
+The node id is the smallest ``rid`` among its records: deterministic, and cheap (a grouping of the
+keys joined back - not a window, which would hold every feature of every record at once).
 """
 
 from __future__ import annotations
@@ -120,8 +120,11 @@ def assign_nodes(sql: Sql, cfg: ResolveConfig, feat: str, out: str, splits: str 
     anchored = anchored_sql(cfg)
     split_join = f"LEFT JOIN {splits} AS s ON s.record_id = f.record_id" if splits else ""
     key = f"coalesce(s.split_key, {expr})" if splits else expr
+    # the node of a keyed record: the smallest rid of its key, from a grouping of (key, rid) joined
+    # back - a window over the records would hold every feature of every record at once
+    nodes = f"SELECT {key} AS det_key, min(f.rid) AS node FROM {feat} AS f {joins} {split_join} GROUP BY 1"
     sql.run(
-        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT *, CASE WHEN det_key IS NULL THEN rid "
-        f"ELSE min(rid) OVER (PARTITION BY det_key) END AS node FROM ("
-        f"SELECT f.*, {key} AS det_key, ({anchored}) AS anchored FROM {feat} AS f {joins} {split_join})"
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT f.*, {key} AS det_key, ({anchored}) AS anchored, "
+        f"coalesce(n.node, f.rid) AS node FROM {feat} AS f {joins} {split_join} "
+        f"LEFT JOIN ({nodes}) AS n ON n.det_key = {key}"
     )

@@ -441,10 +441,6 @@ def _swapped_level(roles: Roles, opts: Any, use: str, loc: str) -> dict[str, Any
     return {"label": f"swapped_with_{other}", "when": when}
 
 
-def _variants(role: str, alphabet: str, n: int) -> str:
-    return f"id_variants_to({role}, '{alphabet}', {n})"
-
-
 def expand_blocking(entry: dict[str, Any], loc: str, made: dict[str, tuple[str, Roles]]) -> dict[str, Any]:
     """A ``use: one_keystroke`` blocking rule: records whose invalid identifier text (the
     comparison's ``fuzzy`` feature) is one keystroke or an adjacent swap away from a valid one - an
@@ -461,14 +457,14 @@ def expand_blocking(entry: dict[str, Any], loc: str, made: dict[str, tuple[str, 
     if not fz:
         raise LibraryError(f"{loc}.comparison", f"comparison {comp!r} has no 'fuzzy' feature (invalid texts)")
     if use == "uscc":
-        left, right = f"unnest({_variants(fz, USCC_ALPHABET, 18)})", str(v)
+        variants, right = [{"alphabet": USCC_ALPHABET, "length": 18}], str(v)
     elif id15:
-        left = f"unnest(list_concat({_variants(fz, RID_ALPHABET, 18)}, {_variants(fz, '0123456789', 15)}))"
+        variants = [{"alphabet": RID_ALPHABET, "length": 18}, {"alphabet": "0123456789", "length": 15}]
         right = f"unnest([{v}, {id15}])"
     else:
-        left, right = f"unnest({_variants(fz, RID_ALPHABET, 18)})", str(v)
+        variants, right = [{"alphabet": RID_ALPHABET, "length": 18}], str(v)
     rest = {k: val for k, val in entry.items() if k not in ("use", "comparison")}
-    return {**rest, "left": [left], "right": [right]}
+    return {**rest, "left": [fz], "right": [right], "variants": variants}
 
 
 def expand(raw: dict[str, Any]) -> dict[str, Any]:
