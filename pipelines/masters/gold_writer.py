@@ -232,7 +232,7 @@ def write_state(ctx: Context, inp: GoldInput) -> None:
 
 def joined_records_sql(cfg: ResolveConfig, src: str, rec: str, xmap: str, src_cols: set[str]) -> str:
     """Source records + features (those not already source columns) + master_id + rid."""
-    feats = [f for f in cfg.features if f not in src_cols]
+    feats = [f for f in cfg.table_features if f not in src_cols]
     fcols = "".join(f", f.{q(f)}" for f in feats)
     return (f"(SELECT s.*{fcols}, x.master_id, x.cluster, x.rid FROM {src} AS s "
             f"JOIN {xmap} AS x ON x.record_id = s.record_id JOIN {rec} AS f ON f.rid = x.rid)")

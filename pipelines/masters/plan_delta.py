@@ -100,7 +100,7 @@ def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str) -> None
     """Add the new records (``src``: the prepared source records), move records to their new
     clusters and ids (detached ones are gone)."""
     m, e = t.master, t.engine
-    feats = "".join(f", {q(f)}" for f in cfg.features)
+    feats = "".join(f", {q(f)}" for f in cfg.table_features)
     sql.run(f"INSERT INTO gold.state.{m}_rec BY NAME SELECT rid, record_id{feats}, node, anchored, det_key, "
             f"CAST(NULL AS VARCHAR) AS master_id, CAST(NULL AS BIGINT) AS cluster, anchored AS cluster_anchored "
             f"FROM {e.rec}")

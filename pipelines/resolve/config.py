@@ -37,7 +37,7 @@ import sqlglot.expressions as exp
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.errors import ConfigurationError
-from pipelines.resolve.library import LibraryError, expand
+from pipelines.resolve.library import PRIVATE_PREFIX, LibraryError, expand
 from standards.yamlfile import read_yaml_mapping, validate_model
 
 SurvivorshipRule = Literal["source_priority", "most_recent", "most_frequent", "validated_first", "non_null"]
@@ -265,6 +265,15 @@ class ResolveConfig(_Strict):
         if not self.deterministic:
             return []
         return self.deterministic.distinct or [self.deterministic.keys[0].feature]
+
+    @property
+    def table_features(self) -> list[str]:
+        """The features the record tables hold: all but the library's private normal forms
+        (``_lib_*``) that nothing outside ``features`` names.  The features derived from them are
+        computed in the same statement; holding them too would cost a fifth of the table."""
+        rest = self.model_dump_json(exclude={"features"})
+        return [n for n in self.features
+                if not n.startswith(PRIVATE_PREFIX) or re.search(rf"\b{re.escape(n)}\b", rest)]
 
     def fingerprint(self) -> str:
         """Hash of everything that changes how records cluster (survivorship excluded)."""

@@ -66,7 +66,7 @@ class DeltaPlan:
         else:
             assign_nodes(sql, cfg, t.feat, t.rec)
         # existing records (node = their cluster) and new records in one relation for blocking
-        feats = "".join(f", {q(f)}" for f in cfg.features)
+        feats = "".join(f", {q(f)}" for f in cfg.table_features)
         sql.run(
             f"CREATE OR REPLACE TEMP VIEW {t.combined} AS SELECT rid, record_id{feats}, cluster AS node, "
             f"cluster_anchored AS anchored, det_key, FALSE AS is_delta FROM {self.inputs.existing} "

@@ -17,6 +17,7 @@ from core.errors import InputError
 from core.sqltext import lit, q
 from pipelines.resolve import pervalue
 from pipelines.resolve.config import ResolveConfig
+from pipelines.resolve.library import PRIVATE_PREFIX
 from pipelines.resolve.sql import Sql
 
 
@@ -34,7 +35,9 @@ def features_sql(cfg: ResolveConfig, source: str, where: str | None = None, *, p
     SELECT: a select-list alias may not stand for an expression holding a subquery (``rid_normalise``
     looks the area code up), and a column can.  With ``per_value`` those that depend on one input
     column, and the features reading only them, are computed once per distinct value of it and
-    joined back (:mod:`pipelines.resolve.pervalue`; same values, a fraction of the work).
+    joined back (:mod:`pipelines.resolve.pervalue`; same values, a fraction of the work).  The
+    SELECT holds the configuration's ``table_features`` (private ones no other part names are
+    only read inside it).
     """
     private = {n: e for n, e in cfg.features.items() if n.startswith(PRIVATE_PREFIX)}
     src = f"(SELECT * FROM {source} WHERE {where})" if where else source
@@ -45,17 +48,14 @@ def features_sql(cfg: ResolveConfig, source: str, where: str | None = None, *, p
         for g in gs:
             for n in g.private:
                 private.pop(n)
+    kept = set(cfg.table_features)
     cols = ", ".join(f"{q('__pv_' + name)} AS {q(name)}" if name in done else
                      f"blank_null(({q(name) if name.startswith(PRIVATE_PREFIX) else expr})) AS {q(name)}"
-                     for name, expr in cfg.features.items())
+                     for name, expr in cfg.features.items() if name in kept)
     if private:
         inner = ", ".join(f"({expr}) AS {q(name)}" for name, expr in private.items())
         src = f"(SELECT *, {inner} FROM {src})"
     return f"SELECT {RID} AS rid, record_id, {cols} FROM {src} AS __lib_src"
-
-
-#: name prefix of the comparison library's private features (computed before the others)
-PRIVATE_PREFIX = "_lib_"
 
 
 #: 63-bit record number: the top bits of the record id's MD5 (``hash63``; DuckDB's ``hash()`` of

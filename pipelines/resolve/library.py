@@ -30,6 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipelines.resolve.macros import RID_ALPHABET, USCC_ALPHABET
 
+#: name prefix of the private features a comparison derives (its normal form, ``_lib_<name>``)
+PRIVATE_PREFIX = "_lib_"
 Levels = list[dict[str, Any]]
 #: role -> the feature(s) playing it (``None``: not available); address roles may list several
 Roles = dict[str, list[str] | None]
@@ -253,7 +255,7 @@ def _date(c: str, o: Any) -> dict[str, str]:
     v = f"CAST(try_strptime(CAST({c} AS VARCHAR), '{o.format}') AS DATE)" if o.format else f"TRY_CAST({c} AS DATE)"
     if o.embedded_in:
         # a resident_id comparison's normalised ID (already computed), else a column to normalise
-        rid = o.embedded_in if o.embedded_in.startswith("_lib_") else f"rid_normalise({o.embedded_in})"
+        rid = o.embedded_in if o.embedded_in.startswith(PRIVATE_PREFIX) else f"rid_normalise({o.embedded_in})"
         v = f"coalesce({v}, rid_birth_date({rid}))"
     return {"feature": v}
 
@@ -358,7 +360,7 @@ def _derived_roles(kind: Kind, name: str, column: object, opts: Any, loc: str, f
     if not isinstance(column, str) or not column.strip():
         raise LibraryError(f"{loc}.column", "give an SQL expression over the input's columns")
     sqls = kind.derive(column, opts)
-    base = f"_lib_{name}"
+    base = f"{PRIVATE_PREFIX}{name}"
     if "base" in sqls:
         if base in features:
             raise LibraryError(f"{loc}.name", f"feature {base!r} is declared already (the library's own name)")
@@ -411,8 +413,8 @@ def expand_entry(entry: dict[str, Any], loc: str, features: dict[str, str],
         if given:
             raise LibraryError(f"{loc}.{given[0]}", "give 'column' (features derived) or feature names, not both")
         ref = getattr(opts, "embedded_in", None)
-        if ref in made and made[ref][0] == "resident_id" and f"_lib_{ref}" in features:
-            opts = opts.model_copy(update={"embedded_in": f"_lib_{ref}"})
+        if ref in made and made[ref][0] == "resident_id" and f"{PRIVATE_PREFIX}{ref}" in features:
+            opts = opts.model_copy(update={"embedded_in": f"{PRIVATE_PREFIX}{ref}"})
         roles = _derived_roles(kind, name, entry["column"], opts, loc, features)
     else:
         roles = _declared_roles(kind, use, name, entry, loc, features)

@@ -156,6 +156,13 @@ def test_one_keystroke_blocking_rule_and_features(cfg: ResolveConfig) -> None:
     assert sum("rid_normalise" in sql for sql in cfg.features.values()) == 1
 
 
+def test_private_features_stay_out_of_the_record_tables_unless_named(cfg: ResolveConfig) -> None:
+    assert cfg.table_features == [n for n in cfg.features if not n.startswith("_lib_")]
+    body = {**CONFIG, "blocking": [*CONFIG["blocking"], {"name": "own", "keys": ["_lib_name", "birth"], "scope": "all"}]}
+    named = parse_config(body, "t.yaml")
+    assert [n for n in named.table_features if n.startswith("_lib_")] == ["_lib_name"]
+
+
 def test_every_kind_is_documented() -> None:
     kinds = {k["use"] for k in describe()}
     assert kinds == set(KINDS)

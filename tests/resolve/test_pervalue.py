@@ -49,7 +49,7 @@ def test_per_value_features_equal_per_record(seed: int) -> None:
     sql.register("raw", _table(3000, seed))
     fast, slow = features_sql(cfg, "raw"), features_sql(cfg, "raw", per_value=False)
     assert fast != slow
-    names = ", ".join(f'"{n}"' for n in ("rid", "record_id", *cfg.features))
+    names = ", ".join(f'"{n}"' for n in ("rid", "record_id", *cfg.table_features))
     for a, b in ((fast, slow), (slow, fast)):
         diff = sql.con.execute(f"SELECT count(*) FROM (SELECT {names} FROM ({a}) EXCEPT ALL SELECT {names} FROM ({b}))"
                                ).fetchone()
