@@ -129,6 +129,19 @@ def memory_bytes(text: str) -> int:
     return int(value * _UNITS[unit])
 
 
+def duckdb_share(budget: str, reserve: int, minimum: int, setting: str) -> int:
+    """DuckDB's share (bytes) of a process memory ``budget`` (the value of the variable ``setting``):
+    the budget minus ``reserve`` for what the process holds outside DuckDB's limit (the
+    interpreter, its libraries, the allocator's slack), so the whole process stays within it;
+    :class:`ConfigurationError` when less than ``minimum`` would be left."""
+    share = memory_bytes(budget) - reserve
+    if share < minimum:
+        raise ConfigurationError(
+            f"{setting}={budget} is too small: the process keeps {reserve // 2**20} MiB for its Python side "
+            f"and needs at least {minimum // 2**20} MiB more for DuckDB")
+    return share
+
+
 def _number(env: dict[str, str], name: str, kind: type[N]) -> N | None:
     raw = env.get(name)
     if not raw:

@@ -27,8 +27,8 @@ from pathlib import Path
 import duckdb
 
 from core.db import connect
-from core.errors import ConfigurationError, InputError
-from core.settings import memory_bytes, settings
+from core.errors import InputError
+from core.settings import duckdb_share, settings
 from core.sqltext import lit
 from pipelines.lake import Lake
 from pipelines.masters.config import MASTERS
@@ -86,12 +86,7 @@ DUCKDB_MINIMUM = 512 * 2**20
 def duckdb_memory(budget: str) -> int:
     """DuckDB's share (bytes) of the process budget ``budget`` (``$MASTERDATA_BUILD_MEMORY``): the
     budget minus :data:`PYTHON_RESERVE`, so the whole process - not only DuckDB - stays within it."""
-    share = memory_bytes(budget) - PYTHON_RESERVE
-    if share < DUCKDB_MINIMUM:
-        raise ConfigurationError(
-            f"MASTERDATA_BUILD_MEMORY={budget} is too small: the build keeps {PYTHON_RESERVE // 2**20} MiB "
-            f"for its Python side and needs at least {DUCKDB_MINIMUM // 2**20} MiB more for DuckDB")
-    return share
+    return duckdb_share(budget, PYTHON_RESERVE, DUCKDB_MINIMUM, "MASTERDATA_BUILD_MEMORY")
 
 
 def work_connection() -> duckdb.DuckDBPyConnection:

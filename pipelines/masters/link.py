@@ -31,6 +31,7 @@ import duckdb
 
 from core.db import connect
 from core.errors import InputError, MasterdataError, mask
+from core.settings import duckdb_share, settings
 from core.sqltext import lit, q
 from pipelines.lake import atomic_path
 from pipelines.resolve.config import ResolveConfig, TrainingSession, load_config
@@ -39,6 +40,14 @@ from pipelines.resolve.engine import Resolution, resolve
 from pipelines.resolve.explain import Explanation, explain, neighbours
 from pipelines.resolve.sql import Sql
 from pipelines.steps import StepListener
+
+#: What a link process holds outside DuckDB's memory limit: the interpreter and its libraries
+#: (~0.3 GiB), the clustering's union-find and what DuckDB's allocator holds beyond its pool
+#: (~0.45 GiB at 7.9 M records, benchmarks/RESULTS.md "Faster link"): DuckDB gets
+#: ``$MASTERDATA_DUCKDB_MEMORY`` minus this, so the whole process stays within the setting.
+LINK_RESERVE = 768 * 2**20
+#: The least DuckDB may be left with.
+LINK_DUCKDB_MINIMUM = 256 * 2**20
 
 
 class LinkError(InputError):
@@ -185,6 +194,13 @@ def _failure(sql: Sql, cfg: ResolveConfig, config: Path, message: str) -> LinkEr
     return LinkError(f"{config}: failed in {where}: {message}")
 
 
+def _release(sql: Sql, keep: str) -> None:
+    """Drop every TEMP table but ``keep`` (the clusters the output is written from): the records'
+    features, pairs and edges would otherwise stay in memory while the output is sorted."""
+    for (name,) in sql.rows("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name <> ?", [keep]):
+        sql.run(f"DROP TABLE {q(name)}")
+
+
 def _write(sql: Sql, res: Resolution, out: Path) -> int:
     """Write (record_id, cluster_id); returns the number of clusters."""
     # cluster ids numbered in the order of each cluster's smallest record id: ranked over the
@@ -276,7 +292,9 @@ def link(config: Path, inputs: list[Path], out: Path, *, max_pairs_per_rule: int
     cfg = _with_defaults(load_config(config), len(inputs) == 2, max_pairs_per_rule)
     request = explain_request or ExplainRequest()
     collector = _RuleCollector(listener)
-    con = connect()
+    share = duckdb_share(settings().duckdb_memory, LINK_RESERVE, LINK_DUCKDB_MINIMUM, "MASTERDATA_DUCKDB_MEMORY")
+    # insertion order is not kept: every statement that needs an order says so (the output's ORDER BY)
+    con = connect(f"{share // 2**20}MiB", preserve_order=False)
     sql = Sql(con, listener=collector)
     try:
         with sql.step("read"):
@@ -286,6 +304,8 @@ def link(config: Path, inputs: list[Path], out: Path, *, max_pairs_per_rule: int
         try:
             res = resolve(sql, cfg, "__link_src", pair_filter="lk._input <> rk._input" if two else None,
                           extra=["_input"] if two else None)
+            if not request:
+                _release(sql, keep=res.clusters)
             with sql.step("write"):
                 clusters = _write(sql, res, out)
             report = _report(cfg, res, clusters, collector)
