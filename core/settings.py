@@ -51,7 +51,8 @@ class Settings:
     mysql_url: str
     #: MASTERDATA_DB_PREFIX - prefix of server database names (``staging_``, ``test_``)
     db_prefix: str
-    #: MASTERDATA_DUCKDB_MEMORY - DuckDB memory limit of ingest, quality and link (spills past it)
+    #: MASTERDATA_DUCKDB_MEMORY - DuckDB memory limit of ingest and quality (spills past it); for link
+    #: the whole process's budget (DuckDB gets it minus ``pipelines.masters.link.LINK_RESERVE``)
     duckdb_memory: str
     #: MASTERDATA_BUILD_MEMORY - memory budget of the master build's whole process (DuckDB gets it
     #: minus a fixed reserve for the Python side, ``pipelines.masters.build.PYTHON_RESERVE``)
