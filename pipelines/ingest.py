@@ -40,7 +40,7 @@ from pipelines.extract import (
 )
 from pipelines.lake import BatchRecord, Lake, atomic_path
 from pipelines.registry import SourceSpec, Table, registry
-from pipelines.standardise import SQL_TYPES, identity_sql, table_elements
+from pipelines.standardise import SQL_TYPES, ElementSQL, answers_sql, identity_sql, table_elements
 from standards.dictionary import Dictionary, dictionary
 from standards.reasons import Reason
 
@@ -103,30 +103,33 @@ def _bronze_sql(table: Table, staged: Path, batch: RawBatch, source: str, extrac
     )
 
 
-def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, bronze: Path,
-                      lake: Lake, batch: RawBatch) -> tuple[int, int, dict[str, str]]:
-    """Write silver (one file per master) and quarantine.
+def stage_rows(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, batch: RawBatch,
+               extracted_at: str, elems: dict[str, ElementSQL]) -> None:
+    """The batch's bronze rows, each with its elements' raw texts (``r:<element>``), as the temp
+    table ``s0``: bronze is written from it and standardisation reads it, so the staged file is
+    read and the raw expressions computed once."""
+    raws = ", ".join(f"{e.raw} AS {_ref(n)}" for n, e in elems.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE s0 AS SELECT *, {raws} "
+                f"FROM ({_bronze_sql(table, batch.staged, batch, spec.source, extracted_at)})")
+
+
+def _ref(name: str) -> str:
+    """The column of ``s0`` holding an element's raw text."""
+    return q("r:" + name)
+
+
+def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, elems: dict[str, ElementSQL],
+                      lake: Lake, batch: RawBatch, per_value: bool = True) -> tuple[int, int, dict[str, str]]:
+    """Write silver (one file per master) and quarantine from the staged rows ``s0`` (:func:`stage_rows`).
 
     Returns (standardised source rows, quarantined rows, silver file per master relative to the lake).
+    ``per_value``: see :func:`pipelines.standardise.answers_sql` (the output is the same either way).
     """
     d = dictionary()
-    elems = table_elements(spec, table, d, ref=lambda n: q("r:" + n))
     names = list(elems)
-    stage1 = ", ".join(f"{e.raw} AS {q('r:' + n)}" for n, e in elems.items())
-    helpers = ", ".join(f"{sql} AS {q(col)}" for e in elems.values() for col, sql in e.pre.items())
-    con.execute(f"CREATE OR REPLACE TEMP VIEW s0 AS SELECT *, {stage1} FROM read_parquet({lit(str(bronze))})")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW s1 AS SELECT *{', ' + helpers if helpers else ''} FROM s0")
-    # stage 2 refers to the stage-1 raw columns by name, so each raw expression is computed once
-    parts = [
-        f"{e.value} AS {q('v:' + n)}, {e.problem} AS {q('p:' + n)}, {e.hard} AS {q('h:' + n)}, {q('r:' + n)}"
-        for n, e in elems.items()
-    ]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE s2 AS SELECT {', '.join(LINEAGE)}, {LINE}, "
-                f"{', '.join(q(c) for c in table.columns)}, {', '.join(parts)} FROM s1")
-
     hard_items = [
         f"CASE WHEN {q('h:' + n)} THEN struct_pack(element := {lit(n)}, reason := {q('p:' + n)}, "
-        f"value := {_preview(q('r:' + n))}) END"
+        f"value := {_preview(_ref(n))}) END"
         for n in names
     ]
     masters = table.feeds
@@ -134,7 +137,7 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
     for n in names:
         cols_for_identity[n] = q("v:" + n)
         if d.element(n).keeps_raw:
-            cols_for_identity[n + "_raw"] = q("r:" + n)
+            cols_for_identity[n + "_raw"] = _ref(n)
     for m in masters:
         hard_items.append(
             f"CASE WHEN NOT ({identity_sql(d.masters[m], cols_for_identity)}) THEN struct_pack(element := {lit(m)}, "
@@ -143,7 +146,8 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE s3 AS SELECT *, "
         f"list_filter([{', '.join(hard_items)}], lambda x: x IS NOT NULL) AS _hard, "
-        f"list_filter([{', '.join(_issue_items(names))}], lambda x: x IS NOT NULL) AS _issues FROM s2"
+        f"list_filter([{', '.join(_issue_items(names))}], lambda x: x IS NOT NULL) AS _issues "
+        f"FROM {answers_sql(elems, 's0', _ref, per_value)} ORDER BY {LINE}"
     )
 
     silver_files: dict[str, str] = {}
@@ -154,7 +158,15 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
             con.execute(f"COPY (SELECT {select} FROM s3 WHERE len(_hard) = 0 ORDER BY {LINE}) "
                         f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
         silver_files[m] = str(path.relative_to(lake.root))
+    quarantined = _write_quarantine(con, spec, table, lake, batch)
+    good = con.execute("SELECT count(*) FROM s3 WHERE len(_hard) = 0").fetchone()[0]  # type: ignore[index]
+    return int(good), quarantined, silver_files
 
+
+def _write_quarantine(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, lake: Lake,
+                      batch: RawBatch) -> int:
+    """The rows of ``s3`` that cannot be read as the source meant them, and the extract's rejects:
+    written to the batch's quarantine file (none when there are none); returns how many."""
     raw_json = "CAST(to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in table.columns) + ")) AS VARCHAR)"
     qpath = lake.quarantine_path(spec.source, table.name, batch.batch_id)
     con.execute(
@@ -175,8 +187,7 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
     if quarantined:
         with atomic_path(qpath) as tmp:
             con.execute(f"COPY (SELECT * FROM qrows ORDER BY {LINE}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
-    good = con.execute("SELECT count(*) FROM s3 WHERE len(_hard) = 0").fetchone()[0]  # type: ignore[index]
-    return int(good), int(quarantined), silver_files
+    return int(quarantined)
 
 
 def _preview(raw: str, keep: int = 200) -> str:
@@ -188,7 +199,7 @@ def _preview(raw: str, keep: int = 200) -> str:
 def _issue_items(names: list[str]) -> list[str]:
     return [
         f"CASE WHEN {q('p:' + n)} IS NOT NULL AND NOT {q('h:' + n)} THEN struct_pack(element := {lit(n)}, "
-        f"reason := {q('p:' + n)}, value := {q('r:' + n)}) END"
+        f"reason := {q('p:' + n)}, value := {_ref(n)}) END"
         for n in names
     ]
 
@@ -202,7 +213,7 @@ def _silver_select(master: str, names: list[str], d: Dictionary) -> str:
         typ = SQL_TYPES[e.type]
         cols.append(f"{q('v:' + n) if n in names else f'CAST(NULL AS {typ})'} AS {q(e.name)}")
         if e.keeps_raw:
-            cols.append(f"{q('r:' + n) if n in names else 'CAST(NULL AS VARCHAR)'} AS {q(e.name + '_raw')}")
+            cols.append(f"{_ref(n) if n in names else 'CAST(NULL AS VARCHAR)'} AS {q(e.name + '_raw')}")
     cols.append("_issues")
     return ", ".join(cols)
 
@@ -255,10 +266,12 @@ def load_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: Table, l
     if lake.is_committed(spec.source, table.name, batch.batch_id):
         return BatchOutcome(spec.source, table.name, batch.batch_id, batch.extracted, 0, 0, True)
     bronze = lake.bronze_path(spec.source, table.name, load_date, batch.batch_id)
+    elems = table_elements(spec, table, ref=_ref)
+    stage_rows(con, spec, table, batch, extracted_at, elems)
     with atomic_path(bronze) as tmp:
-        con.execute(f"COPY ({_bronze_sql(table, batch.staged, batch, spec.source, extracted_at)}) "
+        con.execute(f"COPY (SELECT {', '.join(q(c) for c in (*table.columns, *LINEAGE, LINE))} FROM s0) "
                     f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
-    good, quarantined, files = standardise_batch(con, spec, table, bronze, lake, batch)
+    good, quarantined, files = standardise_batch(con, spec, table, elems, lake, batch)
     record = BatchRecord(
         source=spec.source, table=table.name, batch_id=batch.batch_id, load_date=load_date,
         extracted_at=extracted_at, watermark_from=batch.watermark_from, watermark_to=batch.watermark_to,
