@@ -147,7 +147,7 @@ def standardise_batch(con: duckdb.DuckDBPyConnection, spec: SourceSpec, table: T
         f"CREATE OR REPLACE TEMP TABLE s3 AS SELECT *, "
         f"list_filter([{', '.join(hard_items)}], lambda x: x IS NOT NULL) AS _hard, "
         f"list_filter([{', '.join(_issue_items(names))}], lambda x: x IS NOT NULL) AS _issues "
-        f"FROM {answers_sql(elems, 's0', _ref, per_value)} ORDER BY {LINE}"
+        f"FROM {answers_sql(elems, 's0', _ref, per_value)}"
     )
 
     silver_files: dict[str, str] = {}

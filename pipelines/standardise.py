@@ -70,6 +70,10 @@ class ElementSQL:
     #: identifier): all three are functions of these texts alone, so they can be computed once per
     #: distinct combination of them (:func:`answers_sql`)
     reads: tuple[str, ...] = ()
+    #: a typed identifier's kind element and the SQL of its value: value and problem read it from
+    #: the column ``k:<kind>``, computed once per distinct kind text (:func:`answers_sql`); None when
+    #: the SQL is inline (no ``ref``) or the element is not a typed identifier
+    kind: tuple[str, str] | None = None
 
 
 class Pre:
@@ -249,18 +253,21 @@ def table_elements(spec: SourceSpec, table: Table, d: Dictionary | None = None,
         e = d.element(n)
         if e.typed_by:
             typed[n] = f"{e.master}.{e.typed_by.by}"
-    kind_value: dict[str, str] = {}
+    kinds: dict[str, str] = {}  # kind element -> the SQL of its value, read from its raw text
     for name in sorted(raws, key=lambda n: n not in typed.values()):
         raw, codes, fmt = raws[name]
-        kind = kind_value.get(typed[name]) if name in typed else None
+        k = typed.get(name, "")
+        # with ``ref`` the kind's value is a column of its own, ``k:<kind>`` (see ``ElementSQL.kind``)
+        kind = (q("k:" + k) if ref else kinds[k]) if k in kinds else None
         el = element_sql(d.element(name), use(name), codes, fmt, kind, Pre(name, staged=ref is not None))
         _limit_length(el, use(name), d.max_length_of(el.element))
         el.raw = raw
-        el.reads = (name, typed[name]) if name in typed and typed[name] in raws else (name,)
+        el.reads = (name, k) if k in kinds else (name,)
+        el.kind = (k, kinds[k]) if ref and k in kinds else None
         out[name] = el
         if name in typed.values():
-            # inline (unstaged): the typed identifier's own helper column is computed in the same stage
-            kind_value[name] = f"({element_sql(d.element(name), use(name), codes, fmt).value})"
+            # its value without the length limit, as the typed identifier has always read it
+            kinds[name] = f"({element_sql(d.element(name), use(name), codes, fmt).value})"
     return out
 
 
@@ -295,27 +302,63 @@ def answers_sql(elems: dict[str, ElementSQL], src: str, ref: Callable[[str], str
     Why per value: an element's answers are a function of the raw texts it ``reads`` alone, and
     records repeat them (a code has a handful of values, a birth date a few thousand in a table of
     hundreds of thousands, a name one for every two records), so the expressions - code lookups,
-    identifier checks, date parsing, the Python text functions - run once per distinct text (or
-    pair, for a typed identifier) and are joined back; on a 200 k-person city that halves the
-    standardisation's CPU.  ``per_value=False`` computes them row by row, the reference the tests
-    compare against: the same expressions over the same texts, so the same answers.
+    date parsing, the Python text functions, a typed identifier's checks - run once per distinct
+    text (or pair) and are joined back.  Elements whose texts hardly repeat (:func:`_repeats`) stay
+    per row, where the DISTINCT and the join would only add work.  ``per_value=False`` computes
+    every element row by row, the reference the tests compare against: the same expressions over
+    the same texts, so the same answers.
     """
-    if not per_value:
-        helpers = ", ".join(f"{sql} AS {q(col)}" for e in elems.values() for col, sql in e.pre.items())
-        inner = f"(SELECT *{', ' + helpers if helpers else ''} FROM {src})"
-        return f"(SELECT *, {', '.join(_answer_columns(n, e) for n, e in elems.items())} FROM {inner})"
+    joined = {n: e for n, e in elems.items() if per_value and _repeats(e)}
+    if joined:
+        src = _joined_sql(joined, src, ref)
+    rest = {n: e for n, e in elems.items() if n not in joined}
+    if not rest:
+        return src
+    kinds = {q("k:" + e.kind[0]): e.kind[1] for e in rest.values() if e.kind}
+    if kinds:
+        src = f"(SELECT *, {', '.join(f'{sql} AS {col}' for col, sql in kinds.items())} FROM {src})"
+    helpers = ", ".join(f"{sql} AS {q(col)}" for e in rest.values() for col, sql in e.pre.items())
+    inner = f"(SELECT *{', ' + helpers if helpers else ''} FROM {src})"
+    return f"(SELECT *, {', '.join(_answer_columns(n, e) for n, e in rest.items())} FROM {inner})"
+
+
+def _repeats(e: ElementSQL) -> bool:
+    """Whether an element's texts repeat within a table enough to compute it per distinct text:
+    not an ID number or phone (one per person: measured nearly all distinct in the city's tables,
+    so the distinct pass and the join cost more than they save), nor the source's own keys and
+    flags (``meta``: taken as received, or a timestamp per record)."""
+    el = e.element
+    if e.kind:
+        return True  # the typed identifier's kind is read once per distinct kind text only per value
+    return el.master != "meta" and el.rule not in IDENTIFIER_RULES and el.rule != "phone"
+
+
+def _joined_sql(elems: dict[str, ElementSQL], src: str, ref: Callable[[str], str]) -> str:
+    """``src`` left-joined to each element's answers computed per distinct text."""
     joins: list[str] = []
     cols: list[str] = []
     for i, (n, e) in enumerate(elems.items()):
         keys = [ref(r) for r in e.reads]
         helpers = ", ".join(f"{sql} AS {q(col)}" for col, sql in e.pre.items())
         distinct = f"(SELECT DISTINCT {', '.join(keys)} FROM {src})"
+        if e.kind:
+            distinct = _with_kind(distinct, e.kind, src, ref)
         per_value_sql = (f"(SELECT {', '.join(keys)}, {_answer_columns(n, e)} "
                          f"FROM (SELECT *{', ' + helpers if helpers else ''} FROM {distinct}))")
         on = " AND ".join(f"__s.{k} IS NOT DISTINCT FROM __pv{i}.{k}" for k in keys)
         joins.append(f"LEFT JOIN {per_value_sql} AS __pv{i} ON {on}")
         cols.extend(f"__pv{i}.{q(c + n)}" for c in ("v:", "p:", "h:"))
     return f"(SELECT __s.*, {', '.join(cols)} FROM {src} AS __s {' '.join(joins)})"
+
+
+def _with_kind(distinct: str, kind: tuple[str, str], src: str, ref: Callable[[str], str]) -> str:
+    """``distinct`` (rows holding the kind's raw text) with the kind's value ``k:<kind>``, computed
+    once per distinct kind text (a handful) instead of once per identifier."""
+    name, sql = kind
+    col, key = q("k:" + name), ref(name)
+    values = f"(SELECT {key}, {sql} AS {col} FROM (SELECT DISTINCT {key} FROM {src}))"
+    return (f"(SELECT __d.*, __k.{col} FROM {distinct} AS __d LEFT JOIN {values} AS __k "
+            f"ON __d.{key} IS NOT DISTINCT FROM __k.{key})")
 
 
 def _answer_columns(name: str, e: ElementSQL) -> str:
