@@ -59,8 +59,7 @@ def build_delta(ctx: Context, master: str, files: list[Path], batch_keys: list[s
         sql.run(f"CREATE OR REPLACE TEMP TABLE {t.affected} AS SELECT DISTINCT master_id FROM {t.map}")
     with sql.step("state"):
         _update_state(sql, cfg, t, src)
-    write_gold(ctx, GoldInput(cfg, t, f"gold.state.{master}_src", f"gold.state.{master}_rec", res, batch_keys,
-                              Patch(t.affected, t.detached)), report)
+    write_gold(ctx, GoldInput(cfg, t, t.msrc, t.mrec, res, batch_keys, Patch(t.affected, t.detached)), report)
     report.details["pairs"] = res.pairs_per_rule
     report.details["clustering"] = res.cluster_stats.__dict__
     report.seconds = time.perf_counter() - t0
@@ -98,17 +97,34 @@ def _stored_params(sql: Sql, cfg: MasterConfig) -> Params:
 
 def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str) -> None:
     """Add the new records (``src``: the prepared source records), move records to their new
-    clusters and ids (detached ones are gone)."""
+    clusters and ids (detached ones are gone); leave the re-decided records (``map``) in ``mrec``
+    and their source records in ``msrc`` for the gold writer.
+
+    The state holds millions of records as wide as their features: each is read once, for the
+    records of ``map`` only.  The re-decided records are deleted and written back rather than
+    updated - an UPDATE of scattered rows costs far more per row than a delete and an append."""
     m, e = t.master, t.engine
     feats = "".join(f", {q(f)}" for f in cfg.table_features)
-    sql.run(f"INSERT INTO gold.state.{m}_rec BY NAME SELECT rid, record_id{feats}, node, anchored, det_key, "
-            f"CAST(NULL AS VARCHAR) AS master_id, CAST(NULL AS BIGINT) AS cluster, anchored AS cluster_anchored "
-            f"FROM {e.rec}")
     keep = [r[0] for r in sql.rows(f"SELECT column_name FROM duckdb_columns() WHERE database_name = 'gold' "
                                    f"AND schema_name = 'state' AND table_name = '{m}_src'")]
     sql.run(f"INSERT INTO gold.state.{m}_src BY NAME SELECT {', '.join(q(c) for c in keep)} FROM {src}")
-    sql.run(f"UPDATE gold.state.{m}_rec AS r SET master_id = x.master_id, cluster = x.cluster FROM {t.map} AS x "
-            f"WHERE x.rid = r.rid")
-    sql.run(f"UPDATE gold.state.{m}_rec AS r SET cluster_anchored = a.anchored FROM (SELECT s.cluster, "
-            f"bool_or(s.anchored) AS anchored FROM gold.state.{m}_rec AS s WHERE s.cluster IN "
-            f"(SELECT cluster FROM {t.map}) GROUP BY s.cluster) AS a WHERE a.cluster = r.cluster")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.msrc} AS SELECT * FROM gold.state.{m}_src "
+            f"WHERE record_id IN (SELECT record_id FROM {t.map})")
+    # stored records of the map and the new ones, with their new cluster and id
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mrec}_0 AS SELECT r.* REPLACE (x.master_id AS master_id, x.cluster AS "
+            f"cluster) FROM gold.state.{m}_rec AS r JOIN {t.map} AS x ON x.rid = r.rid UNION ALL BY NAME "
+            f"SELECT n.rid, n.record_id{''.join(f', n.{q(f)}' for f in cfg.table_features)}, n.node, n.anchored, n.det_key, "
+            f"x.master_id, x.cluster FROM {e.rec} AS n JOIN {t.map} AS x ON x.rid = n.rid")
+    sql.run(f"DELETE FROM gold.state.{m}_rec WHERE rid IN (SELECT rid FROM {t.map})")
+    # a cluster is anchored when any of its records is (those left in the state included)
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mrec}_a AS SELECT cluster, bool_or(anchored) AS anchored FROM ("
+            f"SELECT cluster, anchored FROM {t.mrec}_0 UNION ALL SELECT cluster, anchored FROM gold.state.{m}_rec "
+            f"WHERE cluster IN (SELECT cluster FROM {t.map})) GROUP BY cluster")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mrec} AS SELECT r.* REPLACE (a.anchored AS cluster_anchored) "
+            f"FROM {t.mrec}_0 AS r JOIN {t.mrec}_a AS a ON a.cluster = r.cluster")
+    sql.run(f"INSERT INTO gold.state.{m}_rec BY NAME SELECT rid, record_id{feats}, node, anchored, det_key, master_id, "
+            f"cluster, cluster_anchored FROM {t.mrec}")
+    sql.run(f"UPDATE gold.state.{m}_rec AS r SET cluster_anchored = a.anchored FROM {t.mrec}_a AS a "
+            f"WHERE a.cluster = r.cluster AND r.cluster_anchored IS DISTINCT FROM a.anchored")
+    sql.run(f"DROP TABLE {t.mrec}_0")
+    sql.run(f"DROP TABLE {t.mrec}_a")

@@ -8,7 +8,8 @@ draws them as a waterfall).  The bits are computed by the engine's own weight te
 (:func:`pipelines.resolve.comparisons.explain_pairs`) over the stored features
 (``state.{master}_rec``) and term frequencies, with the parameters the queue was scored with; a
 ``conflicting_keys`` pair with the configuration's ``ignore`` comparisons made neutral, as it was
-queued.  Written after the review queue, for the whole queue of the master (thousands of pairs).
+queued.  Written after the review queue, for the whole queue of the master (thousands of pairs),
+from the queued records' features only.
 """
 
 from __future__ import annotations
@@ -37,25 +38,29 @@ def write_review_levels(sql: Sql, cfg: ResolveConfig, params: Params | None, bui
             f"q.reason = 'conflicting_keys' AS conflict FROM gold.review_queue AS q "
             f"JOIN gold.state.{m}_rec AS fl ON fl.record_id = q.record_id "
             f"JOIN gold.state.{m}_rec AS fr ON fr.record_id = q.candidate_record_id WHERE q.master = {lit(m)}")
+    # the features of the queued pairs' records, read once: every step below joins them by record
+    # number, and the stored records are millions of rows as wide as the features (a few thousand here)
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_qrec AS SELECT * FROM gold.state.{m}_rec WHERE rid IN "
+            f"(SELECT l FROM {m}_qpairs UNION SELECT r FROM {m}_qpairs)")
     tf = "gold.state.{master}_tf_{feature}"
     ignore = cfg.conflict_review.ignore if cfg.conflict_review else []
     parts = []
     for name, conflict, p in ((f"{m}_qlev", False, params), (f"{m}_qlevc", True, params.neutralised(ignore))):
         sql.run(f"CREATE OR REPLACE TEMP VIEW {m}_qsel AS SELECT l, r FROM {m}_qpairs WHERE conflict = {conflict}")
-        explain_pairs(sql, cfg, p, f"{m}_qsel", f"gold.state.{m}_rec", name, tf)
+        explain_pairs(sql, cfg, p, f"{m}_qsel", f"{m}_qrec", name, tf)
         parts.append(f"SELECT * FROM {name}")
     labels = (f"(SELECT comparison, level, label FROM gold.match_params WHERE master = {lit(m)})")
     select = (
         f"SELECT {lit(m)} AS master, fl.record_id, fr.record_id AS candidate_record_id, x.comparison, x.level, "
         f"CASE WHEN x.comparison = {lit(PRIOR)} THEN {lit(PRIOR)} WHEN x.level = -1 THEN {lit(NO_COMPARISON)} "
         f"ELSE coalesce(p.label, CAST(x.level AS VARCHAR)) END AS label, x.bits, {lit(build_id)} AS build_id "
-        f"FROM ({' UNION ALL '.join(parts)}) AS x JOIN gold.state.{m}_rec AS fl ON fl.rid = x.l "
-        f"JOIN gold.state.{m}_rec AS fr ON fr.rid = x.r "
+        f"FROM ({' UNION ALL '.join(parts)}) AS x JOIN {m}_qrec AS fl ON fl.rid = x.l "
+        f"JOIN {m}_qrec AS fr ON fr.rid = x.r "
         f"LEFT JOIN {labels} AS p ON p.comparison = x.comparison AND p.level = x.level"
     )
     replace_master_rows(sql, "review_levels", m, select)
     n = int(sql.one(f"SELECT count(*) FROM {m}_qpairs") or 0)
-    for t in (f"{m}_qlev", f"{m}_qlevc", f"{m}_qpairs"):
+    for t in (f"{m}_qlev", f"{m}_qlevc", f"{m}_qpairs", f"{m}_qrec"):
         sql.run(f"DROP TABLE {t}")
     sql.run(f"DROP VIEW {m}_qsel")
     return n

@@ -23,7 +23,8 @@ class BuildTables:
     ``affected`` (delta: master ids to rewrite), ``golden`` (the rewritten golden records),
     ``surv`` (survivorship's input, :func:`~pipelines.masters.survivorship.build_golden`),
     ``old`` (their previous version), ``changes`` (attribute changes) and ``lastbatch``
-    (master_id -> the batch of its latest record)."""
+    (master_id -> the batch of its latest record); ``msrc`` and ``mrec`` (delta): the stored source
+    and resolved records of ``map``, read out of the state once."""
 
     master: str
     engine: Tables
@@ -42,6 +43,8 @@ class BuildTables:
     old: str
     changes: str
     lastbatch: str
+    msrc: str
+    mrec: str
 
     @classmethod
     def of(cls, master: str) -> BuildTables:
