@@ -157,10 +157,20 @@ def remap_retired(ctx: Context) -> None:
             break
 
 
+#: DuckDB's WAL size that triggers a checkpoint while a delta is applied: never, in effect.  A
+#: delta's statements each commit a few thousand rows; past DuckDB's default (16 MB of WAL) the
+#: commit that crosses it checkpoints the build file - rewriting every row group and loaded index
+#: the delta touched so far - several times in one delta, each costing as much as the delta's own
+#: statements.  The build file is a private copy no reader sees until it is renamed, and DETACH
+#: checkpoints it once at the end; the WAL holds only the delta's changed rows.
+DELTA_CHECKPOINT_THRESHOLD = "64GB"
+
+
 def build_masters(ctx: Context, wanted: list[str], full: bool, report: BuildReport) -> bool:
     """Build each wanted master as :func:`plan` says; True when anything changed."""
     sql = ctx.sql
     ensure_schema(sql, {s.table(m): s.columns for m in ORDER for s in side_tables(ctx.cfg(m))})
+    default_threshold = str(sql.one("SELECT current_setting('checkpoint_threshold')"))
     changed = False
     for m in wanted:
         sql.timings = {}
@@ -169,6 +179,8 @@ def build_masters(ctx: Context, wanted: list[str], full: bool, report: BuildRepo
             report.masters.append(MasterReport(m, "unchanged"))
             continue
         changed = True
+        threshold = DELTA_CHECKPOINT_THRESHOLD if mode == "delta" else default_threshold
+        sql.run(f"SET checkpoint_threshold = {lit(threshold)}")
         with sql.step(f"{m} ({mode})", timed=False):
             forget(ctx, m)
             r = build_full(ctx, m, files, keys) if mode == "full" else build_delta(ctx, m, files, keys)

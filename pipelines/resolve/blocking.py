@@ -60,13 +60,15 @@ def variant_sql(v: str, e: str = "e") -> str:
             f"|| substr({v}, {e}.p + {e}.skip)")
 
 
-def _side(rule: BlockingRule, left: bool, where: str, rec: str, extra: list[str]) -> str:
+def _side(rule: BlockingRule, left: bool, where: str, rec: str, extra: list[str], guard: bool = True) -> str:
     """SELECT rid, node, ``extra``, k0.. of one side's records whose keys are all present.
 
     Feature keys (``keys``, or a list of features ``unnest([f, g])``) are compared as they are:
     features are never blank (``blank_null`` made '' NULL), so only expressions are checked for
     blanks.  A left side with ``variants`` joins its value with the edits (:func:`edits_sql`): a
-    key per variant."""
+    key per variant.  ``guard`` False skips the NULL / blank check of expression keys: a side
+    semi-joined to a guarded side needs none (a key equal to a present one is present), and the
+    check's pattern match over every stored record was most of a delta's blocking."""
     exprs = rule.left_keys if left else rule.right_keys
     plain = not (rule.left or rule.right)
     keys = [q(e) if plain else e for e in exprs]
@@ -79,6 +81,8 @@ def _side(rule: BlockingRule, left: bool, where: str, rec: str, extra: list[str]
                                   for f in re.split(r"\s*,\s*", listed.group(1)))
     cols = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
     inner = f"SELECT rid, node{extras}, {cols} FROM {rec} WHERE {where}"
+    if not guard:
+        return inner
     present = " AND ".join(f"k{i} IS NOT NULL" + ("" if plain else f" AND NOT is_blank(k{i})")
                            for i in range(len(keys)))
     return f"SELECT * FROM ({inner}) WHERE {present}"
@@ -166,7 +170,7 @@ def side_tables_sql(rule: BlockingRule, rec: str, left_where: str, right_where: 
         left = f"SELECT * FROM ({left}) AS la WHERE EXISTS (SELECT 1 FROM ({right}) AS rb WHERE rb.k0 = la.k0)"
     return [f"CREATE OR REPLACE TEMP TABLE {sides[0]} AS {left}",
             f"CREATE OR REPLACE TEMP TABLE {sides[1]} AS SELECT ra.* FROM "
-            f"({_side(rule, False, right_where, rec, extra)}) AS ra "
+            f"({_side(rule, False, right_where, rec, extra, guard=False)}) AS ra "
             f"WHERE EXISTS (SELECT 1 FROM {sides[0]} AS lkeys WHERE {semi})"]
 
 
