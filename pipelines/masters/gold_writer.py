@@ -39,6 +39,8 @@ class Patch:
 
     affected: str  # (master_id)
     detached: str  # (record_id, master_id, cluster)
+    #: resolved records (rid, record_id, features) covering every record the review queue may name
+    queued: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def write_gold(ctx: Context, inp: GoldInput, report: MasterReport) -> None:
     with sql.step("state"):
         write_state(ctx, inp)
     with sql.step("write"):
-        write_review(ctx, m, inp.res, replace=inp.patch is None)
+        write_review(ctx, m, inp.res, replace=inp.patch is None, records=inp.patch.queued if inp.patch else None)
     report.masters = int(sql.one(f"SELECT count(*) FROM gold.{m}_master") or 0)
     report.review = int(sql.one(f"SELECT count(*) FROM gold.review_queue WHERE master = {lit(m)}") or 0)
     sql.run(
@@ -157,8 +159,9 @@ def index_master(sql: Sql, cfg: MasterConfig) -> None:
         sql.run(f"CREATE INDEX {m}_master_{col} ON gold.{m}_master ({q(col)})")
 
 
-def write_review(ctx: Context, master: str, res: Resolution, replace: bool) -> None:
-    """The steward review queue of this master: record pairs with their current master ids."""
+def write_review(ctx: Context, master: str, res: Resolution, replace: bool, records: str | None = None) -> None:
+    """The steward review queue of this master: record pairs with their current master ids;
+    ``records`` (default: the state's) covers the features of every queued record."""
     sql = ctx.sql
     if not sql.table_exists(res.review):
         return
@@ -181,7 +184,7 @@ def write_review(ctx: Context, master: str, res: Resolution, replace: bool) -> N
         sql.run(f"INSERT INTO gold.review_queue {select}")
         refresh_review(sql, master)
     sql.unregister("__decided")
-    write_review_levels(sql, ctx.cfg(master), res.params, ctx.build_id)
+    write_review_levels(sql, ctx.cfg(master), res.params, ctx.build_id, records)
 
 
 def refresh_review(sql: Sql, master: str) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from core.sqltext import q
+from core.sqltext import lit, q
 from pipelines.masters.context import Context, MasterReport
 from pipelines.masters.gold_writer import GoldInput, Patch, write_gold
 from pipelines.masters.records import load_records
@@ -58,8 +58,9 @@ def build_delta(ctx: Context, master: str, files: list[Path], batch_keys: list[s
         report.ids = master_ids(ctx, cfg, t, res.clusters, t.prev)
         sql.run(f"CREATE OR REPLACE TEMP TABLE {t.affected} AS SELECT DISTINCT master_id FROM {t.map}")
     with sql.step("state"):
-        _update_state(sql, cfg, t, src)
-    write_gold(ctx, GoldInput(cfg, t, t.msrc, t.mrec, res, batch_keys, Patch(t.affected, t.detached)), report)
+        _update_state(sql, cfg, t, src, res.review if sql.table_exists(res.review) else None)
+    write_gold(ctx, GoldInput(cfg, t, t.msrc, t.mrec, res, batch_keys, Patch(t.affected, t.detached, t.mfeat)),
+               report)
     report.details["pairs"] = res.pairs_per_rule
     report.details["clustering"] = res.cluster_stats.__dict__
     report.seconds = time.perf_counter() - t0
@@ -95,14 +96,15 @@ def _stored_params(sql: Sql, cfg: MasterConfig) -> Params:
                              for r in rows])
 
 
-def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str) -> None:
+def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str, review: str | None) -> None:
     """Add the new records (``src``: the prepared source records), move records to their new
-    clusters and ids (detached ones are gone); leave the re-decided records (``map``) in ``mrec``
-    and their source records in ``msrc`` for the gold writer.
+    clusters and ids (detached ones are gone); leave the re-decided records (``map``) in ``mrec``,
+    their source records in ``msrc`` and, in ``mfeat``, those and every record the review queue may
+    name after this delta (its queued pairs and ``review``'s), for the gold writer.
 
-    The state holds millions of records as wide as their features: each is read once, for the
-    records of ``map`` only.  The re-decided records are deleted and written back rather than
-    updated - an UPDATE of scattered rows costs far more per row than a delete and an append."""
+    The state holds millions of records as wide as their features: each table is read once, for
+    these records only.  The re-decided records are deleted and written back rather than updated
+    in place (an UPDATE of rows scattered over every row group costs more than delete + append)."""
     m, e = t.master, t.engine
     feats = "".join(f", {q(f)}" for f in cfg.table_features)
     keep = [r[0] for r in sql.rows(f"SELECT column_name FROM duckdb_columns() WHERE database_name = 'gold' "
@@ -110,9 +112,14 @@ def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str) -> None
     sql.run(f"INSERT INTO gold.state.{m}_src BY NAME SELECT {', '.join(q(c) for c in keep)} FROM {src}")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.msrc} AS SELECT * FROM gold.state.{m}_src "
             f"WHERE record_id IN (SELECT record_id FROM {t.map})")
-    # stored records of the map and the new ones, with their new cluster and id
+    queued = (f"SELECT record_id FROM gold.review_queue WHERE master = {lit(m)} UNION ALL SELECT candidate_record_id "
+              f"FROM gold.review_queue WHERE master = {lit(m)}")
+    new_pairs = f" OR rid IN (SELECT l FROM {review} UNION ALL SELECT r FROM {review})" if review else ""
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat}_0 AS SELECT * FROM gold.state.{m}_rec WHERE rid IN "
+            f"(SELECT rid FROM {t.map}) OR record_id IN ({queued}){new_pairs}")
+    # the map's records (stored and new) with their new cluster and id
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mrec}_0 AS SELECT r.* REPLACE (x.master_id AS master_id, x.cluster AS "
-            f"cluster) FROM gold.state.{m}_rec AS r JOIN {t.map} AS x ON x.rid = r.rid UNION ALL BY NAME "
+            f"cluster) FROM {t.mfeat}_0 AS r JOIN {t.map} AS x ON x.rid = r.rid UNION ALL BY NAME "
             f"SELECT n.rid, n.record_id{''.join(f', n.{q(f)}' for f in cfg.table_features)}, n.node, n.anchored, n.det_key, "
             f"x.master_id, x.cluster FROM {e.rec} AS n JOIN {t.map} AS x ON x.rid = n.rid")
     sql.run(f"DELETE FROM gold.state.{m}_rec WHERE rid IN (SELECT rid FROM {t.map})")
@@ -126,5 +133,7 @@ def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str) -> None
             f"cluster, cluster_anchored FROM {t.mrec}")
     sql.run(f"UPDATE gold.state.{m}_rec AS r SET cluster_anchored = a.anchored FROM {t.mrec}_a AS a "
             f"WHERE a.cluster = r.cluster AND r.cluster_anchored IS DISTINCT FROM a.anchored")
-    sql.run(f"DROP TABLE {t.mrec}_0")
-    sql.run(f"DROP TABLE {t.mrec}_a")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat} AS SELECT * FROM {t.mrec} UNION ALL BY NAME "
+            f"SELECT * FROM {t.mfeat}_0 WHERE rid NOT IN (SELECT rid FROM {t.map})")
+    for tmp in (f"{t.mrec}_0", f"{t.mrec}_a", f"{t.mfeat}_0"):
+        sql.run(f"DROP TABLE {tmp}")

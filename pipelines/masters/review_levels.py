@@ -26,9 +26,11 @@ COLUMNS = ("master VARCHAR, record_id VARCHAR, candidate_record_id VARCHAR, comp
 NO_COMPARISON, PRIOR = "null", "prior"
 
 
-def write_review_levels(sql: Sql, cfg: ResolveConfig, params: Params | None, build_id: str) -> int:
+def write_review_levels(sql: Sql, cfg: ResolveConfig, params: Params | None, build_id: str,
+                        records: str | None = None) -> int:
     """Replace the master's rows of ``gold.review_levels`` by the contributions of every queued pair;
-    returns the number of pairs explained."""
+    returns the number of pairs explained.  ``records``: resolved records covering every queued one
+    (default: all of ``state.{master}_rec``)."""
     m = cfg.master
     sql.run(f"CREATE TABLE IF NOT EXISTS gold.review_levels ({COLUMNS})")
     if params is None or not cfg.comparisons:
@@ -40,7 +42,7 @@ def write_review_levels(sql: Sql, cfg: ResolveConfig, params: Params | None, bui
             f"JOIN gold.state.{m}_rec AS fr ON fr.record_id = q.candidate_record_id WHERE q.master = {lit(m)}")
     # the features of the queued pairs' records, read once: every step below joins them by record
     # number, and the stored records are millions of rows as wide as the features (a few thousand here)
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_qrec AS SELECT * FROM gold.state.{m}_rec WHERE rid IN "
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_qrec AS SELECT * FROM {records or f'gold.state.{m}_rec'} WHERE rid IN "
             f"(SELECT l FROM {m}_qpairs UNION SELECT r FROM {m}_qpairs)")
     tf = "gold.state.{master}_tf_{feature}"
     ignore = cfg.conflict_review.ignore if cfg.conflict_review else []

@@ -24,7 +24,8 @@ class BuildTables:
     ``surv`` (survivorship's input, :func:`~pipelines.masters.survivorship.build_golden`),
     ``old`` (their previous version), ``changes`` (attribute changes) and ``lastbatch``
     (master_id -> the batch of its latest record); ``msrc`` and ``mrec`` (delta): the stored source
-    and resolved records of ``map``, read out of the state once."""
+    and resolved records of ``map``, read out of the state once; ``mfeat`` (delta): those and the
+    resolved records the review queue may name."""
 
     master: str
     engine: Tables
@@ -45,6 +46,7 @@ class BuildTables:
     lastbatch: str
     msrc: str
     mrec: str
+    mfeat: str
 
     @classmethod
     def of(cls, master: str) -> BuildTables:
