@@ -31,6 +31,7 @@ from pipelines.masters.tables import BuildTables
 from pipelines.resolve.comparisons import Params
 from pipelines.resolve.config import MasterConfig
 from pipelines.resolve.delta import DeltaInputs
+from pipelines.resolve.deterministic import RID
 from pipelines.resolve.engine import resolve_delta
 from pipelines.resolve.sql import Sql
 
@@ -77,15 +78,15 @@ def _delta_records(sql: Sql, t: BuildTables, files: list[Path]) -> dict[str, int
         f"WHEN coalesce(d._deleted, FALSE) THEN 'deleted' WHEN d._row_hash = s._row_hash THEN 'same' "
         f"ELSE 'changed' END AS kind FROM {t.dall} AS d LEFT JOIN gold.state.{m}_src AS s ON s.record_id = d.record_id"
     )
+    # stored records are found by record number (``RID`` of the id): an integer column, not the ids
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.detached} AS SELECT r.record_id, r.master_id, r.cluster "
-            f"FROM gold.state.{m}_rec AS r JOIN {t.dkind} AS k ON k.record_id = r.record_id "
-            f"WHERE k.kind IN ('deleted', 'changed')")
+            f"FROM gold.state.{m}_rec AS r WHERE r.rid IN (SELECT {RID} FROM {t.dkind} "
+            f"WHERE kind IN ('deleted', 'changed'))")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.dsrc} AS SELECT d.* FROM {t.dall} AS d JOIN {t.dkind} AS k "
             f"ON k.record_id = d.record_id WHERE k.kind IN ('new', 'changed')")
     # detach now (the work file is a copy; ``detached`` remembers where they were), so nothing
     # below needs to filter them out of millions of rows again
-    sql.run(f"DELETE FROM gold.state.{m}_rec WHERE rid IN (SELECT r.rid FROM gold.state.{m}_rec AS r "
-            f"JOIN {t.detached} AS d ON d.record_id = r.record_id)")
+    sql.run(f"DELETE FROM gold.state.{m}_rec WHERE rid IN (SELECT {RID} FROM {t.detached})")
     sql.run(f"DELETE FROM gold.state.{m}_src WHERE record_id IN (SELECT record_id FROM {t.detached})")
     return {str(k): int(n) for k, n in sql.rows(f"SELECT kind, count(*) FROM {t.dkind} GROUP BY kind")}
 
@@ -112,11 +113,14 @@ def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str, review:
     sql.run(f"INSERT INTO gold.state.{m}_src BY NAME SELECT {', '.join(q(c) for c in keep)} FROM {src}")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.msrc} AS SELECT * FROM gold.state.{m}_src "
             f"WHERE record_id IN (SELECT record_id FROM {t.map})")
+    # record numbers wanted (a queued record's is its id's ``RID``), then one read of those records
     queued = (f"SELECT record_id FROM gold.review_queue WHERE master = {lit(m)} UNION ALL SELECT candidate_record_id "
-              f"FROM gold.review_queue WHERE master = {lit(m)}")
-    new_pairs = f" OR rid IN (SELECT l FROM {review} UNION ALL SELECT r FROM {review})" if review else ""
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat}_0 AS SELECT * FROM gold.state.{m}_rec WHERE rid IN "
-            f"(SELECT rid FROM {t.map}) OR record_id IN ({queued}){new_pairs}")
+              f"AS record_id FROM gold.review_queue WHERE master = {lit(m)}")
+    new_pairs = f" UNION SELECT l FROM {review} UNION SELECT r FROM {review}" if review else ""
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat}_r AS SELECT rid FROM {t.map} UNION SELECT {RID} FROM ({queued})"
+            f"{new_pairs}")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat}_0 AS SELECT * FROM gold.state.{m}_rec "
+            f"WHERE rid IN (SELECT rid FROM {t.mfeat}_r)")
     # the map's records (stored and new) with their new cluster and id
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mrec}_0 AS SELECT r.* REPLACE (x.master_id AS master_id, x.cluster AS "
             f"cluster) FROM {t.mfeat}_0 AS r JOIN {t.map} AS x ON x.rid = r.rid UNION ALL BY NAME "
@@ -135,5 +139,5 @@ def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str, review:
             f"WHERE a.cluster = r.cluster AND r.cluster_anchored IS DISTINCT FROM a.anchored")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat} AS SELECT * FROM {t.mrec} UNION ALL BY NAME "
             f"SELECT * FROM {t.mfeat}_0 WHERE rid NOT IN (SELECT rid FROM {t.map})")
-    for tmp in (f"{t.mrec}_0", f"{t.mrec}_a", f"{t.mfeat}_0"):
+    for tmp in (f"{t.mrec}_0", f"{t.mrec}_a", f"{t.mfeat}_0", f"{t.mfeat}_r"):
         sql.run(f"DROP TABLE {tmp}")
