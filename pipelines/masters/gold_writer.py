@@ -161,8 +161,10 @@ def index_master(sql: Sql, cfg: MasterConfig) -> None:
 
 def write_review(ctx: Context, master: str, res: Resolution, replace: bool, records: str | None = None) -> None:
     """The steward review queue of this master: record pairs with their current master ids;
-    ``records`` (default: the state's) covers the features of every queued record."""
+    ``records`` (rid, record_id, master_id, features; default: the state's) covers every record
+    the queue may name - a delta's few thousand, where the state holds millions."""
     sql = ctx.sql
+    rec = records or f"gold.state.{master}_rec"
     if not sql.table_exists(res.review):
         return
     decided = ctx.steward.constraints(master)
@@ -174,7 +176,7 @@ def write_review(ctx: Context, master: str, res: Resolution, replace: bool, reco
         f"SELECT {lit(master)} AS master, fl.record_id, fr.record_id AS candidate_record_id, fl.master_id, "
         f"fr.master_id AS candidate_master_id, v.weight AS match_weight, 1.0 / (1.0 + pow(2.0, -v.weight)) "
         f"AS match_probability, v.reason, {lit(ctx.build_id)} AS build_id FROM {res.review} AS v "
-        f"JOIN gold.state.{master}_rec AS fl ON fl.rid = v.l JOIN gold.state.{master}_rec AS fr ON fr.rid = v.r "
+        f"JOIN {rec} AS fl ON fl.rid = v.l JOIN {rec} AS fr ON fr.rid = v.r "
         f"WHERE NOT EXISTS (SELECT 1 FROM __decided AS d WHERE d.a = least(fl.record_id, fr.record_id) "
         f"AND d.b = greatest(fl.record_id, fr.record_id))"
     )
@@ -182,22 +184,26 @@ def write_review(ctx: Context, master: str, res: Resolution, replace: bool, reco
         replace_master_rows(sql, "review_queue", master, select)
     else:
         sql.run(f"INSERT INTO gold.review_queue {select}")
-        refresh_review(sql, master)
+        refresh_review(sql, master, records)
     sql.unregister("__decided")
     write_review_levels(sql, ctx.cfg(master), res.params, ctx.build_id, records)
 
 
-def refresh_review(sql: Sql, master: str) -> None:
-    """After a delta: current master ids on queued pairs; drop pairs now together, gone or repeated."""
+def refresh_review(sql: Sql, master: str, records: str | None = None) -> None:
+    """After a delta: current master ids on queued pairs; drop pairs now together, gone or repeated.
+
+    ``records`` (record_id, master_id): the current records the queue may name (default: all, the
+    cross-references)."""
     m = lit(master)
+    xref = f"(SELECT record_id, master_id FROM {records})" if records else f"gold.{master}_xref"
     for col, rcol in (("master_id", "record_id"), ("candidate_master_id", "candidate_record_id")):
-        sql.run(f"UPDATE gold.review_queue AS q SET {col} = x.master_id FROM gold.{master}_xref AS x "
+        sql.run(f"UPDATE gold.review_queue AS q SET {col} = x.master_id FROM {xref} AS x "
                 f"WHERE q.master = {m} AND x.record_id = q.{rcol}")
     sql.run(
         f"CREATE OR REPLACE TEMP TABLE __review AS SELECT * FROM gold.review_queue AS q WHERE q.master = {m} "
         f"AND q.master_id <> q.candidate_master_id "
-        f"AND q.record_id IN (SELECT record_id FROM gold.{master}_xref) "
-        f"AND q.candidate_record_id IN (SELECT record_id FROM gold.{master}_xref) "
+        f"AND q.record_id IN (SELECT record_id FROM {xref}) "
+        f"AND q.candidate_record_id IN (SELECT record_id FROM {xref}) "
         f"QUALIFY row_number() OVER (PARTITION BY q.record_id, q.candidate_record_id ORDER BY q.build_id DESC) = 1"
     )
     replace_master_rows(sql, "review_queue", master, "SELECT * FROM __review")
