@@ -16,9 +16,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from core.db import connect
 from pipelines.connections import SourceEnvironment
+from pipelines.ingest import ingest_table
 from pipelines.lake import Lake
-from pipelines.registry import SourceSpec, Table
+from pipelines.registry import SourceSpec, Table, registry
 from pipelines.synthetic.writers import upsert_sqlite, write_sqlite
 from tests.masters.helpers import rid
 
@@ -146,3 +148,15 @@ def kill_when(cmd: list[str], env: dict[str, str], ready: Callable[[], bool], de
         if p.poll() is None:
             p.kill()
         p.wait()
+
+
+def ingest_all(env: SourceEnvironment, lake: Lake) -> dict[str, int]:
+    """Every table of every registered source into ``lake`` on one connection: extracted rows per
+    ``<source>__<table>``."""
+    con = connect()
+    counts: dict[str, int] = {}
+    for name, spec in registry().items():
+        for t in spec.tables:
+            counts[f"{name}__{t.name}"] = sum(o.extracted for o in ingest_table(spec, t, env, lake, con=con))
+    con.close()
+    return counts

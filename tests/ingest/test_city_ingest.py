@@ -7,24 +7,13 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from core.db import connect
 from pipelines.connections import SourceEnvironment
-from pipelines.ingest import ingest_table
 from pipelines.lake import Lake
 from pipelines.registry import registry
 from pipelines.synthetic.city import generate_city
+from tests.ingest.helpers import ingest_all
 
 PERSONS, SEED = 3000, 5
-
-
-def ingest_all(env: SourceEnvironment, lake: Lake) -> dict[str, int]:
-    con = connect()
-    counts: dict[str, int] = {}
-    for name, spec in registry().items():
-        for t in spec.tables:
-            counts[f"{name}__{t.name}"] = sum(o.extracted for o in ingest_table(spec, t, env, lake, con=con))
-    con.close()
-    return counts
 
 
 @pytest.fixture(scope="module")

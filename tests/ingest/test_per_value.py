@@ -11,11 +11,12 @@ import pytest
 from core.db import connect
 from core.sqltext import lit, q
 from pipelines.connections import SourceEnvironment
-from pipelines.ingest import _ref, ingest_table
+from pipelines.ingest import _ref
 from pipelines.lake import Lake
 from pipelines.registry import registry
 from pipelines.standardise import answers_sql, table_elements
 from pipelines.synthetic.city import generate_city
+from tests.ingest.helpers import ingest_all
 
 PERSONS, SEED = 800, 7
 
@@ -26,11 +27,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     generate_city(PERSONS, SEED, out, day2=False)
     env = SourceEnvironment(sources_dir=out / "sources", db_mode="embedded")
     lk = Lake(out / "lake")
-    con = connect()
-    for spec in registry().values():
-        for t in spec.tables:
-            ingest_table(spec, t, env, lk, con=con)
-    con.close()
+    ingest_all(env, lk)
     return lk
 
 
