@@ -15,11 +15,8 @@ import typer
 from core.cli import console, error, fail
 
 if TYPE_CHECKING:
-    import duckdb
-
-    from pipelines.connections import SourceEnvironment
     from pipelines.ingest import BatchOutcome
-    from pipelines.lake import Lake
+    from pipelines.ingest_jobs import Started, Unit, UnitResult
     from pipelines.stepprogress import StepProgress
 
 app = typer.Typer(
@@ -123,19 +120,29 @@ def demo(
 @app.command()
 def ingest(
     source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="only these sources (repeatable)")] = None,
+    jobs: Annotated[Optional[int], typer.Option(
+        "--jobs", "-j",
+        help="tables ingested at once, each job a worker process with its own DuckDB connection; the "
+             "largest tables start first. The jobs share MASTERDATA_DUCKDB_MEMORY (each gets 1/N of it, "
+             "so the command stays within the setting) and the cores (cores/N DuckDB threads each). "
+             "Default: the machine's cores, at most 8, each with at least 1 GiB; 1 for a run estimated "
+             "under 100,000 rows. 1: one table after another in this process")] = None,
 ) -> None:
     """Extract what is new in each source, land it in bronze and standardise it into silver.
 
     The same steps the Airflow DAGs run, without Airflow. Where the sources and the lake are is
     read from MASTERDATA_HOME / MASTERDATA_SOURCES / MASTERDATA_LAKE / MASTERDATA_DB_MODE.
     """
-    from core.db import connect
+    from core.errors import ConfigurationError
     from pipelines.connections import SourceEnvironment
+    from pipelines.ingest_jobs import default_jobs, plan, run_units
     from pipelines.lake import Lake
     from pipelines.registry import RegistryError, registry
     from pipelines.stepprogress import StepProgress
     from pipelines.steps import Steps
 
+    if jobs is not None and jobs < 1:
+        fail(f"--jobs must be 1 or more (tables ingested at once), not {jobs}")
     try:
         specs = registry()
     except RegistryError as exc:
@@ -146,32 +153,87 @@ def ingest(
     if unknown:
         fail(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(specs))}")
     env, lake = SourceEnvironment.from_env(), Lake()
-    console.print(f"[bold]ingest[/] {len(names)} source(s) from {env.sources_dir} ({env.db_mode}) into {lake.root}")
-    totals = [0, 0, 0]
-    failed: list[str] = []
-    set_aside = 0
-    con = connect()
+    try:
+        units = plan(names, env, lake, estimated=jobs != 1)
+        n = jobs or default_jobs(units)
+        events = run_units(units, n, env, lake)
+    except ConfigurationError as exc:
+        fail(exc.one_line())
+        return
+    n = max(1, min(n, len(units)))
+    console.print(f"[bold]ingest[/] {len(names)} source(s) from {env.sources_dir} ({env.db_mode}) into {lake.root}"
+                  + (f", {n} tables at a time" if n > 1 else ""))
     with StepProgress(console) as progress:
-        steps = Steps(progress)
-        with steps.step("sources", total=len(names)):
-            for name in names:
-                with steps.step(name):
-                    outcomes = _ingest_one(name, env, lake, con, progress)
-                if outcomes is None:
-                    failed.append(name)
-                    continue
-                counts = _report_source(name, outcomes, progress)
-                totals = [t + c for t, c in zip(totals, counts)]
-                set_aside += sum(o.set_aside for o in outcomes)
-    con.close()
-    console.print(f"[bold]total[/] extracted {totals[0]:,} = silver {totals[1]:,} + quarantine {totals[2]:,}")
+        runs = _SourceRuns(names, units, progress)
+        with Steps(progress).step("sources", total=len(names)):
+            for event in events:
+                runs.tell(event)
+    console.print(f"[bold]total[/] extracted {runs.totals[0]:,} = silver {runs.totals[1]:,} + "
+                  f"quarantine {runs.totals[2]:,}")
     problems = []
-    if failed:
-        problems.append(f"{len(failed)} source(s) failed: {', '.join(failed)}")
-    if set_aside:
-        problems.append(f"{set_aside} file(s) set aside (listed in {lake.root / '_state' / 'set_aside'})")
+    if runs.failed:
+        problems.append(f"{len(runs.failed)} source(s) failed: {', '.join(runs.failed)}")
+    if runs.set_aside:
+        problems.append(f"{runs.set_aside} file(s) set aside (listed in {lake.root / '_state' / 'set_aside'})")
     if problems:
         fail("; ".join(problems) + " (everything else was loaded)", code=1)
+
+
+class _SourceRuns:
+    """What ``masterdata ingest`` says as its tables run, possibly several at once: a source is a
+    step from its first table's start to its last table's end, then its one line (and one per
+    noteworthy batch); a table that failed is one FAILED line as soon as it is known."""
+
+    def __init__(self, names: list[str], units: list[Unit], progress: StepProgress) -> None:
+        self.progress = progress
+        self.left = dict.fromkeys(names, 0)
+        for u in units:
+            self.left[u.source] += 1
+        self.started: dict[str, float] = {}
+        self.outcomes: dict[str, list[BatchOutcome]] = {name: [] for name in names}
+        self.errors = dict.fromkeys(names, 0)
+        self.loaded = dict.fromkeys(names, 0)
+        self.not_run = dict.fromkeys(names, 0)
+        self.totals = [0, 0, 0]
+        self.failed: list[str] = []
+        self.set_aside = 0
+
+    def tell(self, event: Started | UnitResult) -> None:
+        import time
+
+        from rich.markup import escape
+
+        from pipelines.ingest_jobs import Started
+
+        name = event.unit.source
+        if isinstance(event, Started):
+            if name not in self.started:
+                self.started[name] = time.perf_counter()
+                self.progress("start", ("sources", name), {})
+            return
+        if event.error is not None:
+            self.progress.say(f"[red]FAILED[/] {escape(event.error)}")
+            self.errors[name] += 1
+        elif event.not_run:
+            self.not_run[name] += 1
+        else:
+            self.loaded[name] += 1
+            self.outcomes[name].extend(event.outcomes)
+        self.left[name] -= 1
+        if self.left[name] == 0:
+            self._finish(name, time.perf_counter() - self.started.get(name, time.perf_counter()))
+
+    def _finish(self, name: str, seconds: float) -> None:
+        failed = bool(self.errors[name])
+        self.progress("end", ("sources", name), {"seconds": seconds, **({"failed": True} if failed else {})})
+        if self.loaded[name]:
+            counts = _report_source(name, self.outcomes[name], self.progress)
+            self.totals = [t + c for t, c in zip(self.totals, counts)]
+            self.set_aside += sum(o.set_aside for o in self.outcomes[name])
+        if self.not_run[name]:
+            self.progress.say(f"  {name}: {self.not_run[name]} more table(s) not tried: the source is unavailable")
+        if failed:
+            self.failed.append(name)
 
 
 def _report_source(name: str, outcomes: list[BatchOutcome], progress: StepProgress) -> tuple[int, int, int]:
@@ -185,22 +247,6 @@ def _report_source(name: str, outcomes: list[BatchOutcome], progress: StepProgre
         if o.note or o.deleted:
             progress.say(f"    {'[yellow]' if o.set_aside else ''}{o.line()}")
     return e, s_, qn
-
-
-def _ingest_one(name: str, env: SourceEnvironment, lake: Lake, con: duckdb.DuckDBPyConnection,
-                progress: StepProgress) -> list[BatchOutcome] | None:
-    """One source's outcomes, or None when it failed (said in one line; the other sources go on)."""
-    from core.errors import MasterdataError, redact
-    from pipelines.ingest import ingest_source
-
-    try:
-        return ingest_source(name, env, lake, con=con)
-    except MasterdataError as exc:
-        progress.say(f"[red]FAILED[/] {exc.one_line()}")
-    except Exception as exc:  # a defect met in one source's data must not stop the other sources
-        text = redact(" ".join((str(exc).splitlines() or [""])[0].split())[:300])
-        progress.say(f"[red]FAILED[/] source {name}: {type(exc).__name__}: {text}")
-    return None
 
 
 def _register_plugins() -> None:
