@@ -148,7 +148,7 @@ def ingest(
     except RegistryError as exc:
         fail(str(exc))
         return
-    names = source or sorted(specs)
+    names = list(dict.fromkeys(source)) if source else sorted(specs)  # a source named twice runs once
     unknown = [n for n in names if n not in specs]
     if unknown:
         fail(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(specs))}")
@@ -234,6 +234,7 @@ class _SourceRuns:
             self.progress.say(f"  {name}: {self.not_run[name]} more table(s) not tried: the source is unavailable")
         if failed:
             self.failed.append(name)
+            self.failed.sort(key=list(self.left).index)  # in the order the sources were named
 
 
 def _report_source(name: str, outcomes: list[BatchOutcome], progress: StepProgress) -> tuple[int, int, int]:

@@ -160,3 +160,45 @@ def ingest_all(env: SourceEnvironment, lake: Lake) -> dict[str, int]:
             counts[f"{name}__{t.name}"] = sum(o.extracted for o in ingest_table(spec, t, env, lake, con=con))
     con.close()
     return counts
+
+
+def lake_differences(a: Lake, b: Lake) -> list[str]:
+    """Where two lakes' committed content differs (empty: none): the batches and what their commit
+    markers say, each batch's bronze, silver and quarantine rows (DuckDB ``EXCEPT ALL`` both
+    ways), and the files set aside. The extraction time (``_extracted_at``, the markers' ``extracted_at`` and ``load_date``)
+    (and a file's set-aside ``at``) is left out: a run takes it from the clock."""
+    def batches(lake: Lake) -> dict[tuple[str, str, str], dict[str, Any]]:
+        return {(r.source, r.table, r.batch_id): {k: v for k, v in r.__dict__.items()
+                                                   if k not in ("extracted_at", "load_date")}
+                for r in lake.committed_batches()}
+
+    def files(lake: Lake, record: dict[str, Any]) -> dict[str, str]:
+        found = record["files"]
+        named = {"bronze": found.get("bronze"), "quarantine": found.get("quarantine"),
+                 **{f"silver {m}": f for m, f in (found.get("silver") or {}).items()}}
+        return {k: str(lake.root / f) for k, f in named.items() if f}
+
+    out: list[str] = []
+    left, right = batches(a), batches(b)
+    out += [f"{k}: only in {a.root}" for k in sorted(left.keys() - right.keys())]
+    out += [f"{k}: only in {b.root}" for k in sorted(right.keys() - left.keys())]
+    con = duckdb.connect()
+    for key in sorted(left.keys() & right.keys()):
+        fa, fb = files(a, left[key]), files(b, right[key])
+        plain = [{k: v for k, v in r.items() if k != "files"} for r in (left[key], right[key])]
+        if plain[0] != plain[1] or fa.keys() != fb.keys():
+            out.append(f"{key}: commit markers differ: {plain[0]} / {fa.keys()} != {plain[1]} / {fb.keys()}")
+            continue
+        for role in fa:
+            for x, y in ((fa[role], fb[role]), (fb[role], fa[role])):
+                extra = con.execute(
+                    f"SELECT count(*) FROM (SELECT * EXCLUDE (_extracted_at) FROM read_parquet('{x}', hive_partitioning = false) "
+                    f"EXCEPT ALL SELECT * EXCLUDE (_extracted_at) FROM read_parquet('{y}', hive_partitioning = false))"
+                ).fetchone()[0]  # type: ignore[index]
+                if extra:
+                    out.append(f"{key} {role}: {extra} row(s) of {x} not in {y}")
+    con.close()
+    aside = [[{k: v for k, v in r.items() if k != "at"} for r in lake.set_aside_records()] for lake in (a, b)]
+    if aside[0] != aside[1]:
+        out.append(f"files set aside differ: {aside[0]} != {aside[1]}")
+    return out
