@@ -51,8 +51,10 @@ class Settings:
     mysql_url: str
     #: MASTERDATA_DB_PREFIX - prefix of server database names (``staging_``, ``test_``)
     db_prefix: str
-    #: MASTERDATA_DUCKDB_MEMORY - DuckDB memory limit of ingest and quality (spills past it); for link
-    #: the whole process's budget (DuckDB gets it minus ``pipelines.masters.link.LINK_RESERVE``)
+    #: MASTERDATA_DUCKDB_MEMORY - DuckDB memory limit of ingest and quality (spills past it): for
+    #: ``masterdata ingest --jobs N`` the whole command's, each of the N worker processes getting 1/N
+    #: (``pipelines.ingest_jobs.worker_memory``); for link the whole process's budget (DuckDB gets it
+    #: minus ``pipelines.masters.link.LINK_RESERVE``)
     duckdb_memory: str
     #: MASTERDATA_BUILD_MEMORY - memory budget of the master build's whole process (DuckDB gets it
     #: minus a fixed reserve for the Python side, ``pipelines.masters.build.PYTHON_RESERVE``)
