@@ -61,11 +61,11 @@ FILE_BYTES_PER_ROW = {"csv": 150, "jsonl": 200, "excel": 9}
 
 @dataclass(frozen=True)
 class Unit:
-    """One source table to ingest, and how large its run is expected to be (in rows)."""
+    """One source table to ingest, and how large its run is expected to be (in rows; None: unknown)."""
 
     source: str
     table: str
-    estimate: int = 0
+    estimate: int | None = None
 
 
 @dataclass
@@ -93,8 +93,9 @@ def machine_cores() -> int:
 def default_jobs(units: list[Unit]) -> int:
     """The machine's cores, at most :data:`MAX_DEFAULT_JOBS`, and no more workers than get
     :data:`DEFAULT_WORKER_MEMORY` each of ``MASTERDATA_DUCKDB_MEMORY``; one for a small run
-    (:data:`SMALL_RUN_ROWS`, from the units' estimates)."""
-    if sum(u.estimate for u in units) < SMALL_RUN_ROWS:
+    (:data:`SMALL_RUN_ROWS`, from the units' estimates, when all are known)."""
+    sizes = [u.estimate for u in units]
+    if None not in sizes and sum(s or 0 for s in sizes) < SMALL_RUN_ROWS:
         return 1
     by_memory = memory_bytes(settings().duckdb_memory) // DEFAULT_WORKER_MEMORY
     return max(1, min(machine_cores(), MAX_DEFAULT_JOBS, by_memory))
@@ -120,11 +121,12 @@ def worker_threads(jobs: int) -> int:
 # --------------------------------------------------------------------------------------------
 # the units and their sizes
 # --------------------------------------------------------------------------------------------
-def estimate(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: Lake) -> int:
+def estimate(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: Lake) -> int | None:
     """How many rows the table's run is expected to handle, from what costs nothing to look at:
     the landed files' sizes (a file source), the table's largest rowid (an embedded SQLite table:
     one index lookup), else the rows its committed batches brought so far (a server table).
-    No data is read; 0 when nothing is known (such tables start after the known ones)."""
+    No data is read; None when nothing is known (a server table never loaded: such tables start
+    after those known to hold rows, before those known to be empty)."""
     kind = spec.connection.kind
     if kind in FILE_READERS:
         size = sum(_file_size(p) for p in landing.candidates(env.files_dir, table.path or "")) \
@@ -132,7 +134,8 @@ def estimate(spec: SourceSpec, table: Table, env: SourceEnvironment, lake: Lake)
         return size // FILE_BYTES_PER_ROW[kind]
     if env.effective_kind(spec) == "sqlite":
         return _sqlite_rows(env, spec, table)
-    return sum(b.extracted for b in lake.committed_batches(spec.source, table.name))
+    loaded = lake.committed_batches(spec.source, table.name)
+    return sum(b.extracted for b in loaded) if loaded else None
 
 
 def _file_size(path: Path) -> int:
@@ -163,9 +166,9 @@ def _sqlite_rows(env: SourceEnvironment, spec: SourceSpec, table: Table) -> int:
 
 def plan(names: list[str], env: SourceEnvironment, lake: Lake, estimated: bool = True) -> list[Unit]:
     """The tables of the named sources as units, in the registry's order, each with its
-    :func:`estimate` (0 unless ``estimated``: one job needs none)."""
+    :func:`estimate` (unknown unless ``estimated``: one job needs none)."""
     specs = registry()
-    return [Unit(name, t.name, estimate(specs[name], t, env, lake) if estimated else 0)
+    return [Unit(name, t.name, estimate(specs[name], t, env, lake) if estimated else None)
             for name in names for t in specs[name].tables]
 
 
@@ -190,14 +193,32 @@ def run_unit(spec: SourceSpec, unit: Unit, env: SourceEnvironment, lake: Lake,
 _WORKER_CON: duckdb.DuckDBPyConnection | None = None
 
 
-def _start_worker(memory: str, threads: int) -> None:
+def _start_worker(parent: int, memory: str, threads: int) -> None:
+    """A worker's start: it dies with the command, and opens its connection (its share of memory)."""
     global _WORKER_CON
     from core.db import connect
     from core.errors import redact_logs
 
+    _die_with(parent)
     redact_logs()
     _WORKER_CON = connect(memory)
     _WORKER_CON.execute(f"SET threads = {int(threads)}")
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when the command that started it dies (Linux), as a table
+    run in the command's own process would: a killed ``masterdata ingest`` leaves no worker
+    writing on, holding a table's lock against the next run (which cleans up what was left)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not on Linux
+        return
+    if os.getppid() != parent:  # the command died before the request took effect
+        os._exit(1)
 
 
 def _run_in_worker(spec: SourceSpec, unit: Unit, env: SourceEnvironment, lake: Lake) -> UnitResult:
@@ -231,7 +252,7 @@ def run_units(units: list[Unit], jobs: int, env: SourceEnvironment, lake: Lake) 
     jobs = max(1, min(jobs, len(units)))
     if jobs == 1:
         return _in_process(units, env, lake)
-    largest_first = sorted(units, key=lambda u: -u.estimate)
+    largest_first = sorted(units, key=lambda u: -1 if u.estimate is None else -u.estimate)
     return _in_workers(largest_first, jobs, env, lake, worker_memory(jobs), worker_threads(jobs))
 
 
@@ -262,7 +283,7 @@ def _in_workers(units: list[Unit], jobs: int, env: SourceEnvironment, lake: Lake
     running: dict[Future[UnitResult], Unit] = {}
     broken: str | None = None  # why the pool can take no more work (a worker died)
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_start_worker,
-                             initargs=(memory, threads)) as pool:
+                             initargs=(os.getpid(), memory, threads)) as pool:
         try:
             while queue or running:
                 while queue and len(running) < jobs:

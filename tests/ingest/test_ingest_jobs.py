@@ -1,6 +1,7 @@
 """``masterdata ingest --jobs N``: tables ingested in worker processes, largest first, give the same
 lake as one after another; a table that fails is named and the others load; the table lock still
-refuses a second run of a table; bad ``--jobs`` values and a memory share too small are one line."""
+refuses a second run of a table; a killed command's workers die with it; bad ``--jobs`` values
+and a memory share too small are one line."""
 
 from __future__ import annotations
 
@@ -8,18 +9,20 @@ import fcntl
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from pipelines.connections import SourceEnvironment
-from pipelines.ingest_jobs import Unit, default_jobs, plan, worker_memory, worker_threads
+from pipelines.ingest_jobs import Unit, default_jobs, machine_cores, plan, worker_memory, worker_threads
 from pipelines.lake import Lake
 from pipelines.synthetic.city import generate_city
-from tests.ingest.helpers import ROOT, current_records, lake_differences, quarantined
+from tests.ingest.helpers import ROOT, current_records, lake_differences, leftovers, loaded_twice, quarantined
 
 PERSONS, SEED = 2000, 11
 #: a source's line: name, batches, extracted, silver, quarantine
@@ -34,6 +37,14 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def one_job(city: Path) -> subprocess.CompletedProcess[str]:
+    """The city ingested with ``--jobs 1`` into ``lake1``: the reference the other runs must equal."""
+    res = ingest(city / "city" / "sources", city / "lake1", "--jobs", "1")
+    assert res.returncode == 0, res.stderr
+    return res
+
+
 def ingest(sources: Path, lake: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     tmp = lake.parent / "tmp"
     tmp.mkdir(exist_ok=True)
@@ -43,11 +54,11 @@ def ingest(sources: Path, lake: Path, *args: str, **env: str) -> subprocess.Comp
                           capture_output=True, text=True, timeout=600)
 
 
-def test_two_jobs_give_the_same_lake_and_lines_as_one(city: Path) -> None:
+def test_two_jobs_give_the_same_lake_and_lines_as_one(city: Path, one_job: subprocess.CompletedProcess[str]) -> None:
     sources = city / "city" / "sources"
-    one = ingest(sources, city / "lake1", "--jobs", "1")
+    one = one_job
     two = ingest(sources, city / "lake2", "--jobs", "2")
-    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    assert two.returncode == 0, two.stderr
     assert "tables at a time" not in one.stderr and "2 tables at a time" in two.stderr
     lines = [SOURCE_LINE.findall(r.stderr) for r in (one, two)]
     assert len(lines[0]) == 32 and sorted(lines[0]) == sorted(lines[1])
@@ -102,6 +113,37 @@ def test_a_failing_table_is_named_and_the_others_load(city: Path, tmp_path: Path
     assert re.search(r"public_security\s+1 batch\(es\)", res.stderr) and re.search(r"tax\s+1 batch\(es\)", res.stderr)
 
 
+def test_a_killed_command_takes_its_workers_with_it(city: Path, one_job: subprocess.CompletedProcess[str],
+                                                    tmp_path: Path) -> None:
+    """SIGKILL of ``masterdata ingest --jobs 2`` while its workers write: they die with it (none
+    writes on or holds a table's lock), and the next run ends with the lake an unbroken run makes."""
+    import psutil
+
+    lake = Lake(tmp_path / "lake")
+    (tmp_path / "tmp").mkdir()
+    run_env = {**os.environ, "MASTERDATA_SOURCES": str(city / "city" / "sources"), "MASTERDATA_LAKE": str(lake.root),
+               "MASTERDATA_DB_MODE": "embedded", "MASTERDATA_TMP": str(tmp_path / "tmp"), "TMPDIR": str(tmp_path / "tmp")}
+    p = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "ingest", "--jobs", "2"], env=run_env, cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        command, deadline = psutil.Process(p.pid), time.monotonic() + 300
+        while p.poll() is None and not lake.committed_batches() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        children = command.children(recursive=True)
+        os.kill(p.pid, signal.SIGKILL)
+        assert p.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert len(children) >= 2
+    _, alive = psutil.wait_procs(children, timeout=20)
+    assert not alive, f"workers outlived the command: {alive}"
+    res = ingest(city / "city" / "sources", lake.root, "--jobs", "2")
+    assert res.returncode == 0, res.stderr
+    assert lake_differences(Lake(city / "lake1"), lake) == []
+    assert leftovers(lake) == [] and loaded_twice(lake) == []
+
+
 @pytest.mark.parametrize("value", ["0", "-2"])
 def test_jobs_below_one_is_refused(tmp_path: Path, value: str) -> None:
     res = ingest(tmp_path / "sources", tmp_path / "lake", "--jobs", value)
@@ -127,13 +169,16 @@ def test_units_are_estimated_without_reading_data_and_shares_split(city: Path, m
     units = plan(["public_security", "finance", "development_reform"], env, Lake(city / "none"))
     manifest = {(t["source"], t["table"]): t["rows"]
                 for t in json.loads((city / "city" / "manifest.json").read_text(encoding="utf-8"))["tables"]}
-    by_name = {(u.source, u.table): u.estimate for u in units}
+    by_name = {(u.source, u.table): u.estimate or 0 for u in units}
     assert by_name[("public_security", "hjxx_czrk")] == manifest[("public_security", "hjxx_czrk")] == PERSONS
     assert 0.5 < by_name[("finance", "btff")] / manifest[("finance", "btff")] < 2
     assert by_name[("development_reform", "xmba")] > 10 * manifest[("development_reform", "xmba")]  # a workbook row costs more
     assert plan(["tax"], env, Lake(city / "none"), estimated=False) == [Unit("tax", "dj_nsrxx"), Unit("tax", "swdjz")]
+    servers = SourceEnvironment(sources_dir=env.sources_dir, db_mode="servers")
+    assert [u.estimate for u in plan(["tax"], servers, Lake(city / "none"))] == [None, None]  # never loaded: unknown
     monkeypatch.setenv("MASTERDATA_DUCKDB_MEMORY", "4GB")
     assert worker_memory(2) == "1907MiB" and worker_threads(1) >= worker_threads(2) >= 1
     assert default_jobs([Unit("a", "b", 10)]) == 1  # a small run stays in one process
+    assert default_jobs([Unit("a", "b", 10), Unit("a", "c")]) == min(machine_cores(), 3)  # a size unknown: not small
     monkeypatch.setenv("MASTERDATA_DUCKDB_MEMORY", "1GB")
     assert default_jobs([Unit("a", "b", 10**7)]) == 1  # no worker below 1 GiB by default
