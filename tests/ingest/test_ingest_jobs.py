@@ -24,6 +24,7 @@ from pipelines.lake import Lake
 from pipelines.synthetic.city import generate_city
 from tests.ingest.helpers import ROOT, current_records, lake_differences, leftovers, loaded_twice, quarantined
 
+pytestmark = pytest.mark.slow  # a 2,000-person city ingested five times (~100 s): a parallel run starts it first
 PERSONS, SEED = 2000, 11
 #: a source's line: name, batches, extracted, silver, quarantine
 SOURCE_LINE = re.compile(r"^  (\w+)\s+(\d+ batch\(es\)|nothing new)\s+extracted\s+([\d,]+) = silver\s+([\d,]+) "
