@@ -144,6 +144,14 @@ def kept_ids(city: Path, before: Path) -> dict[str, int]:
     return {"records_before": int(got[0]), "same_master_after": int(got[1]), "records_after": int(got[2])}
 
 
+def stage_done(res: dict[str, Any], name: str, out: Path) -> None:
+    """Print a finished stage's figures at once and keep what is known so far in
+    ``OUT/bench_masters.partial.json``: a seed-scale run takes an hour, and a failure in a late
+    stage must not lose the figures of the early ones."""
+    print(f"{name}: {json.dumps(res[name], default=str)[:2000]}", flush=True)
+    (out / "bench_masters.partial.json").write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--persons", type=int, default=1_000_000)
@@ -160,20 +168,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generating {args.persons:,} persons ...", flush=True)
         res["generate_day1"] = generate(city, args.persons, args.seed, day2=False)
         res["generate_day1_s"] = res["generate_day1"]["wall"]
+        stage_done(res, "generate_day1", city)
         print("ingesting day 1 ...", flush=True)
         res["ingest_day1"] = ingest(city, args.ingest_pythonpath)
         res["ingest_day1_s"] = res["ingest_day1"]["wall"]
+        stage_done(res, "ingest_day1", city)
     shutil.rmtree(city / "gold", ignore_errors=True)
     print(f"full build of {args.persons:,} persons ...", flush=True)
     res["full"] = build(city, full=True)
+    stage_done(res, "full", city)
     res["full_eval"] = evaluate(city)
+    stage_done(res, "full_eval", city)
     before = save_ids(city)
     print("day 2 ...", flush=True)
     res["generate_day2"] = generate(city, args.persons, args.seed, day2=True)
     res["generate_day2_s"] = res["generate_day2"]["wall"]
+    stage_done(res, "generate_day2", city)
     res["ingest_day2"] = ingest(city, args.ingest_pythonpath)
     res["ingest_day2_s"] = res["ingest_day2"]["wall"]
+    stage_done(res, "ingest_day2", city)
     res["delta"] = build(city, full=False)
+    stage_done(res, "delta", city)
     res["delta_eval"] = evaluate(city)
     res["delta_ids"] = kept_ids(city, before)
     before.unlink()

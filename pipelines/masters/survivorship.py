@@ -130,24 +130,32 @@ def build_golden(sql: Sql, cfg: ResolveConfig, records: str, out: str, where: st
         f"b.first_seen, b.last_seen{lin_col} FROM {p}_surv AS s JOIN {p}_gbase AS b ON b.cluster = s.cluster "
         f"WHERE b.record_count = 1"
     )
-    joins: list[str] = []
-    cols: list[str] = []
-    lin: list[str] = []
-    for i, (name, a) in enumerate(attrs):
-        t = f"{p}_gv_{i}"
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {t} AS {_attribute_sql(a, i, f'{p}_surv', f'{p}_gmulti', ok.get(i, 'FALSE'), srank.get(i, '0'))}")
-        joins.append(f"LEFT JOIN {t} AS a{i} ON a{i}.cluster = b.cluster")
-        cols.append(f"a{i}.value AS {q(name)}")
-        lin.append(f"{q(name)} := a{i}.rid")
-    lin_multi = f", struct_pack({', '.join(lin)}) AS lineage" if attrs else ""
-    sql.run(
-        f"INSERT INTO {out} SELECT b.master_id, {', '.join(cols) + ', ' if cols else ''}"
-        f"b.record_count, b.sources, b.first_seen, b.last_seen{lin_multi} FROM {p}_gbase AS b {' '.join(joins)} "
-        f"WHERE b.record_count > 1"
-    )
+    for i, (_name, a) in enumerate(attrs):
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_gv_{i} AS {_attribute_sql(a, i, f'{p}_surv', f'{p}_gmulti', ok.get(i, 'FALSE'), srank.get(i, '0'))}")
+    sql.run(f"INSERT INTO {out} {_assemble_sql(p, [n for n, _a in attrs])}")
     for i in range(len(attrs)):
         sql.run(f"DROP TABLE {p}_gv_{i}")
     sql.run(f"DROP TABLE {p}_gmulti")
+
+
+def _assemble_sql(p: str, names: list[str]) -> str:
+    """The golden records of multi-record clusters: the base row and each attribute's surviving
+    value (``{p}_gv_<i>``, at most one row per cluster) put side by side.
+
+    One GROUP BY over their union, not a join per attribute: a person has ~15 attributes, and
+    DuckDB builds the hash tables of a chain of joins all at once, so at seed scale (millions of
+    clusters) the chain needed more memory than the build's budget and failed where it could not
+    spill; an aggregate spills.  ``any_value`` takes the one non-null value of each column."""
+    parts = [f"SELECT cluster, master_id, record_count, sources, first_seen, last_seen FROM {p}_gbase "
+             f"WHERE record_count > 1"]
+    parts += [f"SELECT cluster, value AS c{i}, rid AS r{i} FROM {p}_gv_{i}" for i in range(len(names))]
+    cols = "".join(f"any_value(c{i}) AS {q(n)}, " for i, n in enumerate(names))
+    lin = ", ".join(f"{q(n)} := any_value(r{i})" for i, n in enumerate(names))
+    lin_col = f", struct_pack({lin}) AS lineage" if names else ""
+    return (f"SELECT any_value(master_id) AS master_id, {cols}any_value(record_count) AS record_count, "
+            f"any_value(sources) AS sources, any_value(first_seen) AS first_seen, any_value(last_seen) AS last_seen"
+            f"{lin_col} FROM ({' UNION ALL BY NAME '.join(parts)}) GROUP BY cluster "
+            f"HAVING any_value(record_count) IS NOT NULL")
 
 
 def lineage_view_sql(cfg: ResolveConfig) -> str:
