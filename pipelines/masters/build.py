@@ -19,7 +19,12 @@ gold build file, which replaces the gold file atomically.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,7 +34,7 @@ import duckdb
 from core.db import connect
 from core.errors import InputError
 from core.settings import duckdb_share, settings
-from core.sqltext import lit
+from core.sqltext import lit, q
 from pipelines.lake import Lake
 from pipelines.masters.config import MASTERS
 from pipelines.masters.context import Context, MasterReport
@@ -89,12 +94,41 @@ def duckdb_memory(budget: str) -> int:
     return duckdb_share(budget, PYTHON_RESERVE, DUCKDB_MINIMUM, "MASTERDATA_BUILD_MEMORY")
 
 
-def work_connection() -> duckdb.DuckDBPyConnection:
-    """In-memory work database with the standard's macros; the process stays within
+WORK_PREFIX = "masterdata-build-"
+
+
+def work_connection(database: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The work database with the standard's macros; the process stays within
     ``$MASTERDATA_BUILD_MEMORY`` (DuckDB gets :func:`duckdb_memory` of it, and spills past that).
     Insertion order is not preserved (no statement of the build relies on it, and dropping it lets
-    DuckDB write in parallel)."""
-    return connect(f"{duckdb_memory(settings().build_memory) // 2**20}MiB", preserve_order=False)
+    DuckDB write in parallel).
+
+    ``database``: a file for the build's scratch tables (:func:`work_file`), which DuckDB then
+    stores compressed and pages in and out of its memory limit; None keeps them in memory."""
+    return connect(f"{duckdb_memory(settings().build_memory) // 2**20}MiB", preserve_order=False,
+                   database=str(database) if database else ":memory:")
+
+
+@contextmanager
+def work_file() -> Iterator[Path]:
+    """A private file for the build's work database, under ``$MASTERDATA_TMP``, removed afterwards.
+
+    At seed scale the build's scratch tables (person records with their features: ~52 M rows)
+    are tens of gigabytes uncompressed - more than any memory budget, and DuckDB's spill files
+    for TEMP tables are uncompressed too.  In a database file they are written compressed and
+    only the pages a step reads are held in memory.  A killed build's file is removed by the next
+    build (the folder names the process id)."""
+    root = settings().tmp
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.glob(f"{WORK_PREFIX}*"):
+        pid = old.name.removeprefix(WORK_PREFIX).split("-")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=root))
+    try:
+        yield folder / "work.duckdb"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def plan(ctx: Context, master: str, full: bool) -> tuple[str, list[Path], list[str]]:
@@ -128,11 +162,12 @@ def create_views(ctx: Context) -> None:
         return
     if exists(sql, "attribute_lineage"):  # a table in files written before it became a view
         sql.run("DROP TABLE gold.attribute_lineage")
+    work = str(sql.one("SELECT current_database()"))
     sql.run("USE gold")  # stored unqualified, so the view resolves under any file name
     try:
         sql.run(f"CREATE OR REPLACE VIEW attribute_lineage AS {' UNION ALL '.join(parts)}")
     finally:
-        sql.run("USE memory")
+        sql.run(f"USE {q(work)}")
 
 
 def remap_retired(ctx: Context) -> None:
@@ -211,9 +246,9 @@ def build(masters: list[str] | None = None, *, lake: Lake | None = None, gold: P
     report = BuildReport(build_id, gold)
     t0 = time.perf_counter()
     steward = StewardLog(steward_path(gold))
-    with build_lock(gold), GoldBuild(gold) as gb:
-        con = work_connection()
-        sql = Sql(con, verbose=verbose, listener=listener)
+    with build_lock(gold), GoldBuild(gold) as gb, work_file() as work:
+        con = work_connection(work)
+        sql = Sql(con, verbose=verbose, listener=listener, stored_scratch=True)
         # every master's steps may use the engine's macros (licences match holder ids by keystroke
         # variants), also when one master is built alone, as each task of the build DAG does
         install_resolve_macros(sql)

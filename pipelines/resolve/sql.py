@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -34,6 +35,19 @@ def recording() -> Iterator[list[str]]:
 
 
 
+_TEMP_TABLE = re.compile(r"^CREATE (OR REPLACE )?TEMP TABLE ")
+
+
+def _stored(sql: str) -> str:
+    """The statement with a scratch (``TEMP``) table created in the work database instead.
+
+    DuckDB keeps TEMP tables uncompressed; a table of the work database is compressed when written
+    (dictionary, FSST, bit-packing: several times smaller), so at seed scale the build's scratch
+    tables - tens of millions of records with their features - stay in memory or spill a fraction
+    of the bytes.  The engine's SQL still says TEMP (what it means, and what Spark reads)."""
+    return _TEMP_TABLE.sub(lambda m: f"CREATE {m.group(1) or ''}TABLE ", sql, count=1)
+
+
 class Sql:
     """A DuckDB connection seen through the engine: ``run`` / ``rows`` / ``arrow`` record statements.
 
@@ -43,8 +57,9 @@ class Sql:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, verbose: bool = False,
-                 listener: StepListener | None = None) -> None:
+                 listener: StepListener | None = None, stored_scratch: bool = False) -> None:
         self.con = con
+        self.stored_scratch = stored_scratch
         self._init_state(verbose, listener)
 
     def _init_state(self, verbose: bool, listener: StepListener | None) -> None:
@@ -64,7 +79,8 @@ class Sql:
     def _execute(self, sql: str, params: list[Any] | None) -> list[tuple[Any, ...]]:
         self._record(sql)
         t = time.perf_counter()
-        cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        run = _stored(sql) if self.stored_scratch else sql
+        cur = self.con.execute(run, params) if params is not None else self.con.execute(run)
         rows = cur.fetchall()  # DuckDB 2 keeps a result pending until it is consumed
         if self.verbose:
             print(f"  [{time.perf_counter() - t:6.2f}s] {sql[:160]}")
