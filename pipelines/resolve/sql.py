@@ -144,6 +144,11 @@ class Sql:
             self._notes[-1]["failed"] = True
             raise
         finally:
+            if self.stored_scratch and len(self._path) <= 2:
+                # the work file reuses a dropped or replaced table's blocks only after a checkpoint,
+                # and large writes go straight to the file with a small WAL, so DuckDB would not
+                # checkpoint by itself: at seed scale the file grew to 42 GB, most of it dead tables
+                self.con.execute("CHECKPOINT").fetchall()
             seconds = time.perf_counter() - t
             self._path.pop()
             notes = self._notes.pop()

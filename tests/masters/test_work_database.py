@@ -71,3 +71,25 @@ def test_a_killed_builds_work_file_is_removed_by_the_next_build(tmp_path: Path,
         assert path.parent.name.startswith(f"{WORK_PREFIX}{os.getpid()}-")
         duckdb.connect(str(path)).close()
     assert not left.exists() and mine.exists()
+
+
+def test_dropped_scratch_tables_give_their_space_back_after_a_step(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large writes go straight to the work file with a small WAL, so DuckDB does not checkpoint by
+    itself and a dropped table's blocks stay taken; each step of the build ends with a checkpoint."""
+    monkeypatch.setenv("MASTERDATA_TMP", str(tmp_path))
+    with work_file() as path:
+        con = work_connection(path)
+        sql = Sql(con, stored_scratch=True)
+        table = ("CREATE OR REPLACE TEMP TABLE t{n} AS SELECT range AS a, hash(range) AS b, "
+                 "md5(range::VARCHAR) AS c FROM range(2000000)")
+        with sql.step("first"):
+            sql.run(table.format(n=1))
+            sql.run("DROP TABLE t1")
+        one = os.path.getsize(path)
+        for n in range(2, 6):
+            with sql.step(f"step {n}"):
+                sql.run(table.format(n=n))
+                sql.run(f"DROP TABLE t{n}")
+        con.close()
+        assert os.path.getsize(path) < 1.5 * one  # not five tables' worth
