@@ -59,13 +59,14 @@ class Sql:
     def __init__(self, con: duckdb.DuckDBPyConnection, verbose: bool = False,
                  listener: StepListener | None = None, stored_scratch: bool = False) -> None:
         self.con = con
-        self.stored_scratch = stored_scratch
         self._init_state(verbose, listener)
+        self.stored_scratch = stored_scratch
 
     def _init_state(self, verbose: bool, listener: StepListener | None) -> None:
         """What every engine's connection keeps: verbosity, the listener, timings and step path."""
         self.verbose = verbose
         self.listener = listener
+        self.stored_scratch = False  # scratch tables where the engine says (``Sql.__init__``)
         self.timings: dict[str, float] = {}
         self.failed_at: str | None = None
         self._path: list[str] = []
