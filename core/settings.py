@@ -59,7 +59,7 @@ class Settings:
     #: MASTERDATA_BUILD_MEMORY - memory budget of the master build's whole process (DuckDB gets it
     #: minus a fixed reserve for the Python side, ``pipelines.masters.build.PYTHON_RESERVE``)
     build_memory: str
-    #: MASTERDATA_TMP - parent of DuckDB's spill folder
+    #: MASTERDATA_TMP - parent of DuckDB's spill folder and of the master build's work file
     tmp: Path
     #: MASTERDATA_TZ - the city's time zone (source update stamps are local time)
     tz: str
