@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     sampler = Sampler()
     opened = build_mod.work_connection
 
-    def work_connection() -> duckdb.DuckDBPyConnection:
-        sampler.con = opened()
+    def work_connection(database: Path | None = None) -> duckdb.DuckDBPyConnection:
+        sampler.con = opened(database)
         return sampler.con
 
     build_mod.work_connection = work_connection
