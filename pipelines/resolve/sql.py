@@ -59,14 +59,14 @@ class Sql:
     def __init__(self, con: duckdb.DuckDBPyConnection, verbose: bool = False,
                  listener: StepListener | None = None, stored_scratch: bool = False) -> None:
         self.con = con
-        self._init_state(verbose, listener)
-        self.stored_scratch = stored_scratch
+        self._init_state(verbose, listener, stored_scratch)
 
-    def _init_state(self, verbose: bool, listener: StepListener | None) -> None:
-        """What every engine's connection keeps: verbosity, the listener, timings and step path."""
+    def _init_state(self, verbose: bool, listener: StepListener | None, stored_scratch: bool = False) -> None:
+        """What every engine's connection keeps: verbosity, the listener, timings and step path, and
+        whether TEMP tables are stored in the work database (:func:`_stored`; DuckDB's build only)."""
         self.verbose = verbose
         self.listener = listener
-        self.stored_scratch = False  # scratch tables where the engine says (``Sql.__init__``)
+        self.stored_scratch = stored_scratch
         self.timings: dict[str, float] = {}
         self.failed_at: str | None = None
         self._path: list[str] = []
@@ -140,16 +140,18 @@ class Sql:
             self.listener("start", path, {})
         try:
             yield
+            if self.stored_scratch and len(path) <= 2:
+                # after each master and each of its steps: the work file reuses a dropped or
+                # replaced table's blocks only after a checkpoint, and large writes go straight to
+                # the file with a small WAL, so DuckDB would not checkpoint by itself - at seed scale
+                # the file grew to 42 GB, most of it dead tables.  Not after a failure, whose error
+                # a failing checkpoint would hide.
+                self.con.execute("CHECKPOINT").fetchall()
         except BaseException:
             self.failed_at = self.failed_at or " / ".join(path)
             self._notes[-1]["failed"] = True
             raise
         finally:
-            if self.stored_scratch and len(self._path) <= 2:
-                # the work file reuses a dropped or replaced table's blocks only after a checkpoint,
-                # and large writes go straight to the file with a small WAL, so DuckDB would not
-                # checkpoint by itself: at seed scale the file grew to 42 GB, most of it dead tables
-                self.con.execute("CHECKPOINT").fetchall()
             seconds = time.perf_counter() - t
             self._path.pop()
             notes = self._notes.pop()
