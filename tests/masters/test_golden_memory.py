@@ -5,7 +5,8 @@ gives DuckDB a fixed budget.  Each attribute's surviving value is put beside its
 of one join per attribute, whose hash tables DuckDB builds all at once and cannot spill: in one
 pass it ran out of memory ("failed to pin block") on 200 k persons at 512 MiB.  The chain now runs
 over slices of the clusters sized to the memory limit (``assembly_passes``).  The same shape,
-scaled down: 300 k clusters of two records, 16 attributes, 200 MB.
+scaled down: 300 k clusters of two records, 16 attributes, at the least memory the build ever
+gives DuckDB (``DUCKDB_MINIMUM``, 512 MiB), where the one-pass chain still fails.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.masters.build import DUCKDB_MINIMUM
 from pipelines.masters.config import master_config
 from pipelines.masters.survivorship import assembly_passes, build_golden
 from pipelines.resolve.config import Attribute
@@ -36,7 +38,7 @@ def test_golden_records_spill_instead_of_failing(tmp_path: Path) -> None:
                 f"'tax' AS _source, 'b' AS _batch_id, TIMESTAMP '2026-12-01' AS _extracted_at, "
                 f"TIMESTAMP '2026-11-01' + INTERVAL (rid % 2) DAY AS _updated_at, {values} "
                 f"FROM range({2 * CLUSTERS}) AS t(rid)")
-    con.execute("SET memory_limit = '200MB'")
+    con.execute(f"SET memory_limit = '{DUCKDB_MINIMUM // 2**20}MiB'")
     build_golden(Sql(con), cfg, "recs", "golden")
     n, wrong, credited = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE a0 <> 'value-0-' || substr(master_id, 2) || '-minority' "
