@@ -18,7 +18,6 @@ import argparse
 import json
 import resource
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,8 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckdb
+
+from benchmarks.sampling import Periodic
 
 
 def rss_bytes() -> int:
@@ -38,16 +39,15 @@ def rss_bytes() -> int:
     return 0
 
 
-class Sampler:
+class Sampler(Periodic):
     """Samples RSS and DuckDB's buffer-managed bytes, charging each sample to the current step."""
 
     def __init__(self) -> None:
+        super().__init__(0.05)
         self.step = "(setup)"
         self.con: duckdb.DuckDBPyConnection | None = None
         self.peaks: dict[str, dict[str, int]] = {}
         self.order: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def listener(self, event: str, path: tuple[str, ...], info: dict[str, Any]) -> None:
         """The build's step listener: the innermost running step is the one charged."""
@@ -69,26 +69,16 @@ class Sampler:
         except duckdb.Error:
             return 0
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            step, rss, duck = self.step, rss_bytes(), self._duck()
-            p = self.peaks.get(step)
-            if p is None:
-                p = self.peaks[step] = {"rss": 0, "duck_at_rss": 0, "outside": 0, "duck": 0}
-                self.order.append(step)
-            if rss > p["rss"]:
-                p["rss"], p["duck_at_rss"] = rss, duck
-            p["outside"] = max(p["outside"], rss - duck)
-            p["duck"] = max(p["duck"], duck)
-            time.sleep(0.05)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        step, rss, duck = self.step, rss_bytes(), self._duck()
+        p = self.peaks.get(step)
+        if p is None:
+            p = self.peaks[step] = {"rss": 0, "duck_at_rss": 0, "outside": 0, "duck": 0}
+            self.order.append(step)
+        if rss > p["rss"]:
+            p["rss"], p["duck_at_rss"] = rss, duck
+        p["outside"] = max(p["outside"], rss - duck)
+        p["duck"] = max(p["duck"], duck)
 
 
 def main(argv: list[str] | None = None) -> int:

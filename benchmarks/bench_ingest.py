@@ -19,43 +19,32 @@ import argparse
 import os
 import resource
 import shutil
-import threading
 import time
 from pathlib import Path
 
+from benchmarks.sampling import Periodic
 
-class TreePeak:
+
+class TreePeak(Periodic):
     """The largest summed RSS of this process and its descendants, sampled in a thread."""
 
     def __init__(self, every_s: float = 0.2) -> None:
         import psutil
 
+        super().__init__(every_s)
         self.me = psutil.Process()
-        self.every_s = every_s
         self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
+    def sample(self) -> None:
         import psutil
 
-        while not self._stop.is_set():
-            total = 0
-            for p in [self.me, *self.me.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(self.every_s)
-
-    def __enter__(self) -> TreePeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        total = 0
+        for p in [self.me, *self.me.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        self.peak = max(self.peak, total)
 
 
 def main() -> None:
