@@ -43,7 +43,7 @@ import duckdb
 from core.errors import RunFailed
 from core.files import publish_file
 from core.locks import exclusive
-from core.sqltext import lit
+from core.sqltext import lit, q
 
 INDEX_VERSION = "7"
 BATCH = 50_000
@@ -70,13 +70,14 @@ def snapshot_path(index_dir: Path, fingerprint: str) -> Path:
 # --------------------------------------------------------------------------------------------------
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of ``gold.{table}`` in the table's order (the order a master row's JSON keeps)."""
     rows = con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = 'gold' AND "
-                       "schema_name = 'main' AND table_name = ?", [table]).fetchall()
-    return {r[0] for r in rows}
+                       "schema_name = 'main' AND table_name = ? ORDER BY column_index", [table]).fetchall()
+    return [r[0] for r in rows]
 
 
-def _col(cols: set[str], name: str, cast: str = "VARCHAR") -> str:
+def _col(cols: list[str], name: str, cast: str = "VARCHAR") -> str:
     return f"CAST(t.{name} AS {cast})" if name in cols else f"CAST(NULL AS {cast})"
 
 
@@ -85,11 +86,15 @@ def _col(cols: set[str], name: str, cast: str = "VARCHAR") -> str:
 NOT_SERVED = ("sources", "first_seen", "last_seen", "record_count")
 
 
-def _row_json(cols: set[str], table: str, drop: tuple[str, ...] = ()) -> str:
-    """``to_json`` of each row of ``gold.{table}`` without the columns the service does not need."""
-    gone = [c for c in (*NOT_SERVED, *drop) if c in cols]
-    exclude = f" EXCLUDE ({', '.join(gone)})" if gone else ""
-    return f"(SELECT to_json(s) FROM (SELECT t.*{exclude}) AS s)"
+def _row_json(cols: list[str], drop: tuple[str, ...] = ()) -> str:
+    """``to_json`` of each row of the master table ``t`` without the columns the service does not need.
+
+    A ``struct_pack`` of the kept columns, not ``(SELECT to_json(s) FROM (SELECT t.* EXCLUDE ...))``:
+    DuckDB turns that correlated subquery into a join over the whole table, so the result could not
+    stream - 29.8 M licences at seed scale filled the spill disk, and 3 M rows of 600 bytes failed at a
+    300 MB limit, where this streams in 450 MB of RSS."""
+    kept = [c for c in cols if c not in (*NOT_SERVED, *drop)]
+    return f"to_json(struct_pack({', '.join(f'{q(c)} := t.{q(c)}' for c in kept)}))"
 
 
 def _copy(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, select: str, insert: str) -> int:
@@ -201,7 +206,7 @@ def _copy_persons(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection) -> i
     return _copy(
         con, lite,
         f"SELECT t.master_id, {_col(pc, 'id_number')}, {birth}, k.nn, k.py, {_col(pc, 'spouse_id_number')}, "
-        f"{_col(pc, 'guardian_id_number')}, {_col(pc, 'household_no')}, {_row_json(pc, 'person_master')} "
+        f"{_col(pc, 'guardian_id_number')}, {_col(pc, 'household_no')}, {_row_json(pc)} "
         f"FROM gold.person_master AS t JOIN pkey AS k ON k.master_id = t.master_id",
         "INSERT INTO person VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
@@ -231,7 +236,7 @@ def _copy_entities(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection, tab
         if "entity_legal_rep" in tables else "CAST(NULL AS VARCHAR)")
     rows = con.execute(
         f"SELECT t.master_id, {_col(ec, 'uscc')}, {_col(ec, 'org_code')}, {_col(ec, 'reg_no')}, "
-        f"{_col(ec, 'legal_rep_id_number')}, {rep_master}, t.name, {_row_json(ec, 'entity_master')} "
+        f"{_col(ec, 'legal_rep_id_number')}, {rep_master}, t.name, {_row_json(ec)} "
         f"FROM gold.entity_master AS t ORDER BY t.master_id").fetchall()
     ents = []
     fts = []
@@ -254,7 +259,7 @@ def _copy_licences(con: duckdb.DuckDBPyConnection, lite: sqlite3.Connection) -> 
     return _copy(
         con, lite,
         f"SELECT t.master_id, {_col(lc, 'identifier')}, {_col(lc, 'holder_master_id')}, {_col(lc, 'type_code')}, "
-        f"{_row_json(lc, 'licence_master', ('lineage',))} FROM gold.licence_master AS t",
+        f"{_row_json(lc, ('lineage',))} FROM gold.licence_master AS t",
         "INSERT INTO licence VALUES (?, ?, ?, ?, ?)")
 
 
