@@ -30,8 +30,10 @@ BATCH = 7
 
 def column(n: int) -> st.SearchStrategy[list[object]]:
     """A column of ``n`` values, often led by a run of NULLs longer than one batch."""
-    return st.tuples(st.integers(0, n), st.lists(VALUES, min_size=n, max_size=n)).map(
-        lambda t: [None] * t[0] + t[1][t[0]:])
+    def lead_nulls(t: tuple[int, list[object]]) -> list[object]:
+        nulls: list[object] = [None] * t[0]
+        return nulls + t[1][t[0]:]
+    return st.tuples(st.integers(0, n), st.lists(VALUES, min_size=n, max_size=n)).map(lead_nulls)
 
 
 @st.composite
