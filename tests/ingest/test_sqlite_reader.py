@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from pipelines import extract
 
-VALUES = st.one_of(st.none(), st.integers(-10**12, 10**12), st.floats(allow_nan=False, allow_infinity=False),
+VALUES: st.SearchStrategy[object] = st.one_of(st.none(), st.integers(-10**12, 10**12), st.floats(allow_nan=False, allow_infinity=False),
                    st.text(max_size=8))
 BATCH = 7
 
