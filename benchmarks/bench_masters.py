@@ -35,6 +35,8 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 ROOT = Path(__file__).resolve().parent.parent
+#: CPU seconds of the last :func:`child` (on 2 cores, 30 minutes are 3,600 CPU seconds at most)
+LAST_CPU = [0.0]
 
 BUILD = r"""
 import json, sys, time
@@ -60,7 +62,8 @@ print("RESULT" + json.dumps({"rows": s.rows, "day2_rows": s.day2_rows, "licences
 
 
 def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS GB of this child alone, stdout) of a child process.
+    """(wall seconds, peak RSS GB of this child alone, stdout) of a child process; its CPU seconds
+    (user + system, its waited-for children included) are in :data:`LAST_CPU`.
 
     The peak comes from ``wait4`` on the child itself: ``RUSAGE_CHILDREN`` would be the maximum over
     every child so far, so a delta build would report the full build's peak.
@@ -76,6 +79,7 @@ def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(args[:3])}...\n{stdout[-2000:]}\n{stderr[-4000:]}")
+    LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     return wall, usage.ru_maxrss / 1024 / 1024, stdout
 
 
@@ -83,7 +87,7 @@ def generate(city: Path, persons: int, seed: int, day2: bool) -> dict[str, Any]:
     """Generate day 1 (or day 2 over it) in a child process: wall, peak RSS and source rows written."""
     wall, peak, out = child([sys.executable, "-c", GENERATE, str(city), str(persons), str(seed), str(day2)])
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
-    return {**json.loads(line[len("RESULT"):]), "wall": wall, "peak_gb": peak}
+    return {**json.loads(line[len("RESULT"):]), "wall": wall, "peak_gb": peak, "cpu_s": LAST_CPU[0]}
 
 
 def ingest(city: Path, pythonpath: str | None) -> dict[str, Any]:
@@ -95,7 +99,7 @@ def ingest(city: Path, pythonpath: str | None) -> dict[str, Any]:
     before = {b.batch_id for b in Lake(city / "lake").committed_batches()}
     wall, peak, _ = child([sys.executable, "-c", "from pipelines.cli import app; app()", "ingest"], env)
     new = [b for b in Lake(city / "lake").committed_batches() if b.batch_id not in before]
-    return {"wall": wall, "peak_gb": peak, "batches": len(new), "extracted": sum(b.extracted for b in new),
+    return {"wall": wall, "peak_gb": peak, "cpu_s": LAST_CPU[0], "batches": len(new), "extracted": sum(b.extracted for b in new),
             "silver": sum(b.standardised for b in new), "quarantine": sum(b.quarantined for b in new)}
 
 
@@ -104,7 +108,7 @@ def build(city: Path, full: bool) -> dict[str, Any]:
                              "full" if full else "auto"])
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
     res = json.loads(line[len("RESULT"):])
-    res.update(wall=wall, peak_gb=peak)
+    res.update(wall=wall, peak_gb=peak, cpu_s=LAST_CPU[0])
     return res
 
 
