@@ -128,14 +128,11 @@ def _write_rows(sql: Sql, inp: GoldInput) -> None:
         return
     gone = f"(SELECT master_id FROM {t.idevents} WHERE event IN ('merged', 'retired'))"
     aff = f"(SELECT master_id FROM {patch.affected})"
-    reindex = _reindex(sql, m, aff)
-    if reindex:
-        drop_master_indexes(sql, m)
+    # (dropping the master table's ART indexes around these two statements and rebuilding them was
+    # measured and is no faster: at 1 M persons, quiet, the person write took 4.1 s with the indexes
+    # kept and 5.5 s with the five rebuilt; see benchmarks/RESULTS.md, "Seed scale, second run")
     sql.run(f"DELETE FROM gold.{m}_master WHERE master_id IN {aff} OR master_id IN {gone}")
     sql.run(f"INSERT INTO gold.{m}_master BY NAME SELECT * FROM {t.golden}")
-    if reindex:
-        with sql.step("index"):
-            index_master(sql, inp.cfg)
     # by record number (the record id's hash, an integer), not by comparing millions of id strings
     sql.run(f"DELETE FROM gold.{m}_xref WHERE record_no IN (SELECT rid FROM {t.map}) "
             f"OR record_no IN (SELECT {RID} FROM {patch.detached})")
@@ -153,30 +150,6 @@ def sort_keys(cfg: MasterConfig) -> dict[str, str]:
            f"{m}_xref": "master_id"}
     out.update({s.table(m): s.key for s in side_tables(cfg)})
     return out
-
-
-#: Share of a master table's rows a delta rewrites above which its indexes are dropped and rebuilt
-#: rather than maintained row by row.  Deleting from an ART index costs DuckDB a lookup per row and
-#: index in nodes read from disk: at 1 M persons 35 k masters (3.4 %) took 4.4 s to delete with the
-#: five indexes and 0.06 s without, and rebuilding the five took 2.4 s; 16 k of 4.5 M licences (0.35 %)
-#: took 1.1 s to delete with its one index, which took 3.9 s to rebuild.
-REINDEX_SHARE = 0.02
-
-
-def _reindex(sql: Sql, master: str, affected: str) -> bool:
-    """Whether this delta rewrites enough of ``gold.{master}_master`` to rebuild its indexes."""
-    got = sql.rows(f"SELECT (SELECT count(*) FROM {affected}), (SELECT estimated_size FROM duckdb_tables() "
-                   f"WHERE database_name = 'gold' AND schema_name = 'main' AND table_name = {lit(master + '_master')})")
-    rewritten, rows = got[0]
-    return bool(rows) and rewritten > REINDEX_SHARE * rows
-
-
-def drop_master_indexes(sql: Sql, master: str) -> None:
-    """Drop every index of ``gold.{master}_master`` (those :func:`index_master` made, whatever the
-    layout then declared)."""
-    for (name,) in sql.rows("SELECT index_name FROM duckdb_indexes() WHERE database_name = 'gold' "
-                            "AND schema_name = 'main' AND table_name = ?", [f"{master}_master"]):
-        sql.run(f"DROP INDEX gold.{q(name)}")
 
 
 def index_master(sql: Sql, cfg: MasterConfig) -> None:
