@@ -29,14 +29,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 ROOT = Path(__file__).resolve().parent.parent
-#: CPU seconds of the last :func:`child` (on 2 cores, 30 minutes are 3,600 CPU seconds at most)
-LAST_CPU = [0.0]
 
 BUILD = r"""
 import json, sys, time
@@ -61,9 +59,23 @@ print("RESULT" + json.dumps({"rows": s.rows, "day2_rows": s.day2_rows, "licences
 """
 
 
-def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS GB of this child alone, stdout) of a child process; its CPU seconds
-    (user + system, its waited-for children included) are in :data:`LAST_CPU`.
+class Ran(NamedTuple):
+    """What a child process cost and printed."""
+
+    wall: float
+    #: peak RSS (GB) of the child alone
+    peak_gb: float
+    #: user + system seconds of the child and its waited-for children (on 2 cores, 30 minutes are
+    #: 3,600 CPU seconds at most)
+    cpu_s: float
+    stdout: str
+
+    def figures(self) -> dict[str, float]:
+        return {"wall": self.wall, "peak_gb": self.peak_gb, "cpu_s": self.cpu_s}
+
+
+def child(args: list[str], env: dict[str, str] | None = None) -> Ran:
+    """Run a child process to its end: its wall seconds, peak, CPU seconds and stdout.
 
     The peak comes from ``wait4`` on the child itself: ``RUSAGE_CHILDREN`` would be the maximum over
     every child so far, so a delta build would report the full build's peak.
@@ -79,15 +91,14 @@ def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(args[:3])}...\n{stdout[-2000:]}\n{stderr[-4000:]}")
-    LAST_CPU[0] = usage.ru_utime + usage.ru_stime
-    return wall, usage.ru_maxrss / 1024 / 1024, stdout
+    return Ran(wall, usage.ru_maxrss / 1024 / 1024, usage.ru_utime + usage.ru_stime, stdout)
 
 
 def generate(city: Path, persons: int, seed: int, day2: bool) -> dict[str, Any]:
     """Generate day 1 (or day 2 over it) in a child process: wall, peak RSS and source rows written."""
-    wall, peak, out = child([sys.executable, "-c", GENERATE, str(city), str(persons), str(seed), str(day2)])
-    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
-    return {**json.loads(line[len("RESULT"):]), "wall": wall, "peak_gb": peak, "cpu_s": LAST_CPU[0]}
+    ran = child([sys.executable, "-c", GENERATE, str(city), str(persons), str(seed), str(day2)])
+    line = next(ln for ln in ran.stdout.splitlines() if ln.startswith("RESULT"))
+    return {**json.loads(line[len("RESULT"):]), **ran.figures()}
 
 
 def ingest(city: Path, pythonpath: str | None) -> dict[str, Any]:
@@ -97,19 +108,17 @@ def ingest(city: Path, pythonpath: str | None) -> dict[str, Any]:
     env = {"MASTERDATA_SOURCES": str(city / "sources"), "MASTERDATA_LAKE": str(city / "lake")}
     env["PYTHONPATH"] = pythonpath or str(ROOT)
     before = {b.batch_id for b in Lake(city / "lake").committed_batches()}
-    wall, peak, _ = child([sys.executable, "-c", "from pipelines.cli import app; app()", "ingest"], env)
+    ran = child([sys.executable, "-c", "from pipelines.cli import app; app()", "ingest"], env)
     new = [b for b in Lake(city / "lake").committed_batches() if b.batch_id not in before]
-    return {"wall": wall, "peak_gb": peak, "cpu_s": LAST_CPU[0], "batches": len(new), "extracted": sum(b.extracted for b in new),
+    return {**ran.figures(), "batches": len(new), "extracted": sum(b.extracted for b in new),
             "silver": sum(b.standardised for b in new), "quarantine": sum(b.quarantined for b in new)}
 
 
 def build(city: Path, full: bool) -> dict[str, Any]:
-    wall, peak, out = child([sys.executable, "-c", BUILD, str(city / "lake"), str(city / "gold" / "gold.duckdb"),
-                             "full" if full else "auto"])
-    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
-    res = json.loads(line[len("RESULT"):])
-    res.update(wall=wall, peak_gb=peak, cpu_s=LAST_CPU[0])
-    return res
+    ran = child([sys.executable, "-c", BUILD, str(city / "lake"), str(city / "gold" / "gold.duckdb"),
+                 "full" if full else "auto"])
+    line = next(ln for ln in ran.stdout.splitlines() if ln.startswith("RESULT"))
+    return {**json.loads(line[len("RESULT"):]), **ran.figures()}
 
 
 def evaluate(city: Path) -> dict[str, Any]:
@@ -186,9 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.prepare_only:
         # day 2's sources can be written before day 1 is built: the build reads the lake, not the sources
         print("day 2 sources ...", flush=True)
-        res["generate_day2"] = generate(city, args.persons, args.seed, day2=True)
-        res["generate_day2_s"] = res["generate_day2"]["wall"]
-        stage_done(res, "generate_day2", city)
+        generate_day2(res, args.persons, args.seed, city)
         prepared.write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")
         return 0
     early = json.loads(prepared.read_text(encoding="utf-8")) if args.skip_generate and prepared.exists() else {}
@@ -202,9 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     before = save_ids(city)
     print("day 2 ...", flush=True)
     if "generate_day2" not in early:
-        res["generate_day2"] = generate(city, args.persons, args.seed, day2=True)
-        res["generate_day2_s"] = res["generate_day2"]["wall"]
-        stage_done(res, "generate_day2", city)
+        generate_day2(res, args.persons, args.seed, city)
     res["ingest_day2"] = ingest(city, args.ingest_pythonpath)
     res["ingest_day2_s"] = res["ingest_day2"]["wall"]
     stage_done(res, "ingest_day2", city)
@@ -216,6 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     (city / "bench_masters.json").write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")
     print(render(res))
     return 0
+
+
+def generate_day2(res: dict[str, Any], persons: int, seed: int, city: Path) -> None:
+    """Day 2's sources over day 1's, its figures kept in ``res``."""
+    res["generate_day2"] = generate(city, persons, seed, day2=True)
+    res["generate_day2_s"] = res["generate_day2"]["wall"]
+    stage_done(res, "generate_day2", city)
 
 
 def render(res: dict[str, Any]) -> str:
