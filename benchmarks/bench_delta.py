@@ -5,8 +5,9 @@
 
 ``bench_masters`` runs the delta once, after day 2 is generated and ingested; to measure a change to
 the delta (main's code against a branch, back to back) it has to run again on the same input.  A city
-keeps no day-1 gold of its own (the delta replaces it), so copy ``CITY/gold/gold.duckdb`` once between
-its full build and its delta.  The city is only read: ``OUT`` gets links to its lake and truth and a
+keeps no day-1 gold of its own (the delta replaces it), so copy ``CITY/gold/gold.duckdb`` and its state
+file ``gold.state.duckdb`` (which a delta changes in place) once between its full build and its delta,
+as ``DAY1.duckdb`` and ``DAY1.state.duckdb``.  The city is only read: ``OUT`` gets links to its lake and truth and a
 copy of the day-1 gold, and the delta, ``evaluate`` and the ids kept are ``bench_masters``' own
 (:func:`~benchmarks.bench_masters.build` in a child process, so the peak is the delta's alone).
 """
@@ -24,15 +25,19 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_masters import build, evaluate, kept_ids, save_ids
+from pipelines.masters.gold_file import state_path
 
 
 def prepare(city: Path, day1_gold: Path, out: Path) -> None:
-    """``out``: links to the city's lake and truth, and a fresh copy of the day-1 gold file."""
+    """``out``: links to the city's lake and truth, and fresh copies of the day-1 gold and state files."""
     shutil.rmtree(out, ignore_errors=True)
     (out / "gold").mkdir(parents=True)
     for part in ("lake", "truth"):
         (out / part).symlink_to((city / part).resolve(), target_is_directory=True)
-    shutil.copyfile(day1_gold, out / "gold" / "gold.duckdb")
+    gold = out / "gold" / "gold.duckdb"
+    shutil.copyfile(day1_gold, gold)
+    if state_path(day1_gold).exists():  # without it (a gold file of older code) the delta is a full build
+        shutil.copyfile(state_path(day1_gold), state_path(gold))
 
 
 def main(argv: list[str] | None = None) -> int:

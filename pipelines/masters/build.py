@@ -38,12 +38,12 @@ from core.sqltext import lit, q
 from pipelines.lake import Lake
 from pipelines.masters.config import MASTERS
 from pipelines.masters.context import Context, MasterReport
-from pipelines.masters.gold_file import GoldBuild, build_lock, gold_path, steward_path
+from pipelines.masters.gold_file import GoldBuild, build_lock, gold_path, state_path, steward_path
 from pipelines.masters.hooks import forget, references, side_tables
 from pipelines.masters.plan_delta import build_delta
 from pipelines.masters.plan_full import build_full
 from pipelines.masters.records import committed_files
-from pipelines.masters.store import ensure_schema, exists, write_steward_decisions
+from pipelines.masters.store import ensure_schema, exists, state_exists, write_steward_decisions
 from pipelines.masters.survivorship import lineage_view_sql
 from pipelines.resolve.macros import install_resolve_macros
 from pipelines.resolve.sql import Sql
@@ -131,20 +131,45 @@ def work_file() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+#: How long a build waits for readers of the state file to let go (an explanation holds it for
+#: well under a second; anything longer is a stuck process to be named, not waited for).
+STATE_WAIT_SECONDS = 30.0
+
+
+def attach_state(con: duckdb.DuckDBPyConnection, path: Path, wait: float = STATE_WAIT_SECONDS) -> None:
+    """Attach the state file (created if missing) as ``state``, waiting up to ``wait`` seconds
+    while a reader (a steward's explanation) holds it open; then fail, naming the file."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con.execute(f"ATTACH {lit(str(path))} AS state")
+            return
+        except duckdb.IOException as e:
+            if time.monotonic() >= deadline:
+                raise BuildError(f"cannot open the state file {path} for writing after {wait:.0f}s (another "
+                                 f"process holds it open): {str(e).splitlines()[0]}") from e
+            time.sleep(0.2)
+
+
 def plan(ctx: Context, master: str, full: bool) -> tuple[str, list[Path], list[str]]:
     """(mode, silver files to read, their batch keys) for one master.
 
-    ``delta`` reads only the batches the state has not consumed; ``full`` reads all.
+    ``delta`` reads only the batches the state has not consumed; ``full`` reads all.  The state
+    is trusted only when its ``meta`` row names the gold file's latest build of the master (see
+    :mod:`pipelines.masters.gold_file`): a build that died while changing it, or after changing it
+    but before its gold file was published, leaves no row or another build's.
     """
     sql = ctx.sql
     cfg = ctx.cfg(master)
     all_files, all_keys = committed_files(ctx.lake, master)
-    if full or not exists(sql, f"{master}_rec", "state") or not exists(sql, f"{master}_master"):
+    if full or not state_exists(sql, f"{master}_rec") or not exists(sql, f"{master}_master"):
         return "full", all_files, all_keys
-    meta = sql.rows("SELECT fingerprint, steward FROM gold.state.meta WHERE master = ?", [master])
+    meta = sql.rows("SELECT fingerprint, steward, build_id FROM state.main.meta WHERE master = ?", [master])
     if not meta or meta[0][0] != cfg.fingerprint() or meta[0][1] != ctx.steward.fingerprint(master):
         return "full", all_files, all_keys
-    consumed = {r[0] for r in sql.rows("SELECT batch FROM gold.state.batches WHERE master = ?", [master])}
+    if meta[0][2] != sql.one("SELECT max(build_id) FROM gold.builds WHERE master = ?", [master]):
+        return "full", all_files, all_keys
+    consumed = {r[0] for r in sql.rows("SELECT batch FROM state.main.batches WHERE master = ?", [master])}
     if not consumed <= set(all_keys):  # a batch vanished from the lake: start over
         return "full", all_files, all_keys
     new = [(f, k) for f, k in zip(all_files, all_keys) if k not in consumed]
@@ -214,6 +239,8 @@ def build_masters(ctx: Context, wanted: list[str], full: bool, report: BuildRepo
             report.masters.append(MasterReport(m, "unchanged"))
             continue
         changed = True
+        # from here until write_state puts it back, the master's state is not to be trusted
+        sql.run("DELETE FROM state.main.meta WHERE master = ?", [m])
         threshold = DELTA_CHECKPOINT_THRESHOLD if mode == "delta" else default_threshold
         sql.run(f"SET checkpoint_threshold = {lit(threshold)}")
         with sql.step(f"{m} ({mode})", timed=False):
@@ -253,11 +280,13 @@ def build(masters: list[str] | None = None, *, lake: Lake | None = None, gold: P
         # variants), also when one master is built alone, as each task of the build DAG does
         install_resolve_macros(sql)
         con.execute(f"ATTACH {lit(str(gb.path))} AS gold")
+        attach_state(con, state_path(gold))
         try:
             ctx = Context(sql, lake, steward, build_id, started.strftime("%Y-%m-%d %H:%M:%S"), as_of or date.today(),
                           config_dir)
             changed = build_masters(ctx, wanted, full, report)
         finally:
+            con.execute("DETACH state")  # checkpointed before the gold file it belongs to is published
             con.execute("DETACH gold")
             con.close()
         if changed:

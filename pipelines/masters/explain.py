@@ -1,8 +1,10 @@
 """Explanations over the gold store: why any two records of a master scored what they did.
 
-The build keeps what scoring needs: every record's features (``state.<master>_rec``, with its
-current master id), the term-frequency tables (``state.<master>_tf_<feature>``) and the trained m,
-u and prior (``match_params``).  From them :func:`explain_gold` breaks the match weight of any pair
+The build keeps what scoring needs: every record's features (``<master>_rec`` of the state file,
+with its current master id), the term-frequency tables (``<master>_tf_<feature>``) and the trained
+m, u and prior (``match_params``, in the gold file).  A build changes the state file in place and
+holds it open while it runs, so explanations are unavailable (:class:`StateBusy`, a 503) until
+the build finishes.  From them :func:`explain_gold` breaks the match weight of any pair
 down per comparison level (:mod:`pipelines.resolve.explain`) - a queued pair, two records of one
 master, or two a steward suspects belong together - without rebuilding anything.  A pair the build
 queued as ``conflicting_keys`` is explained as it was scored: with the configuration's ``ignore``
@@ -19,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from core.db import connect
 from core.errors import InputError, UnavailableError
 from core.sqltext import lit
 from pipelines.masters.config import MASTERS, master_config
-from pipelines.masters.gold_file import gold_path
+from pipelines.masters.gold_file import gold_path, state_path
 from pipelines.resolve.comparisons import Params
 from pipelines.resolve.explain import Explanation, UnknownRecord, explain, neighbours
 from pipelines.resolve.macros import install_resolve_macros
@@ -39,6 +43,10 @@ class ExplainError(InputError):
 
 class NoGold(UnavailableError):
     """No gold store has been built yet."""
+
+
+class StateBusy(UnavailableError):
+    """A build holds the state file (explanations read it): try again when it has finished."""
 
 
 @dataclass
@@ -60,14 +68,19 @@ class GoldExplanation:
 
 @contextmanager
 def gold_sql(path: Path | None = None) -> Iterator[Sql]:
-    """An engine connection with the gold file attached read-only as ``gold`` (TEMP tables live on
-    the connection, so a reader never writes the file)."""
+    """An engine connection with the gold file attached read-only as ``gold`` and its state file as
+    ``state`` (TEMP tables live on the connection, so a reader never writes either file)."""
     path = path or gold_path()
-    if not path.exists():
-        raise NoGold(f"no gold store at {path}: run `masterdata build` first")
+    state = state_path(path)
+    if not path.exists() or not state.exists():
+        raise NoGold(f"no gold store at {path} (with its state file): run `masterdata build` first")
     con = connect()
     try:
         con.execute(f"ATTACH {lit(str(path))} AS gold (READ_ONLY)")
+        try:
+            con.execute(f"ATTACH {lit(str(state))} AS state (READ_ONLY)")
+        except duckdb.IOException as e:
+            raise StateBusy(f"a build is updating {state}; explanations are available again when it has finished") from e
         sql = Sql(con)
         install_resolve_macros(sql)
         yield sql
@@ -83,7 +96,7 @@ def _master_of(sql: Sql, ids: list[str], master: str | None) -> str:
         return master
     for m in MASTERS:
         if sql.table_exists(f"{m}_rec", "state") and sql.one(
-                f"SELECT count(*) FROM gold.state.{m}_rec WHERE record_id = ? OR master_id = ?", [ids[0], ids[0]]):
+                f"SELECT count(*) FROM state.main.{m}_rec WHERE record_id = ? OR master_id = ?", [ids[0], ids[0]]):
             return m
     raise UnknownRecord(f"no record or master {ids[0]!r} in the gold store")
 
@@ -99,7 +112,7 @@ def _params(sql: Sql, master: str) -> Params:
 
 def _record_of(sql: Sql, master: str, ident: str) -> str:
     """A record id as given, or the first record of a master id."""
-    rec = f"gold.state.{master}_rec"
+    rec = f"state.main.{master}_rec"
     if sql.one(f"SELECT count(*) FROM {rec} WHERE record_id = ?", [ident]):
         return ident
     first = sql.one(f"SELECT min(record_id) FROM {rec} WHERE master_id = ?", [ident])
@@ -110,7 +123,7 @@ def _record_of(sql: Sql, master: str, ident: str) -> str:
 
 def _queued(sql: Sql, master: str) -> None:
     """TEMP ``__queued`` (l, r, weight, conflict): the master's queued pairs by record number."""
-    rec = f"gold.state.{master}_rec"
+    rec = f"state.main.{master}_rec"
     sql.run(f"CREATE OR REPLACE TEMP TABLE __queued AS SELECT fl.rid AS l, fr.rid AS r, q.match_weight AS weight, "
             f"q.reason = 'conflicting_keys' AS conflict FROM gold.review_queue AS q "
             f"JOIN {rec} AS fl ON fl.record_id = q.record_id JOIN {rec} AS fr ON fr.record_id = q.candidate_record_id "
@@ -118,7 +131,7 @@ def _queued(sql: Sql, master: str) -> None:
 
 
 def _conflicting(sql: Sql, master: str, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    rec = f"gold.state.{master}_rec"
+    rec = f"state.main.{master}_rec"
     rows = sql.rows(f"SELECT a.record_id, b.record_id FROM __queued AS q JOIN {rec} AS a ON a.rid = q.l "
                     f"JOIN {rec} AS b ON b.rid = q.r WHERE q.conflict")
     found = {tuple(sorted((str(a), str(b)))) for a, b in rows}
@@ -135,7 +148,7 @@ def explain_gold(a: str, b: str | None = None, master: str | None = None, *, lim
         m = _master_of(sql, [a] if b is None else [a, b], master)
         cfg = master_config(m)
         params = _params(sql, m)
-        rec = f"gold.state.{m}_rec"
+        rec = f"state.main.{m}_rec"
         _queued(sql, m)
         if b is not None:
             pairs = [(a, b)]
@@ -143,7 +156,7 @@ def explain_gold(a: str, b: str | None = None, master: str | None = None, *, lim
             first = _record_of(sql, m, a)
             pairs = [(first, o) for o in neighbours(sql, rec, first, "master_id", limit, "__queued")]
         conflict = _conflicting(sql, m, pairs)
-        tf = "gold.state.{master}_tf_{feature}"
+        tf = "state.main.{master}_tf_{feature}"
         done: dict[tuple[str, str], Explanation] = {}
         ignore = cfg.conflict_review.ignore if cfg.conflict_review else []
         for group, with_params in (([x for x in pairs if x not in conflict], params),

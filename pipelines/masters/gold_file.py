@@ -17,8 +17,19 @@ copies into the ``steward_decisions`` table for readers.
 
 What the file holds is the gold writer's (:mod:`pipelines.masters.store`,
 :mod:`pipelines.masters.gold_writer`; ``review_levels``: what each comparison level added to a
-queued pair's weight, :mod:`pipelines.masters.review_levels`); schema ``state`` holds what a delta
-build needs (not for readers).
+queued pair's weight, :mod:`pipelines.masters.review_levels`).
+
+What a delta build needs - every resolved record with its features, the source records, term
+frequencies, consumed batches - is *not* in the gold file but in the **state file** beside it
+(``gold.state.duckdb``, :func:`state_path`; the build attaches it as ``state``).  It is most of the
+bytes (52 M resolved and source records at seed scale) and no reader needs it, so copying it with
+the gold file at every build - the copy is what makes the gold file's replacement atomic - would
+cost a delta more than its own work.  The state file is changed in place instead, under the build
+lock, and trusted only when it is known whole (:func:`pipelines.masters.build.plan`): a master's
+row of ``state.meta`` is deleted before its state is touched and written back, naming the build,
+when the state is complete; a delta runs only when that build is also the gold file's latest build
+of the master.  A build that dies midway, or between finishing the state and renaming the gold
+file, therefore leaves a state the next build does not trust: it builds that master in full.
 """
 
 from __future__ import annotations
@@ -42,6 +53,12 @@ STEWARD_FILE = "steward_decisions.jsonl"
 def gold_path() -> Path:
     """The gold file: ``$MASTERDATA_GOLD``, else ``$MASTERDATA_HOME/warehouse/gold.duckdb``."""
     return settings().gold
+
+
+def state_path(gold: Path | None = None) -> Path:
+    """The state file of a gold file: ``gold.duckdb`` -> ``gold.state.duckdb`` beside it."""
+    gold = gold or gold_path()
+    return gold.with_name(f"{gold.stem}.state{gold.suffix or '.duckdb'}")
 
 
 def steward_path(gold: Path | None = None) -> Path:

@@ -169,7 +169,7 @@ def write_review(ctx: Context, master: str, res: Resolution, replace: bool, reco
     ``records`` (rid, record_id, master_id, features; default: the state's) covers every record
     the queue may name - a delta's few thousand, where the state holds millions."""
     sql = ctx.sql
-    rec = records or f"gold.state.{master}_rec"
+    rec = records or f"state.main.{master}_rec"
     if not sql.table_exists(res.review):
         return
     decided = ctx.steward.constraints(master)
@@ -222,7 +222,7 @@ def write_state(ctx: Context, inp: GoldInput) -> None:
     if inp.patch is None:
         sql.run(f"CREATE OR REPLACE TEMP TABLE __canch AS SELECT x.cluster, bool_or(f.anchored) AS anchored "
                 f"FROM {inp.rec} AS f JOIN {inp.t.map} AS x ON x.rid = f.rid GROUP BY x.cluster")
-        sql.run(f"CREATE OR REPLACE TABLE gold.state.{m}_rec AS SELECT f.*, x.master_id, x.cluster, "
+        sql.run(f"CREATE OR REPLACE TABLE state.main.{m}_rec AS SELECT f.*, x.master_id, x.cluster, "
                 f"a.anchored AS cluster_anchored FROM {inp.rec} AS f JOIN {inp.t.map} AS x ON x.rid = f.rid "
                 f"JOIN __canch AS a ON a.cluster = x.cluster")
         sql.run("DROP TABLE __canch")
@@ -230,18 +230,18 @@ def write_state(ctx: Context, inp: GoldInput) -> None:
         # survivorship reads (issues and raw identifier texts stay in silver)
         have = columns_of(sql, inp.src)
         keep = [c for c in have if c in STATE_SRC_LINEAGE or c in survivorship_columns(cfg, set(have))]
-        sql.run(f"CREATE OR REPLACE TABLE gold.state.{m}_src AS SELECT {', '.join(q(c) for c in keep)} FROM {inp.src}")
+        sql.run(f"CREATE OR REPLACE TABLE state.main.{m}_src AS SELECT {', '.join(q(c) for c in keep)} FROM {inp.src}")
         for f in tf_features(cfg):
-            sql.run(f"CREATE OR REPLACE TABLE gold.state.{m}_tf_{f} AS SELECT * FROM {inp.t.engine.tf(f)}")
-        sql.run("DELETE FROM gold.state.batches WHERE master = ?", [m])
+            sql.run(f"CREATE OR REPLACE TABLE state.main.{m}_tf_{f} AS SELECT * FROM {inp.t.engine.tf(f)}")
+        sql.run("DELETE FROM state.main.batches WHERE master = ?", [m])
     if inp.batch_keys:
         sql.register("__batches", pa.table({"batch": pa.array(inp.batch_keys, pa.string())}))
-        sql.run(f"INSERT INTO gold.state.batches SELECT {lit(m)}, batch FROM __batches")
+        sql.run(f"INSERT INTO state.main.batches SELECT {lit(m)}, batch FROM __batches")
         sql.unregister("__batches")
-    sql.run("DELETE FROM gold.state.meta WHERE master = ?", [m])
-    sql.run("INSERT INTO gold.state.meta VALUES (?, ?, ?, ?, ?)",
+    sql.run("DELETE FROM state.main.meta WHERE master = ?", [m])
+    sql.run("INSERT INTO state.main.meta VALUES (?, ?, ?, ?, ?)",
             [m, cfg.fingerprint(), ctx.steward.fingerprint(m), ctx.build_id,
-             int(sql.one(f"SELECT count(*) FROM gold.state.{m}_rec") or 0)])
+             int(sql.one(f"SELECT count(*) FROM state.main.{m}_rec") or 0)])
 
 
 def joined_records_sql(cfg: ResolveConfig, src: str, rec: str, xmap: str, src_cols: set[str]) -> str:

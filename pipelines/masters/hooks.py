@@ -24,7 +24,7 @@ from typing import Protocol
 
 from core.sqltext import lit, q
 from pipelines.masters.licences import link_holders, link_legal_reps, mint_identifiers, status_sql
-from pipelines.masters.store import exists
+from pipelines.masters.store import exists, state_exists
 from pipelines.resolve.config import Holder, MasterConfig
 from pipelines.resolve.sql import Sql
 
@@ -83,8 +83,8 @@ def key_map(ctx: HookContext, master: str, key: str) -> str:
         return name
     cfg = ctx.cfg(master)
     feature = next((k.feature for k in cfg.deterministic.keys if k.name == key), None) if cfg.deterministic else None
-    if feature and exists(ctx.sql, f"{master}_rec", "state"):
-        select = (f"SELECT {q(feature)} AS key, min(master_id) AS master_id FROM gold.state.{master}_rec "
+    if feature and state_exists(ctx.sql, f"{master}_rec"):
+        select = (f"SELECT {q(feature)} AS key, min(master_id) AS master_id FROM state.main.{master}_rec "
                   f"WHERE {q(feature)} IS NOT NULL GROUP BY {q(feature)}")
     else:
         select = "SELECT CAST(NULL AS VARCHAR) AS key, CAST(NULL AS VARCHAR) AS master_id LIMIT 0"
@@ -106,7 +106,7 @@ def holder_links(ctx: HookContext, master: str, src: str, out: str) -> dict[str,
             "CAST(NULL AS VARCHAR) AS master_id LIMIT 0"
     # the holder masters' records (views: joins only touch what they need)
     parts = [f"SELECT {lit(m)} AS holder_kind, record_id, master_id FROM gold.{m}_xref" for m in masters
-             if exists(ctx.sql, f"{m}_xref") and exists(ctx.sql, f"{m}_rec", "state")]
+             if exists(ctx.sql, f"{m}_xref") and state_exists(ctx.sql, f"{m}_rec")]
     ctx.sql.run(f"CREATE OR REPLACE TEMP VIEW {master}_holder_records AS {' UNION ALL '.join(parts) or empty}")
     ctx.sql.run(f"CREATE OR REPLACE TEMP TABLE {master}_holder_keys AS {_holder_keys_sql(ctx, holders)}")
     counts = link_holders(ctx.sql, src, f"{master}_holder_records", f"{master}_holder_keys", f"{master}_holder",

@@ -1,7 +1,7 @@
 """The delta planner: new silver batches applied to a master in place.
 
 A full build re-resolves everything; the day-2 delta is a few thousand records against millions,
-so it reuses what the last build left in the gold file's ``state`` schema - every resolved record
+so it reuses what the last build left in the state file (``state``) - every resolved record
 with its features and master, the source records, the trained parameters and term frequencies -
 and touches only what the new records touch:
 
@@ -14,7 +14,9 @@ and touches only what the new records touch:
 4. the state gains the new records and follows the moved ones; the gold writer rewrites golden
    records, cross-references and events of the affected masters.
 
-Everything else in the gold file is left as it was (the file is a copy of the previous one).
+Everything else in the gold file is left as it was (the file is a copy of the previous one).  The
+state file is changed in place: the build took the master's ``state.meta`` row out before this
+runs, so a delta that fails leaves a state the next build does not trust (it builds in full).
 """
 
 from __future__ import annotations
@@ -46,14 +48,14 @@ def build_delta(ctx: Context, master: str, files: list[Path], batch_keys: list[s
         report.details["records"] = kinds
         report.records = kinds.get("new", 0) + kinds.get("changed", 0)
     src = prepared(ctx, cfg, t.dsrc, report.details)
-    inputs = DeltaInputs(existing=f"gold.state.{master}_rec", links=f"gold.{master}_xref", detached=t.detached,
-                         tf_prefix=f"gold.state.{master}_tf_",
+    inputs = DeltaInputs(existing=f"state.main.{master}_rec", links=f"gold.{master}_xref", detached=t.detached,
+                         tf_prefix=f"state.main.{master}_tf_",
                          params=_stored_params(sql, cfg) if cfg.probabilistic else None)
     res = resolve_delta(sql, cfg, src, inputs)
     with sql.step("ids"):
         # previous ids of every record of the affected clusters (detached ones included, so a
         # master whose last record went is retired)
-        sql.run(f"CREATE OR REPLACE TEMP TABLE {t.prev} AS SELECT record_id, master_id FROM gold.state.{master}_rec "
+        sql.run(f"CREATE OR REPLACE TEMP TABLE {t.prev} AS SELECT record_id, master_id FROM state.main.{master}_rec "
                 f"WHERE cluster IN (SELECT cluster FROM {t.engine.changed}) UNION ALL "
                 f"SELECT record_id, master_id FROM {t.detached}")
         report.ids = master_ids(ctx, cfg, t, res.clusters, t.prev)
@@ -76,18 +78,18 @@ def _delta_records(sql: Sql, t: BuildTables, files: list[Path]) -> dict[str, int
         f"CREATE OR REPLACE TEMP TABLE {t.dkind} AS SELECT d.record_id, CASE WHEN s.record_id IS NULL THEN "
         f"CASE WHEN coalesce(d._deleted, FALSE) THEN 'gone' ELSE 'new' END "
         f"WHEN coalesce(d._deleted, FALSE) THEN 'deleted' WHEN d._row_hash = s._row_hash THEN 'same' "
-        f"ELSE 'changed' END AS kind FROM {t.dall} AS d LEFT JOIN gold.state.{m}_src AS s ON s.record_id = d.record_id"
+        f"ELSE 'changed' END AS kind FROM {t.dall} AS d LEFT JOIN state.main.{m}_src AS s ON s.record_id = d.record_id"
     )
     # stored records are found by record number (``RID`` of the id): an integer column, not the ids
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.detached} AS SELECT r.record_id, r.master_id, r.cluster "
-            f"FROM gold.state.{m}_rec AS r WHERE r.rid IN (SELECT {RID} FROM {t.dkind} "
+            f"FROM state.main.{m}_rec AS r WHERE r.rid IN (SELECT {RID} FROM {t.dkind} "
             f"WHERE kind IN ('deleted', 'changed'))")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.dsrc} AS SELECT d.* FROM {t.dall} AS d JOIN {t.dkind} AS k "
             f"ON k.record_id = d.record_id WHERE k.kind IN ('new', 'changed')")
-    # detach now (the work file is a copy; ``detached`` remembers where they were), so nothing
-    # below needs to filter them out of millions of rows again
-    sql.run(f"DELETE FROM gold.state.{m}_rec WHERE rid IN (SELECT {RID} FROM {t.detached})")
-    sql.run(f"DELETE FROM gold.state.{m}_src WHERE record_id IN (SELECT record_id FROM {t.detached})")
+    # detach now (``detached`` remembers where they were; a failure from here on leaves the state
+    # untrusted, see the module docstring), so nothing below filters them out of millions of rows
+    sql.run(f"DELETE FROM state.main.{m}_rec WHERE rid IN (SELECT {RID} FROM {t.detached})")
+    sql.run(f"DELETE FROM state.main.{m}_src WHERE record_id IN (SELECT record_id FROM {t.detached})")
     return {str(k): int(n) for k, n in sql.rows(f"SELECT kind, count(*) FROM {t.dkind} GROUP BY kind")}
 
 
@@ -108,10 +110,10 @@ def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str, review:
     in place (an UPDATE of rows scattered over every row group costs more than delete + append)."""
     m, e = t.master, t.engine
     feats = "".join(f", {q(f)}" for f in cfg.table_features)
-    keep = [r[0] for r in sql.rows(f"SELECT column_name FROM duckdb_columns() WHERE database_name = 'gold' "
-                                   f"AND schema_name = 'state' AND table_name = '{m}_src'")]
-    sql.run(f"INSERT INTO gold.state.{m}_src BY NAME SELECT {', '.join(q(c) for c in keep)} FROM {src}")
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.msrc} AS SELECT * FROM gold.state.{m}_src "
+    keep = [r[0] for r in sql.rows(f"SELECT column_name FROM duckdb_columns() WHERE database_name = 'state' "
+                                   f"AND schema_name = 'main' AND table_name = '{m}_src'")]
+    sql.run(f"INSERT INTO state.main.{m}_src BY NAME SELECT {', '.join(q(c) for c in keep)} FROM {src}")
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.msrc} AS SELECT * FROM state.main.{m}_src "
             f"WHERE record_id IN (SELECT record_id FROM {t.map})")
     # record numbers wanted (a queued record's is its id's ``RID``), then one read of those records
     queued = (f"SELECT record_id FROM gold.review_queue WHERE master = {lit(m)} UNION ALL SELECT candidate_record_id "
@@ -119,23 +121,23 @@ def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str, review:
     new_pairs = f" UNION SELECT l FROM {review} UNION SELECT r FROM {review}" if review else ""
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat}_r AS SELECT rid FROM {t.map} UNION SELECT {RID} FROM ({queued})"
             f"{new_pairs}")
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat}_0 AS SELECT * FROM gold.state.{m}_rec "
+    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat}_0 AS SELECT * FROM state.main.{m}_rec "
             f"WHERE rid IN (SELECT rid FROM {t.mfeat}_r)")
     # the map's records (stored and new) with their new cluster and id
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mrec}_0 AS SELECT r.* REPLACE (x.master_id AS master_id, x.cluster AS "
             f"cluster) FROM {t.mfeat}_0 AS r JOIN {t.map} AS x ON x.rid = r.rid UNION ALL BY NAME "
             f"SELECT n.rid, n.record_id{''.join(f', n.{q(f)}' for f in cfg.table_features)}, n.node, n.anchored, n.det_key, "
             f"x.master_id, x.cluster FROM {e.rec} AS n JOIN {t.map} AS x ON x.rid = n.rid")
-    sql.run(f"DELETE FROM gold.state.{m}_rec WHERE rid IN (SELECT rid FROM {t.map})")
+    sql.run(f"DELETE FROM state.main.{m}_rec WHERE rid IN (SELECT rid FROM {t.map})")
     # a cluster is anchored when any of its records is (those left in the state included)
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mrec}_a AS SELECT cluster, bool_or(anchored) AS anchored FROM ("
-            f"SELECT cluster, anchored FROM {t.mrec}_0 UNION ALL SELECT cluster, anchored FROM gold.state.{m}_rec "
+            f"SELECT cluster, anchored FROM {t.mrec}_0 UNION ALL SELECT cluster, anchored FROM state.main.{m}_rec "
             f"WHERE cluster IN (SELECT cluster FROM {t.map})) GROUP BY cluster")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mrec} AS SELECT r.* REPLACE (a.anchored AS cluster_anchored) "
             f"FROM {t.mrec}_0 AS r JOIN {t.mrec}_a AS a ON a.cluster = r.cluster")
-    sql.run(f"INSERT INTO gold.state.{m}_rec BY NAME SELECT rid, record_id{feats}, node, anchored, det_key, master_id, "
+    sql.run(f"INSERT INTO state.main.{m}_rec BY NAME SELECT rid, record_id{feats}, node, anchored, det_key, master_id, "
             f"cluster, cluster_anchored FROM {t.mrec}")
-    sql.run(f"UPDATE gold.state.{m}_rec AS r SET cluster_anchored = a.anchored FROM {t.mrec}_a AS a "
+    sql.run(f"UPDATE state.main.{m}_rec AS r SET cluster_anchored = a.anchored FROM {t.mrec}_a AS a "
             f"WHERE a.cluster = r.cluster AND r.cluster_anchored IS DISTINCT FROM a.anchored")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat} AS SELECT * FROM {t.mrec} UNION ALL BY NAME "
             f"SELECT * FROM {t.mfeat}_0 WHERE rid NOT IN (SELECT rid FROM {t.map})")

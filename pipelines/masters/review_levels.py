@@ -36,7 +36,7 @@ def write_review_levels(sql: Sql, cfg: ResolveConfig, params: Params | None, bui
     if params is None or not cfg.comparisons:
         replace_master_rows(sql, "review_levels", m, "SELECT * FROM gold.review_levels WHERE FALSE")
         return 0
-    rec = records or f"gold.state.{m}_rec"
+    rec = records or f"state.main.{m}_rec"
     sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_qpairs AS SELECT DISTINCT fl.rid AS l, fr.rid AS r, "
             f"q.reason = 'conflicting_keys' AS conflict FROM gold.review_queue AS q "
             f"JOIN {rec} AS fl ON fl.record_id = q.record_id "
@@ -45,7 +45,7 @@ def write_review_levels(sql: Sql, cfg: ResolveConfig, params: Params | None, bui
     # number, and the stored records are millions of rows as wide as the features (a few thousand here)
     sql.run(f"CREATE OR REPLACE TEMP TABLE {m}_qrec AS SELECT * FROM {rec} WHERE rid IN "
             f"(SELECT l FROM {m}_qpairs UNION SELECT r FROM {m}_qpairs)")
-    tf = "gold.state.{master}_tf_{feature}"
+    tf = "state.main.{master}_tf_{feature}"
     ignore = cfg.conflict_review.ignore if cfg.conflict_review else []
     parts = []
     for name, conflict, p in ((f"{m}_qlev", False, params), (f"{m}_qlevc", True, params.neutralised(ignore))):

@@ -6,9 +6,10 @@ Everything here runs on a work connection with the gold build file attached as `
 ``master_events`` (created / merged / split / retired / attribute_changed, with batch and time),
 ``attribute_lineage`` (a view over the masters' ``lineage`` columns), ``id_registry`` (every id ever minted, never reused), ``review_queue``,
 ``match_params``, ``steward_decisions``, ``builds`` (and the tables a master's hooks keep beside
-it, e.g. ``entity_legal_rep``).  Schema ``state`` keeps what the next
-incremental run needs: the resolved records with their features, the source records, the
-consumed batches and the configuration fingerprints.
+it, e.g. ``entity_legal_rep``).  The state file, attached as ``state`` (:data:`STATE`;
+:func:`pipelines.masters.gold_file.state_path`), keeps what the next incremental run needs: the
+resolved records with their features, the source records, the consumed batches and the
+configuration fingerprints.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ SHARED_DDL = {
 #: events, and merges or splits naming it), one value at a time, in millions of events
 SHARED_INDEXES = {"master_events_master_id": "master_events (master_id)",
                   "master_events_related_id": "master_events (related_id)"}
+#: Where the state's tables are: the state file's main schema (the build attaches it as ``state``)
+STATE = "state.main"
 STATE_DDL = {
     "meta": "master VARCHAR, fingerprint VARCHAR, steward VARCHAR, build_id VARCHAR, records BIGINT",
     "batches": "master VARCHAR, batch VARCHAR",
@@ -50,19 +53,27 @@ STATE_DDL = {
 
 def ensure_schema(sql: Sql, side_tables: dict[str, str] | None = None) -> None:
     """Create the shared tables, the tables hooks keep beside their masters (``side_tables``:
-    name -> columns) and the state schema if the gold file is new."""
+    name -> columns) and the state's bookkeeping if the files are new.  A gold file written before
+    the state had its own file still holds it in schema ``state``: dropped (never read; with no
+    state file every master is built in full)."""
     for name, cols in {**SHARED_DDL, **(side_tables or {})}.items():
         sql.run(f"CREATE TABLE IF NOT EXISTS gold.{name} ({cols})")
     for name, on in SHARED_INDEXES.items():
         sql.run(f"CREATE INDEX IF NOT EXISTS {name} ON gold.{on}")
-    sql.run("CREATE SCHEMA IF NOT EXISTS gold.state")
+    sql.run("DROP SCHEMA IF EXISTS gold.state CASCADE")
     for name, cols in STATE_DDL.items():
-        sql.run(f"CREATE TABLE IF NOT EXISTS gold.state.{name} ({cols})")
+        sql.run(f"CREATE TABLE IF NOT EXISTS {STATE}.{name} ({cols})")
 
 
-def exists(sql: Sql, name: str, schema: str = "main") -> bool:
-    return bool(sql.one("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'gold' AND schema_name = ? "
-                        "AND table_name = ?", [schema, name]))
+def exists(sql: Sql, name: str, schema: str = "main", database: str = "gold") -> bool:
+    """Whether ``database.schema.name`` is a table (``database="state"``: the state file's)."""
+    return bool(sql.one("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+                        "AND table_name = ?", [database, schema, name]))
+
+
+def state_exists(sql: Sql, name: str) -> bool:
+    """Whether the state file holds table ``name``."""
+    return exists(sql, name, database="state")
 
 
 def replace_table(sql: Sql, target: str, select: str) -> None:

@@ -123,8 +123,8 @@ def weight_terms(cfg: ResolveConfig, params: Params, tf_table: str = "{master}_t
 
     A comparison's term is its level's ``log2(m/u)`` plus, on levels that ask for it, the
     term-frequency adjustment of the left record's value.  ``tf_table`` names the frequency
-    tables (``{master}`` and ``{feature}`` filled in): the TEMP ones while resolving, the stored
-    ones (``gold.state...``) when a queued pair is explained later.
+    tables (``{master}`` and ``{feature}`` filled in): the TEMP ones while resolving, the state
+    file's (``state.main...``) when a queued pair is explained later.
     """
     terms = [("prior", _dbl(params.prior_weight))]
     joins: list[str] = []

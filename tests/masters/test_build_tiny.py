@@ -198,7 +198,8 @@ def test_an_undeclared_layout_column_is_named(built: Path, tmp_path: Path) -> No
 def test_lineage_points_at_records_holding_the_value(built: Path) -> None:
     rows = q(built, "SELECT l.attribute, l.value, l.record_id FROM attribute_lineage AS l WHERE l.master = 'person'")
     assert rows
-    src = {r[0]: r[1:] for r in q(built, "SELECT record_id, name, sex FROM state.person_src")}
+    with duckdb.connect(str(built / "gold" / "gold.state.duckdb"), read_only=True) as con:
+        src = {r[0]: r[1:] for r in con.execute("SELECT record_id, name, sex FROM person_src").fetchall()}
     for attribute, value, record_id in rows:
         if attribute == "name":
             assert src[record_id][0] == value
@@ -291,3 +292,67 @@ def test_readers_never_see_half_a_build(copy: Path) -> None:
     assert reader.execute("SELECT count(*) FROM person_master").fetchone() == n  # still the old file
     reader.close()
     assert sorted(p.name for p in gold.parent.glob("*.building*")) == ["notes.building"]
+
+
+def _g2(root: Path) -> None:
+    add_batch(Lake(root / "lake"), "grassroots_service", "fwjl", "g2", [
+        {"key": "FW9", "id_number_raw": ZW, "name": "张伟", "phone": "13912345678"},
+        {"key": "FW1", "id_number_raw": ZW, "name": "张伟", "sex": "1", "phone": "13912345678"},  # corrected
+    ], extracted_at="2026-11-26 08:00:00")
+
+
+def _state_meta(root: Path) -> dict[str, str]:
+    with duckdb.connect(str(root / "gold" / "gold.state.duckdb"), read_only=True) as con:
+        return dict(con.execute("SELECT master, build_id FROM meta").fetchall())
+
+
+GOLDEN = "SELECT * EXCLUDE (first_seen, last_seen) FROM person_master ORDER BY master_id"
+
+
+def test_a_state_whose_gold_file_was_not_published_is_rebuilt(copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state file changes in place: a build that finished the state but died before renaming
+    its gold file (here: the rename fails) leaves a state ahead of the gold file; the next build
+    must notice and build that master in full, to the masters a clean full build gives."""
+    from pipelines.masters.gold_file import GoldBuild
+
+    before, meta = masters(copy), _state_meta(copy)
+    _g2(copy)
+
+    def refuse(self: GoldBuild) -> None:
+        raise OSError("disk full (test)")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(GoldBuild, "commit", refuse)
+        with pytest.raises(OSError, match="disk full"):
+            run(copy)
+    assert masters(copy) == before  # readers still see the last published build
+    assert _state_meta(copy)["person"] != meta["person"]  # the state moved on without it
+    report = run(copy)
+    assert [(r.master, r.mode) for r in report.masters][0] == ("person", "full")  # type: ignore[attr-defined]
+    recovered = q(copy, GOLDEN)
+    run(copy, full=True)
+    assert q(copy, GOLDEN) == recovered
+    assert run(copy).written is False  # type: ignore[attr-defined]  # and trusted again
+
+
+def test_a_build_that_dies_while_changing_the_state_is_rebuilt(copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delta that fails after it changed the person state (records detached, new ones added)
+    leaves no ``meta`` row for it: the next build resolves persons in full."""
+    import pipelines.masters.gold_writer as gw
+
+    _g2(copy)
+
+    def die(*a: object, **k: object) -> None:
+        raise RuntimeError("killed (test)")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(gw, "build_golden", die)  # after the state was changed, before it is marked whole
+        with pytest.raises(RuntimeError, match="killed"):
+            run(copy)
+    assert "person" not in _state_meta(copy)
+    report = run(copy)
+    assert report.masters[0].mode == "full"  # type: ignore[attr-defined]
+    recovered, xref = q(copy, GOLDEN), masters(copy)
+    run(copy, full=True)
+    assert (q(copy, GOLDEN), masters(copy)) == (recovered, xref)
+    assert xref["grassroots_service:fwjl:FW9"] == xref["public_security:hjxx_czrk:1"]

@@ -34,7 +34,8 @@ def city(cities: Cities, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = made.city
     (made.home / "lake").rename(out / "lake")
     (out / "gold").mkdir()
-    (made.home / "warehouse" / "gold.duckdb").rename(out / "gold" / "gold.duckdb")
+    for name in ("gold.duckdb", "gold.state.duckdb"):  # the gold file and the state a delta resumes from
+        (made.home / "warehouse" / name).rename(out / "gold" / name)
     return out
 
 
