@@ -10,8 +10,11 @@ What a backup holds - what the platform cannot make again from its sources:
   former, nor documents re-sealed without the latter);
 * the steward decision log (append-only JSON lines): copied up to its last complete line.
 
-Not held: the lake and the read model (re-made by ingest and by ``serve``), and the audit signing
-key (it lives apart from the log on purpose and is kept by whoever keeps it).
+Not held: the lake and the read model (re-made by ingest and by ``serve``), the gold file's delta
+state (``gold.state.duckdb``: a build changes it in place, so no copy of it is consistent while one
+runs; after a restore the next build finds it names another build than the restored gold file's and
+builds in full, :func:`pipelines.masters.build.plan`), and the audit signing key (it lives apart from
+the log on purpose and is kept by whoever keeps it).
 
 The backup's audit chain is checked against the anchor as it stood just before the snapshot
 (:mod:`warehouse.api.auditcheck`); a log that does not verify is not backed up.  ``manifest.json``
