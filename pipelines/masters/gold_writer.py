@@ -18,7 +18,7 @@ import sqlglot.expressions as exp
 from core.errors import ConfigurationError
 from core.sqltext import lit, q
 from pipelines.masters.context import Context, MasterReport
-from pipelines.masters.hooks import ENRICH, side_tables
+from pipelines.masters.hooks import ENRICH, derived_columns, side_tables
 from pipelines.masters.review_levels import write_review_levels
 from pipelines.masters.store import append_events, exists, replace_master_rows, update_registry
 from pipelines.masters.survivorship import attribute_change_sql, build_golden
@@ -66,9 +66,10 @@ def write_gold(ctx: Context, inp: GoldInput, report: MasterReport) -> None:
     where = f"master_id IN (SELECT master_id FROM {inp.patch.affected})" if inp.patch else ""
     with sql.step("golden"):
         build_golden(sql, inp.cfg, joined_records_sql(inp.cfg, inp.src, inp.rec, t.map, set(columns_of(sql, inp.src))),
-                     t.golden, where)
+                     t.golden, where, derived_columns(ctx, inp.cfg))
         for name in inp.cfg.hooks.enrich:
-            ENRICH[name].run(ctx, m, t.golden)
+            if run := ENRICH[name].run:
+                run(ctx, m, t.golden)
     with sql.step("write"):
         changes = _attribute_changes(sql, inp.cfg, t)
         # the latest batch; of batches extracted at the same moment, the greatest id (deterministic)

@@ -105,11 +105,18 @@ def _attribute_sql(a: Attribute, i: int, inp: str, multi: str, ok: str, srank: s
     )
 
 
-def build_golden(sql: Sql, cfg: ResolveConfig, records: str, out: str, where: str = "") -> None:
+def build_golden(sql: Sql, cfg: ResolveConfig, records: str, out: str, where: str = "",
+                 derived: dict[str, str] | None = None) -> None:
     """Create TEMP ``out``: master_id, attributes..., record_count, sources, first_seen, last_seen,
     lineage (struct of record numbers) from ``records`` (source records + features + master_id +
-    cluster + rid); ``where`` limits the masters rebuilt.  Grouping is on the integer cluster."""
+    cluster + rid); ``where`` limits the masters rebuilt.  Grouping is on the integer cluster.
+    ``derived`` (column -> SQL over those columns) are added last, as each row is assembled."""
     p = cfg.master
+    extra = "".join(f", ({e}) AS {q(c)}" for c, e in (derived or {}).items())
+
+    def with_derived(select: str) -> str:
+        return f"SELECT *{extra} FROM ({select})" if extra else select
+
     attrs = list(cfg.attributes.items())
     extra_where = f" WHERE {where}" if where else ""
     sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_surv AS {surv_input_sql(cfg, records)}{extra_where}")
@@ -127,16 +134,16 @@ def build_golden(sql: Sql, cfg: ResolveConfig, records: str, out: str, where: st
     lineage = ", ".join(f"{q(n)} := CASE WHEN ({v}) IS NOT NULL THEN rid END" for v, (n, _a) in zip(vals, attrs))
     lin_col = f", struct_pack({lineage}) AS lineage" if attrs else ""
     sql.run(
-        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT b.master_id{single_cols}, b.record_count, b.sources, "
-        f"b.first_seen, b.last_seen{lin_col} FROM {p}_surv AS s JOIN {p}_gbase AS b ON b.cluster = s.cluster "
-        f"WHERE b.record_count = 1"
+        f"CREATE OR REPLACE TEMP TABLE {out} AS " + with_derived(
+            f"SELECT b.master_id{single_cols}, b.record_count, b.sources, b.first_seen, b.last_seen{lin_col} "
+            f"FROM {p}_surv AS s JOIN {p}_gbase AS b ON b.cluster = s.cluster WHERE b.record_count = 1")
     )
     for i, (_name, a) in enumerate(attrs):
         sql.run(f"CREATE OR REPLACE TEMP TABLE {p}_gv_{i} AS {_attribute_sql(a, i, f'{p}_surv', f'{p}_gmulti', ok.get(i, 'FALSE'), srank.get(i, '0'))}")
     names = [n for n, _a in attrs]
     passes = assembly_passes(sql, int(sql.one(f"SELECT count(*) FROM {p}_gmulti") or 0), len(names))
     for k in range(passes):
-        sql.run(f"INSERT INTO {out} {_assemble_sql(p, names, k, passes)}")
+        sql.run(f"INSERT INTO {out} {with_derived(_assemble_sql(p, names, k, passes))}")
     for i in range(len(attrs)):
         sql.run(f"DROP TABLE {p}_gv_{i}")
     sql.run(f"DROP TABLE {p}_gmulti")
