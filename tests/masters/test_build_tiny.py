@@ -356,3 +356,33 @@ def test_a_build_that_dies_while_changing_the_state_is_rebuilt(copy: Path, monke
     run(copy, full=True)
     assert (q(copy, GOLDEN), masters(copy)) == (recovered, xref)
     assert xref["grassroots_service:fwjl:FW9"] == xref["public_security:hjxx_czrk:1"]
+
+
+def test_explanations_wait_for_a_build_holding_the_state(copy: Path) -> None:
+    """While another process holds the state file for writing (a build does, start to end), an
+    explanation fails as unavailable, naming why; once it lets go, the same request is answered.
+    A build, for its part, waits for a reader to let go of the file."""
+    import subprocess
+    import sys
+    import time
+
+    from pipelines.masters.build import attach_state
+    from pipelines.masters.explain import StateBusy, explain_gold, gold_sql
+
+    gold = copy / "gold" / "gold.duckdb"
+    state = gold.with_name("gold.state.duckdb")
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time\n"
+                               f"c = duckdb.connect({str(state)!r}); print('held', flush=True); time.sleep(1.5)"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    pair = ("public_security:hjxx_czrk:1", "grassroots_service:fwjl:FW2")
+    with pytest.raises(StateBusy, match="a build is updating .*gold.state.duckdb"):
+        explain_gold(*pair, path=gold)
+    started = time.monotonic()
+    con = duckdb.connect()
+    attach_state(con, state, wait=30)  # waits for the holder to exit, then attaches
+    assert time.monotonic() - started > 0.2
+    con.close()
+    holder.wait(timeout=30)
+    with gold_sql(gold) as sql:  # what an explanation reads, readable again
+        assert sql.one("SELECT count(*) FROM state.main.person_rec WHERE record_id = ?", [pair[0]]) == 1
