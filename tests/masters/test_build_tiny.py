@@ -327,12 +327,20 @@ def test_a_state_whose_gold_file_was_not_published_is_rebuilt(copy: Path, monkey
             run(copy)
     assert masters(copy) == before  # readers still see the last published build
     assert _state_meta(copy)["person"] != meta["person"]  # the state moved on without it
+    from warehouse.ops.doctor import check_state
+
+    monkeypatch.setenv("MASTERDATA_GOLD", str(copy / "gold" / "gold.duckdb"))
+    (found,) = check_state()
+    assert found.status == "warn" and "the next build is full for person" in found.message, found
     report = run(copy)
     assert [(r.master, r.mode) for r in report.masters][0] == ("person", "full")  # type: ignore[attr-defined]
     recovered = q(copy, GOLDEN)
     run(copy, full=True)
     assert q(copy, GOLDEN) == recovered
     assert run(copy).written is False  # type: ignore[attr-defined]  # and trusted again
+    assert [c.status for c in check_state()] == ["ok"]
+    (copy / "gold" / "gold.state.duckdb").unlink()
+    assert "resolves every master in full" in check_state()[0].message
 
 
 def test_a_build_that_dies_while_changing_the_state_is_rebuilt(copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:

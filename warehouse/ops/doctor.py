@@ -6,7 +6,8 @@ stopping the others.  A failure makes the command exit 1; warnings do not.  Noth
 anything, and nothing printed holds a password or a personal value.
 
 Checks: settings; the departmental sources (a server that answers its protocol's greeting, an
-embedded SQLite file, the landing folder); the gold store (present, opens, holds the masters); the
+embedded SQLite file, the landing folder); the gold store (present, opens, holds the masters) and
+its delta state (a warning when the next build will be full, and why); the
 serving store and its active API keys; the grants file; the audit log against its anchor (and an
 anchor role that could rewrite it, a signing key beside the log or readable by others); the lake
 (every committed batch reconciles and its files are there); free disk space.
@@ -96,6 +97,45 @@ def check_gold() -> list[Check]:
     if missing:
         return [Check("gold store", "fail", f"{path.name} lacks {', '.join(missing)}", "run `masterdata build`")]
     return [ok("gold store", ", ".join(f"{m} {n:,}" for m, n in counts.items()))]
+
+
+def check_state() -> list[Check]:
+    """The delta state beside the gold file (:func:`pipelines.masters.gold_file.state_path`): a
+    warning, not a failure, when the next build will be full because it is missing or names other
+    builds than the gold file's (a build that died, a restored gold file)."""
+    import duckdb
+
+    from core.sqltext import lit
+    from pipelines.masters.gold_file import state_path
+
+    gold = settings().gold
+    state = state_path(gold)
+    if not gold.exists():
+        return []  # the gold check names that
+    if not state.exists():
+        return [Check("delta state", "warn", f"no {state.name} beside the gold file: the next build resolves "
+                      "every master in full", "nothing to do: `masterdata build` writes it")]
+    try:
+        con = duckdb.connect()
+        con.execute(f"ATTACH {lit(str(gold))} AS gold (READ_ONLY)")
+        con.execute(f"ATTACH {lit(str(state))} AS state (READ_ONLY)")
+        rows = con.execute("SELECT b.master, b.build_id, m.build_id FROM (SELECT master, max(build_id) AS build_id "
+                           "FROM gold.builds GROUP BY master) AS b LEFT JOIN state.meta AS m ON m.master = b.master "
+                           "ORDER BY b.master").fetchall()
+        con.close()
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            return [ok("delta state", f"{state.name} is held by a running build")]
+        raise
+    except duckdb.Error as exc:
+        return [Check("delta state", "warn", f"{state.name} does not open: {str(exc).splitlines()[0][:160]}",
+                      "remove it; the next build resolves every master in full and writes it again")]
+    stale = [f"{m} (state {s or 'incomplete'}, gold {g})" for m, g, s in rows if s != g]
+    if stale:
+        return [Check("delta state", "warn", f"the next build is full for {', '.join(stale)}",
+                      "nothing to do: a build that died, or a restored gold file, leaves this; the next build "
+                      "repairs it")]
+    return [ok("delta state", f"matches the gold file ({', '.join(f'{m} {g}' for m, g, _s in rows)})")]
 
 
 def check_serving() -> list[Check]:
@@ -192,7 +232,8 @@ def check_disk() -> list[Check]:
 
 
 CHECKS: dict[str, Callable[[], list[Check]]] = {
-    "sources": check_sources, "gold store": check_gold, "serving store": check_serving, "grants": check_grants,
+    "sources": check_sources, "gold store": check_gold, "delta state": check_state, "serving store": check_serving,
+    "grants": check_grants,
     "audit": check_audit, "lake": check_lake, "disk": check_disk}
 
 
