@@ -6,8 +6,8 @@ Everything here runs on a work connection with the gold build file attached as `
 ``master_events`` (created / merged / split / retired / attribute_changed, with batch and time),
 ``attribute_lineage`` (a view over the masters' ``lineage`` columns), ``id_registry`` (every id ever minted, never reused), ``review_queue``,
 ``match_params``, ``steward_decisions``, ``builds`` (and the tables a master's hooks keep beside
-it, e.g. ``entity_legal_rep``).  The state file, attached as ``state`` (:data:`STATE`;
-:func:`pipelines.masters.gold_file.state_path`), keeps what the next incremental run needs: the
+it, e.g. ``entity_legal_rep``).  The state file, attached as ``state`` (its tables are
+``state.main.*``; :func:`pipelines.masters.gold_file.state_path`), keeps what the next incremental run needs: the
 resolved records with their features, the source records, the consumed batches and the
 configuration fingerprints.
 """
@@ -43,8 +43,6 @@ SHARED_DDL = {
 #: events, and merges or splits naming it), one value at a time, in millions of events
 SHARED_INDEXES = {"master_events_master_id": "master_events (master_id)",
                   "master_events_related_id": "master_events (related_id)"}
-#: Where the state's tables are: the state file's main schema (the build attaches it as ``state``)
-STATE = "state.main"
 STATE_DDL = {
     "meta": "master VARCHAR, fingerprint VARCHAR, steward VARCHAR, build_id VARCHAR, records BIGINT",
     "batches": "master VARCHAR, batch VARCHAR",
@@ -62,7 +60,7 @@ def ensure_schema(sql: Sql, side_tables: dict[str, str] | None = None) -> None:
         sql.run(f"CREATE INDEX IF NOT EXISTS {name} ON gold.{on}")
     sql.run("DROP SCHEMA IF EXISTS gold.state CASCADE")
     for name, cols in STATE_DDL.items():
-        sql.run(f"CREATE TABLE IF NOT EXISTS {STATE}.{name} ({cols})")
+        sql.run(f"CREATE TABLE IF NOT EXISTS state.main.{name} ({cols})")
 
 
 def exists(sql: Sql, name: str, schema: str = "main", database: str = "gold") -> bool:
