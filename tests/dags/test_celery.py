@@ -89,8 +89,11 @@ def test_celery_executor_ingests_and_builds_a_city(tmp_path: Path) -> None:
         assert c.api("GET", f"/dags/{ingest[0]}/dagRuns/{again['dag_run_id']}")["state"] == "success"
         run = runs["build_masters"][0]
         assert [r["run_type"] for r in runs["build_masters"]] == ["asset_triggered"], runs["build_masters"]
-        # one quality run per build: it waits for all three masters' gold events
-        assert [r["run_type"] for r in runs["quality"]] == ["asset_triggered"], runs["quality"]
+        # quality is scheduled on all three masters' gold events OR on every source's silver: the
+        # silver events of the first ingest (queued while it was paused) and the build's gold events
+        # make one run when the scheduler sees both in one loop, two on a loaded machine
+        assert [r["run_type"] for r in runs["quality"]] in (["asset_triggered"], ["asset_triggered"] * 2), \
+            runs["quality"]
 
         tis = c.api("GET", f"/dags/build_masters/dagRuns/{run['dag_run_id']}/taskInstances")["task_instances"]
         assert {t["task_id"]: t["state"] for t in tis} == {f"build_{m}": "success" for m in MASTERS}
