@@ -43,7 +43,13 @@ from pipelines.masters.hooks import forget, references, side_tables
 from pipelines.masters.plan_delta import build_delta
 from pipelines.masters.plan_full import build_full
 from pipelines.masters.records import committed_files
-from pipelines.masters.store import ensure_schema, exists, state_exists, write_steward_decisions
+from pipelines.masters.store import (
+    STATE_BUILDS_SQL,
+    ensure_schema,
+    exists,
+    state_exists,
+    write_steward_decisions,
+)
 from pipelines.masters.survivorship import lineage_view_sql
 from pipelines.resolve.macros import install_resolve_macros
 from pipelines.resolve.sql import Sql
@@ -167,7 +173,7 @@ def plan(ctx: Context, master: str, full: bool) -> tuple[str, list[Path], list[s
     meta = sql.rows("SELECT fingerprint, steward, build_id FROM state.main.meta WHERE master = ?", [master])
     if not meta or meta[0][0] != cfg.fingerprint() or meta[0][1] != ctx.steward.fingerprint(master):
         return "full", all_files, all_keys
-    if meta[0][2] != sql.one("SELECT max(build_id) FROM gold.builds WHERE master = ?", [master]):
+    if not sql.one(f"SELECT gold_build = state_build FROM ({STATE_BUILDS_SQL}) WHERE master = ?", [master]):
         return "full", all_files, all_keys
     consumed = {r[0] for r in sql.rows("SELECT batch FROM state.main.batches WHERE master = ?", [master])}
     if not consumed <= set(all_keys):  # a batch vanished from the lake: start over

@@ -43,6 +43,11 @@ SHARED_DDL = {
 #: events, and merges or splits naming it), one value at a time, in millions of events
 SHARED_INDEXES = {"master_events_master_id": "master_events (master_id)",
                   "master_events_related_id": "master_events (related_id)"}
+#: Per master: the gold file's latest build and the build the state names (NULL while a build is
+#: changing it).  The state is trusted only when they are equal (``build.plan``; ``doctor`` warns).
+STATE_BUILDS_SQL = ("SELECT b.master, b.build_id AS gold_build, m.build_id AS state_build FROM (SELECT master, "
+                    "max(build_id) AS build_id FROM gold.builds GROUP BY master) AS b "
+                    "LEFT JOIN state.main.meta AS m ON m.master = b.master")
 STATE_DDL = {
     "meta": "master VARCHAR, fingerprint VARCHAR, steward VARCHAR, build_id VARCHAR, records BIGINT",
     "batches": "master VARCHAR, batch VARCHAR",

@@ -107,6 +107,7 @@ def check_state() -> list[Check]:
 
     from core.sqltext import lit
     from pipelines.masters.gold_file import state_path
+    from pipelines.masters.store import STATE_BUILDS_SQL
 
     gold = settings().gold
     state = state_path(gold)
@@ -119,9 +120,7 @@ def check_state() -> list[Check]:
         con = duckdb.connect()
         con.execute(f"ATTACH {lit(str(gold))} AS gold (READ_ONLY)")
         con.execute(f"ATTACH {lit(str(state))} AS state (READ_ONLY)")
-        rows = con.execute("SELECT b.master, b.build_id, m.build_id FROM (SELECT master, max(build_id) AS build_id "
-                           "FROM gold.builds GROUP BY master) AS b LEFT JOIN state.meta AS m ON m.master = b.master "
-                           "ORDER BY b.master").fetchall()
+        rows = con.execute(f"{STATE_BUILDS_SQL} ORDER BY b.master").fetchall()
         con.close()
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
