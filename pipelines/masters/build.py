@@ -249,6 +249,7 @@ def build_masters(ctx: Context, wanted: list[str], full: bool, report: BuildRepo
         sql.run("DELETE FROM state.main.meta WHERE master = ?", [m])
         threshold = DELTA_CHECKPOINT_THRESHOLD if mode == "delta" else default_threshold
         sql.run(f"SET checkpoint_threshold = {lit(threshold)}")
+        ctx.delta = mode == "delta"
         with sql.step(f"{m} ({mode})", timed=False):
             forget(ctx, m)
             r = build_full(ctx, m, files, keys) if mode == "full" else build_delta(ctx, m, files, keys)

@@ -26,6 +26,9 @@ class Context:
     config_dir: Path | None = None
     #: TEMP tables computed once per build and shared by later masters (key maps)
     cache: set[str] = field(default_factory=set)
+    #: whether the master being built applies a delta (set by the build for each master): steps
+    #: then look up only the keys the delta's records name
+    delta: bool = False
 
     def cfg(self, master: str) -> MasterConfig:
         return master_config(master, self.config_dir)

@@ -37,13 +37,15 @@ from standards.identifiers import LICENCE_PREFIX, licence_check_chars
 ALPHABETS = {"resident_id": RID_ALPHABET, "uscc": USCC_ALPHABET}
 
 
-def link_holders(sql: Sql, src: str, records: str, keys: str, out: str, holders: dict[str, Holder]) -> dict[str, int]:
+def link_holders(sql: Sql, src: str, records: str, keys: Callable[[str], str], out: str, holders: dict[str, Holder],
+                 held: list[str]) -> dict[str, int]:
     """Create ``out`` (record_id, holder_kind, holder_master_id, holder_link) for every licence record.
 
     ``holders`` maps each holder id type to the master holding such ids (its name is the
     ``holder_kind``) and the key they are looked up by; ``records`` (holder_kind, record_id,
-    master_id) are the holder masters' records, ``keys`` (holder_kind, kind, key, master_id) their
-    key values, ``kind`` naming the key.
+    master_id) are the holder masters' records; ``keys(wanted)`` gives a SELECT of their key values
+    (holder_kind, kind, key, master_id; ``kind`` naming the key) covering at least the values
+    ``wanted`` (a SELECT of one column) lists; ``held``: the holder kinds some master holds keys of.
     """
     def by_type(value: Callable[[Holder], str]) -> str:
         return "CASE holder_id_type " + " ".join(f"WHEN {lit(t)} THEN {lit(value(h))}" for t, h in holders.items()) + " END"
@@ -60,19 +62,23 @@ def link_holders(sql: Sql, src: str, records: str, keys: str, out: str, holders:
         f"WHEN hk.master_id IS NOT NULL THEN 'id' END AS holder_link "
         f"FROM {out}_s AS s "
         f"LEFT JOIN {records} AS hr ON hr.holder_kind = s.holder_kind AND hr.record_id = s.record_id "
-        f"LEFT JOIN {keys} AS hk ON hk.holder_kind = s.holder_kind AND hk.kind = s.key_kind AND hk.key = s.holder_id"
+        f"LEFT JOIN ({keys(f'SELECT holder_id FROM {out}_s')}) AS hk "
+        f"ON hk.holder_kind = s.holder_kind AND hk.kind = s.key_kind AND hk.key = s.holder_id"
     )
-    # one keystroke away from exactly one master's key
-    sql.run(
-        f"CREATE OR REPLACE TEMP TABLE {out}_fz AS WITH v AS ("
+    # one keystroke away from exactly one master's key; only kinds some master holds keys of: with
+    # none (the entity library not built yet) every entity-held licence would expand into ~450
+    # variants that cannot match
+    kinds = ", ".join(lit(k) for k in held) or "NULL"
+    variants = (
         f"SELECT s.record_id, s.holder_kind, unnest(id_variants(id_clean(s.holder_id_raw), s.alphabet)) AS k "
         f"FROM {out}_s AS s JOIN {out} AS h ON h.record_id = s.record_id "
-        f"WHERE h.holder_master_id IS NULL AND s.holder_id_raw IS NOT NULL "
-        # only kinds some master holds keys of: with none (the entity library not built yet) every
-        # entity-held licence would expand into ~450 variants that cannot match
-        f"AND s.holder_kind IN (SELECT DISTINCT holder_kind FROM {keys}) "
-        f"AND length(id_clean(s.holder_id_raw)) BETWEEN 8 AND 19 AND NOT id__placeholder(id_clean(s.holder_id_raw))), "
-        f"m AS (SELECT DISTINCT v.record_id, hk.master_id FROM v JOIN {keys} AS hk "
+        f"WHERE h.holder_master_id IS NULL AND s.holder_id_raw IS NOT NULL AND s.holder_kind IN ({kinds}) "
+        f"AND length(id_clean(s.holder_id_raw)) BETWEEN 8 AND 19 AND NOT id__placeholder(id_clean(s.holder_id_raw))"
+    )
+    # (the variants stay a CTE: a full build's unlinked licences make tens of millions of them)
+    sql.run(
+        f"CREATE OR REPLACE TEMP TABLE {out}_fz AS WITH v AS ({variants}), m AS (SELECT DISTINCT v.record_id, "
+        f"hk.master_id FROM v JOIN ({keys(f'SELECT k FROM ({variants})')}) AS hk "
         f"ON hk.holder_kind = v.holder_kind AND hk.key = v.k) "
         f"SELECT record_id, min(master_id) AS master_id FROM m GROUP BY record_id HAVING count(DISTINCT master_id) = 1"
     )
@@ -82,8 +88,8 @@ def link_holders(sql: Sql, src: str, records: str, keys: str, out: str, holders:
         f"CASE WHEN h.holder_master_id IS NULL AND f.master_id IS NOT NULL THEN 'id_one_keystroke' ELSE h.holder_link END "
         f"AS holder_link FROM {out} AS h LEFT JOIN {out}_fz AS f ON f.record_id = h.record_id"
     )
-    sql.run(f"DROP TABLE {out}_s")
-    sql.run(f"DROP TABLE {out}_fz")
+    for tmp in ("s", "fz"):
+        sql.run(f"DROP TABLE {out}_{tmp}")
     return {str(k): int(n) for k, n in sql.rows(f"SELECT coalesce(holder_link, 'unlinked'), count(*) FROM {out} GROUP BY 1")}
 
 
