@@ -176,6 +176,10 @@ def test_gold_is_laid_out_as_each_master_declares(built: Path) -> None:
         declared = master_config(m).layout.indexed
         assert declared, m
         assert {(f"{m}_master", f"{m}_master_{c}") for c in declared} <= have
+        # indexed columns are stored uncompressed: a delta's DELETE fetches them row by row
+        stored = q(built, f"SELECT DISTINCT column_name, compression FROM pragma_storage_info('{m}_master') "
+                          f"WHERE segment_type <> 'VALIDITY' AND column_name IN ({', '.join(repr(c) for c in declared)})")
+        assert sorted(stored) == sorted((c, "Uncompressed") for c in declared), m
     holders = [r[0] for r in q(built, "SELECT holder_master_id FROM licence_master")]
     assert holders == sorted(holders, key=lambda h: (h is None, h))
 
