@@ -120,7 +120,8 @@ def _write_rows(sql: Sql, inp: GoldInput) -> None:
     sides = [(s.table(m), s.rows(m), s.key) for s in side_tables(inp.cfg)]
     if patch is None:
         order = sort_keys(inp.cfg)
-        sql.run(master_table_ddl(sql, inp.cfg, t.golden))
+        # the gold file's storage layout: DuckDB DDL with no engine counterpart (:meth:`Sql.io`)
+        sql.io(master_table_ddl(sql, inp.cfg, t.golden))
         sql.run(f"INSERT INTO gold.{m}_master SELECT * FROM {t.golden} ORDER BY {order[f'{m}_master']}")
         sql.run(f"CREATE OR REPLACE TABLE gold.{m}_xref AS {xref_sql} ORDER BY x.{order[f'{m}_xref']}")
         for table, rows, _key in sides:
