@@ -123,8 +123,9 @@ def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str, review:
             f"{new_pairs}")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat}_0 AS SELECT * FROM state.main.{m}_rec "
             f"WHERE rid IN (SELECT rid FROM {t.mfeat}_r)")
-    # the map's records (stored and new) with their new cluster and id
-    sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mrec}_0 AS SELECT r.* REPLACE (x.master_id AS master_id, x.cluster AS "
+    # the map's records (stored and new) with their new cluster and id (a view: read twice below,
+    # and writing its hundreds of thousands of wide rows cost more than joining them again)
+    sql.run(f"CREATE OR REPLACE TEMP VIEW {t.mrec}_0 AS SELECT r.* REPLACE (x.master_id AS master_id, x.cluster AS "
             f"cluster) FROM {t.mfeat}_0 AS r JOIN {t.map} AS x ON x.rid = r.rid UNION ALL BY NAME "
             f"SELECT n.rid, n.record_id{''.join(f', n.{q(f)}' for f in cfg.table_features)}, n.node, n.anchored, n.det_key, "
             f"x.master_id, x.cluster FROM {e.rec} AS n JOIN {t.map} AS x ON x.rid = n.rid")
@@ -141,5 +142,6 @@ def _update_state(sql: Sql, cfg: MasterConfig, t: BuildTables, src: str, review:
             f"WHERE a.cluster = r.cluster AND r.cluster_anchored IS DISTINCT FROM a.anchored")
     sql.run(f"CREATE OR REPLACE TEMP TABLE {t.mfeat} AS SELECT * FROM {t.mrec} UNION ALL BY NAME "
             f"SELECT * FROM {t.mfeat}_0 WHERE rid NOT IN (SELECT rid FROM {t.map})")
-    for tmp in (f"{t.mrec}_0", f"{t.mrec}_a", f"{t.mfeat}_0", f"{t.mfeat}_r"):
+    sql.run(f"DROP VIEW {t.mrec}_0")
+    for tmp in (f"{t.mrec}_a", f"{t.mfeat}_0", f"{t.mfeat}_r"):
         sql.run(f"DROP TABLE {tmp}")
