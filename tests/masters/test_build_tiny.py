@@ -250,6 +250,46 @@ def test_delta_links_new_records_and_keeps_ids(copy: Path) -> None:
     assert run(copy).written is False  # type: ignore[attr-defined]
 
 
+def test_a_delta_links_holders_and_legal_reps_as_a_full_build_does(copy: Path) -> None:
+    """A delta looks up only the keys its own records name (``hooks.key_map(..., wanted)``), not
+    every key of the city: its new licences still find their holders by resident ID, by one
+    keystroke from one, by USCC, and its new entity its legal representative - as a full rebuild
+    of the same lake decides."""
+    typo_zw = ZW[:6] + ("1" if ZW[6] != "1" else "2") + ZW[7:]
+    u3 = uscc("MA2N0003")
+    lake = Lake(copy / "lake")
+    add_batch(lake, "natural_resources", "bdc_qlr", "n2", [
+        {"key": "R2|x", "type_code": "035", "number": "皖(2021)亳州市不动产权第0000002号", "holder_id_raw": ZW,
+         "holder_id_type": "111", "holder_name": "张伟", "valid_from": "2021-01-01", "status": "1"},
+        {"key": "R3|x", "type_code": "035", "number": "皖(2021)亳州市不动产权第0000003号", "holder_id_raw": typo_zw,
+         "holder_id_type": "111", "holder_name": "张伟", "valid_from": "2021-01-01", "status": "1"},
+        {"key": "R4|x", "type_code": "035", "number": "皖(2021)亳州市不动产权第0000004号", "holder_id_raw": U2,
+         "holder_id_type": "001", "holder_name": "亳州市蒙城县农机合作社", "valid_from": "2021-01-01", "status": "1"},
+    ], feeds=("licence",), extracted_at="2026-11-26 08:00:00")
+    add_batch(lake, "market_regulation", "scztdj", "e2", [
+        {"key": "P3", "uscc_raw": u3, "name": "亳州市谯城区王芳副食店", "legal_rep_name": "王芳",
+         "legal_rep_id_number_raw": WF, "registered_address": ADDR, "type_code": "028", "number": u3,
+         "holder_id_raw": u3, "holder_id_type": "001", "holder_name": "亳州市谯城区王芳副食店",
+         "valid_from": "2021-06-01"},
+    ], feeds=("entity", "licence"), extracted_at="2026-11-26 08:00:00")
+    report = run(copy)
+    assert {m.master: m.mode for m in report.masters} == {  # type: ignore[attr-defined]
+        "person": "unchanged", "entity": "delta", "licence": "delta"}
+    p, e = masters(copy), masters(copy, "entity")
+    links_sql = ("SELECT x.record_id, m.holder_master_id, m.holder_link FROM licence_xref AS x "
+                 "JOIN licence_master AS m USING (master_id) ORDER BY 1")
+    reps_sql = "SELECT uscc, legal_rep_master_id FROM entity_master ORDER BY 1"
+    links = {r[0]: r[1:] for r in q(copy, links_sql)}
+    assert links["natural_resources:bdc_qlr:R2|x"] == (p["public_security:hjxx_czrk:1"], "id")
+    assert links["natural_resources:bdc_qlr:R3|x"] == (p["public_security:hjxx_czrk:1"], "id_one_keystroke")
+    assert links["natural_resources:bdc_qlr:R4|x"] == (e["market_regulation:scztdj:P2"], "id")
+    assert links["market_regulation:scztdj:P3"] == (e["market_regulation:scztdj:P3"], "same_record")
+    assert dict(q(copy, reps_sql))[u3] == p["public_security:hjxx_czrk:2"]
+    delta = (q(copy, links_sql), q(copy, reps_sql))
+    run(copy, full=True)
+    assert (q(copy, links_sql), q(copy, reps_sql)) == delta
+
+
 def test_steward_decisions_are_honoured_by_every_run(copy: Path) -> None:
     x = masters(copy)
     log = StewardLog(copy / "gold" / "steward_decisions.jsonl")
