@@ -286,7 +286,7 @@ def build(masters: list[str] | None = None, *, lake: Lake | None = None, gold: P
         # every master's steps may use the engine's macros (licences match holder ids by keystroke
         # variants), also when one master is built alone, as each task of the build DAG does
         install_resolve_macros(sql)
-        con.execute(f"ATTACH {lit(str(gb.path))} AS gold")
+        con.execute(f"ATTACH {lit(str(gb.ready()))} AS gold")  # the copy ran while the connection was set up
         attach_state(con, state_path(gold))
         try:
             ctx = Context(sql, lake, steward, build_id, started.strftime("%Y-%m-%d %H:%M:%S"), as_of or date.today(),

@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -93,8 +94,12 @@ def remove_dead_builds(final: Path) -> list[Path]:
 class GoldBuild:
     """A build in progress: a temporary copy of the gold file, renamed over it on :meth:`commit`.
 
-    ``path`` is the temporary file to ATTACH; ``previous`` is True when it started as a copy of an
-    existing gold file (whose tables are then visible in it).
+    The copy runs in a background thread from the moment the build starts (the kernel's
+    ``sendfile`` releases the GIL), so it overlaps the build's own start - opening the work database,
+    installing the standard's code tables and macros, ~3 s - instead of preceding it; :meth:`ready`
+    waits for it (at seed scale a ~14 GB file, ~40 s from disk).  ``path`` is the temporary file to
+    ATTACH once :meth:`ready` returned; ``previous`` is True when it started as a copy of an existing
+    gold file (whose tables are then visible in it).
     """
 
     def __init__(self, final: Path | None = None, fresh: bool = False) -> None:
@@ -105,11 +110,20 @@ class GoldBuild:
         os.close(fd)
         self.path = Path(tmp)
         self.path.unlink()  # DuckDB creates the file itself; an empty file is not a database
-        self.previous = False
-        if self.final.exists() and not fresh:
-            shutil.copyfile(self.final, self.path)
-            self.previous = True
+        self.previous = self.final.exists() and not fresh
+        self._copy: Future[object] | None = None
+        if self.previous:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gold-copy")
+            self._copy = self._pool.submit(shutil.copyfile, self.final, self.path)
+            self._pool.shutdown(wait=False)
         self.done = False
+
+    def ready(self) -> Path:
+        """The temporary file, once the copy of the previous gold file is complete (its error, if
+        it failed: a full disk is named by the OS error with the file)."""
+        if self._copy is not None:
+            self._copy.result()
+        return self.path
 
     def commit(self) -> None:
         """Atomically replace the gold file by the finished build (call after DETACH)."""
@@ -120,6 +134,8 @@ class GoldBuild:
         self.done = True
 
     def abort(self) -> None:
+        if self._copy is not None:  # let a copy still running finish before its file is removed
+            wait([self._copy])
         for p in (self.path, self.path.with_name(self.path.name + ".wal")):
             if p.exists():
                 p.unlink()

@@ -290,6 +290,30 @@ def test_a_delta_links_holders_and_legal_reps_as_a_full_build_does(copy: Path) -
     assert (q(copy, links_sql), q(copy, reps_sql)) == delta
 
 
+def test_a_build_whose_copy_of_the_gold_file_fails_changes_nothing(copy: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gold file is copied in the background while the build sets up its connection: a copy
+    that fails (here: the disk fills half way) fails the build with the OS error naming the file,
+    leaves no partial copy behind and the gold file as it was; the next build works."""
+    import errno
+
+    before = masters(copy)
+    gold_dir = copy / "gold"
+
+    def full_disk(src: Path, dst: Path) -> None:
+        Path(dst).write_bytes(Path(src).read_bytes()[:4096])
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    with monkeypatch.context() as mp:
+        mp.setattr(shutil, "copyfile", full_disk)
+        with pytest.raises(OSError, match="No space left on device"):
+            run(copy, full=True)
+    assert not [p.name for p in gold_dir.iterdir() if ".building" in p.name]
+    assert masters(copy) == before
+    assert run(copy, full=True).written  # type: ignore[attr-defined]
+    assert masters(copy) == before
+
+
 def test_steward_decisions_are_honoured_by_every_run(copy: Path) -> None:
     x = masters(copy)
     log = StewardLog(copy / "gold" / "steward_decisions.jsonl")
