@@ -10,6 +10,8 @@ file ``gold.state.duckdb`` (which a delta changes in place) once between its ful
 as ``DAY1.duckdb`` and ``DAY1.state.duckdb``.  The city is only read: ``OUT`` gets links to its lake and truth and a
 copy of the day-1 gold, and the delta, ``evaluate`` and the ids kept are ``bench_masters``' own
 (:func:`~benchmarks.bench_masters.build` in a child process, so the peak is the delta's alone).
+``bench_masters --keep-day1`` leaves such copies in ``CITY/day1/``; ``--statements N`` times every
+statement of the delta instead and prints the N slowest.
 """
 
 from __future__ import annotations
@@ -40,14 +42,46 @@ def prepare(city: Path, day1_gold: Path, out: Path) -> None:
         shutil.copyfile(state_path(day1_gold), state_path(gold))
 
 
+def profile(out: Path, top: int) -> int:
+    """The delta with ``build(verbose=True)``: every statement and its seconds in
+    ``OUT/statements.log``, the ``top`` slowest printed (where a delta's time goes, statement by
+    statement)."""
+    import contextlib
+    import io
+    import re
+    import time
+
+    from pipelines.lake import Lake
+    from pipelines.masters.build import build as run_build
+
+    buf = io.StringIO()
+    t = time.perf_counter()
+    with contextlib.redirect_stdout(buf):
+        rep = run_build(lake=Lake(out / "lake"), gold=out / "gold" / "gold.duckdb", full=False, verbose=True)
+    wall = time.perf_counter() - t
+    (out / "statements.log").write_text(buf.getvalue(), encoding="utf-8")
+    timed = [(float(m.group(1)), m.group(2)) for line in buf.getvalue().splitlines()
+             if (m := re.match(r"\s*\[\s*([\d.]+)s\] (.*)", line))]
+    print(f"delta: {wall:.1f}s wall, {len(timed)} statements {sum(s for s, _ in timed):.1f}s - "
+          + ", ".join(f"{m.master} {m.seconds:.1f}s" for m in rep.masters))
+    for seconds, statement in sorted(timed, reverse=True)[:top]:
+        print(f"{seconds:7.2f}  {statement[:150]}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--city", type=Path, required=True, help="a bench_masters city after its day 2 (read only)")
     ap.add_argument("--day1-gold", type=Path, required=True, help="a copy of its gold file before the delta")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--no-evaluate", action="store_true", help="skip evaluate (timing runs)")
+    ap.add_argument("--statements", type=int, default=0, metavar="N",
+                    help="run the delta in this process with every statement timed (OUT/statements.log) and "
+                         "print the N slowest; no peak or CPU figures then")
     args = ap.parse_args(argv)
     prepare(args.city, args.day1_gold, args.out)
+    if args.statements:
+        return profile(args.out, args.statements)
     before = save_ids(args.out)
     res: dict[str, Any] = {"delta": build(args.out, full=False)}
     if not args.no_evaluate:

@@ -174,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--skip-generate", action="store_true", help="reuse the city and lake in OUT")
     ap.add_argument("--ingest-pythonpath", default=None, help="run `masterdata ingest` from this checkout")
+    ap.add_argument("--keep-day1", action="store_true",
+                    help="copy the day-1 gold and state files to OUT/day1/ before the delta, so "
+                         "benchmarks/bench_delta.py can re-run (and profile) the delta from the same start")
     ap.add_argument("--prepare-only", action="store_true",
                     help="generate and ingest day 1, then generate day 2's sources (not ingested) and stop; a "
                          "later --skip-generate run builds day 1 and masters day 2 without waiting for generation")
@@ -207,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     res["full_eval"] = evaluate(city)
     stage_done(res, "full_eval", city)
     before = save_ids(city)
+    if args.keep_day1:
+        keep_day1(city)
     print("day 2 ...", flush=True)
     if "generate_day2" not in early:
         generate_day2(res, args.persons, args.seed, city)
@@ -221,6 +226,17 @@ def main(argv: list[str] | None = None) -> int:
     (city / "bench_masters.json").write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")
     print(render(res))
     return 0
+
+
+def keep_day1(city: Path) -> None:
+    """``city/day1/DAY1.duckdb`` and ``DAY1.state.duckdb``: the files the delta starts from (it
+    changes both), for ``bench_delta --day1-gold city/day1/DAY1.duckdb``."""
+    from pipelines.masters.gold_file import state_path
+
+    (city / "day1").mkdir(exist_ok=True)
+    gold = city / "gold" / "gold.duckdb"
+    shutil.copyfile(gold, city / "day1" / "DAY1.duckdb")
+    shutil.copyfile(state_path(gold), state_path(city / "day1" / "DAY1.duckdb"))
 
 
 def generate_day2(res: dict[str, Any], persons: int, seed: int, city: Path) -> None:
