@@ -97,7 +97,8 @@ def key_map(ctx: HookContext, master: str, key: str, wanted: str | None = None) 
     final by the time a later master asks (:data:`pipelines.masters.config.MASTERS` is the build
     order).  ``wanted`` (a SELECT of one column): only those keys, read afresh and not cached - a
     delta looks up a few thousand keys, and the whole map is a pass over every record the master
-    holds (at seed scale ~50 M person records, ~12 s of a delta)."""
+    holds (at 1 M persons 1.8 s for the map and 2.3 s to copy the maps' union; it grows with the
+    city, not with the day)."""
     name = f"__keys_{master}_{key}" + ("_wanted" if wanted else "")
     if wanted is None and name in ctx.cache:
         return name
