@@ -222,15 +222,12 @@ def refresh_review(sql: Sql, master: str, records: str | None = None) -> None:
     same join as a SELECT takes 0.02 s - benchmarks/RESULTS.md)."""
     m = lit(master)
     xref = f"(SELECT record_id, master_id FROM {records})" if records else f"gold.{master}_xref"
+    # both records must still be current (inner joins), and their current masters differ
     sql.run(
-        f"CREATE OR REPLACE TEMP TABLE __review AS SELECT * FROM (SELECT q.* REPLACE ("
-        f"coalesce(a.master_id, q.master_id) AS master_id, "
-        f"coalesce(b.master_id, q.candidate_master_id) AS candidate_master_id) FROM gold.review_queue AS q "
-        f"LEFT JOIN {xref} AS a ON a.record_id = q.record_id "
-        f"LEFT JOIN {xref} AS b ON b.record_id = q.candidate_record_id WHERE q.master = {m}) AS q "
-        f"WHERE q.master_id <> q.candidate_master_id "
-        f"AND q.record_id IN (SELECT record_id FROM {xref}) "
-        f"AND q.candidate_record_id IN (SELECT record_id FROM {xref}) "
+        f"CREATE OR REPLACE TEMP TABLE __review AS SELECT q.* REPLACE (a.master_id AS master_id, "
+        f"b.master_id AS candidate_master_id) FROM gold.review_queue AS q "
+        f"JOIN {xref} AS a ON a.record_id = q.record_id JOIN {xref} AS b ON b.record_id = q.candidate_record_id "
+        f"WHERE q.master = {m} AND a.master_id <> b.master_id "
         f"QUALIFY row_number() OVER (PARTITION BY q.record_id, q.candidate_record_id ORDER BY q.build_id DESC) = 1"
     )
     replace_master_rows(sql, "review_queue", master, "SELECT * FROM __review")
